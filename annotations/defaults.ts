@@ -1,0 +1,50 @@
+// Cluster defaults: what the mutating webhook writes into Services that leave a key unset.
+import { z } from "zod";
+import {
+  BUILTIN_DEFAULTS,
+  DEFAULTED_KEYS,
+  HELPER_PROTOCOLS,
+  HELPERS,
+  LOGS,
+  MODES,
+  SCHEDULERS,
+  fullKey,
+} from "./contract.ts";
+import type { ClusterDefaults, DefaultedKey } from "./contract.ts";
+import type { Service } from "./service.ts";
+
+const defaultsSchema = z.strictObject({
+  mode: z.enum(MODES).optional(),
+  scheduler: z.enum(SCHEDULERS).optional(),
+  helper: z.enum(HELPERS).optional(),
+  log: z.enum(LOGS).optional(),
+});
+
+/** Parse an operator's defaults document (e.g. `scheduler: symhash`); unset keys keep the built-ins. */
+export function parseDefaults(doc: unknown): { ok: true; defaults: ClusterDefaults } | { ok: false; error: string } {
+  const r = defaultsSchema.safeParse(doc ?? {});
+  if (!r.success) {
+    const msgs = r.error.issues.map((i) => `${i.path.join(".") || "(document)"}: ${i.message}`);
+    return { ok: false, error: `invalid defaults: ${msgs.join("; ")}` };
+  }
+  const defaults = { ...BUILTIN_DEFAULTS };
+  for (const key of DEFAULTED_KEYS) {
+    const v = r.data[key];
+    if (v !== undefined) (defaults as Record<DefaultedKey, string>)[key] = v;
+  }
+  return { ok: true, defaults };
+}
+
+/** The defaulted annotations a Service lacks, as full key → value. Never `persistence`. */
+export function missingDefaults(service: Service, defaults: ClusterDefaults): [string, string][] {
+  const have = service.metadata.annotations ?? {};
+  return DEFAULTED_KEYS.filter((k) => !(fullKey(k) in have)).map((k) => [fullKey(k), defaultFor(service, k, defaults)]);
+}
+
+/** A cluster-wide helper default that this Service's protocols cannot use is written as "none". */
+function defaultFor(service: Service, key: DefaultedKey, defaults: ClusterDefaults): string {
+  const helper = defaults.helper;
+  if (key !== "helper" || helper === "none") return defaults[key];
+  const ok = (service.spec.ports ?? []).every((p) => HELPER_PROTOCOLS[helper].includes(p.protocol ?? "TCP"));
+  return ok ? helper : "none";
+}

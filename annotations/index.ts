@@ -1,0 +1,6 @@
+export * from "./contract.ts";
+export * from "./service.ts";
+export * from "./balanced.ts";
+export * from "./evaluate.ts";
+export * from "./defaults.ts";
+export { nearest } from "./suggest.ts";

@@ -1,0 +1,86 @@
+// `kube-nftlb lint PATH...`: offline validation of kube-nftlb annotations.
+import { parseArgs } from "node:util";
+import { buffer } from "node:stream/consumers";
+import { expandPaths, parseManifest, readSource, UsageError, type ManifestObject } from "../manifests/load.ts";
+import { formatFinding, lintObjects, problemFindings, type LintFinding } from "../manifests/lint.ts";
+
+const HELP = `Usage: kube-nftlb lint [--output text|json] PATH...
+
+Checks the kube-nftlb annotations of every Service in the manifests, offline.
+PATH is a file, a directory (searched recursively for *.yaml, *.yml, *.json) or - for stdin.
+Multi-document YAML and kind: List are read; objects other than Services are skipped.
+
+Exit status: 0 no errors (warnings allowed), 1 an invalid manifest or annotation, 2 usage error
+or unreadable path.
+
+Flags:
+  -o, --output FORMAT   text (default) or json
+  -h, --help            show this help`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values, positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { output: { type: "string", short: "o", default: "text" }, help: { type: "boolean", short: "h" } },
+    }));
+  } catch (err) {
+    console.error(`kube-nftlb lint: ${(err as Error).message}\n\n${HELP}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (values.output !== "text" && values.output !== "json") {
+    console.error(`kube-nftlb lint: --output must be "text" or "json", got "${values.output}"`);
+    return 2;
+  }
+  if (positionals.length === 0) {
+    console.error(`kube-nftlb lint: no PATH given\n\n${HELP}`);
+    return 2;
+  }
+
+  let files: string[];
+  try {
+    files = await expandPaths(positionals);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`kube-nftlb lint: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const findings: LintFinding[] = [];
+  const objects: ManifestObject[] = [];
+  let unreadable = false;
+  for (const file of files) {
+    const source = file === "-" ? "<stdin>" : file;
+    let bytes: Buffer;
+    try {
+      bytes = await readSource(file, () => buffer(process.stdin));
+    } catch (err) {
+      findings.push({ severity: "error", source, message: `cannot read: ${(err as Error).message}` });
+      unreadable = true;
+      continue;
+    }
+    const loaded = parseManifest(source, bytes);
+    objects.push(...loaded.objects);
+    findings.push(...problemFindings(loaded.problems));
+  }
+  findings.push(...lintObjects(objects));
+
+  const services = objects.filter((o) => o.object.kind === "Service").length;
+  const errors = findings.filter((f) => f.severity === "error").length;
+  if (values.output === "json") {
+    console.log(JSON.stringify({ files: files.length, services, errors, findings }, null, 2));
+  } else {
+    for (const f of findings) (f.severity === "error" ? console.error : console.log)(formatFinding(f));
+    const warnings = findings.length - errors;
+    console.error(`${files.length} file(s), ${services} Service(s): ${errors} error(s), ${warnings} warning(s)`);
+  }
+  if (unreadable) return 2;
+  return errors > 0 ? 1 : 0;
+}

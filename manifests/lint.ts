@@ -1,0 +1,43 @@
+// Lint findings for loaded manifests: every Service goes through the annotation contract.
+import { evaluateService, parseService, type EvaluateOptions } from "../annotations/index.ts";
+import type { ManifestObject, ParseProblem } from "./load.ts";
+
+export interface LintFinding {
+  severity: "error" | "warning";
+  source: string;
+  line?: number;
+  /** `Service <namespace>/<name>`, absent for a file that could not be parsed. */
+  object?: string;
+  key?: string;
+  message: string;
+}
+
+export function lintObjects(objects: readonly ManifestObject[], opts: EvaluateOptions = {}): LintFinding[] {
+  const findings: LintFinding[] = [];
+  for (const { source, line, object } of objects) {
+    if (object.kind !== "Service") continue;
+    const meta = (object.metadata ?? {}) as Record<string, unknown>;
+    const id = `Service ${str(meta.namespace) ?? "default"}/${str(meta.name) ?? str(meta.generateName) ?? "(unnamed)"}`;
+    const parsed = parseService(object);
+    if (!parsed.ok) {
+      findings.push({ severity: "error", source, line, object: id, message: parsed.error });
+      continue;
+    }
+    const result = evaluateService(parsed.service, opts);
+    for (const f of result.errors) findings.push({ severity: "error", source, line, object: id, ...f });
+    for (const f of result.warnings) findings.push({ severity: "warning", source, line, object: id, ...f });
+  }
+  return findings;
+}
+
+export function problemFindings(problems: readonly ParseProblem[]): LintFinding[] {
+  return problems.map((p) => ({ severity: "error", source: p.source, line: p.line, message: p.message }));
+}
+
+export function formatFinding(f: LintFinding): string {
+  const where = f.line === undefined ? f.source : `${f.source}:${f.line}`;
+  const parts = [where, f.severity, f.object, f.key].filter((x) => x !== undefined);
+  return `${parts.join(": ")}: ${f.message}`;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
