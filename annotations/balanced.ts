@@ -23,7 +23,10 @@ export function balanced(service: Service, scope: ProxyScope = DEFAULT_SCOPE): B
   if (spec.clusterIP === "None") return { balanced: false, reason: "it is headless (clusterIP: None)" };
   const owner = service.metadata.labels?.[SERVICE_PROXY_NAME_LABEL];
   if (owner !== undefined && owner !== scope.proxyName) {
-    return { balanced: false, reason: `it is labelled ${SERVICE_PROXY_NAME_LABEL}=${owner} for another proxy` };
+    return {
+      balanced: false,
+      reason: `it is labelled ${SERVICE_PROXY_NAME_LABEL}=${owner} for another proxy`,
+    };
   }
   if (owner === undefined && scope.mode === "alongside") {
     return {

@@ -21,7 +21,9 @@ const defaultsSchema = z.strictObject({
 });
 
 /** Parse an operator's defaults document (e.g. `scheduler: symhash`); unset keys keep the built-ins. */
-export function parseDefaults(doc: unknown): { ok: true; defaults: ClusterDefaults } | { ok: false; error: string } {
+export function parseDefaults(
+  doc: unknown,
+): { ok: true; defaults: ClusterDefaults } | { ok: false; error: string } {
   const r = defaultsSchema.safeParse(doc ?? {});
   if (!r.success) {
     const msgs = r.error.issues.map((i) => `${i.path.join(".") || "(document)"}: ${i.message}`);
@@ -38,7 +40,10 @@ export function parseDefaults(doc: unknown): { ok: true; defaults: ClusterDefaul
 /** The defaulted annotations a Service lacks, as full key → value. Never `persistence`. */
 export function missingDefaults(service: Service, defaults: ClusterDefaults): [string, string][] {
   const have = service.metadata.annotations ?? {};
-  return DEFAULTED_KEYS.filter((k) => !(fullKey(k) in have)).map((k) => [fullKey(k), defaultFor(service, k, defaults)]);
+  return DEFAULTED_KEYS.filter((k) => !(fullKey(k) in have)).map((k) => [
+    fullKey(k),
+    defaultFor(service, k, defaults),
+  ]);
 }
 
 /** A cluster-wide helper default that this Service's protocols cannot use is written as "none". */

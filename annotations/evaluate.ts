@@ -16,7 +16,6 @@ import {
   type Log,
   type Mode,
   type Persistence,
-  type Protocol,
   type Scheduler,
 } from "./contract.ts";
 import { balanced, DEFAULT_SCOPE, type Balanced, type ProxyScope } from "./balanced.ts";
@@ -85,7 +84,8 @@ export function evaluateService(service: Service, opts: EvaluateOptions = {}): E
   const mode = pick("mode") ?? defaults.mode;
   const scheduler = pick("scheduler") ?? defaults.scheduler;
   const log = pick("log") ?? defaults.log;
-  const helper = checkHelper(service, pick("helper"), errors) ?? checkHelper(service, defaults.helper, []) ?? "none";
+  const helper =
+    checkHelper(service, pick("helper"), errors) ?? checkHelper(service, defaults.helper, []) ?? "none";
 
   const affinity = service.spec.sessionAffinity === "ClientIP";
   const annotated = pick("persistence");

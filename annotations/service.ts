@@ -57,5 +57,8 @@ export function parseService(obj: unknown): { ok: true; service: Service } | { o
   if (r.success) return { ok: true, service: r.data };
   const issue = r.error.issues[0];
   const where = issue?.path.join(".") ?? "";
-  return { ok: false, error: `not a valid Service${where ? ` at ${where}` : ""}: ${issue?.message ?? "invalid"}` };
+  return {
+    ok: false,
+    error: `not a valid Service${where ? ` at ${where}` : ""}: ${issue?.message ?? "invalid"}`,
+  };
 }

@@ -23,14 +23,21 @@ export function nearest(input: string, candidates: readonly string[]): string | 
   for (const c of candidates) {
     const d = editDistance(needle, c);
     // On a tie, the candidate sharing the longer prefix is the likelier intent.
-    if (d < bestDistance || (d === bestDistance && best !== undefined && prefix(needle, c) > prefix(needle, best))) {
+    if (
+      d < bestDistance ||
+      (d === bestDistance && best !== undefined && prefix(needle, c) > prefix(needle, best))
+    ) {
       best = c;
       bestDistance = d;
     }
   }
   if (best === undefined) return undefined;
   const limit = Math.max(2, Math.floor(Math.max(best.length, needle.length) / 3));
-  return bestDistance <= limit ? best : undefined;
+  // Rewriting the whole input is no typo: "" or "x" suggest nothing.
+  if (bestDistance <= limit && bestDistance < needle.length) return best;
+  // A truncated value ("hash" for "hash-srcip") is far by edit distance but plainly meant.
+  if (needle.length < 3) return undefined;
+  return candidates.filter((c) => c.startsWith(needle)).sort((a, b) => a.length - b.length)[0];
 }
 
 function prefix(a: string, b: string): number {

@@ -1,7 +1,14 @@
 // `kube-nftlb lint PATH...`: offline validation of kube-nftlb annotations.
 import { parseArgs } from "node:util";
 import { buffer } from "node:stream/consumers";
-import { expandPaths, parseManifest, readSource, UsageError, type ManifestObject } from "../manifests/load.ts";
+import {
+  expandPaths,
+  parseManifest,
+  readSource,
+  TooLarge,
+  UsageError,
+  type ManifestObject,
+} from "../manifests/load.ts";
 import { formatFinding, lintObjects, problemFindings, type LintFinding } from "../manifests/lint.ts";
 
 const HELP = `Usage: kube-nftlb lint [--output text|json] PATH...
@@ -23,7 +30,10 @@ export async function run(argv: string[]): Promise<number> {
     ({ values, positionals } = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { output: { type: "string", short: "o", default: "text" }, help: { type: "boolean", short: "h" } },
+      options: {
+        output: { type: "string", short: "o", default: "text" },
+        help: { type: "boolean", short: "h" },
+      },
     }));
   } catch (err) {
     console.error(`kube-nftlb lint: ${(err as Error).message}\n\n${HELP}`);
@@ -62,8 +72,9 @@ export async function run(argv: string[]): Promise<number> {
     try {
       bytes = await readSource(file, () => buffer(process.stdin));
     } catch (err) {
+      // Too large is an invalid manifest (1); anything else means the path cannot be read (2).
       findings.push({ severity: "error", source, message: `cannot read: ${(err as Error).message}` });
-      unreadable = true;
+      unreadable ||= !(err instanceof TooLarge);
       continue;
     }
     const loaded = parseManifest(source, bytes);
@@ -79,7 +90,9 @@ export async function run(argv: string[]): Promise<number> {
   } else {
     for (const f of findings) (f.severity === "error" ? console.error : console.log)(formatFinding(f));
     const warnings = findings.length - errors;
-    console.error(`${files.length} file(s), ${services} Service(s): ${errors} error(s), ${warnings} warning(s)`);
+    console.error(
+      `${files.length} file(s), ${services} Service(s): ${errors} error(s), ${warnings} warning(s)`,
+    );
   }
   if (unreadable) return 2;
   return errors > 0 ? 1 : 0;

@@ -35,7 +35,9 @@ export async function expandPaths(paths: readonly string[]): Promise<string[]> {
       continue;
     }
     const st = await lstat(p).catch((err: NodeJS.ErrnoException) => {
-      throw new UsageError(`cannot read ${p}: ${err.code === "ENOENT" ? "no such file or directory" : err.message}`);
+      throw new UsageError(
+        `cannot read ${p}: ${err.code === "ENOENT" ? "no such file or directory" : err.message}`,
+      );
     });
     if (st.isDirectory()) files.push(...(await walk(p)));
     else files.push(p);
@@ -77,7 +79,11 @@ export function parseManifest(source: string, bytes: Buffer): Loaded {
   if (bytes.length > MAX_FILE_BYTES) {
     return { objects: [], problems: [{ source, message: new TooLarge(bytes.length).message }] };
   }
-  if (bytes.includes(0)) return { objects: [], problems: [{ source, message: "binary file (contains NUL bytes), not a manifest" }] };
+  if (bytes.includes(0))
+    return {
+      objects: [],
+      problems: [{ source, message: "binary file (contains NUL bytes), not a manifest" }],
+    };
   let text: string;
   try {
     text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
@@ -127,5 +133,6 @@ function flattenList(obj: Record<string, unknown>): Record<string, unknown>[] {
   return [obj];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 const firstLine = (s: string) => s.split("\n")[0] ?? s;
