@@ -14,7 +14,7 @@ export interface LintFinding {
 
 export function lintObjects(objects: readonly ManifestObject[], opts: EvaluateOptions = {}): LintFinding[] {
   const findings: LintFinding[] = [];
-  for (const { source, line, object } of objects) {
+  for (const { source, line, object, lineOf } of objects) {
     if (object.kind !== "Service") continue;
     const meta = (object.metadata ?? {}) as Record<string, unknown>;
     const id = `Service ${str(meta.namespace) ?? "default"}/${str(meta.name) ?? str(meta.generateName) ?? "(unnamed)"}`;
@@ -24,10 +24,15 @@ export function lintObjects(objects: readonly ManifestObject[], opts: EvaluateOp
       continue;
     }
     const result = evaluateService(parsed.service, opts);
-    for (const f of result.errors) findings.push({ severity: "error", source, line, object: id, ...f });
-    for (const f of result.warnings) findings.push({ severity: "warning", source, line, object: id, ...f });
+    // Point at the annotation (or field) itself when the source lets us.
+    const at = (key: string) =>
+      lineOf?.(key.startsWith("spec.") ? key.split(".") : ["metadata", "annotations", key]) ?? line;
+    for (const f of result.errors)
+      findings.push({ severity: "error", source, line: at(f.key), object: id, ...f });
+    for (const f of result.warnings)
+      findings.push({ severity: "warning", source, line: at(f.key), object: id, ...f });
   }
-  return findings;
+  return findings.sort((a, b) => (a.source === b.source ? (a.line ?? 0) - (b.line ?? 0) : 0));
 }
 
 export function problemFindings(problems: readonly ParseProblem[]): LintFinding[] {

@@ -10,8 +10,11 @@ const EXTENSIONS = [".yaml", ".yml", ".json"];
 /** One Kubernetes object found in a source, with the line its document starts on. */
 export interface ManifestObject {
   source: string;
+  /** The line the object starts on. */
   line: number;
   object: Record<string, unknown>;
+  /** The line of a field inside the object (e.g. one annotation), when the source is YAML/JSON text. */
+  lineOf?: (path: readonly string[]) => number | undefined;
 }
 
 /** A source that could not be parsed (counts as an invalid manifest). */
@@ -120,17 +123,30 @@ export function parseManifest(source: string, bytes: Buffer): Loaded {
       problems.push({ source, line, message: "document is not a Kubernetes object (expected a mapping)" });
       continue;
     }
-    for (const object of flattenList(value)) objects.push({ source, line, object });
+    for (const { object, path } of flattenList(value, [])) {
+      const node = doc.getIn(path, true) as { range?: [number, number] } | undefined;
+      const start = node?.range?.[0];
+      const lineOf = (field: readonly string[]) => {
+        const at = (doc.getIn([...path, ...field], true) as { range?: [number, number] } | undefined)
+          ?.range?.[0];
+        return at === undefined ? undefined : lines.linePos(at).line;
+      };
+      objects.push({ source, line: start === undefined ? line : lines.linePos(start).line, object, lineOf });
+    }
   }
   return { objects, problems };
 }
 
-function flattenList(obj: Record<string, unknown>): Record<string, unknown>[] {
+/** Objects with their path inside the document, so findings can point at their lines. */
+function flattenList(
+  obj: Record<string, unknown>,
+  path: (string | number)[],
+): { object: Record<string, unknown>; path: (string | number)[] }[] {
   const kind = obj.kind;
   if (typeof kind === "string" && kind.endsWith("List") && Array.isArray(obj.items)) {
-    return obj.items.filter(isObject).flatMap(flattenList);
+    return obj.items.flatMap((item, i) => (isObject(item) ? flattenList(item, [...path, "items", i]) : []));
   }
-  return [obj];
+  return [{ object: obj, path }];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

@@ -49,7 +49,7 @@ describe("the examples, as the README shows them", () => {
     assert.equal(r.code, 1);
     assert.match(
       r.err,
-      /examples\/bad\/typos\.yaml:\d+: error: Service store\/shop: service\.kubernetes\.io\/kube-nftlb-load-balancer-mode: invalid value "SNAT"; did you mean "snat"\?/,
+      /examples\/bad\/typos\.yaml:8: error: Service store\/shop: service\.kubernetes\.io\/kube-nftlb-load-balancer-mode: invalid value "SNAT"; did you mean "snat"\?/,
     );
     assert.match(r.err, /Service default\/boot: .*helper: helper "tftp" works on UDP only/);
     assert.doesNotMatch(r.err, /examples\/good/);
