@@ -46,3 +46,23 @@ export interface Farm {
   addresses: Address[];
   backends: Backend[];
 }
+
+/**
+ * How a caller should react to a failed nftlb call:
+ * - terminal: nftlb (or the client, before sending) refused this input; retrying the same input fails again.
+ * - retryable: the network, a timeout or a 5xx that is not a known parse failure; back off and retry.
+ * - fatal: nftlb refused the key (401); nothing works until the configuration changes.
+ */
+export type NftlbErrorKind = "terminal" | "retryable" | "fatal";
+
+export interface NftlbError {
+  kind: NftlbErrorKind;
+  /** The client operation that failed, e.g. "upsertFarms". */
+  operation: string;
+  /** HTTP status when nftlb answered; absent for network errors and pre-send validation. */
+  status?: number;
+  /** Never contains the key. */
+  message: string;
+}
+
+export type NftlbResult<T> = { ok: true; value: T } | { ok: false; error: NftlbError };

@@ -1,0 +1,191 @@
+// The only code that talks to nftlb. Every call resolves to a result value, never throws, and
+// classifies failures so callers know whether retrying can help (see NftlbErrorKind).
+import type { Farm, NftlbError, NftlbResult } from "./types.ts";
+import { createTransport, redact, type Answer, type Send } from "./transport.ts";
+import { parseFarms, parseMessage } from "./parse.ts";
+import { serializeFarms, type FarmPatch } from "./serialize.ts";
+import { validateFarms } from "./validate.ts";
+import { verifyWritten } from "./verify.ts";
+
+/**
+ * A farm the client plants to detect nftlb restarts: nftlb keeps state only in memory, so after a
+ * restart the sentinel is gone. It is `state: off` with no address, so nft gets no rules for it.
+ * Its name has no dot, so it never collides with a Service's farm `<namespace>.<service>.<port>`.
+ */
+export const SENTINEL_FARM = "kube-nftlb-sentinel";
+
+export interface NftlbLog {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface NftlbClientOptions {
+  url: string;
+  key: string;
+  timeoutMs: number;
+  log?: NftlbLog;
+  maxAnswerBytes?: number;
+  /** Inject another transport (tests); defaults to axios over node:http. */
+  send?: Send;
+}
+
+export interface NftlbClient {
+  listFarms(): Promise<NftlbResult<Farm[]>>;
+  getFarm(name: string): Promise<NftlbResult<Farm | undefined>>;
+  /** One POST for the whole batch, then a GET to check that what was written is in place. */
+  upsertFarms(farms: readonly FarmPatch[]): Promise<NftlbResult<Farm[]>>;
+  deleteFarm(name: string): Promise<NftlbResult<void>>;
+  deleteBackend(farm: string, backend: string): Promise<NftlbResult<void>>;
+  deleteAddress(farm: string, address: string): Promise<NftlbResult<void>>;
+  /** Cheap liveness and restart probe: `sentinel: false` means nftlb lost its farms (restarted). */
+  ping(): Promise<NftlbResult<{ sentinel: boolean }>>;
+  /** Plant the sentinel after a full sync, so that a later `ping()` can tell a restart. */
+  plantSentinel(): Promise<NftlbResult<void>>;
+  /** The farms as the client last saw them (GET answers and verified writes). */
+  known(): ReadonlyMap<string, Farm>;
+}
+
+const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+const UNKNOWN_VALUE = /Parsing unknown value/;
+// 5xx answers that are nftlb's parser refusing the input, not the daemon failing.
+const PARSE_FAILURE = /error parsing buffer|invalid request|Unknown key/;
+
+export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
+  const send = options.send ?? createTransport(options);
+  const known = new Map<string, Farm>();
+  const fail = (operation: string, kind: NftlbError["kind"], message: string, status?: number) => {
+    const error: NftlbError = { kind, operation, message: redact(message, options.key) };
+    if (status !== undefined) error.status = status;
+    options.log?.warn({ operation, kind, status }, error.message);
+    return { ok: false as const, error };
+  };
+
+  /** Sends one request and turns every way it can go wrong into a classified error. */
+  // `missingOk`: a GET of an unknown farm (nftlb: 500 "invalid request") is an answer, not a failure.
+  const call = async (
+    operation: string,
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    body?: string,
+    missingOk = false,
+  ) => {
+    const started = Date.now();
+    const sent = await send(method, path, body);
+    if (!sent.ok) {
+      const kind = sent.reason === "too-large" ? "terminal" : "retryable";
+      return fail(operation, kind, `${method} ${path}: ${sent.message}`);
+    }
+    const { status } = sent.answer;
+    options.log?.debug({ operation, method, path, status, ms: Date.now() - started }, "nftlb answered");
+    if (status >= 200 && status < 300) return { ok: true as const, value: sent.answer };
+    if (missingOk && status === 500 && /invalid request/.test(sent.answer.body)) {
+      return { ok: true as const, value: sent.answer };
+    }
+    const message = `${method} ${path}: HTTP ${status} ${parseMessage(sent.answer.body)}`;
+    if (status === 401)
+      return fail(operation, "fatal", `${method} ${path}: HTTP 401: nftlb refused the key`, 401);
+    if (status >= 500 && !PARSE_FAILURE.test(sent.answer.body))
+      return fail(operation, "retryable", message, status);
+    return fail(operation, "terminal", message, status);
+  };
+
+  const checkNames = (operation: string, ...names: string[]) => {
+    const bad = names.find((n) => !SEGMENT.test(n));
+    return bad === undefined ? undefined : fail(operation, "terminal", `invalid name ${JSON.stringify(bad)}`);
+  };
+
+  const readFarms = (operation: string, answer: Answer) => {
+    const farms = parseFarms(answer.body);
+    if (!farms.ok) return fail(operation, "terminal", farms.message, answer.status);
+    return { ok: true as const, value: farms.value.filter((f) => f.name !== SENTINEL_FARM) };
+  };
+
+  const getFarm = async (name: string, operation = "getFarm"): Promise<NftlbResult<Farm | undefined>> => {
+    const bad = checkNames(operation, name);
+    if (bad) return bad;
+    const res = await call(operation, "GET", `/farms/${name}`, undefined, true);
+    if (!res.ok) return res;
+    if (res.value.status === 500) {
+      known.delete(name);
+      return { ok: true, value: undefined };
+    }
+    const farms = readFarms(operation, res.value);
+    if (!farms.ok) return farms;
+    const farm = farms.value.find((f) => f.name === name);
+    if (farm) known.set(name, farm);
+    return { ok: true, value: farm };
+  };
+
+  const del = async (operation: string, path: string, names: string[], forget: () => void) => {
+    const bad = checkNames(operation, ...names);
+    if (bad) return bad;
+    const res = await call(operation, "DELETE", path);
+    if (!res.ok) return res;
+    forget();
+    return { ok: true as const, value: undefined };
+  };
+
+  return {
+    known: () => known,
+    getFarm: (name) => getFarm(name),
+
+    async listFarms() {
+      const res = await call("listFarms", "GET", "/farms");
+      if (!res.ok) return res;
+      const farms = readFarms("listFarms", res.value);
+      if (!farms.ok) return farms;
+      known.clear();
+      for (const f of farms.value) known.set(f.name, f);
+      return farms;
+    },
+
+    async upsertFarms(farms) {
+      const operation = "upsertFarms";
+      if (farms.length === 0) return { ok: true, value: [] };
+      const problems = validateFarms(farms, known);
+      if (problems.length > 0)
+        return fail(operation, "terminal", `refused before sending: ${problems.join("; ")}`);
+      const res = await call(operation, "POST", "/farms", serializeFarms(farms));
+      if (!res.ok) return res;
+      const message = parseMessage(res.value.body);
+      if (UNKNOWN_VALUE.test(message)) return fail(operation, "terminal", message, res.value.status);
+      // A 200 only means nftlb's parser took it: read the farms back and compare.
+      const read = farms.length === 1 ? await getFarm(farms[0]!.name, operation) : await this.listFarms();
+      if (!read.ok) return read;
+      const actual = new Map([...known].filter(([name]) => farms.some((f) => f.name === name)));
+      const mismatch = verifyWritten(farms, actual);
+      if (mismatch.length > 0)
+        return fail(operation, "terminal", `written but not in place: ${mismatch.join("; ")}`);
+      return { ok: true, value: farms.map((f) => known.get(f.name)!) };
+    },
+
+    deleteFarm: (name) => del("deleteFarm", `/farms/${name}`, [name], () => known.delete(name)),
+
+    deleteBackend: (farm, backend) =>
+      del("deleteBackend", `/farms/${farm}/backends/${backend}`, [farm, backend], () => {
+        const f = known.get(farm);
+        if (f) known.set(farm, { ...f, backends: f.backends.filter((b) => b.name !== backend) });
+      }),
+
+    deleteAddress: (farm, address) =>
+      del("deleteAddress", `/farms/${farm}/addresses/${address}`, [farm, address], () => {
+        const f = known.get(farm);
+        if (f) known.set(farm, { ...f, addresses: f.addresses.filter((a) => a.name !== address) });
+      }),
+
+    async ping() {
+      const res = await call("ping", "GET", `/farms/${SENTINEL_FARM}`, undefined, true);
+      return res.ok ? { ok: true, value: { sentinel: res.value.status === 200 } } : res;
+    },
+
+    async plantSentinel() {
+      const res = await call(
+        "plantSentinel",
+        "POST",
+        "/farms",
+        `{"farms":[{"name":"${SENTINEL_FARM}","state":"off"}]}`,
+      );
+      return res.ok ? { ok: true, value: undefined } : res;
+    },
+  };
+};

@@ -1,0 +1,183 @@
+// Checks a batch of farms before it is sent. nftlb's parser accepts much that nft then refuses
+// (bad addresses, duplicate VIP:port, more than 4,095 backends): it answers 200, installs nothing
+// for that farm and rebuilds its whole table, a short outage for every farm. Refusing here is
+// the only way to keep one bad Service from disturbing the others.
+import { isIP } from "node:net";
+import type { Address, Farm } from "./types.ts";
+import type { BackendPatch, FarmPatch } from "./serialize.ts";
+
+/** nftlb's backend marks run from 0x001 to 0xFFF, shared by every backend of every farm. */
+export const MAX_BACKENDS = 4095;
+
+// Farm names become nft chain names (`filter-<name>`) and URL path segments: no `/`, no spaces.
+const FARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+// Backend names may be an address when the endpoint has no Pod (IPv6 brings colons).
+const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
+const NUMBER = /^[0-9]{1,9}$/;
+const HASH_FIELDS = new Set(["srcip", "dstip", "srcport", "dstport", "srcmac", "dstmac"]);
+const ENUMS: Record<string, readonly string[]> = {
+  mode: ["snat", "dnat", "dsr", "stlsdnat"],
+  scheduler: ["rr", "weight", "hash", "symhash"],
+  helper: ["none", "ftp", "pptp", "sip", "snmp", "tftp"],
+};
+const HELPER_PROTOCOLS: Record<string, readonly string[]> = {
+  ftp: ["tcp"],
+  pptp: ["tcp"],
+  sip: ["tcp", "udp"],
+  snmp: ["udp"],
+  tftp: ["udp"],
+};
+
+const isPort = (p: string): boolean => NUMBER.test(p) && Number(p) >= 1 && Number(p) <= 65535;
+
+/** "80", "80,443", "8000-8002": nftlb expands each into map elements, one per port. */
+export const expandPorts = (ports: string): number[] | undefined => {
+  const out: number[] = [];
+  for (const part of ports.split(",")) {
+    const [from, to, extra] = part.split("-");
+    if (from === undefined || !isPort(from) || extra !== undefined || (to !== undefined && !isPort(to))) {
+      return undefined;
+    }
+    const last = to === undefined ? Number(from) : Number(to);
+    if (last < Number(from) || last - Number(from) > 1024) return undefined;
+    for (let p = Number(from); p <= last; p++) out.push(p);
+  }
+  return out;
+};
+
+const fieldList = (value: string, allowed: ReadonlySet<string>): boolean =>
+  value === "none" ||
+  (value.trim() !== "" &&
+    value
+      .trim()
+      .split(/ +/)
+      .every((w) => allowed.has(w)));
+
+const byName = <T extends { name: string }>(known: readonly T[] = [], given: readonly T[] = []): T[] => {
+  const all = new Map(known.map((x) => [x.name, x]));
+  for (const x of given) all.set(x.name, { ...all.get(x.name), ...x });
+  return [...all.values()];
+};
+
+const checkAddress = (farm: string, a: Address, problems: string[]): void => {
+  const where = `farm "${farm}" address "${a.name}"`;
+  if (!FARM_NAME.test(a.name ?? "")) problems.push(`${where}: invalid address name`);
+  const family = isIP(a["ip-addr"] ?? "");
+  if (family === 0) problems.push(`${where}: "${a["ip-addr"]}" is not an IP address`);
+  else if ((family === 4 ? "ipv4" : "ipv6") !== a.family) {
+    problems.push(`${where}: "${a["ip-addr"]}" is not an ${a.family} address`);
+  }
+  if (expandPorts(a.ports ?? "") === undefined) problems.push(`${where}: invalid ports "${a.ports}"`);
+  if (!["tcp", "udp", "sctp"].includes(a.protocol))
+    problems.push(`${where}: invalid protocol "${a.protocol}"`);
+};
+
+const checkBackend = (
+  farm: string,
+  family: string | undefined,
+  b: BackendPatch,
+  problems: string[],
+): void => {
+  const where = `farm "${farm}" backend "${b.name}"`;
+  if (!BACKEND_NAME.test(b.name ?? "")) problems.push(`${where}: invalid backend name`);
+  const ip = b["ip-addr"];
+  if (ip !== undefined) {
+    const fam = isIP(ip);
+    if (fam === 0) problems.push(`${where}: "${ip}" is not an IP address`);
+    else if (family !== undefined && (fam === 4 ? "ipv4" : "ipv6") !== family) {
+      problems.push(`${where}: "${ip}" is not an ${family} address like the farm's`);
+    }
+  }
+  if (b.port !== undefined && b.port !== "" && !isPort(b.port))
+    problems.push(`${where}: invalid port "${b.port}"`);
+  for (const k of ["weight", "priority"] as const) {
+    const v = b[k];
+    if (v !== undefined && (!NUMBER.test(v) || Number(v) < 1)) problems.push(`${where}: ${k} must be ≥ 1`);
+  }
+  if (b.state !== undefined && !["up", "down", "off"].includes(b.state)) {
+    problems.push(`${where}: invalid state "${String(b.state)}"`);
+  }
+};
+
+const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
+  const where = `farm "${f.name}"`;
+  if (!FARM_NAME.test(f.name ?? "")) {
+    problems.push(`${where}: invalid farm name (letters, digits, ".", "_", "-"; at most 200)`);
+  }
+  for (const [key, values] of Object.entries(ENUMS)) {
+    const v = (f as Record<string, unknown>)[key];
+    if (v !== undefined && !values.includes(v as string)) {
+      problems.push(`${where}: invalid ${key} ${JSON.stringify(v)}`);
+    }
+  }
+  for (const key of ["sched-param", "persistence"] as const) {
+    const v = f[key];
+    if (v !== undefined && !fieldList(v, HASH_FIELDS)) problems.push(`${where}: invalid ${key} "${v}"`);
+  }
+  if (f.log !== undefined && !fieldList(f.log, new Set(["input", "forward", "output"]))) {
+    problems.push(`${where}: invalid log "${f.log}"`);
+  }
+  if (f["persist-ttl"] !== undefined && !NUMBER.test(f["persist-ttl"])) {
+    problems.push(`${where}: persist-ttl must be a number of seconds`);
+  }
+  if ((f.mode === "dsr" || f.mode === "stlsdnat") && (!f.iface || !f.oface)) {
+    problems.push(`${where}: mode ${f.mode} needs iface and oface (nftlb leaves the farm in config_error)`);
+  }
+  for (const a of f.addresses ?? []) checkAddress(f.name, a, problems);
+  const families = new Set(merged.addresses.map((a) => a.family));
+  const protocols = new Set(merged.addresses.map((a) => a.protocol));
+  if (families.size > 1)
+    problems.push(`${where}: addresses of one farm must share one family (one farm per family)`);
+  if (protocols.size > 1) problems.push(`${where}: addresses of one farm must share one protocol`);
+  const protocol = [...protocols][0];
+  const helper = merged.helper;
+  if (helper !== undefined && helper !== "none" && protocol !== undefined) {
+    if (!(HELPER_PROTOCOLS[helper] ?? []).includes(protocol)) {
+      problems.push(`${where}: helper ${helper} does not work on ${protocol}`);
+    }
+  }
+  const family = [...families][0];
+  for (const b of f.backends ?? []) checkBackend(f.name, family, b, problems);
+};
+
+/**
+ * Problems with sending `batch` to an nftlb that holds `known` (the farms the client last saw).
+ * An empty list means the batch is safe to send.
+ */
+export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<string, Farm>): string[] => {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  const merged = new Map(known);
+  for (const f of batch) {
+    if (names.has(f.name)) problems.push(`farm "${f.name}" appears twice in one batch`);
+    names.add(f.name);
+    const old = known.get(f.name);
+    const farm = {
+      ...old,
+      ...f,
+      addresses: byName(old?.addresses, f.addresses),
+      backends: byName(old?.backends, f.backends as Farm["backends"]),
+    } as Farm;
+    checkFarm(f, farm, problems);
+    merged.set(f.name, farm);
+  }
+  const claims = new Map<string, string>();
+  let backends = 0;
+  for (const farm of merged.values()) {
+    backends += farm.backends.length;
+    for (const a of farm.addresses) {
+      for (const port of expandPorts(a.ports ?? "") ?? []) {
+        const claim = `${a.protocol} ${a["ip-addr"]}:${port}`;
+        const owner = claims.get(claim);
+        if (owner !== undefined && (names.has(owner) || names.has(farm.name))) {
+          problems.push(`farms "${owner}" and "${farm.name}" both claim ${claim}`);
+        }
+        claims.set(claim, farm.name);
+      }
+    }
+  }
+  if (backends > MAX_BACKENDS) {
+    problems.push(`${backends} backends in all: nftlb holds at most ${MAX_BACKENDS} (one mark each)`);
+  }
+  return problems;
+};

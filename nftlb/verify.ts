@@ -1,0 +1,39 @@
+// After a write, compare what nftlb reports with what was sent: a 200 only means its parser
+// took the request. A farm in config_error, or a backend or address that did not stick, is a
+// failure the caller must hear about.
+import type { Farm } from "./types.ts";
+import type { FarmPatch } from "./serialize.ts";
+
+export const verifyWritten = (sent: readonly FarmPatch[], actual: ReadonlyMap<string, Farm>): string[] => {
+  const problems: string[] = [];
+  for (const want of sent) {
+    const got = actual.get(want.name);
+    if (got === undefined) {
+      problems.push(`farm "${want.name}" is missing`);
+      continue;
+    }
+    if (got.state === "config_error") problems.push(`farm "${want.name}" is in config_error`);
+    for (const a of want.addresses ?? []) {
+      const g = got.addresses.find((x) => x.name === a.name);
+      if (!g || g["ip-addr"] !== a["ip-addr"] || g.ports !== a.ports || g.protocol !== a.protocol) {
+        problems.push(
+          `farm "${want.name}" address "${a.name}" is not ${a.protocol} ${a["ip-addr"]}:${a.ports}`,
+        );
+      }
+    }
+    for (const b of want.backends ?? []) {
+      const g = got.backends.find((x) => x.name === b.name);
+      const state = b.state ?? "up";
+      if (!g) problems.push(`farm "${want.name}" backend "${b.name}" is missing`);
+      else if (b["ip-addr"] !== undefined && g["ip-addr"] !== b["ip-addr"]) {
+        problems.push(`farm "${want.name}" backend "${b.name}" has ip-addr ${g["ip-addr"]}`);
+      } else if (b.port !== undefined && g.port !== b.port) {
+        problems.push(`farm "${want.name}" backend "${b.name}" has port "${g.port}"`);
+        // "available": standby behind a lower priority — up as far as we asked.
+      } else if (g.state !== state && !(state === "up" && (g.state as string) === "available")) {
+        problems.push(`farm "${want.name}" backend "${b.name}" is ${g.state}, not ${state}`);
+      }
+    }
+  }
+  return problems;
+};
