@@ -1,0 +1,117 @@
+// `kube-nftlb webhook`: parses flags and runs webhook/server.ts until SIGTERM.
+import { parseArgs } from "node:util";
+import { createLogger, createShutdown } from "../runtime/index.ts";
+import { loadDefaultsFile } from "../webhook/defaults-file.ts";
+import { startWebhook } from "../webhook/server.ts";
+import { BUILTIN_DEFAULTS } from "../annotations/index.ts";
+
+const HELP = `Usage: kube-nftlb webhook --tls-cert FILE --tls-key FILE [flags]
+
+Serves the validating (POST /validate) and mutating (POST /mutate) admission webhook for
+Services over HTTPS (TLS 1.2+). The certificate and key are re-read when they change on disk
+(a mounted Secret updating), without restart and without dropping connections; a pair that is
+half-written or does not match is refused and the previous one kept.
+
+Probes on a plain-HTTP port: /healthz, /readyz (ready once a certificate is loaded; unready while
+draining), /metrics (Prometheus). Logs are JSON lines on stdout. On SIGTERM: unready, wait
+--shutdown-delay, stop accepting, finish in-flight requests, exit 0.
+
+Flags:
+  --tls-cert FILE          serving certificate (PEM), e.g. /etc/kube-nftlb/tls/tls.crt
+  --tls-key FILE           its private key (PEM)
+  --port N                 HTTPS port (default 9443)
+  --probe-port N           plain-HTTP port of /healthz /readyz /metrics (default 8080)
+  --bind-address ADDR      address of both ports (default 0.0.0.0)
+  --defaults-file FILE     YAML cluster defaults the mutating webhook writes, e.g.
+                             scheduler: symhash
+                             mode: dnat
+                           keys: mode, scheduler, helper, log (never persistence);
+                           built-in: ${Object.entries(BUILTIN_DEFAULTS)
+                             .map(([k, v]) => `${k}: ${v}`)
+                             .join(", ")}
+  --shutdown-delay SECONDS stay up but unready this long after SIGTERM (default 3)
+  --log-level LEVEL        trace, debug, info (default), warn, error
+  -h, --help               show this help
+
+Exit status: 0 after a clean shutdown, 1 if the server could not start, 2 usage error.`;
+
+const usage = (message: string): number => {
+  console.error(`kube-nftlb webhook: ${message}\n\nRun \`kube-nftlb webhook --help\` for the flags.`);
+  return 2;
+};
+
+function port(raw: string, flag: string): number | string {
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535)
+    return `${flag} must be a port number from 0 to 65535, got "${raw}"`;
+  return Number(raw);
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        "tls-cert": { type: "string" },
+        "tls-key": { type: "string" },
+        port: { type: "string", default: "9443" },
+        "probe-port": { type: "string", default: "8080" },
+        "bind-address": { type: "string", default: "0.0.0.0" },
+        "defaults-file": { type: "string" },
+        "shutdown-delay": { type: "string", default: "3" },
+        "log-level": { type: "string", default: "info" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const cert = values["tls-cert"];
+  const key = values["tls-key"];
+  if (!cert || !key) return usage("--tls-cert and --tls-key are required");
+  const httpsPort = port(values.port, "--port");
+  const probePort = port(values["probe-port"], "--probe-port");
+  if (typeof httpsPort === "string") return usage(httpsPort);
+  if (typeof probePort === "string") return usage(probePort);
+  const delay = Number(values["shutdown-delay"]);
+  if (!/^\d+(\.\d+)?$/.test(values["shutdown-delay"]) || delay > 300) {
+    return usage(
+      `--shutdown-delay must be a number of seconds from 0 to 300, got "${values["shutdown-delay"]}"`,
+    );
+  }
+  const levels = ["trace", "debug", "info", "warn", "error"];
+  if (!levels.includes(values["log-level"])) return usage(`--log-level must be one of ${levels.join(", ")}`);
+
+  let defaults = BUILTIN_DEFAULTS;
+  if (values["defaults-file"]) {
+    const loaded = await loadDefaultsFile(values["defaults-file"]);
+    if (!loaded.ok) return usage(loaded.error);
+    defaults = loaded.defaults;
+  }
+
+  const log = createLogger({ name: "webhook", level: values["log-level"] });
+  let webhook;
+  try {
+    webhook = await startWebhook({
+      tlsCert: cert,
+      tlsKey: key,
+      port: httpsPort,
+      probePort,
+      host: values["bind-address"],
+      defaults,
+      log,
+      shutdownDelayMs: delay * 1000,
+    });
+  } catch (err) {
+    log.error({ err: (err as Error).message }, "webhook could not start");
+    return 1;
+  }
+  const shutdown = createShutdown({ log, timeoutMs: delay * 1000 + 25_000 });
+  shutdown.add("drain and stop the webhook", () => webhook.close());
+  await shutdown.onSignals();
+  return 0;
+}

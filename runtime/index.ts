@@ -1,0 +1,28 @@
+// runtime/: what every long-running kube-nftlb process needs, and nothing else.
+//
+//   createLogger({ name, level?, destination?, secrets? }) → pino Logger
+//     JSON lines, object first: log.info({ uid, verdict }, "admission").
+//     Values at REDACTED_PATHS (key, nftlbKey, headers.key, tlsKey, …) print as "[redacted]";
+//     `secrets: () => [nftlbKey]` also scrubs those values from every serialised line.
+//   createRegistry({ prefix?, defaultMetrics? }) → prom-client Registry
+//     Register your own metrics on it: new Counter({ name, help, registers: [registry] }).
+//   startProbeServer({ port, host?, registry, ready, live? }) → { port, close() }
+//     Plain HTTP: GET /healthz (live), /readyz (ready), /metrics (the registry). port 0 = any.
+//   createShutdown({ log, timeoutMs? }) → { add(name, step), run(reason), onSignals(signals?) }
+//     Steps run in the order added; a failing step is logged and the next runs; the whole is
+//     bounded by timeoutMs. `await shutdown.onSignals()` resolves after SIGTERM/SIGINT and all steps.
+//
+// Typical wiring (see webhook/server.ts):
+//   const log = createLogger({ name: "syncer", secrets: () => [key] });
+//   const registry = createRegistry();
+//   let draining = false;
+//   const probes = await startProbeServer({ port: 8080, registry, ready: () => synced && !draining });
+//   const shutdown = createShutdown({ log });
+//   shutdown.add("not ready", () => { draining = true; });
+//   shutdown.add("stop work", () => stopWork());
+//   shutdown.add("probe port", () => probes.close());
+//   await shutdown.onSignals();
+export { createLogger, scrub, REDACTED_PATHS, type Logger, type LoggerOptions } from "./log.ts";
+export { createRegistry, Registry, type MetricsOptions } from "./metrics.ts";
+export { startProbeServer, type ProbeOptions, type ProbeServer } from "./probes.ts";
+export { createShutdown, type Shutdown, type ShutdownOptions } from "./shutdown.ts";

@@ -1,0 +1,130 @@
+// AdmissionReview admission.k8s.io/v1, in and out (SPEC §5). Every answer echoes the request's
+// uid; bad input is answered with a status code inside the review, never with a bare HTTP error.
+import { z } from "zod";
+
+export const API_VERSION = "admission.k8s.io/v1";
+
+export type Operation = "CREATE" | "UPDATE" | "DELETE" | "CONNECT";
+
+/** The request fields we read; everything else passes untouched. Objects stay raw (`unknown`). */
+const requestSchema = z.looseObject({
+  uid: z.string().min(1, "request.uid must be a non-empty string"),
+  kind: z.looseObject({ group: z.string(), version: z.string(), kind: z.string() }).optional(),
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+  operation: z.string(),
+  object: z.unknown().optional(),
+  oldObject: z.unknown().optional(),
+  dryRun: z.boolean().optional(),
+});
+
+export type AdmissionRequest = z.infer<typeof requestSchema>;
+
+const reviewSchema = z.looseObject({
+  apiVersion: z.literal(API_VERSION, { error: `apiVersion must be ${API_VERSION}` }),
+  kind: z.literal("AdmissionReview", { error: "kind must be AdmissionReview" }),
+  request: requestSchema,
+});
+
+export interface Status {
+  code: number;
+  reason: string;
+  message: string;
+  status: "Failure";
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  status?: Status;
+  /** base64 of a JSON Patch (RFC 6902); always together with patchType. */
+  patch?: string;
+  patchType?: "JSONPatch";
+  warnings?: string[];
+}
+
+export interface AdmissionReviewOut {
+  apiVersion: typeof API_VERSION;
+  kind: "AdmissionReview";
+  response: AdmissionResponse;
+}
+
+export type JsonPatchOp = { op: "add"; path: string; value: unknown };
+
+/** Read a parsed JSON body as an AdmissionReview; the uid is returned even on failure when present. */
+export function parseReview(
+  body: unknown,
+): { ok: true; request: AdmissionRequest } | { ok: false; uid: string; error: string } {
+  const r = reviewSchema.safeParse(body);
+  if (r.success) return { ok: true, request: r.data.request };
+  const uid = uidOf(body);
+  const issue = r.error.issues[0];
+  const where = issue && issue.path.length > 0 ? `${issue.path.join(".")}: ` : "";
+  const what =
+    body === null || typeof body !== "object" || Array.isArray(body) ? "" : `${where}${issue?.message}`;
+  return { ok: false, uid, error: `not an ${API_VERSION} AdmissionReview${what ? ` (${what})` : ""}` };
+}
+
+function uidOf(body: unknown): string {
+  if (body === null || typeof body !== "object") return "";
+  const request = (body as { request?: unknown }).request;
+  if (request === null || typeof request !== "object") return "";
+  const uid = (request as { uid?: unknown }).uid;
+  return typeof uid === "string" ? uid : "";
+}
+
+const withWarnings = (r: AdmissionResponse, warnings: readonly string[]): AdmissionResponse =>
+  warnings.length > 0 ? { ...r, warnings: [...warnings] } : r;
+
+export function allowed(uid: string, warnings: readonly string[] = []): AdmissionResponse {
+  return withWarnings({ uid, allowed: true }, warnings);
+}
+
+/** A policy denial: 403 Forbidden, so kubectl prints `Error from server (Forbidden): …`. */
+export function denied(uid: string, message: string, warnings: readonly string[] = []): AdmissionResponse {
+  return withWarnings(
+    { uid, allowed: false, status: { code: 403, reason: "Forbidden", message, status: "Failure" } },
+    warnings,
+  );
+}
+
+/** Allowed with a JSON Patch; with no operations it is a plain allow (the apiserver rejects an empty patchType). */
+export function patched(
+  uid: string,
+  ops: readonly JsonPatchOp[],
+  warnings: readonly string[] = [],
+): AdmissionResponse {
+  if (ops.length === 0) return allowed(uid, warnings);
+  const patch = Buffer.from(JSON.stringify(ops)).toString("base64");
+  return withWarnings({ uid, allowed: true, patch, patchType: "JSONPatch" }, warnings);
+}
+
+const REASONS: Record<number, string> = {
+  400: "BadRequest",
+  404: "NotFound",
+  405: "MethodNotAllowed",
+  413: "RequestEntityTooLarge",
+  415: "UnsupportedMediaType",
+  500: "InternalError",
+};
+
+/** A request we could not judge: its code and reason say why (400 bad input, 413, 415, 500). */
+export function errored(uid: string, code: number, message: string): AdmissionResponse {
+  return {
+    uid,
+    allowed: false,
+    status: { code, reason: REASONS[code] ?? "InternalError", message, status: "Failure" },
+  };
+}
+
+export function review(response: AdmissionResponse): AdmissionReviewOut {
+  return { apiVersion: API_VERSION, kind: "AdmissionReview", response };
+}
+
+/** The verdict a response represents, for logs and metrics (a small fixed set of label values). */
+export type Verdict = "allowed" | "patched" | "denied" | "errored";
+
+export function verdictOf(r: AdmissionResponse): Verdict {
+  if (r.allowed) return r.patch === undefined ? "allowed" : "patched";
+  return r.status?.code === 403 ? "denied" : "errored";
+}

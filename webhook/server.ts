@@ -1,0 +1,135 @@
+// The webhook process: HTTPS (TLS 1.2+) serving the app with a certificate reloaded from disk,
+// and the probe port. Startable in-process (tests, benchmarks); cli/webhook.ts is a thin wrapper.
+import { createServer, type Server } from "node:https";
+import type { AddressInfo, Socket } from "node:net";
+import type { Logger } from "pino";
+import {
+  BUILTIN_DEFAULTS,
+  DEFAULT_SCOPE,
+  type ClusterDefaults,
+  type ProxyScope,
+} from "../annotations/index.ts";
+import { createLogger, createRegistry, startProbeServer, type Registry } from "../runtime/index.ts";
+import { createApp, MAX_BODY_BYTES } from "./app.ts";
+import { watchCertificate } from "./certificate.ts";
+import { webhookMetrics } from "./metrics.ts";
+
+export interface WebhookOptions {
+  tlsCert: string;
+  tlsKey: string;
+  /** 0 picks a free port (tests). */
+  port?: number;
+  probePort?: number;
+  host?: string;
+  defaults?: ClusterDefaults;
+  scope?: ProxyScope;
+  log?: Logger;
+  registry?: Registry;
+  certificatePollMs?: number;
+  /** On close, stay up but unready this long first, so endpoints drop us before we stop accepting. */
+  shutdownDelayMs?: number;
+  /** On close, in-flight requests get this long before their connections are cut. */
+  drainTimeoutMs?: number;
+  maxBodyBytes?: number;
+}
+
+export interface Webhook {
+  port: number;
+  probePort: number;
+  ready(): boolean;
+  /** SIGTERM semantics: unready, stop accepting, finish in-flight requests, release everything. */
+  close(): Promise<void>;
+}
+
+// The apiserver's Go client keeps idle connections 90 s; closing ours first would make it send a
+// POST on a dead connection (POSTs are not retried). So stay longer than it does.
+const KEEP_ALIVE_MS = 120_000;
+
+export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
+  const log = opts.log ?? createLogger({ name: "webhook" });
+  const registry = opts.registry ?? createRegistry();
+  const metrics = webhookMetrics(registry);
+  const evaluation = { defaults: opts.defaults ?? BUILTIN_DEFAULTS, scope: opts.scope ?? DEFAULT_SCOPE };
+  const app = createApp({
+    log,
+    metrics,
+    options: () => evaluation,
+    maxBodyBytes: opts.maxBodyBytes ?? MAX_BODY_BYTES,
+  });
+
+  const server: Server = createServer({ minVersion: "TLSv1.2" }, app);
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 5_000;
+  server.requestTimeout = 60_000;
+  const sockets = new Set<Socket>();
+  server.on("connection", (s: Socket) => {
+    sockets.add(s);
+    s.once("close", () => sockets.delete(s));
+  });
+  // A bad handshake (an old client, a port scanner) is the client's problem, not ours.
+  server.on("tlsClientError", (err) => log.debug({ err: err.message }, "TLS handshake failed"));
+
+  let loaded = false;
+  let draining = false;
+  const certificate = watchCertificate({
+    certFile: opts.tlsCert,
+    keyFile: opts.tlsKey,
+    log,
+    pollMs: opts.certificatePollMs,
+    onLoad: (pair) => {
+      // New handshakes get the new pair; established connections keep theirs, none is dropped.
+      server.setSecureContext({ cert: pair.cert, key: pair.key, minVersion: "TLSv1.2" });
+      loaded = true;
+      metrics.certificateReloads.inc({ result: "loaded" });
+      metrics.certificateExpiry.set(pair.notAfter.getTime() / 1000);
+    },
+    onRefuse: () => metrics.certificateReloads.inc({ result: "refused" }),
+  });
+  await certificate.check();
+  if (!loaded) log.warn({ certFile: opts.tlsCert }, "no usable certificate yet; not ready until one appears");
+
+  const host = opts.host ?? "0.0.0.0";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 9443, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const ready = (): boolean => loaded && !draining;
+  let probes;
+  try {
+    probes = await startProbeServer({ port: opts.probePort ?? 8080, host, registry, ready });
+  } catch (err) {
+    certificate.close();
+    server.close();
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, probePort: probes.port, defaults: evaluation.defaults }, "webhook listening");
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    draining = true;
+    if (opts.shutdownDelayMs) await new Promise((r) => setTimeout(r, opts.shutdownDelayMs));
+    // close() stops accepting and ends idle keep-alive connections; busy ones end after their answer.
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    const deadline = setTimeout(() => {
+      log.warn({ connections: sockets.size }, "drain deadline reached; cutting remaining connections");
+      for (const s of sockets) s.destroy();
+    }, opts.drainTimeoutMs ?? 20_000);
+    await stopped;
+    clearTimeout(deadline);
+    certificate.close();
+    await probes.close();
+    log.info("webhook stopped");
+  };
+
+  return {
+    port,
+    probePort: probes.port,
+    ready,
+    close: () => (closing ??= close()),
+  };
+}
