@@ -1,0 +1,53 @@
+// The host side of client-agent.ts: asks the agent in the client namespace to open connections.
+import readline from "node:readline";
+import path from "node:path";
+import { spawnInNs, waitForLine } from "./processes.ts";
+import { LAB_DIR, NODE } from "./sys.ts";
+
+export type Probe = { ok: true; answer: string } | { ok: false; error: string };
+
+export interface ClientAgent {
+  /** One TCP connection to vip:port; the answer is the backend's name. */
+  tcp(vip: string, port: number, timeoutMs?: number): Promise<Probe>;
+  /** One datagram from a fresh socket; the answer is the backend's name. */
+  udp(vip: string, port: number, timeoutMs?: number): Promise<Probe>;
+  /** `count` sequential requests; answers in order. */
+  many(proto: "tcp" | "udp", vip: string, port: number, count: number, timeoutMs?: number): Promise<Probe[]>;
+  close(): Promise<void>;
+}
+
+export const startClientAgent = async (ns: string): Promise<ClientAgent> => {
+  const agent = spawnInNs(ns, [NODE, path.join(LAB_DIR, "client-agent.ts")]);
+  await waitForLine(agent, /"ready":true/, 10_000);
+  const waiting = new Map<number, (p: Probe) => void>();
+  let id = 0;
+  readline.createInterface({ input: agent.child.stdout! }).on("line", (line) => {
+    const { id: n, ...probe } = JSON.parse(line) as Probe & { id?: number };
+    if (n === undefined) return;
+    waiting.get(n)?.(probe);
+    waiting.delete(n);
+  });
+  agent.child.on("exit", () => {
+    for (const resolve of waiting.values()) resolve({ ok: false, error: "client agent exited" });
+    waiting.clear();
+  });
+  const ask = (proto: "tcp" | "udp", host: string, port: number, timeoutMs = 1000): Promise<Probe> =>
+    new Promise((resolve) => {
+      const n = ++id;
+      waiting.set(n, resolve);
+      agent.child.stdin!.write(`${JSON.stringify({ id: n, proto, host, port, timeoutMs })}\n`);
+    });
+  return {
+    tcp: (vip, port, timeoutMs) => ask("tcp", vip, port, timeoutMs),
+    udp: (vip, port, timeoutMs) => ask("udp", vip, port, timeoutMs),
+    many: async (proto, vip, port, count, timeoutMs) => {
+      const out: Probe[] = [];
+      for (let i = 0; i < count; i++) out.push(await ask(proto, vip, port, timeoutMs));
+      return out;
+    },
+    close: async () => {
+      agent.child.stdin!.end();
+      await agent.stop();
+    },
+  };
+};

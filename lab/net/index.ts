@@ -1,0 +1,4 @@
+export { createTestNetwork, type TestNetwork, type TestBackend, type TestNetworkOptions } from "./network.ts";
+export { cleanupStale } from "./slots.ts";
+export { cannotBuildNetwork } from "./sys.ts";
+export type { Probe, ClientAgent } from "./client.ts";

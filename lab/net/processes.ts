@@ -1,0 +1,102 @@
+// Long-running processes inside namespaces: nftlb, echo servers and the client agent.
+import { spawn, type ChildProcess } from "node:child_process";
+import net from "node:net";
+import readline from "node:readline";
+import path from "node:path";
+import { LAB_DIR, NODE } from "./sys.ts";
+
+export interface Running {
+  child: ChildProcess;
+  /** Last lines of stderr, to explain a failure. */
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+const keepTail = (child: ChildProcess): (() => string) => {
+  const lines: string[] = [];
+  child.stderr?.setEncoding("utf8");
+  child.stderr?.on("data", (d: string) => {
+    lines.push(...d.split("\n").filter(Boolean));
+    lines.splice(0, Math.max(0, lines.length - 200));
+  });
+  return () => lines.join("\n");
+};
+
+const stopChild = (child: ChildProcess): Promise<void> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once("exit", () => resolve());
+    child.kill("SIGTERM");
+    setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+  });
+
+export const spawnInNs = (ns: string, argv: string[], env: Record<string, string> = {}): Running => {
+  const child = spawn("ip", ["netns", "exec", ns, ...argv], {
+    stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
+  const logs = keepTail(child);
+  return { child, logs, stop: () => stopChild(child) };
+};
+
+/** Resolves on the first stdout line matching `ready`, rejects if the process exits first or the deadline passes. */
+export const waitForLine = (running: Running, ready: RegExp, deadlineMs: number): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: running.child.stdout! });
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      reject(new Error(`${why}: ${running.logs()}`));
+    };
+    const timer = setTimeout(() => fail(`not ready within ${deadlineMs} ms`), deadlineMs);
+    running.child.once("exit", (code) => fail(`exited with ${code}`));
+    lines.on("line", (line) => {
+      if (ready.test(line)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+
+const canConnect = (host: string, port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+
+/** Polls until something accepts connections on host:port (nftlb opens its port only when ready). */
+export const waitForPort = async (host: string, port: number, deadlineMs: number, running?: Running) => {
+  const deadline = Date.now() + deadlineMs;
+  while (Date.now() < deadline) {
+    if (running && running.child.exitCode !== null) throw new Error(`exited: ${running.logs()}`);
+    if (await canConnect(host, port)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(
+    `nothing listens on ${host}:${port} after ${deadlineMs} ms${running ? `: ${running.logs()}` : ""}`,
+  );
+};
+
+export const startNftlb = async (ns: string, host: string, port: number, key: string): Promise<Running> => {
+  // The key goes through the environment, not argv (argv is visible in `ps`).
+  const nftlb = spawnInNs(ns, ["nftlb", "-H", host, "-P", String(port), "-L", "2", "-l", "4"], {
+    NFTLB_SERVER_KEY: key,
+  });
+  await waitForPort(host, port, 15_000, nftlb);
+  return nftlb;
+};
+
+export const startEcho = async (ns: string, name: string, ports: number[]): Promise<Running> => {
+  const echo = spawnInNs(ns, [
+    NODE,
+    path.join(LAB_DIR, "echo-server.ts"),
+    "--name",
+    name,
+    ...ports.flatMap((p) => ["--port", String(p)]),
+  ]);
+  await waitForLine(echo, /^ready$/, 10_000);
+  return echo;
+};
