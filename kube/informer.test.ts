@@ -64,7 +64,11 @@ class FakeListWatch implements ListWatchLike<Obj> {
         return Promise.resolve();
       }
       const fresh = new Map(this.api.objects);
-      for (const [k, o] of this.cache) if (!fresh.has(k)) (this.cache.delete(k), this.#fire("delete", o));
+      for (const [k, o] of this.cache) {
+        if (fresh.has(k)) continue;
+        this.cache.delete(k);
+        this.#fire("delete", o);
+      }
       for (const [k, o] of fresh) {
         const had = this.cache.get(k);
         this.cache.set(k, o);

@@ -245,7 +245,7 @@ export class SupervisedInformer<T extends KubeObject> {
     const idx = this.#o.indexBy(obj);
     if (idx === undefined) return;
     let bucket = this.#index.get(idx);
-    if (bucket === undefined) this.#index.set(idx, (bucket = new Map()));
+    if (bucket === undefined) this.#index.set(idx, (bucket = new Map<string, T>()));
     bucket.set(k, obj);
     this.#indexOf.set(k, idx);
   }
@@ -263,9 +263,9 @@ function isAbort(err: unknown): boolean {
 
 export function describe(err: unknown): string {
   if (err instanceof Error) {
-    const code =
-      (err as { statusCode?: number; code?: unknown }).statusCode ?? (err as { code?: unknown }).code;
-    return code !== undefined ? `${err.message} (${String(code)})` : err.message;
+    const e = err as { statusCode?: unknown; code?: unknown };
+    const code = e.statusCode ?? e.code;
+    return typeof code === "number" || typeof code === "string" ? `${err.message} (${code})` : err.message;
   }
   return String(err);
 }
