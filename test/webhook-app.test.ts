@@ -1,0 +1,284 @@
+// The express app over real sockets (supertest): every bad request and every verdict.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import request from "supertest";
+import { createLogger, createRegistry } from "../runtime/index.ts";
+import { createApp } from "../webhook/app.ts";
+import { webhookMetrics } from "../webhook/metrics.ts";
+import { admissionReview, key, request as admission, service } from "../webhook/test-fixtures.ts";
+import type { AdmissionReviewOut } from "../webhook/review.ts";
+
+function setup(options: () => object = () => ({})) {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger({
+    name: "webhook",
+    destination: { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+  });
+  const registry = createRegistry({ defaultMetrics: false });
+  const app = createApp({ log, metrics: webhookMetrics(registry), options, maxBodyBytes: 7 * 1024 * 1024 });
+  return { app, lines, registry };
+}
+
+const { app, lines, registry } = setup();
+
+function isReview(body: unknown): asserts body is AdmissionReviewOut {
+  const b = body as AdmissionReviewOut;
+  assert.equal(b.apiVersion, "admission.k8s.io/v1");
+  assert.equal(b.kind, "AdmissionReview");
+  assert.equal(typeof b.response.allowed, "boolean");
+}
+
+async function post(path: string, body: string | object, type = "application/json") {
+  const res = await request(app).post(path).set("content-type", type).send(body);
+  assert.equal(res.status, 200);
+  assert.match(res.headers["content-type"] ?? "", /^application\/json/);
+  isReview(res.body);
+  return res.body;
+}
+
+const bad: [string, string | object, string, number, RegExp][] = [
+  ["text/plain", "{}", "text/plain", 415, /content type must be application\/json, got text\/plain/],
+  ["form encoded", "a=1", "application/x-www-form-urlencoded", 415, /content type/],
+  ["an unsupported charset", "{}", "application/json; charset=latin1", 415, /charset/i],
+  ["malformed JSON", '{"apiVersion": ', "application/json", 400, /malformed JSON/],
+  ["an empty body", "", "application/json", 400, /not an admission.k8s.io\/v1 AdmissionReview/],
+  ["JSON null", "null", "application/json", 400, /not an admission.k8s.io\/v1 AdmissionReview$/],
+  ["a JSON array", "[1,2]", "application/json", 400, /not an admission/],
+  ["a JSON string", '"x"', "application/json", 400, /not an admission/],
+  [
+    "a v1beta1 review",
+    { apiVersion: "admission.k8s.io/v1beta1", kind: "AdmissionReview", request: { uid: "x" } },
+    "application/json",
+    400,
+    /apiVersion must be admission.k8s.io\/v1/,
+  ],
+  [
+    "another kind",
+    { apiVersion: "admission.k8s.io/v1", kind: "Pod" },
+    "application/json",
+    400,
+    /kind must be AdmissionReview/,
+  ],
+  [
+    "no request",
+    { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview" },
+    "application/json",
+    400,
+    /request/,
+  ],
+  [
+    "a missing uid",
+    { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { operation: "CREATE" } },
+    "application/json",
+    400,
+    /request.uid/,
+  ],
+  [
+    "an empty uid",
+    { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: { uid: "", operation: "CREATE" } },
+    "application/json",
+    400,
+    /request.uid must be a non-empty string/,
+  ],
+];
+
+for (const [name, body, type, code, message] of bad) {
+  for (const path of ["/validate", "/mutate"]) {
+    test(`${path} answers ${name} with an AdmissionReview carrying ${code}`, async () => {
+      const b = await post(path, body, type);
+      assert.equal(b.response.allowed, false);
+      assert.equal(b.response.status?.code, code);
+      assert.match(b.response.status?.message ?? "", message);
+      assert.doesNotMatch(JSON.stringify(b), /at .*\.ts:\d+|<html/i);
+    });
+  }
+}
+
+test("a request without a uid in a valid shape still echoes what it can: an empty uid", async () => {
+  const b = await post("/validate", {
+    apiVersion: "admission.k8s.io/v1",
+    kind: "AdmissionReview",
+    request: { uid: 7 },
+  });
+  assert.equal(b.response.uid, "");
+});
+
+test("a bad object echoes the uid of the request", async () => {
+  const b = await post(
+    "/validate",
+    admissionReview(admission(service({ spec: { ports: [{ port: "x" }] } }), { uid: "keep-me" })),
+  );
+  assert.equal(b.response.uid, "keep-me");
+  assert.equal(b.response.status?.code, 400);
+});
+
+test("a body over 7 MiB is answered 413 inside an AdmissionReview", async () => {
+  const huge = JSON.stringify(
+    admissionReview(admission(service({ annotations: { pad: "x".repeat(7 * 1024 * 1024) } }))),
+  );
+  const b = await post("/validate", huge);
+  assert.equal(b.response.status?.code, 413);
+  assert.equal(b.response.status?.reason, "RequestEntityTooLarge");
+  // …and the server answers the next request normally.
+  const ok = await post("/validate", admissionReview(admission(service(), { uid: "after" })));
+  assert.deepEqual(ok.response, { uid: "after", allowed: true });
+});
+
+test("a body just under 7 MiB is judged", async () => {
+  const big = admissionReview(
+    admission(service({ annotations: { pad: "x".repeat(6 * 1024 * 1024) } }), { uid: "big" }),
+  );
+  const b = await post("/validate", big);
+  assert.deepEqual(b.response, { uid: "big", allowed: true });
+});
+
+test("verdict allowed: a valid Service", async () => {
+  const b = await post(
+    "/validate",
+    admissionReview(admission(service({ annotations: { [key("mode")]: "dnat" } }), { uid: "a" })),
+  );
+  assert.deepEqual(b.response, { uid: "a", allowed: true });
+});
+
+test("verdict allowed with warnings: persistence against sessionAffinity", async () => {
+  const spec = { ports: [{ port: 80 }], sessionAffinity: "ClientIP" };
+  const b = await post(
+    "/validate",
+    admissionReview(admission(service({ spec, annotations: { [key("persistence")]: "srcmac" } }))),
+  );
+  assert.equal(b.response.allowed, true);
+  assert.match(b.response.warnings?.[0] ?? "", /takes priority/);
+});
+
+test("verdict denied: 403 Forbidden with every error", async () => {
+  const annotations = { [key("mode")]: "SNAT", [key("helper")]: "irc" };
+  const b = await post("/validate", admissionReview(admission(service({ annotations }), { uid: "d" })));
+  assert.equal(b.response.uid, "d");
+  assert.equal(b.response.allowed, false);
+  assert.deepEqual(
+    { ...b.response.status, message: undefined },
+    { code: 403, reason: "Forbidden", status: "Failure", message: undefined },
+  );
+  assert.match(b.response.status?.message ?? "", /\(1\) .*SNAT.* \(2\) .*irc/);
+});
+
+test("verdict patched: base64 JSONPatch with the defaults", async () => {
+  const b = await post("/mutate", admissionReview(admission(service(), { uid: "p" })));
+  assert.equal(b.response.allowed, true);
+  assert.equal(b.response.patchType, "JSONPatch");
+  const ops = JSON.parse(Buffer.from(b.response.patch ?? "", "base64").toString()) as unknown[];
+  assert.deepEqual(ops, [
+    {
+      op: "add",
+      path: "/metadata/annotations",
+      value: {
+        [key("mode")]: "snat",
+        [key("scheduler")]: "rr",
+        [key("helper")]: "none",
+        [key("log")]: "none",
+      },
+    },
+  ]);
+});
+
+test("mutate with nothing to add answers allowed without patch or patchType", async () => {
+  const annotations = {
+    [key("mode")]: "snat",
+    [key("scheduler")]: "rr",
+    [key("helper")]: "none",
+    [key("log")]: "none",
+  };
+  const b = await post("/mutate", admissionReview(admission(service({ annotations }), { uid: "n" })));
+  assert.deepEqual(b.response, { uid: "n", allowed: true });
+});
+
+test("an object that is not a Service is admitted with a warning by both paths", async () => {
+  for (const path of ["/validate", "/mutate"]) {
+    const b = await post(
+      path,
+      admissionReview(admission({ kind: "ConfigMap", metadata: { name: "c" } }, { kind: "ConfigMap" })),
+    );
+    assert.equal(b.response.allowed, true);
+    assert.equal(b.response.patch, undefined);
+    assert.match(b.response.warnings?.[0] ?? "", /ConfigMap admitted unchecked/);
+  }
+});
+
+test("other paths and methods get JSON, never HTML", async () => {
+  const get = await request(app).get("/validate");
+  assert.equal(get.status, 405);
+  assert.equal((get.body as AdmissionReviewOut).response.status?.code, 405);
+  const nope = await request(app).post("/nope").set("content-type", "application/json").send("{}");
+  assert.equal(nope.status, 404);
+  assert.match(nope.headers["content-type"] ?? "", /json/);
+  assert.equal((nope.body as AdmissionReviewOut).response.status?.code, 404);
+});
+
+test("garbage never crashes the app and always gets an AdmissionReview", async () => {
+  const samples: (string | Buffer)[] = [
+    randomBytes(1024),
+    "\u0000\u0001{",
+    '{"request":{"uid":"g","operation":"CREATE","object":{"kind":"Service","metadata":{"annotations":[]}}}}',
+    '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"g","operation":"UPDATE","object":{"kind":"Service","metadata":{}},"oldObject":"x"}}',
+    '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"g","operation":"CREATE","object":{"kind":"Service","metadata":null}}}',
+    '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"g","operation":"CREATE","kind":"x","object":{}}}',
+    "[".repeat(5000) + "]".repeat(5000),
+    '{"__proto__":{"allowed":true},"apiVersion":"admission.k8s.io/v1"}',
+  ];
+  for (let i = 0; i < 50; i++) samples.push(randomBytes(1 + ((i * 37) % 4000)));
+  for (const body of samples) {
+    for (const path of ["/validate", "/mutate"]) {
+      const b = await post(path, body);
+      assert.equal(typeof b.response.uid, "string");
+    }
+  }
+  const still = await post("/validate", admissionReview(admission(service(), { uid: "alive" })));
+  assert.deepEqual(still.response, { uid: "alive", allowed: true });
+});
+
+test("a failure inside judging is a 500 AdmissionReview without the stack; the log has it", async () => {
+  const broken = setup(() => {
+    throw new Error("boom in options");
+  });
+  const res = await request(broken.app)
+    .post("/validate")
+    .set("content-type", "application/json")
+    .send(admissionReview(admission(service(), { uid: "e" })));
+  assert.equal(res.status, 200);
+  assert.equal((res.body as AdmissionReviewOut).response.uid, "e");
+  assert.equal((res.body as AdmissionReviewOut).response.status?.code, 500);
+  assert.doesNotMatch(JSON.stringify(res.body), /boom/);
+  assert.ok(broken.lines.some((l) => JSON.stringify(l).includes("boom in options")));
+});
+
+test("each answer is logged with uid, namespace, name, operation and verdict, and counted", async () => {
+  const object = service({ name: "api", namespace: "prod", annotations: { [key("mode")]: "bad" } });
+  await post("/validate", admissionReview(admission(object, { uid: "logged", operation: "CREATE" })));
+  const line = lines.find((l) => l.uid === "logged");
+  assert.ok(line, "no log line for the request");
+  assert.deepEqual(
+    {
+      ns: line.namespace,
+      name: line.name,
+      op: line.operation,
+      verdict: line.verdict,
+      code: line.code,
+      msg: line.msg,
+    },
+    { ns: "prod", name: "api", op: "CREATE", verdict: "denied", code: 403, msg: "admission review" },
+  );
+  const metrics = await registry.metrics();
+  assert.match(
+    metrics,
+    /kube_nftlb_webhook_admission_requests_total\{path="\/validate",verdict="denied"\} \d+/,
+  );
+  assert.match(
+    metrics,
+    /kube_nftlb_webhook_admission_requests_total\{path="\/mutate",verdict="patched"\} \d+/,
+  );
+  assert.match(
+    metrics,
+    /kube_nftlb_webhook_admission_duration_seconds_bucket\{le="0.005",path="\/validate",verdict="errored"\} \d+/,
+  );
+});
