@@ -154,6 +154,11 @@ function build(
   const externalLocal = spec.externalTrafficPolicy === "Local" && (nodePorts || externalIPs.length > 0);
   const split = internalLocal !== externalLocal;
 
+  // A Service is served in the families of its ClusterIPs, as kube-proxy's per-family proxiers
+  // do: a single-stack IPv4 NodePort is not opened on the node's IPv6 addresses.
+  const families = FAMILIES.filter(
+    (f) => clusterIPs.length === 0 || clusterIPs.some((ip) => ip.family === f),
+  );
   const farms: Farm[] = [];
   for (const port of spec.ports ?? []) {
     if (!validPort(port.port)) {
@@ -172,7 +177,7 @@ function build(
       ports: String(p),
       protocol,
     });
-    for (const family of FAMILIES) {
+    for (const family of families) {
       const mine = (list: Ip[]) => list.filter((ip) => ip.family === family);
       const internal = mine(clusterIPs).map((ip) => addr(ip, port.port));
       const external = [
