@@ -2,8 +2,9 @@
 // Everything that can be wrong with the input is found before the first write. The Secret is
 // written first and only with its resourceVersion as a precondition: two runs at once conflict,
 // the loser re-reads what the winner wrote and decides again, so both converge.
-import { createCA, issueServing, newKey, type CertAndKey } from "./pki.ts";
-import { iso, planRenewal, type Plan, type RenewalOptions } from "./renewal.ts";
+import { nextFiles } from "./issue.ts";
+import { newKey } from "./pki.ts";
+import { iso, planRenewal, type RenewalOptions } from "./renewal.ts";
 import {
   decodeData,
   encodeData,
@@ -11,7 +12,6 @@ import {
   readCert,
   readMaterial,
   SECRET_TYPE,
-  type Material,
   type RawSecret,
 } from "./secret.ts";
 import { ApiError, WEBHOOK_KINDS, type SecretStore, type WebhookConfigStore } from "./stores.ts";
@@ -87,7 +87,15 @@ async function once(deps: EnsureDeps, req: EnsureRequest): Promise<EnsureResult 
 
   let files: Record<string, string>;
   if (changesSecret) {
-    files = nextFiles(deps, req, now, material, plan);
+    files = nextFiles({
+      now,
+      service: req.service,
+      namespace,
+      options: req.options,
+      material,
+      plan,
+      newKey: deps.newKey ?? newKey,
+    });
   } else {
     const current = decodeData(secret?.data);
     files = "error" in current ? {} : current;
@@ -148,46 +156,6 @@ async function findConfigs(store: WebhookConfigStore, names: string[]): Promise<
     }
   }
   return found;
-}
-
-function nextFiles(
-  deps: EnsureDeps,
-  req: EnsureRequest,
-  now: number,
-  m: Material | undefined,
-  plan: Plan,
-): Record<string, string> {
-  const key = deps.newKey ?? newKey;
-  const trusted = (m?.trusted ?? []).filter((c) => !plan.dropCAs.includes(c.fingerprint)).map((c) => c.pem);
-  let signing: CertAndKey | undefined = m && { certPem: m.signing.cert.pem, keyPem: m.signing.keyPem };
-  if (plan.newCA || signing === undefined) {
-    signing = createCA({
-      now,
-      validityMs: req.options.caValidityMs,
-      commonName: `${req.service}-ca-${iso(now)}`,
-      keyPem: key(),
-    });
-    trusted.push(signing.certPem);
-  }
-  let serving: CertAndKey;
-  if (plan.newServing || m === undefined || "problem" in m.serving) {
-    serving = issueServing({
-      now,
-      validityMs: req.options.certValidityMs,
-      service: req.service,
-      namespace: req.namespace,
-      ca: signing,
-      keyPem: key(),
-    });
-  } else {
-    serving = { certPem: m.serving.cert.pem, keyPem: m.serving.keyPem };
-  }
-  return {
-    [KEY.cert]: serving.certPem,
-    [KEY.key]: serving.keyPem,
-    [KEY.bundle]: trusted.join(""),
-    [KEY.caKey]: signing.keyPem,
-  };
 }
 
 async function writeSecret(

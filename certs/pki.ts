@@ -42,6 +42,11 @@ function forgeKeys(keyPem: string): {
   return { privateKey, publicKey: forge.pki.setRsaPublicKey(privateKey.n, privateKey.e) };
 }
 
+/** forge writes CRLF; Node and kubectl write LF. One spelling keeps ca.crt byte-stable across runs. */
+function pem(cert: forge.pki.Certificate): string {
+  return forge.pki.certificateToPem(cert).replace(/\r\n/g, "\n");
+}
+
 /** X.509 carries whole seconds; rounding here keeps our arithmetic equal to what is encoded. */
 function seconds(ms: number): Date {
   return new Date(Math.floor(ms / 1000) * 1000);
@@ -74,7 +79,7 @@ export function createCA(o: CAOptions): CertAndKey {
     { name: "subjectKeyIdentifier" },
   ]);
   cert.sign(privateKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+  return { certPem: pem(cert), keyPem };
 }
 
 /** The DNS names kube-apiserver may use for a Service-referenced webhook (it dials `<svc>.<ns>.svc`). */
@@ -128,5 +133,5 @@ export function issueServing(o: ServingOptions): CertAndKey {
     { name: "authorityKeyIdentifier", keyIdentifier: caKeyId },
   ]);
   cert.sign(caKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+  return { certPem: pem(cert), keyPem };
 }
