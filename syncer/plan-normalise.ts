@@ -42,7 +42,8 @@ export interface NormalFarm {
 }
 
 export function normaliseFarm(farm: Farm | Record<string, unknown>): NormalFarm | undefined {
-  const f = farm as Record<string, unknown>;
+  if (!isRecord(farm)) return undefined;
+  const f: Record<string, unknown> = farm;
   const name = text(f.name);
   if (name === undefined || name === "") return undefined;
   const fields = {} as Record<FarmField, string>;

@@ -62,7 +62,7 @@ export type Operation =
 
 export function plan(desired: readonly Farm[], actual: readonly Farm[], options: PlanOptions): Plan {
   const want = new Map<string, Farm>();
-  for (const f of desired) if (!want.has(f.name)) want.set(f.name, f);
+  for (const f of desired) if (typeof f?.name === "string" && !want.has(f.name)) want.set(f.name, f);
   const have = new Map<string, NormalFarm>();
   for (const f of actual) {
     const n = normaliseFarm(f);
@@ -134,11 +134,13 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
     }
     const patch = diffFarm(farm, current, released);
     if (Object.keys(patch).length > 1) p.upserts.push(patch);
+    const backends = new Set(farm.backends.map((b) => b.name));
     for (const name of current.backends.keys()) {
-      if (!farm.backends.some((b) => b.name === name)) p.deleteBackends.push({ farm: d.name, backend: name });
+      if (!backends.has(name)) p.deleteBackends.push({ farm: d.name, backend: name });
     }
+    const addresses = new Set(farm.addresses.map((a) => a.name));
     for (const name of current.addresses.keys()) {
-      if (!farm.addresses.some((a) => a.name === name) && !released.has(`${d.name}\n${name}`)) {
+      if (!addresses.has(name) && !released.has(`${d.name}\n${name}`)) {
         p.deleteAddresses.push({ farm: d.name, address: name });
       }
     }

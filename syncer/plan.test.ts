@@ -1,0 +1,250 @@
+// plan: desired farms vs what nftlb's GET shows → the fewest requests, in a safe order.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { isEmpty, operations, plan, requestCount, type Plan } from "./plan.ts";
+import type { Backend, Farm } from "../nftlb/types.ts";
+
+const backend = (n: number): Backend => ({
+  name: `web-${n}`,
+  "ip-addr": `10.244.0.${n}`,
+  port: "8080",
+  state: "up",
+});
+const farm = (over: Partial<Farm> = {}): Farm => ({
+  name: "shop.web.http",
+  family: "ipv4",
+  protocol: "tcp",
+  mode: "snat",
+  scheduler: "rr",
+  "sched-param": "none",
+  persistence: "none",
+  "persist-ttl": "60",
+  helper: "none",
+  log: "none",
+  addresses: [
+    { name: "tcp-10.96.0.10-80", family: "ipv4", "ip-addr": "10.96.0.10", ports: "80", protocol: "tcp" },
+  ],
+  backends: [1, 2, 3].map(backend),
+  ...over,
+});
+
+/** A farm as nftlb 1.0.7's GET prints it: every default, extra keys, padded lists, the first address's shortcuts. */
+function asGet(f: Farm): Farm {
+  const pad = (v: string) => (v === "none" ? v : `${v} `);
+  const first = f.addresses[0];
+  return {
+    name: f.name,
+    ...(first
+      ? { family: first.family, "virtual-addr": first["ip-addr"], "virtual-ports": first.ports }
+      : {}),
+    "source-addr": "",
+    mode: f.mode,
+    ...(first ? { protocol: first.protocol } : {}),
+    scheduler: f.scheduler,
+    "sched-param": pad(f["sched-param"]),
+    persistence: pad(f.persistence),
+    "persist-ttl": f["persist-ttl"],
+    helper: f.helper,
+    log: pad(f.log),
+    ...(f["log-prefix"] ? { "log-prefix": f["log-prefix"] } : {}),
+    "log-rtlimit": "0/second",
+    mark: "0x0",
+    priority: "1",
+    state: "up",
+    verdict: "log drop accept",
+    addresses: f.addresses.map((a) => ({ ...a, used: "1" })),
+    backends: f.backends.map((b, i) => ({
+      ...b,
+      weight: "1",
+      priority: "1",
+      mark: `0x${i + 1}`,
+      "est-connlimit": "0",
+    })),
+    policies: [],
+  } as unknown as Farm;
+}
+
+const ours = { owns: (name: string) => name.split(".").length >= 3 };
+const summary = (p: Plan) =>
+  operations(p).map((o) =>
+    "farms" in o
+      ? `POST ${o.farms.map((f) => f.name).join(",")}`
+      : `DELETE ${[o.farm, "backend" in o ? o.backend : "", "address" in o ? o.address : ""].filter(Boolean).join("/")}`,
+  );
+
+describe("plan", () => {
+  it("create: one POST with the whole farm", () => {
+    const p = plan([farm()], [], ours);
+    assert.deepEqual(p.upserts, [farm()]);
+    assert.deepEqual(summary(p), ["POST shop.web.http"]);
+    assert.equal(requestCount(p), 1);
+  });
+
+  it("no change: empty plan (GET's defaults, extra keys and padding are not changes)", () => {
+    const desired = [
+      farm({
+        scheduler: "hash",
+        "sched-param": "srcip srcport",
+        persistence: "srcip",
+        log: "output",
+        "log-prefix": "k8s shop/web ",
+      }),
+    ];
+    const p = plan(desired, desired.map(asGet), ours);
+    assert.ok(isEmpty(p), JSON.stringify(p));
+    assert.equal(requestCount(p), 0);
+  });
+
+  it("a scheduler change sends the scheduler and its parameter, and no backends", () => {
+    const p = plan([farm({ scheduler: "hash", "sched-param": "srcip" })], [asGet(farm())], ours);
+    assert.deepEqual(p.upserts, [{ name: "shop.web.http", scheduler: "hash", "sched-param": "srcip" }]);
+    assert.deepEqual(summary(p), ["POST shop.web.http"]);
+  });
+
+  it("scale up: only the new backends", () => {
+    const p = plan([farm({ backends: [1, 2, 3, 4, 5].map(backend) })], [asGet(farm())], ours);
+    assert.deepEqual(p.upserts, [{ name: "shop.web.http", backends: [backend(4), backend(5)] }]);
+    assert.deepEqual(p.deleteBackends, []);
+  });
+
+  it("scale down: only the DELETEs of the backends that go", () => {
+    const p = plan([farm({ backends: [backend(1)] })], [asGet(farm())], ours);
+    assert.deepEqual(summary(p), ["DELETE shop.web.http/web-2", "DELETE shop.web.http/web-3"]);
+  });
+
+  it("replacing every backend: the new ones are added before any is deleted", () => {
+    const p = plan([farm({ backends: [4, 5].map(backend) })], [asGet(farm())], ours);
+    assert.deepEqual(summary(p), [
+      "POST shop.web.http",
+      "DELETE shop.web.http/web-1",
+      "DELETE shop.web.http/web-2",
+      "DELETE shop.web.http/web-3",
+    ]);
+  });
+
+  it("a changed backend is sent with only what changed", () => {
+    const changed = farm({ backends: [backend(1), backend(2), { ...backend(3), port: "9090" }] });
+    assert.deepEqual(plan([changed], [asGet(farm())], ours).upserts, [
+      { name: "shop.web.http", backends: [{ name: "web-3", port: "9090" }] },
+    ]);
+  });
+
+  it("a backend someone set down or re-weighted is set back", () => {
+    const actual = farm({
+      backends: [backend(1), { ...backend(2), state: "down" }, { ...backend(3), weight: "5" }],
+    });
+    const p = plan([farm()], [actual], ours);
+    assert.deepEqual(p.upserts, [
+      {
+        name: "shop.web.http",
+        backends: [
+          { name: "web-2", state: "up" },
+          { name: "web-3", weight: "1" },
+        ],
+      },
+    ]);
+  });
+
+  it("address change: the new address is added, then the old one deleted", () => {
+    const moved = farm({
+      addresses: [
+        { name: "tcp-10.96.0.11-80", family: "ipv4", "ip-addr": "10.96.0.11", ports: "80", protocol: "tcp" },
+      ],
+    });
+    const p = plan([moved], [asGet(farm())], ours);
+    assert.deepEqual(p.upserts, [{ name: "shop.web.http", addresses: moved.addresses }]);
+    assert.deepEqual(summary(p), ["POST shop.web.http", "DELETE shop.web.http/tcp-10.96.0.10-80"]);
+  });
+
+  it("farm removal: owned farms are deleted, the others left alone", () => {
+    const handMade = farm({ name: "legacy", addresses: [] });
+    const p = plan([], [asGet(farm()), asGet(handMade), asGet(farm({ name: "kube-nftlb-sentinel" }))], ours);
+    assert.deepEqual(summary(p), ["DELETE shop.web.http"]);
+  });
+
+  it("an address moving between farms is released before the other farm claims it", () => {
+    const vip = {
+      name: "tcp-198.51.100.1-80",
+      family: "ipv4" as const,
+      "ip-addr": "198.51.100.1",
+      ports: "80",
+      protocol: "tcp" as const,
+    };
+    const a = farm({ name: "shop.a.http", addresses: [vip] });
+    const b = farm({ name: "shop.b.http", addresses: [] });
+    const p = plan(
+      [
+        { ...b, addresses: [vip] },
+        { ...a, addresses: [] },
+      ],
+      [asGet(a), asGet(b)],
+      ours,
+    );
+    assert.deepEqual(summary(p), ["DELETE shop.a.http/tcp-198.51.100.1-80", "POST shop.b.http"]);
+  });
+
+  it("an address held by a farm that goes away: that farm is deleted first", () => {
+    const p = plan([farm({ name: "shop.new.http" })], [asGet(farm({ name: "shop.old.http" }))], ours);
+    assert.deepEqual(summary(p), ["DELETE shop.old.http", "POST shop.new.http"]);
+  });
+
+  it("an address held by a farm we do not own is not sent, and reported", () => {
+    const p = plan([farm()], [asGet(farm({ name: "legacy" }))], ours);
+    assert.deepEqual(p.blocked, [{ farm: "shop.web.http", address: "tcp-10.96.0.10-80", heldBy: "legacy" }]);
+    assert.deepEqual(p.upserts, [farm({ addresses: [] })]);
+  });
+
+  it("a protocol change deletes the farm first and makes it anew", () => {
+    const udp = farm({
+      protocol: "udp",
+      addresses: [
+        { name: "udp-10.96.0.10-80", family: "ipv4", "ip-addr": "10.96.0.10", ports: "80", protocol: "udp" },
+      ],
+    });
+    const p = plan([udp], [asGet(farm())], ours);
+    assert.deepEqual(summary(p), ["DELETE shop.web.http", "POST shop.web.http"]);
+    assert.deepEqual(p.upserts, [udp]);
+  });
+
+  it("iface/oface (never shown by GET) are sent when the mode changes", () => {
+    const dsr = farm({ mode: "dsr", iface: "eth0", oface: "eth1" });
+    assert.deepEqual(plan([dsr], [asGet(farm())], ours).upserts, [
+      { name: "shop.web.http", mode: "dsr", iface: "eth0", oface: "eth1" },
+    ]);
+    assert.ok(isEmpty(plan([dsr], [asGet(dsr)], ours)));
+  });
+
+  it("GET normalisation: IPv6 spellings, config_error backends, numbers and garbage", () => {
+    const v6 = farm({
+      name: "shop.web.http.v6",
+      family: "ipv6",
+      addresses: [
+        { name: "tcp-fd00--10-80", family: "ipv6", "ip-addr": "fd00::10", ports: "80", protocol: "tcp" },
+      ],
+      backends: [{ name: "fd00--5", "ip-addr": "fd00::5", port: "8080", state: "up" }],
+    });
+    const get = asGet(v6) as unknown as Record<string, unknown>;
+    const seen = {
+      ...get,
+      "persist-ttl": 60, // not a string: read as absent, i.e. nftlb's default "60"
+      addresses: [
+        { name: "tcp-fd00--10-80", family: "ipv6", "ip-addr": "fd00:0:0::10", ports: "80", protocol: "tcp" },
+        null,
+      ],
+      backends: [
+        { name: "fd00--5", "ip-addr": "FD00::5", port: "8080", state: "config_error" },
+        7,
+        { port: "1" },
+      ],
+    };
+    const p = plan([v6], [seen as unknown as Farm, null as unknown as Farm, {} as Farm], ours);
+    assert.ok(isEmpty(p), JSON.stringify(p));
+  });
+
+  it("a GET farm without an addresses list is read from its virtual-addr shortcut", () => {
+    const get = asGet(farm()) as unknown as Record<string, unknown>;
+    delete get.addresses;
+    const p = plan([farm()], [get as unknown as Farm], ours);
+    assert.deepEqual(summary(p), ["DELETE shop.web.http/shop.web.http-addr", "POST shop.web.http"]);
+  });
+});
