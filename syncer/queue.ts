@@ -112,6 +112,10 @@ export class KeyQueue {
     return this.#parked.has(key);
   }
 
+  get parkedCount(): number {
+    return this.#parked.size;
+  }
+
   failures(key: string): number {
     return this.#failures.get(key) ?? 0;
   }

@@ -1,0 +1,289 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FULL, Reconciler, runWorker } from "./reconcile.ts";
+import { KeyQueue } from "./queue.ts";
+import { FakeNftlb } from "./fake-nftlb.ts";
+import { desired } from "./desired.ts";
+import { splitKey, triggerTimes, type ClusterView } from "./cluster.ts";
+import { FakeTimers, settle } from "../kube/fake-timers.ts";
+import type { Farm } from "../nftlb/types.ts";
+
+const PREFIX = "service.kubernetes.io/kube-nftlb-load-balancer-";
+
+function service(ns: string, name: string, ip: string, annotations: Record<string, string> = {}) {
+  return {
+    metadata: { namespace: ns, name, uid: `uid-${name}`, annotations },
+    spec: {
+      type: "ClusterIP",
+      clusterIP: ip,
+      clusterIPs: [ip],
+      ports: [{ name: "http", port: 80, protocol: "TCP" }],
+    },
+  };
+}
+
+function slice(ns: string, svc: string, ips: string[], trigger?: string) {
+  return {
+    metadata: {
+      namespace: ns,
+      name: `${svc}-abc`,
+      labels: { "kubernetes.io/service-name": svc },
+      ...(trigger ? { annotations: { "endpoints.kubernetes.io/last-change-trigger-time": trigger } } : {}),
+    },
+    addressType: "IPv4",
+    endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+    ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+  };
+}
+
+/** A tiny cluster: Services and EndpointSlices by key, desired() for real. */
+class Cluster implements ClusterView {
+  services = new Map<string, ReturnType<typeof service>>();
+  slices = new Map<string, ReturnType<typeof slice>>();
+  serviceKeys = () => [...this.services.keys()];
+  desiredFor = (key: string) => {
+    const s = this.services.get(key);
+    const sl = this.slices.get(key);
+    return s && desired(s, sl ? [sl] : [], { name: "node-1", addresses: ["192.168.0.1"] });
+  };
+  serviceRef = (key: string) => {
+    const [namespace, name] = splitKey(key);
+    return this.services.has(key) ? { kind: "Service", namespace, name } : undefined;
+  };
+  triggerTimes = (key: string) => triggerTimes(this.slices.has(key) ? [this.slices.get(key)!] : []);
+  put(ns: string, name: string, ip: string, backends: string[], annotations: Record<string, string> = {}) {
+    this.services.set(`${ns}/${name}`, service(ns, name, ip, annotations));
+    this.slices.set(`${ns}/${name}`, slice(ns, name, backends));
+  }
+}
+
+function setup(opts: { backendLimit?: number } = {}) {
+  const timers = new FakeTimers();
+  const queue = new KeyQueue({ timers, backoffBaseMs: 100, backoffCapMs: 1_000 });
+  const nftlb = new FakeNftlb();
+  const cluster = new Cluster();
+  const events: string[] = [];
+  const logs: string[] = [];
+  const log = {
+    info: (_o: object, m: string) => logs.push(`info ${m}`),
+    warn: (_o: object, m: string) => logs.push(`warn ${m}`),
+    error: (_o: object, m: string) => logs.push(`error ${m}`),
+  };
+  const reconciler = new Reconciler({
+    nftlb,
+    view: cluster,
+    queue,
+    log,
+    events: {
+      record: (ref, type, reason, message) => {
+        events.push(`${type} ${ref.namespace}/${ref.name} ${reason}: ${message}`);
+        return Promise.resolve();
+      },
+    },
+    ...opts,
+  });
+  const worker = runWorker(queue, reconciler);
+  /** Let the worker run every ready batch. */
+  const run = async (ms = 0) => {
+    await timers.advance(ms);
+    await settle();
+    await timers.advance(0);
+  };
+  const stop = async () => {
+    await queue.shutDown();
+    await worker;
+  };
+  return { timers, queue, nftlb, cluster, events, logs, reconciler, run, stop };
+}
+
+const backends = (f: Farm | undefined) => (f?.backends ?? []).map((b) => b["ip-addr"]).sort();
+
+test("a full reconcile programs every Service in one POST; running it again writes nothing", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", "10.1.0.2"]);
+  t.cluster.put("ns", "db", "10.96.0.11", ["10.1.0.3"]);
+  t.queue.add(FULL);
+  await t.run();
+  assert.deepEqual(t.nftlb.writes, ["POST ns.db.http,ns.web.http"]);
+  assert.deepEqual(backends(t.nftlb.farms.get("ns.web.http")), ["10.1.0.1", "10.1.0.2"]);
+  assert.equal(t.reconciler.programmed, true);
+  assert.equal(t.nftlb.sentinel, true, "the restart sentinel is planted after the first full sync");
+  t.queue.add(FULL);
+  t.queue.add("ns/web");
+  await t.run();
+  assert.deepEqual(t.nftlb.writes, ["POST ns.db.http,ns.web.http"], "an unchanged resync writes nothing");
+  await t.stop();
+});
+
+test("a full reconcile deletes kube-nftlb-shaped garbage farms, never others", async () => {
+  const t = setup();
+  const garbage = (name: string): Farm => ({
+    ...(structuredClone(t.nftlb.farms.get("x")) as Farm),
+    name,
+    addresses: [],
+    backends: [],
+  });
+  t.nftlb.farms.set("gone.svc.http", garbage("gone.svc.http"));
+  t.nftlb.farms.set("handmade", garbage("handmade"));
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  assert.ok(t.nftlb.farms.has("ns.web.http"));
+  assert.ok(
+    !t.nftlb.farms.has("gone.svc.http"),
+    "a farm of a Service deleted while the syncer was down goes",
+  );
+  assert.ok(t.nftlb.farms.has("handmade"), "a farm kube-nftlb did not name stays");
+  await t.stop();
+});
+
+test("scaling: adds go in before removals, so a farm never has zero backends", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.2"]);
+  t.queue.add("ns/web");
+  await t.run();
+  assert.deepEqual(t.nftlb.writes.slice(1), ["POST ns.web.http", "DELETE ns.web.http/backends/10.1.0.1"]);
+  assert.deepEqual(backends(t.nftlb.farms.get("ns.web.http")), ["10.1.0.2"]);
+  await t.stop();
+});
+
+test("a deleted Service's farms are deleted", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  t.cluster.services.delete("ns/web");
+  t.queue.add("ns/web");
+  await t.run();
+  assert.equal(t.nftlb.farms.size, 0);
+  await t.stop();
+});
+
+test("a burst of 100 updates of one key causes one nftlb write, not 100", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  for (let i = 0; i < 100; i++) {
+    t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", `10.2.0.${i + 1}`]);
+    t.queue.add("ns/web");
+  }
+  await t.run();
+  assert.deepEqual(t.nftlb.writes.slice(1), ["POST ns.web.http"]);
+  assert.deepEqual(backends(t.nftlb.farms.get("ns.web.http")), ["10.1.0.1", "10.2.0.100"]);
+  await t.stop();
+});
+
+test("invalid annotations fall back to defaults, and the Service gets one deduplicated Warning", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"], { [`${PREFIX}scheduler`]: "RR" });
+  t.queue.add(FULL);
+  await t.run();
+  assert.equal(t.nftlb.farms.get("ns.web.http")?.scheduler, "rr");
+  assert.equal(t.events.length, 1);
+  assert.match(t.events[0]!, /^Warning ns\/web InvalidServiceConfig: .*scheduler.*did you mean "rr"/);
+  await t.stop();
+});
+
+test("a farm nftlb refuses: the others still go in, the Service is parked with a Warning until it changes", async () => {
+  const t = setup();
+  t.cluster.put("ns", "good", "10.96.0.10", ["10.1.0.1"]);
+  t.cluster.put("ns", "bad", "10.96.0.11", ["10.1.0.2"]);
+  t.nftlb.refuse.add("ns.bad.http");
+  t.queue.add(FULL);
+  await t.run();
+  assert.ok(t.nftlb.farms.has("ns.good.http"));
+  assert.ok(!t.nftlb.farms.has("ns.bad.http"));
+  assert.equal(t.queue.isParked("ns/bad"), true);
+  assert.ok(t.events.some((e) => /ns\/bad NftlbRefusedFarm: .*refused/.test(e)));
+  const writes = t.nftlb.writes.length;
+  t.queue.add(FULL, { resync: true });
+  t.queue.add("ns/bad", { resync: true });
+  await t.run(10_000);
+  assert.equal(t.nftlb.writes.length, writes, "a parked Service is not retried on resync");
+  t.nftlb.refuse.clear();
+  t.queue.add("ns/bad");
+  await t.run();
+  assert.ok(t.nftlb.farms.has("ns.bad.http"), "a change to the Service retries it");
+  await t.stop();
+});
+
+test("retryable failures back off and converge; nftlb is read again first", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.nftlb.failNext = ["retryable", "retryable"];
+  t.queue.add(FULL);
+  await t.run();
+  assert.equal(t.reconciler.programmed, false);
+  assert.equal(t.queue.failures(FULL), 1);
+  await t.run(100);
+  assert.equal(t.queue.failures(FULL), 2);
+  await t.run(200);
+  assert.equal(t.reconciler.programmed, true);
+  assert.ok(t.nftlb.farms.has("ns.web.http"));
+  await t.stop();
+});
+
+test("a 401 is fatal: logged loudly, not programmed (readyz false) until nftlb takes the key", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  t.nftlb.failNext = ["fatal"];
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.9"]);
+  t.queue.add("ns/web");
+  await t.run();
+  assert.equal(t.reconciler.programmed, false);
+  assert.ok(t.logs.some((l) => /^error nftlb refused the key/.test(l)));
+  await t.run(100);
+  assert.equal(t.reconciler.programmed, true);
+  await t.stop();
+});
+
+test("over nftlb's backend limit: the growing Service is refused with a Warning naming the limit", async () => {
+  const t = setup({ backendLimit: 3 });
+  t.cluster.put("ns", "a", "10.96.0.10", ["10.1.0.1", "10.1.0.2"]);
+  t.queue.add(FULL);
+  await t.run();
+  t.cluster.put("ns", "b", "10.96.0.11", ["10.1.0.3", "10.1.0.4"]);
+  t.queue.add("ns/b");
+  await t.run();
+  assert.ok(!t.nftlb.farms.has("ns.b.http"));
+  assert.ok(
+    t.events.some((e) => /ns\/b NftlbCapacityExceeded: .*limit of 3/.test(e)),
+    t.events.join("\n"),
+  );
+  assert.ok(t.logs.some((l) => /backend limit \(3\) reached/.test(l)));
+  t.cluster.services.delete("ns/a");
+  t.queue.add("ns/a");
+  await t.run();
+  assert.ok(t.nftlb.farms.has("ns.b.http"), "room made by another Service lets it in");
+  await t.stop();
+});
+
+test("an nftlb restart (sentinel gone) re-programs everything", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  t.nftlb.restart();
+  t.reconciler.nftlbRestarted();
+  await t.run();
+  assert.ok(t.nftlb.farms.has("ns.web.http"));
+  assert.equal(t.nftlb.sentinel, true);
+  await t.stop();
+});
+
+test("garbage objects in the caches produce no farm and no crash", async () => {
+  const t = setup();
+  t.cluster.services.set("ns/x", { metadata: null, spec: 42 } as never);
+  t.cluster.services.set("ns/y", { spec: { ports: "nope" } } as never);
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  assert.deepEqual([...t.nftlb.farms.keys()], ["ns.web.http"]);
+  await t.stop();
+});

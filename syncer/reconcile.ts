@@ -1,0 +1,325 @@
+// reconcile: a batch of Service keys → desired farms (desired.ts, from the caches) vs the farms
+// nftlb has (read once, then kept up to date by the client from what was written) → plan → apply.
+//
+// Level-triggered: the keys only say what to recompute; the plan is always taken over every
+// Service, so whatever drifted is converged and a second run writes nothing. One POST carries
+// every upsert of the batch. Farms of parked Services (nftlb refused them) and of Services whose
+// growth would exceed nftlb's backend limit are left exactly as they are in nftlb.
+import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
+import { SENTINEL_FARM } from "../nftlb/index.ts";
+import type { Farm } from "../nftlb/types.ts";
+import type { FarmPatch } from "../nftlb/serialize.ts";
+import type { EventType, ObjectRef } from "../kube/events.ts";
+import type { DesiredService } from "./desired.ts";
+import { resolveConflicts } from "./desired-conflicts.ts";
+import { looksLikeOurFarm } from "./desired-names.ts";
+import { operations, plan, type Plan } from "./plan.ts";
+import { admit, measure, MAX_BACKENDS } from "./capacity.ts";
+import type { ClusterView } from "./cluster.ts";
+import type { KeyQueue } from "./queue.ts";
+import type { SyncerMetrics } from "./metrics.ts";
+
+/** The queue key that asks for a full reconcile (every Service recomputed). No Service key lacks a "/". */
+export const FULL = "*";
+
+export interface ReconcileLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ReconcilerDeps {
+  nftlb: NftlbClient;
+  view: ClusterView;
+  queue: KeyQueue;
+  events: { record(ref: ObjectRef, type: EventType, reason: string, message: string): Promise<void> };
+  log: ReconcileLog;
+  metrics?: SyncerMetrics;
+  /** Wall clock (ms), for the network programming latency. */
+  now?: () => number;
+  /** Which nftlb farms kube-nftlb may delete; its own name shape by default. */
+  owns?: (farm: string) => boolean;
+  backendLimit?: number;
+}
+
+/** `<ns>.<svc>.<port>[...]` → `ns/svc`: the Service a farm belongs to, by its name alone. */
+export const ownerOf = (farm: string): string => {
+  const [ns = "", svc = ""] = farm.split(".");
+  return `${ns}/${svc}`;
+};
+
+type Failure = { error: NftlbError };
+
+export class Reconciler {
+  readonly #d: ReconcilerDeps;
+  readonly #memo = new Map<string, DesiredService>();
+  readonly #refused = new Set<string>();
+  readonly #seenTrigger = new Map<string, number>();
+  readonly #started: number;
+  #needList = true;
+  #fatal: NftlbError | undefined;
+  #programmedOnce = false;
+  #sentinel = false;
+  /** For tests and benchmarks: nftlb writes (POST/DELETE) sent. */
+  readonly stats = { syncs: 0, writes: 0, failures: 0 };
+
+  constructor(deps: ReconcilerDeps) {
+    this.#d = deps;
+    this.#started = (deps.now ?? Date.now)();
+  }
+
+  /** nftlb answered and the first full reconcile went through; false again on a fatal error. */
+  get programmed(): boolean {
+    return this.#programmedOnce && this.#fatal === undefined;
+  }
+
+  get sentinelPlanted(): boolean {
+    return this.#sentinel;
+  }
+
+  /** nftlb lost its farms (restarted): read it again and program everything. */
+  nftlbRestarted(): void {
+    this.#needList = true;
+    this.#sentinel = false;
+    this.#d.queue.add(FULL);
+  }
+
+  /** Reconcile one batch from the queue and tell the queue what became of each key. */
+  async sync(batch: readonly string[]): Promise<void> {
+    const started = performance.now();
+    const full = batch.includes(FULL);
+    this.stats.syncs++;
+    const failure = await this.#sync(batch, full);
+    const { queue, metrics } = this.#d;
+    if (failure !== undefined) {
+      this.stats.failures++;
+      this.#needList = true;
+      if (failure.error.kind === "fatal") {
+        this.#fatal = failure.error;
+        this.#d.log.error(
+          { operation: failure.error.operation, status: failure.error.status },
+          `nftlb refused the key: nothing can be programmed until --nftlb-key-file matches nftlb's key (${failure.error.message})`,
+        );
+      } else {
+        this.#d.log.warn(
+          { keys: batch.length, err: failure.error.message },
+          "reconcile failed; retrying with backoff",
+        );
+      }
+      for (const key of batch) queue.addRateLimited(key);
+    } else {
+      this.#fatal = undefined;
+      for (const key of batch) queue.forget(key);
+      if (full && !this.#programmedOnce) {
+        this.#programmedOnce = true;
+        this.#d.log.info({ farms: this.#d.nftlb.known().size }, "nftlb programmed");
+      }
+      if (full && !this.#sentinel) {
+        const planted = await this.#d.nftlb.plantSentinel();
+        this.#sentinel = planted.ok;
+      }
+      metrics?.lastSync.set(Date.now() / 1000);
+    }
+    metrics?.syncDuration.observe({ full: String(full) }, (performance.now() - started) / 1000);
+    this.#report();
+  }
+
+  async #sync(batch: readonly string[], full: boolean): Promise<Failure | undefined> {
+    const { nftlb, view } = this.#d;
+    if (this.#needList) {
+      const listed = await nftlb.listFarms();
+      if (!listed.ok) return { error: listed.error };
+      this.#needList = false;
+    }
+    const keys = new Set(batch.filter((k) => k !== FULL));
+    if (full) {
+      for (const k of view.serviceKeys()) keys.add(k);
+      for (const k of this.#memo.keys()) keys.add(k);
+    }
+    for (const key of keys) this.#recompute(key);
+
+    const resolved = resolveConflicts([...this.#memo.values()]);
+    const owner = new Map<string, string>();
+    for (const [key, d] of this.#memo) for (const f of d.farms) owner.set(f.name, key);
+    const ownerOfFarm = (name: string) => owner.get(name) ?? ownerOf(name);
+    for (const c of resolved.conflicts) {
+      this.#event(`${c.loser.service.namespace}/${c.loser.service.name}`, "AddressConflict", c.message);
+    }
+
+    const actual = [...nftlb.known().values()];
+    const held = this.#held(resolved.farms, actual, ownerOfFarm);
+    const desired = resolved.farms.filter((f) => !held.has(ownerOfFarm(f.name)));
+    const have = actual.filter((f) => !held.has(ownerOfFarm(f.name)));
+    const owns = this.#d.owns ?? ((name: string) => name !== SENTINEL_FARM && looksLikeOurFarm(name));
+    const p = plan(desired, have, { owns });
+    for (const b of p.blocked) {
+      this.#event(
+        ownerOfFarm(b.farm),
+        "AddressInUse",
+        `address ${b.address} of farm ${b.farm} is held by nftlb farm "${b.heldBy}", which kube-nftlb does not manage: not programmed`,
+      );
+    }
+    const failure = await this.#apply(p, ownerOfFarm);
+    if (failure === undefined) this.#observeProgramming(keys);
+    return failure;
+  }
+
+  /** Recompute one key's desired farms and tell its Service about problems. */
+  #recompute(key: string): void {
+    const d = this.#d.view.desiredFor(key);
+    if (d === undefined) {
+      this.#memo.delete(key);
+      for (const id of this.#seenTrigger.keys()) if (id.startsWith(`${key}/`)) this.#seenTrigger.delete(id);
+      return;
+    }
+    this.#memo.set(key, d);
+    for (const p of d.problems) {
+      const reason = p.severity === "error" ? "InvalidServiceConfig" : "ServiceConfigWarning";
+      this.#event(key, reason, p.key ? `${p.key}: ${p.message}` : p.message);
+    }
+  }
+
+  /** Keys whose farms stay as they are: parked after nftlb refused them, or over capacity. */
+  #held(desired: readonly Farm[], actual: readonly Farm[], ownerOfFarm: (n: string) => string): Set<string> {
+    const held = new Set<string>();
+    for (const f of [...desired, ...actual]) {
+      const key = ownerOfFarm(f.name);
+      if (this.#d.queue.isParked(key)) held.add(key);
+    }
+    const count = (farms: readonly Farm[]) => {
+      const m = new Map<string, number>();
+      for (const f of farms)
+        if (!held.has(ownerOfFarm(f.name)))
+          m.set(ownerOfFarm(f.name), (m.get(ownerOfFarm(f.name)) ?? 0) + f.backends.length);
+      return m;
+    };
+    const wanted = count(desired);
+    const has = count(actual);
+    const changes = new Map<string, { wanted: number; has: number }>();
+    for (const key of new Set([...wanted.keys(), ...has.keys()])) {
+      const c = { wanted: wanted.get(key) ?? 0, has: has.get(key) ?? 0 };
+      if (c.wanted !== c.has) changes.set(key, c);
+    }
+    const limit = this.#d.backendLimit ?? MAX_BACKENDS;
+    const { refused } = admit(measure(actual).backends, changes, limit);
+    const now = new Set<string>();
+    for (const r of refused) {
+      now.add(r.key);
+      held.add(r.key);
+      if (!this.#refused.has(r.key)) {
+        this.#d.metrics?.refusals.inc();
+        this.#d.log.warn(
+          { key: r.key, wanted: r.wanted, has: r.has, limit },
+          `nftlb backend limit (${limit}) reached: change refused`,
+        );
+      }
+      this.#event(r.key, "NftlbCapacityExceeded", r.message);
+    }
+    this.#refused.clear();
+    for (const k of now) this.#refused.add(k);
+    return held;
+  }
+
+  async #apply(p: Plan, ownerOfFarm: (n: string) => string): Promise<Failure | undefined> {
+    const { nftlb } = this.#d;
+    for (const op of operations(p)) {
+      this.stats.writes++;
+      if ("farms" in op) {
+        const r = await nftlb.upsertFarms(op.farms);
+        if (r.ok) continue;
+        if (r.error.kind !== "terminal") return { error: r.error };
+        this.#needList = true;
+        const failed = await this.#isolate(op.farms, ownerOfFarm);
+        if (failed !== undefined) return failed;
+        continue;
+      }
+      const r =
+        "backend" in op
+          ? await nftlb.deleteBackend(op.farm, op.backend)
+          : "address" in op
+            ? await nftlb.deleteAddress(op.farm, op.address)
+            : await nftlb.deleteFarm(op.farm);
+      if (r.ok) continue;
+      // A removal nftlb refuses is most often one that already happened: read nftlb again and
+      // let the next pass decide; never park a deletion.
+      this.#d.log.warn({ farm: op.farm, err: r.error.message }, "nftlb removal failed");
+      return { error: r.error };
+    }
+    return undefined;
+  }
+
+  /** nftlb refused a batched POST: send each Service's farms alone, and park the ones it refuses. */
+  async #isolate(
+    farms: readonly FarmPatch[],
+    ownerOfFarm: (n: string) => string,
+  ): Promise<Failure | undefined> {
+    const byKey = new Map<string, FarmPatch[]>();
+    for (const f of farms) {
+      const k = ownerOfFarm(f.name);
+      byKey.set(k, [...(byKey.get(k) ?? []), f]);
+    }
+    for (const [key, group] of byKey) {
+      this.stats.writes++;
+      const r = await this.#d.nftlb.upsertFarms(group);
+      if (r.ok) continue;
+      if (r.error.kind !== "terminal") return { error: r.error };
+      this.#d.queue.park(key);
+      this.#d.log.warn(
+        { key, err: r.error.message },
+        "nftlb refused the Service's farms: parked until the Service changes",
+      );
+      this.#event(
+        key,
+        "NftlbRefusedFarm",
+        `nftlb refused this Service's farms, left as they were: ${r.error.message}`,
+      );
+    }
+    return undefined;
+  }
+
+  #event(key: string, reason: string, message: string): void {
+    const ref = this.#d.view.serviceRef(key);
+    if (ref !== undefined) void this.#d.events.record(ref, "Warning", reason, message);
+  }
+
+  /** EndpointSlice trigger time → now, once per trigger, for changes made since the syncer started. */
+  #observeProgramming(keys: Iterable<string>): void {
+    const now = (this.#d.now ?? Date.now)();
+    for (const key of keys) {
+      for (const [slice, t] of this.#d.view.triggerTimes(key)) {
+        const id = `${key}/${slice}`;
+        if (this.#seenTrigger.get(id) === t) continue;
+        this.#seenTrigger.set(id, t);
+        if (t >= this.#started) this.#d.metrics?.programming.observe(Math.max(0, now - t) / 1000);
+      }
+    }
+  }
+
+  #report(): void {
+    const m = this.#d.metrics;
+    if (m === undefined) return;
+    const all = [...this.#d.nftlb.known().values()];
+    const c = measure(all);
+    m.farms.set(all.filter((f) => looksLikeOurFarm(f.name)).length);
+    m.backends.set(c.backends);
+    m.addresses.set(c.addresses);
+    m.addressBytes.set(c.addressBytes);
+    m.backendLimit.set(this.#d.backendLimit ?? MAX_BACKENDS);
+    m.queueDepth.set(this.#d.queue.depth);
+    m.queueRetrying.set(this.#d.queue.retrying);
+    m.parked.set(this.#d.queue.parkedCount);
+  }
+}
+
+/** The worker: one batch at a time until the queue shuts down. */
+export async function runWorker(queue: KeyQueue, reconciler: Reconciler): Promise<void> {
+  for (;;) {
+    const batch = await queue.get();
+    if (batch === undefined) return;
+    try {
+      await reconciler.sync(batch);
+    } finally {
+      queue.done(batch);
+    }
+  }
+}
