@@ -204,14 +204,16 @@ test("two years of daily runs (each run twice): the certificate served always ch
       const r = run(at, files, opts);
       if (r.plan.newCA) rotations++;
       if (r.plan.newServing) renewals++;
-      files = r.files;
-      history.push({ at, files });
+      assert.ok(r.files !== undefined);
+      const current = r.files;
+      files = current;
+      history.push({ at, files: current });
       // Pods serve what the Secret held up to 5 minutes ago (kubelet delay < grace); the API
       // servers trust what ca.crt holds now. Check both the newest and the delayed view.
-      const delayed = [...history].reverse().find((h) => h.at <= at - 5 * MIN)?.files ?? files;
-      for (const servedFrom of [files, delayed]) {
+      const delayed = [...history].reverse().find((h) => h.at <= at - 5 * MIN)?.files ?? current;
+      for (const servedFrom of [current, delayed]) {
         const served = new X509Certificate(servedFrom[KEY.cert] ?? "");
-        const bundle = readBundle(files[KEY.bundle] ?? "");
+        const bundle = readBundle(current[KEY.bundle] ?? "");
         assert.ok(!("error" in bundle));
         assert.ok(
           bundle.some((ca) => served.checkIssued(ca.x509) && served.verify(ca.x509.publicKey)),
