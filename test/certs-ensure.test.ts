@@ -107,7 +107,7 @@ test("time travel: a serving renewal, then a CA rotation over three runs, every 
   assert.notEqual(c.secretFile(KEY.cert), firstCert);
   assertConsistent(c);
 
-  const caAt = renewalTime(readCert(c.secretFile(KEY.bundle) ?? "") as never, 0.33) + MIN;
+  const caAt = renewalTime(certOf(c.secretFile(KEY.bundle) ?? ""), 0.33) + MIN;
   await runAt(c, caAt - 2 * DAY); // the 30-day serving certificate has expired by now: reissued
   const sequence: string[][] = [];
   for (const at of [caAt, caAt + MIN, caAt + 15 * MIN, caAt + 16 * MIN, caAt + 30 * MIN, caAt + 31 * MIN]) {
@@ -150,7 +150,7 @@ test("two runs at once converge on one CA: the loser of the create re-reads the 
 test("two renewals at once: one update wins, the other re-reads and finds nothing to do", async () => {
   const c = cluster();
   await runAt(c, T0);
-  const at = renewalTime(readCert(c.secretFile(KEY.cert) ?? "") as never, 0.33) + MIN;
+  const at = renewalTime(certOf(c.secretFile(KEY.cert) ?? ""), 0.33) + MIN;
   c.writes = [];
   const [a, b] = await Promise.all([runAt(c, at), runAt(c, at)]);
   assert.equal(a.result.ok && b.result.ok, true);
