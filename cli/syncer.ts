@@ -1,0 +1,30 @@
+// `kube-nftlb syncer`: parses flags (syncer/config.ts) and runs syncer/run.ts until SIGTERM.
+import { createLogger, createShutdown } from "../runtime/index.ts";
+import { HELP, parseSyncerArgs } from "../syncer/config.ts";
+import { startSyncer } from "../syncer/run.ts";
+
+export async function run(argv: string[]): Promise<number> {
+  const parsed = parseSyncerArgs(argv);
+  if (parsed.ok === "help") {
+    console.log(HELP);
+    return 0;
+  }
+  if (!parsed.ok) {
+    console.error(`kube-nftlb syncer: ${parsed.error}\n\nRun \`kube-nftlb syncer --help\` for the flags.`);
+    return 2;
+  }
+  const cfg = parsed.config;
+  const log = createLogger({ name: "syncer", level: cfg.logLevel, secrets: () => [cfg.nftlbKey] });
+  let syncer;
+  try {
+    syncer = await startSyncer(cfg, { log });
+  } catch (err) {
+    log.error({ err: (err as Error).message }, "syncer could not start");
+    return 1;
+  }
+  const shutdown = createShutdown({ log });
+  // Informers stop, the write in flight finishes, nftlb keeps its rules (traffic keeps flowing).
+  shutdown.add("syncer", () => syncer.stop());
+  await shutdown.onSignals();
+  return 0;
+}

@@ -1,0 +1,104 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { parseDuration, parseSyncerArgs } from "./config.ts";
+
+const KEY = "s3cr3t-nftlb-key";
+const readKey = (f: string) => {
+  if (f === "/key") return `${KEY}\n`;
+  if (f === "/empty") return "\n";
+  if (f === "/two") return "a\nb\n";
+  throw Object.assign(new Error(`ENOENT: ${f}`), { code: "ENOENT" });
+};
+const base = ["--nftlb-url", "http://127.0.0.1:5555", "--nftlb-key-file", "/key", "--node-name", "node-1"];
+
+test("defaults", () => {
+  const r = parseSyncerArgs(base, readKey);
+  assert.ok(r.ok === true);
+  assert.equal(r.config.nftlbKey, KEY);
+  assert.equal(r.config.probePort, 8081);
+  assert.equal(r.config.endpointsApi, "slices");
+  assert.equal(r.config.proxyMode, "replace");
+  assert.equal(r.config.resyncMs, 300_000);
+  assert.equal(r.config.kubeconfig, undefined);
+});
+
+test("every flag", () => {
+  const r = parseSyncerArgs(
+    [
+      ...base,
+      "--kubeconfig",
+      "/kc",
+      "--probe-port",
+      "0",
+      "--endpoints-api",
+      "endpoints",
+      "--proxy-mode",
+      "alongside",
+      "--resync-period",
+      "30s",
+      "--iface",
+      "eth0",
+      "--oface",
+      "eth1",
+    ],
+    readKey,
+  );
+  assert.ok(r.ok === true);
+  assert.deepEqual(
+    [
+      r.config.kubeconfig,
+      r.config.probePort,
+      r.config.endpointsApi,
+      r.config.proxyMode,
+      r.config.resyncMs,
+      r.config.iface,
+      r.config.oface,
+    ],
+    ["/kc", 0, "endpoints", "alongside", 30_000, "eth0", "eth1"],
+  );
+});
+
+test("--help", () => assert.deepEqual(parseSyncerArgs(["--help"], readKey), { ok: "help" }));
+
+const bad: [string, string[], RegExp][] = [
+  ["no url", ["--nftlb-key-file", "/key", "--node-name", "n"], /--nftlb-url is required/],
+  ["garbage url", ["--nftlb-url", "::", "--nftlb-key-file", "/key", "--node-name", "n"], /not a URL/],
+  ["https url", ["--nftlb-url", "https://x", "--nftlb-key-file", "/key", "--node-name", "n"], /must be http/],
+  ["no key file", ["--nftlb-url", "http://x", "--node-name", "n"], /--nftlb-key-file is required/],
+  [
+    "missing key file",
+    ["--nftlb-url", "http://x", "--nftlb-key-file", "/nope", "--node-name", "n"],
+    /cannot read.*ENOENT/,
+  ],
+  ["empty key", ["--nftlb-url", "http://x", "--nftlb-key-file", "/empty", "--node-name", "n"], /is empty/],
+  [
+    "two-line key",
+    ["--nftlb-url", "http://x", "--nftlb-key-file", "/two", "--node-name", "n"],
+    /more than one line/,
+  ],
+  ["no node", ["--nftlb-url", "http://x", "--nftlb-key-file", "/key"], /--node-name is required/],
+  ["bad port", [...base, "--probe-port", "99999"], /--probe-port/],
+  ["bad api", [...base, "--endpoints-api", "slice"], /--endpoints-api must be slices or endpoints/],
+  ["bad mode", [...base, "--proxy-mode", "both"], /--proxy-mode must be replace or alongside/],
+  ["bad resync", [...base, "--resync-period", "soon"], /--resync-period/],
+  ["unknown flag", [...base, "--bogus"], /bogus/],
+  ["positional", [...base, "extra"], /extra|positional/i],
+  ["bad level", [...base, "--log-level", "loud"], /--log-level/],
+];
+for (const [name, argv, re] of bad) {
+  test(`refuses ${name} with a clear error that never shows the key`, () => {
+    const r = parseSyncerArgs(argv, readKey);
+    assert.ok(r.ok === false, JSON.stringify(r));
+    assert.match(r.error, re);
+    assert.ok(!r.error.includes(KEY));
+  });
+}
+
+test("durations", () => {
+  assert.equal(parseDuration("5m"), 300_000);
+  assert.equal(parseDuration("1h"), 3_600_000);
+  assert.equal(parseDuration("250ms"), 250);
+  assert.equal(parseDuration("90"), 90_000);
+  for (const b of ["", "0", "-1s", "5 minutes", "1e9", "2d", "100h"])
+    assert.equal(parseDuration(b), undefined, b);
+});

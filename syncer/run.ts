@@ -1,0 +1,197 @@
+// Wiring: informers → queue of keys → worker → reconcile → nftlb; probes, metrics, nftlb watch.
+// Order at start: probes up (unready) → nftlb answers → informers synced → one full reconcile →
+// ready. Nothing is written to nftlb from a cache that has not synced: an empty cache would read
+// as "delete everything".
+import type { V1Endpoints, V1EndpointSlice } from "@kubernetes/client-node";
+import { PROXY_NAME, SERVICE_PROXY_NAME_LABEL } from "../annotations/index.ts";
+import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
+import {
+  createLogger,
+  createRegistry,
+  startProbeServer,
+  type Logger,
+  type Registry,
+} from "../runtime/index.ts";
+import { loadKubeConfig } from "../kube/kubeconfig.ts";
+import { makeSources, SERVICE_NAME_LABEL, type Sources } from "../kube/sources.ts";
+import { apiEventSink, EventRecorder } from "../kube/events.ts";
+import type { SupervisedInformer } from "../kube/informer.ts";
+import { backoff, realTimers, type Timer, type Timers } from "../kube/timers.ts";
+import { informerView } from "./cluster.ts";
+import { createSyncerMetrics, type SyncerMetrics } from "./metrics.ts";
+import { meteredNftlb } from "./nftlb-metered.ts";
+import { KeyQueue } from "./queue.ts";
+import { FULL, Reconciler, runWorker } from "./reconcile.ts";
+import type { SyncerConfig } from "./config.ts";
+
+export interface SyncerDeps {
+  log?: Logger;
+  registry?: Registry;
+  /** Replace the nftlb client (benchmarks: a fake sink; tests: a counting wrapper). */
+  wrapNftlb?: (client: NftlbClient) => NftlbClient;
+  timers?: Timers;
+}
+
+export interface Syncer {
+  ready(): boolean;
+  probePort: number;
+  reconciler: Reconciler;
+  queue: KeyQueue;
+  sources: Sources;
+  metrics: SyncerMetrics;
+  /** Resolves once informers synced and the first full reconcile went through. */
+  started: Promise<void>;
+  /** Stop watching, finish the write in flight; nftlb's rules stay. */
+  stop(): Promise<void>;
+}
+
+export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Promise<Syncer> {
+  const log =
+    deps.log ?? createLogger({ name: "syncer", level: cfg.logLevel, secrets: () => [cfg.nftlbKey] });
+  const timers = deps.timers ?? realTimers;
+  const kc = loadKubeConfig(cfg.kubeconfig);
+  if (!kc.ok) throw new Error(kc.error);
+  const registry = deps.registry ?? createRegistry({ prefix: "kube_nftlb_syncer_" });
+  const metrics = createSyncerMetrics(registry);
+  const client = createNftlbClient({
+    url: cfg.nftlbUrl,
+    key: cfg.nftlbKey,
+    timeoutMs: cfg.nftlbTimeoutMs,
+    log,
+  });
+  const nftlb = meteredNftlb(deps.wrapNftlb ? deps.wrapNftlb(client) : client, metrics);
+  const queue = new KeyQueue({ timers });
+  const sources = makeSources({
+    kc: kc.kc,
+    nodeName: cfg.nodeName,
+    endpointsApi: cfg.endpointsApi,
+    resyncMs: cfg.resyncMs,
+    timers,
+    log,
+    ...(cfg.proxyMode === "alongside"
+      ? { serviceSelector: `${SERVICE_PROXY_NAME_LABEL}=${PROXY_NAME}` }
+      : {}),
+  });
+  const events = new EventRecorder({
+    sink: apiEventSink(kc.kc),
+    component: "kube-nftlb-syncer",
+    host: cfg.nodeName,
+    timers,
+    log,
+  });
+  const view = informerView(sources, cfg.nodeName, {
+    scope: { proxyName: PROXY_NAME, mode: cfg.proxyMode },
+    ...(cfg.iface ? { iface: cfg.iface } : {}),
+    ...(cfg.oface ? { oface: cfg.oface } : {}),
+  });
+  const reconciler = new Reconciler({ nftlb, view, queue, events, log, metrics });
+
+  // Keys, not events: every callback only says which Service to look at again.
+  const changed = (key: string) => {
+    queue.add(key);
+    metrics.lastQueued.set(Date.now() / 1000);
+  };
+  const key = (o: { metadata?: { namespace?: string; name?: string } }) =>
+    `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+  sources.services.onChange((s) => changed(key(s)));
+  if (sources.endpointsApi === "slices") {
+    (sources.endpoints as SupervisedInformer<V1EndpointSlice>).onChange((s) => {
+      const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
+      if (svc) changed(`${s.metadata?.namespace ?? ""}/${svc}`);
+    });
+  } else {
+    (sources.endpoints as SupervisedInformer<V1Endpoints>).onChange((e) => changed(key(e)));
+  }
+  sources.node.onChange(() => changed(FULL));
+
+  let draining = false;
+  let synced = false;
+  const probes = await startProbeServer({
+    port: cfg.probePort,
+    registry,
+    ready: () => synced && reconciler.programmed && !draining,
+  });
+  log.info(
+    {
+      probePort: probes.port,
+      nftlb: cfg.nftlbUrl,
+      node: cfg.nodeName,
+      endpointsApi: cfg.endpointsApi,
+      proxyMode: cfg.proxyMode,
+    },
+    "syncer starting",
+  );
+
+  let stopping = false;
+  const timersToCancel: Timer[] = [];
+  let worker: Promise<void> = Promise.resolve();
+
+  const started = (async () => {
+    // nftlb first: writes sent before it listens would be lost.
+    for (let attempt = 0; !stopping; attempt++) {
+      const r = await nftlb.ping();
+      metrics.nftlbUp.set(r.ok ? 1 : 0);
+      if (r.ok) break;
+      const wait = backoff(attempt, 500, 10_000);
+      log.warn({ err: r.error.message, retryInMs: wait }, "waiting for nftlb");
+      await new Promise<void>((res) => timersToCancel.push(timers.after(wait, res)));
+    }
+    if (stopping) return;
+    for (const inf of sources.all()) inf.start();
+    await Promise.all(sources.all().map((inf) => inf.whenSynced()));
+    if (stopping) return;
+    synced = true;
+    log.info({}, "caches synced");
+    queue.add(FULL);
+    worker = runWorker(queue, reconciler);
+    const resync = () => {
+      queue.add(FULL, { resync: true });
+      timersToCancel.push(timers.after(cfg.resyncMs, resync));
+    };
+    timersToCancel.push(timers.after(cfg.resyncMs, resync));
+    const probe = async () => {
+      const r = await nftlb.ping();
+      metrics.nftlbUp.set(r.ok ? 1 : 0);
+      for (const inf of sources.all()) {
+        metrics.informerRestarts.set({ informer: inf.name }, inf.stats.restarts);
+        metrics.informerRelists.set({ informer: inf.name }, inf.stats.relists);
+      }
+      if (r.ok && !r.value.sentinel && reconciler.sentinelPlanted) {
+        metrics.nftlbRestarts.inc();
+        log.warn({}, "nftlb lost its farms (restarted): re-programming everything");
+        reconciler.nftlbRestarted();
+      }
+      if (!stopping) timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
+    };
+    timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
+    await waitFor(() => reconciler.programmed || stopping, timers);
+  })();
+
+  return {
+    ready: () => synced && reconciler.programmed && !draining,
+    probePort: probes.port,
+    reconciler,
+    queue,
+    sources,
+    metrics,
+    started,
+    async stop() {
+      draining = true;
+      stopping = true;
+      for (const t of timersToCancel) t.cancel();
+      await Promise.all(sources.all().map((inf) => inf.stop()));
+      await queue.shutDown();
+      await worker;
+      await probes.close();
+      log.info({}, "syncer stopped; nftlb's rules left in place");
+    },
+  };
+}
+
+/** Polls a condition every 20 ms (a wait for a state, not a sleep standing in for one). */
+function waitFor(cond: () => boolean, timers: Timers): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => (cond() ? resolve() : void timers.after(20, check));
+    check();
+  });
+}
