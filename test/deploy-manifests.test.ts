@@ -1,0 +1,350 @@
+// deploy/ as an operator applies it: every kustomization renders with the real kubectl, every
+// object validates offline against the Kubernetes OpenAPI schemas (kubernetes-models: ajv
+// validators generated from the upstream OpenAPI documents), and the security properties the
+// operator is promised hold in every rendering.
+import { before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import {
+  RENDERS,
+  allContainers,
+  daemonSet,
+  find,
+  kubectlMissing,
+  packageVersion,
+  render,
+  workloads,
+  type KObject,
+  type RenderName,
+} from "./deploy-render.ts";
+
+const missing = kubectlMissing();
+const rendered = new Map<RenderName, KObject[]>();
+before(() => {
+  if (missing) return;
+  for (const r of RENDERS) rendered.set(r, render(r));
+});
+const each = (fn: (objects: KObject[], name: RenderName) => void) => () => {
+  for (const r of RENDERS) fn(rendered.get(r)!, r);
+};
+
+/** The kubernetes-models class for an object, e.g. apps/v1 DaemonSet. */
+async function modelFor(o: KObject): Promise<{ validate(): void } | string> {
+  const group = o.apiVersion.includes("/") ? o.apiVersion : `${o.apiVersion}`;
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(`kubernetes-models/${group}`)) as Record<string, unknown>;
+  } catch {
+    return `no schema for apiVersion ${o.apiVersion}`;
+  }
+  const Model = mod[o.kind] as (new (data: unknown) => { validate(): void }) | undefined;
+  return Model ? new Model(o) : `no schema for ${o.apiVersion} ${o.kind}`;
+}
+
+async function schemaErrors(o: KObject): Promise<string | undefined> {
+  const m = await modelFor(o);
+  if (typeof m === "string") return m;
+  try {
+    m.validate();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+describe("deploy/ renders and validates", { skip: missing }, () => {
+  it("every kustomization renders with kubectl kustomize", () => {
+    for (const r of RENDERS) assert.ok(rendered.get(r)!.length > 0, `${r} rendered nothing`);
+  });
+
+  it("every rendered object validates against the Kubernetes schemas", async () => {
+    for (const r of RENDERS) {
+      for (const o of rendered.get(r)!) {
+        const err = await schemaErrors(o);
+        assert.equal(err, undefined, `${r}: ${o.kind} ${o.metadata.name}: ${err}`);
+      }
+    }
+  });
+
+  it("the schema check rejects what kube-apiserver would (so the check above can fail)", async () => {
+    const ds = structuredClone(find(rendered.get("deploy")!, "DaemonSet", "kube-nftlb-node"));
+    const { nftlb } = daemonSet([ds]);
+    nftlb.resources!.limits!.memory = "a lot";
+    assert.match((await schemaErrors(ds)) ?? "", /memory/);
+    const noSelector = structuredClone(ds);
+    delete (noSelector.spec as Record<string, unknown>).selector;
+    assert.match((await schemaErrors(noSelector)) ?? "", /selector/);
+    assert.match((await schemaErrors({ ...ds, kind: "DaemonSett" })) ?? "", /no schema/);
+  });
+
+  it(
+    "namespaced objects live in kube-nftlb, images carry the package version",
+    each((objects, r) => {
+      const version = packageVersion();
+      for (const o of objects) {
+        const clusterScoped =
+          ["Namespace", "ClusterRole", "ClusterRoleBinding"].includes(o.kind) ||
+          /WebhookConfiguration|AdmissionPolicy/.test(o.kind);
+        if (!clusterScoped)
+          assert.equal(o.metadata.namespace, "kube-nftlb", `${r}: ${o.kind} ${o.metadata.name}`);
+      }
+      for (const w of workloads(objects)) {
+        for (const c of allContainers(w.pod)) {
+          assert.match(
+            c.image ?? "",
+            new RegExp(`^ghcr\\.io/kube-nftlb/(kube-nftlb|nftlb):${version.replaceAll(".", "\\.")}$`),
+            `${r}: ${w.object.metadata.name}/${c.name}`,
+          );
+        }
+      }
+    }),
+  );
+
+  it(
+    "references resolve: service accounts, config maps, selectors",
+    each((objects, r) => {
+      const names = (kind: string) => objects.filter((o) => o.kind === kind).map((o) => o.metadata.name);
+      for (const w of workloads(objects)) {
+        if (w.pod.serviceAccountName)
+          assert.ok(names("ServiceAccount").includes(w.pod.serviceAccountName), r);
+        for (const v of w.pod.volumes ?? []) {
+          const cm = (v.configMap as { name: string } | undefined)?.name;
+          if (cm) assert.ok(names("ConfigMap").includes(cm), `${r}: ConfigMap ${cm}`);
+        }
+      }
+      for (const b of objects.filter((o) => o.kind === "ClusterRoleBinding" || o.kind === "RoleBinding")) {
+        for (const s of b.subjects as { kind: string; name: string }[]) {
+          if (s.kind === "ServiceAccount")
+            assert.ok(names("ServiceAccount").includes(s.name), `${r}: ${s.name}`);
+        }
+        const ref = b.roleRef as { kind: string; name: string };
+        assert.ok(names(ref.kind).includes(ref.name), `${r}: ${ref.kind} ${ref.name}`);
+      }
+      for (const o of objects.filter((x) => x.kind === "Service" || x.kind === "PodDisruptionBudget")) {
+        const spec = o.spec as {
+          selector: Record<string, string> & { matchLabels?: Record<string, string> };
+        };
+        const selector = spec.selector.matchLabels ?? spec.selector;
+        const matched = workloads(objects).filter((w) =>
+          Object.entries(selector).every(([k, v]) => w.labels[k] === v),
+        );
+        assert.equal(
+          matched.length,
+          1,
+          `${r}: ${o.kind} ${o.metadata.name} selects ${matched.length} workloads`,
+        );
+      }
+    }),
+  );
+});
+
+describe("deploy/ security properties", { skip: missing }, () => {
+  it(
+    "RBAC has no wildcards and the syncer reads only what a node proxy reads",
+    each((objects, r) => {
+      for (const role of objects.filter((o) => o.kind === "ClusterRole" || o.kind === "Role")) {
+        for (const rule of role.rules as Record<string, string[] | undefined>[]) {
+          for (const field of ["verbs", "resources", "apiGroups", "resourceNames", "nonResourceURLs"]) {
+            for (const v of rule[field] ?? []) {
+              assert.ok(!v.includes("*"), `${r}: ${role.kind} ${role.metadata.name} ${field} has "${v}"`);
+            }
+          }
+        }
+      }
+      const syncer = find(objects, "ClusterRole", "kube-nftlb-syncer");
+      const grants = (syncer.rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[])
+        .flatMap((x) =>
+          x.apiGroups.flatMap((g) => x.resources.flatMap((res) => x.verbs.map((v) => `${g}/${res}:${v}`))),
+        )
+        .sort();
+      assert.deepEqual(grants, [
+        "/endpoints:list",
+        "/endpoints:watch",
+        "/events:create",
+        "/events:patch",
+        "/nodes:get",
+        "/nodes:list",
+        "/nodes:watch",
+        "/services:list",
+        "/services:watch",
+        "discovery.k8s.io/endpointslices:list",
+        "discovery.k8s.io/endpointslices:watch",
+      ]);
+    }),
+  );
+
+  it(
+    "no container is privileged; all drop every capability, cannot escalate, have a read-only root",
+    each((objects, r) => {
+      for (const w of workloads(objects)) {
+        assert.equal(
+          w.pod.securityContext?.seccompProfile?.type,
+          "RuntimeDefault",
+          `${r}: ${w.object.metadata.name}`,
+        );
+        assert.ok(!w.pod.hostPID && !w.pod.hostIPC, r);
+        for (const c of allContainers(w.pod)) {
+          const at = `${r}: ${w.object.metadata.name}/${c.name}`;
+          const sc = c.securityContext ?? {};
+          assert.notEqual(sc.privileged, true, at);
+          assert.equal(sc.allowPrivilegeEscalation, false, at);
+          assert.equal(sc.readOnlyRootFilesystem, true, at);
+          assert.deepEqual(sc.capabilities?.drop, ["ALL"], at);
+        }
+      }
+    }),
+  );
+
+  it(
+    "capabilities: exactly NET_ADMIN and NET_RAW for nftlb, none for anything else",
+    each((objects, r) => {
+      for (const w of workloads(objects)) {
+        for (const c of allContainers(w.pod)) {
+          const isNftlb = w.object.kind === "DaemonSet" && c.name === "nftlb";
+          assert.deepEqual(
+            c.securityContext?.capabilities?.add ?? [],
+            isNftlb ? ["NET_ADMIN", "NET_RAW"] : [],
+            `${r}: ${c.name}`,
+          );
+        }
+      }
+    }),
+  );
+
+  it(
+    "every container but nftlb runs as a numeric non-root user",
+    each((objects, r) => {
+      for (const w of workloads(objects)) {
+        for (const c of allContainers(w.pod)) {
+          if (w.object.kind === "DaemonSet" && c.name === "nftlb") continue;
+          const at = `${r}: ${w.object.metadata.name}/${c.name}`;
+          const uid = c.securityContext?.runAsUser ?? w.pod.securityContext?.runAsUser;
+          const nonRoot = c.securityContext?.runAsNonRoot ?? w.pod.securityContext?.runAsNonRoot;
+          assert.equal(nonRoot, true, at);
+          assert.ok(typeof uid === "number" && uid > 0, `${at}: runAsUser ${uid}`);
+        }
+      }
+    }),
+  );
+
+  it(
+    "every container has CPU and memory requests and limits; every long-running one both probes",
+    each((objects, r) => {
+      for (const w of workloads(objects)) {
+        const jobLike = w.object.kind === "Job" || w.object.kind === "CronJob";
+        for (const c of allContainers(w.pod)) {
+          const at = `${r}: ${w.object.metadata.name}/${c.name}`;
+          for (const kind of ["requests", "limits"] as const) {
+            assert.ok(c.resources?.[kind]?.cpu && c.resources[kind].memory, `${at}: ${kind}`);
+          }
+          const init = w.pod.initContainers?.includes(c) ?? false;
+          if (!init && !jobLike) assert.ok(c.livenessProbe && c.readinessProbe, `${at}: probes`);
+        }
+      }
+    }),
+  );
+
+  it(
+    "the webhook has no service-account token and no API access",
+    each((objects, r) => {
+      const deployment = objects.find(
+        (o) => o.kind === "Deployment" && o.metadata.name === "kube-nftlb-webhook",
+      );
+      if (r === "deploy/overlays/validating-admission-policy") {
+        assert.equal(deployment, undefined, "the VAP overlay runs no webhook server");
+        return;
+      }
+      const [w] = workloads([deployment!]);
+      assert.equal(w!.pod.automountServiceAccountToken, false);
+      const sa = find(objects, "ServiceAccount", w!.pod.serviceAccountName!);
+      assert.equal(sa.automountServiceAccountToken, false);
+      assert.ok(!JSON.stringify(w!.pod.volumes).includes("serviceAccountToken"));
+      const bound = objects.filter(
+        (o) => o.kind.endsWith("Binding") && JSON.stringify(o.subjects).includes(`"${sa.metadata.name}"`),
+      );
+      assert.deepEqual(bound, []);
+    }),
+  );
+
+  it(
+    "the nftlb key is made per pod in memory, never written into a manifest",
+    each((objects, r) => {
+      assert.deepEqual(
+        objects.filter((o) => o.kind === "Secret" && (o.data ?? o.stringData)),
+        [],
+        r,
+      );
+      const { pod, nftlb, syncer, key } = daemonSet(objects);
+      const keyVolume = pod.volumes?.find((v) => v.name === "nftlb-key");
+      assert.deepEqual(keyVolume?.emptyDir, { medium: "Memory", sizeLimit: "1Mi" });
+      assert.match(key.args!.join("\n"), /head -c 32 \/dev\/urandom/);
+      for (const c of allContainers(pod)) {
+        for (const e of c.env ?? [])
+          assert.ok(!/KEY/i.test(e.name) || e.value === undefined, `${c.name}: ${e.name}`);
+      }
+      // nftlb gets the key from the file through its environment, never as -k on its command line.
+      assert.doesNotMatch(nftlb.args!.join(" "), /\s-k\s/);
+      assert.ok(syncer.args!.includes("--nftlb-key-file=/run/kube-nftlb/key"));
+      // Only the syncer holds an API token; the nftlb container mounts the key and nothing else.
+      assert.deepEqual(
+        nftlb.volumeMounts?.map((m) => [m.name, m.readOnly]),
+        [["nftlb-key", true]],
+      );
+      assert.equal(pod.automountServiceAccountToken, false);
+    }),
+  );
+});
+
+describe("deploy/ node DaemonSet and webhook Deployment", { skip: missing }, () => {
+  it(
+    "the DaemonSet runs on every node, host network, node-critical, nftlb on loopback only",
+    each((objects) => {
+      const { pod, nftlb, syncer } = daemonSet(objects);
+      assert.equal(pod.hostNetwork, true);
+      assert.equal(pod.dnsPolicy, "Default");
+      assert.deepEqual(pod.tolerations, [{ operator: "Exists" }]);
+      assert.equal(pod.priorityClassName, "system-node-critical");
+      assert.match(nftlb.args!.join(" "), /exec nftlb -H 127\.0\.0\.1 -P 5555 /);
+      assert.ok(syncer.args!.includes("--nftlb-url=http://127.0.0.1:5555"));
+      assert.ok(syncer.args!.includes("--node-name=$(NODE_NAME)"));
+      assert.deepEqual(syncer.env?.find((e) => e.name === "NODE_NAME")?.valueFrom, {
+        fieldRef: { fieldPath: "spec.nodeName" },
+      });
+      assert.equal(syncer.args![0], "syncer");
+    }),
+  );
+
+  it("the proxy mode: replace in the base, alongside in the alongside-kube-proxy overlay", () => {
+    const mode = (r: RenderName) =>
+      daemonSet(rendered.get(r)!).syncer.env?.find((e) => e.name === "PROXY_MODE")?.value;
+    assert.equal(mode("deploy"), "replace");
+    assert.equal(mode("deploy/overlays/alongside-kube-proxy"), "alongside");
+    assert.equal(mode("deploy/overlays/validating-admission-policy"), "replace");
+    assert.ok(daemonSet(rendered.get("deploy")!).syncer.args!.includes("--proxy-mode=$(PROXY_MODE)"));
+  });
+
+  it("the webhook: 2 replicas spread over nodes, a PDB, a preStop delay, Service 443 → 9443", () => {
+    for (const r of ["deploy", "deploy/overlays/alongside-kube-proxy"] as const) {
+      const objects = rendered.get(r)!;
+      const deployment = find(objects, "Deployment", "kube-nftlb-webhook");
+      assert.equal((deployment.spec as { replicas: number }).replicas, 2);
+      const [w] = workloads([deployment]);
+      assert.equal(w!.pod.topologySpreadConstraints?.[0]?.topologyKey, "kubernetes.io/hostname");
+      const c = w!.pod.containers[0]!;
+      assert.ok((c.lifecycle?.preStop?.sleep?.seconds ?? 0) > 0);
+      assert.equal(c.args![0], "webhook");
+      const pdb = find(objects, "PodDisruptionBudget", "kube-nftlb-webhook");
+      assert.equal((pdb.spec as { minAvailable: number }).minAvailable, 1);
+      const svc = find(objects, "Service", "kube-nftlb-webhook");
+      const [port] = (svc.spec as { ports: { port: number; targetPort: string }[] }).ports;
+      assert.equal(port!.port, 443);
+      assert.equal(c.ports?.find((p) => p.name === port!.targetPort)?.containerPort, 9443);
+      assert.ok(c.args!.includes("--port=9443"));
+    }
+  });
+
+  it("the namespace admits the DaemonSet (privileged) and audits against restricted", () => {
+    const ns = find(rendered.get("deploy")!, "Namespace", "kube-nftlb");
+    assert.equal(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"], "privileged");
+    assert.equal(ns.metadata.labels?.["pod-security.kubernetes.io/audit"], "restricted");
+  });
+});
