@@ -1,0 +1,188 @@
+// `kube-nftlb render`: the farms one node would get for some manifests, as the exact body that
+// would be POSTed to an empty nftlb. Offline: no cluster, no nftlb.
+import { parseArgs } from "node:util";
+import { buffer } from "node:stream/consumers";
+import {
+  expandPaths,
+  parseManifest,
+  readSource,
+  UsageError,
+  type ManifestObject,
+} from "../manifests/load.ts";
+import { parseService } from "../annotations/index.ts";
+// Straight from the files, not nftlb/index.ts: render needs no HTTP client.
+import { serializeFarms } from "../nftlb/serialize.ts";
+import { validateFarms } from "../nftlb/validate.ts";
+import {
+  desired,
+  desiredFromEndpoints,
+  type DesiredService,
+  type NodeInfo,
+  type Problem,
+} from "../syncer/desired.ts";
+import { resolveConflicts } from "../syncer/desired-conflicts.ts";
+import { parseIp } from "../syncer/desired-ip.ts";
+
+const HELP = `Usage: kube-nftlb render --node-name NAME --node-ip IP[,IP] [flags] PATH...
+
+Prints the nftlb farms that node NAME would get for the Services in the manifests, with their
+backends from the EndpointSlices (or v1 Endpoints) in the same manifests: exactly the JSON body
+{"farms": [...]} that the syncer would POST to an empty nftlb on that node.
+PATH is a file, a directory (searched recursively for *.yaml, *.yml, *.json) or - for stdin.
+
+Invalid kube-nftlb annotations render with the defaults; the problems go to stderr, as do
+addresses two Services claim (the older Service keeps them).
+
+Exit status: 0 farms printed (warnings and annotation errors on stderr allowed), 1 a manifest
+could not be parsed (nothing printed), 2 usage error or unreadable path.
+
+Flags:
+      --node-name NAME          the node (traffic policy Local keeps endpoints on this node)
+      --node-ip IP[,IP]         the node's addresses (NodePorts listen on each; IPv4 and/or IPv6)
+      --endpoints-api API       slices (default: EndpointSlices) or endpoints (v1 Endpoints)
+      --iface IFACE             dsr/stlsdnat: the interface client traffic arrives on
+      --oface IFACE             dsr/stlsdnat: the interface toward the backends
+  -h, --help                    show this help`;
+
+/** Where render writes and reads; the command passes the process's streams, tests their own. */
+export interface RenderIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  stdin: () => Promise<Buffer>;
+}
+
+const processIo: RenderIo = {
+  out: (line) => console.log(line),
+  err: (line) => console.error(line),
+  stdin: () => buffer(process.stdin),
+};
+
+type Parsed =
+  | { ok: true; node: NodeInfo; api: "slices" | "endpoints"; iface?: string; oface?: string; paths: string[] }
+  | { ok: false; code: number };
+
+function parse(argv: string[], io: RenderIo): Parsed {
+  const usage = (message: string): Parsed => {
+    io.err(`kube-nftlb render: ${message}\n\n${HELP}`);
+    return { ok: false, code: 2 };
+  };
+  let values, positionals;
+  try {
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        "node-name": { type: "string" },
+        "node-ip": { type: "string" },
+        "endpoints-api": { type: "string", default: "slices" },
+        iface: { type: "string" },
+        oface: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+    }));
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+  if (values.help) {
+    io.out(HELP);
+    return { ok: false, code: 0 };
+  }
+  const name = values["node-name"];
+  if (name === undefined || name === "") return usage("--node-name is required");
+  if (values["node-ip"] === undefined) return usage("--node-ip is required");
+  const addresses = values["node-ip"].split(",").map((s) => s.trim());
+  const bad = addresses.filter((a) => parseIp(a) === undefined);
+  if (bad.length > 0)
+    return usage(`--node-ip: not an IP address: ${bad.map((b) => JSON.stringify(b)).join(", ")}`);
+  const api = values["endpoints-api"];
+  if (api !== "slices" && api !== "endpoints")
+    return usage(`--endpoints-api must be "slices" or "endpoints", got "${api}"`);
+  if (positionals.length === 0) return usage("no PATH given");
+  return {
+    ok: true,
+    node: { name, addresses },
+    api,
+    ...(values.iface === undefined ? {} : { iface: values.iface }),
+    ...(values.oface === undefined ? {} : { oface: values.oface }),
+    paths: positionals,
+  };
+}
+
+export const run = (argv: string[]): Promise<number> => render(argv, processIo);
+
+export async function render(argv: string[], io: RenderIo): Promise<number> {
+  const args = parse(argv, io);
+  if (!args.ok) return args.code;
+
+  let files: string[];
+  try {
+    files = await expandPaths(args.paths);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`kube-nftlb render: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const objects: ManifestObject[] = [];
+  const errors: string[] = [];
+  for (const file of files) {
+    const source = file === "-" ? "<stdin>" : file;
+    let bytes: Buffer;
+    try {
+      bytes = await readSource(file, io.stdin);
+    } catch (err) {
+      io.err(`${source}: error: cannot read: ${(err as Error).message}`);
+      return 2;
+    }
+    const loaded = parseManifest(source, bytes);
+    objects.push(...loaded.objects);
+    for (const p of loaded.problems) errors.push(`${where(p)}: error: ${p.message}`);
+  }
+  const services = objects.filter((o) => o.object.kind === "Service");
+  for (const s of services) {
+    const parsed = parseService(s.object);
+    if (!parsed.ok) errors.push(`${where(s)}: error: ${parsed.error}`);
+  }
+  if (errors.length > 0) {
+    for (const e of errors) io.err(e);
+    io.err("nothing rendered: fix the manifests above first");
+    return 1;
+  }
+
+  const ofKind = (kind: string) => objects.filter((o) => o.object.kind === kind).map((o) => o.object);
+  const slices = ofKind("EndpointSlice");
+  const endpoints = ofKind("Endpoints");
+  if (args.api === "slices" && slices.length === 0 && endpoints.length > 0) {
+    io.err(
+      `note: no EndpointSlices but ${endpoints.length} Endpoints object(s): use --endpoints-api endpoints to read them`,
+    );
+  }
+  const options = {
+    ...(args.iface === undefined ? {} : { iface: args.iface }),
+    ...(args.oface === undefined ? {} : { oface: args.oface }),
+  };
+  const results: DesiredService[] = [];
+  for (const s of services) {
+    const r =
+      args.api === "slices"
+        ? desired(s.object, slices, args.node, options)
+        : desiredFromEndpoints(s.object, endpoints, args.node, options);
+    results.push(r);
+    for (const p of r.problems) io.err(formatProblem(s, r, p));
+  }
+  const { farms, conflicts } = resolveConflicts(results);
+  for (const c of conflicts) io.err(`error: ${c.message}`);
+  // The client's own pre-send check: anything it would refuse is said here too.
+  for (const p of validateFarms(farms, new Map())) io.err(`error: nftlb client would refuse: ${p}`);
+  io.out(serializeFarms(farms));
+  return 0;
+}
+
+const where = (o: { source: string; line?: number }): string =>
+  o.line === undefined ? o.source : `${o.source}:${o.line}`;
+
+function formatProblem(o: ManifestObject, r: DesiredService, p: Problem): string {
+  const key = p.key === "" ? "" : `${p.key}: `;
+  return `${where(o)}: ${p.severity}: Service ${r.service.namespace}/${r.service.name}: ${key}${p.message}`;
+}
