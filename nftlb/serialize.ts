@@ -19,13 +19,15 @@ const object = (fields: Field[]): string =>
     .map(([k, v]) => `${JSON.stringify(k)}:${typeof v === "string" ? JSON.stringify(v) : `[${v.join(",")}]`}`)
     .join(",")}}`;
 
-export const serializeAddress = (a: Address): string =>
+export const serializeAddress = (a: Address, iface?: string): string =>
   object([
     ["name", a.name],
     ["family", a.family],
     ["ip-addr", a["ip-addr"]],
     ["ports", a.ports],
     ["protocol", a.protocol],
+    ["iface", a.iface ?? iface],
+    ["ether-addr", a["ether-addr"]],
   ]);
 
 /** A backend as a plan may send it: only `name` is required. */
@@ -49,19 +51,20 @@ export type FarmPatch = Pick<Farm, "name"> &
 export const serializeFarm = (f: FarmPatch): string =>
   object([
     ["name", f.name],
-    ["mode", f.mode],
     ["scheduler", f.scheduler],
     ["sched-param", f["sched-param"]],
     ["persistence", f.persistence],
     ["persist-ttl", f["persist-ttl"]],
     ["log", f.log],
     ["log-prefix", f["log-prefix"]],
-    ["addresses", f.addresses?.map(serializeAddress)],
-    // iface/oface after addresses: they are address shortcuts and must land on the farm's address.
-    ["iface", f.iface],
-    ["oface", f.oface],
+    ["addresses", f.addresses?.map((a) => serializeAddress(a, f.iface))],
     ["helper", f.helper],
     ["backends", f.backends?.map(serializeBackend)],
+    // mode after the backends: for dsr/stlsdnat nftlb resolves the output interface and its MAC
+    // from the route to the first backend when the mode is set, and gives up ("no backend yet")
+    // when there is none — the farm then stays in config_error, even if oface is sent later.
+    ["mode", f.mode],
+    ["oface", f.oface],
   ]);
 
 export const serializeFarms = (farms: readonly FarmPatch[]): string =>

@@ -24,6 +24,13 @@ export interface Address {
   /** "80" or "80,443" — one port per address in kube-nftlb's use. */
   ports: string;
   protocol: NftlbProtocol;
+  /**
+   * dsr/stlsdnat only: the interface client traffic arrives on and its MAC. nftlb 1.0.7 looks
+   * for a local interface holding the VIP; a ClusterIP is on none, so both must be given here
+   * (a farm-level `iface` would create an empty default address that nft refuses).
+   */
+  iface?: string;
+  "ether-addr"?: string;
 }
 
 export interface Farm {
@@ -38,7 +45,10 @@ export interface Farm {
   helper: string;
   log: string;
   "log-prefix"?: string;
-  /** dsr/stlsdnat only: the interface client traffic arrives on, and the one toward backends. */
+  /**
+   * dsr/stlsdnat only: the interface client traffic arrives on (copied into addresses that have
+   * none), and the one toward backends (nftlb replaces it by the route to the first backend).
+   */
   iface?: string;
   oface?: string;
   /** Farm-level state as GET reports it (up, down, off, config_error). */

@@ -11,11 +11,14 @@ const { values } = parseArgs({
   options: {
     name: { type: "string" },
     port: { type: "string", multiple: true },
+    hello: { type: "string" },
     help: { type: "boolean" },
   },
 });
 if (values.help || !values.name || !values.port) {
-  console.log("usage: echo-server.ts --name NAME --port PORT [--port PORT...]  (TCP and UDP on each port)");
+  console.log(
+    "usage: echo-server.ts --name NAME --port PORT [--port PORT...] [--hello GATEWAY]  (TCP and UDP on each port)",
+  );
   process.exit(values.help ? 0 : 2);
 }
 const name = values.name;
@@ -33,5 +36,11 @@ for (const port of values.port.map(Number)) {
   listening.push(new Promise((resolve) => udp.bind(port, "::", resolve)));
 }
 await Promise.all(listening);
+if (values.hello) {
+  // One datagram to the discard port of the gateway: the node learns our MAC from the ARP exchange.
+  const hello = dgram.createSocket("udp4");
+  await new Promise<void>((resolve) => hello.send("hello", 9, values.hello, () => resolve()));
+  hello.close();
+}
 console.log("ready");
 process.on("SIGTERM", () => process.exit(0));

@@ -11,7 +11,7 @@
 // these namespaces (and the host end of the API link) are ever used.
 import process from "node:process";
 import { randomBytes } from "node:crypto";
-import { ipBatch, sysctl } from "./sys.ts";
+import { ipBatch, run, sysctl } from "./sys.ts";
 import { claimSlot, releaseSlot, PREFIX } from "./slots.ts";
 import { startEcho, startNftlb, type Running } from "./processes.ts";
 import { startClientAgent, type ClientAgent } from "./client.ts";
@@ -42,7 +42,14 @@ export interface TestNetwork {
     stop(): Promise<void>;
     logs(): string;
   };
-  node: { ns: string; clientIface: string; backendIface: (backend: string) => string; clientSideIp: string };
+  node: {
+    ns: string;
+    clientIface: string;
+    backendIface: (backend: string) => string;
+    clientSideIp: string;
+    /** The MAC of one of the node's interfaces (dsr/stlsdnat farms need the client-side one). */
+    mac(iface: string): Promise<string>;
+  };
   client: ClientAgent & { ns: string; ip: string };
   backends: TestBackend[];
   /** A VIP routed to the node (never on any interface): 10.204.<slot>.<n>. */
@@ -112,7 +119,9 @@ export const createTestNetwork = async (options: TestNetworkOptions): Promise<Te
       ns,
     );
     await sysctl(ns, { "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0" });
-    echoes.set(name, await startEcho(ns, name, ports));
+    // The echo server's hello to its gateway puts the backend's MAC into the node's neighbour
+    // table, as a pod's own traffic would: nftlb's dsr/stlsdnat read MACs there, never resolve.
+    echoes.set(name, await startEcho(ns, name, ports, gw));
     const backend: TestBackend = {
       name,
       ip,
@@ -192,6 +201,12 @@ export const createTestNetwork = async (options: TestNetworkOptions): Promise<Te
       clientIface: "client",
       backendIface: (name) => (link === "bridge" ? "br0" : `b${name.replace("backend-", "")}`),
       clientSideIp: `10.202.${slot}.1`,
+      mac: async (iface) => {
+        const [info] = JSON.parse(await run(["ip", "-n", nodeNs, "-j", "link", "show", iface])) as {
+          address: string;
+        }[];
+        return info?.address ?? "";
+      },
     },
     client: Object.assign(client, { ns: clientNs, ip: `10.202.${slot}.2` }),
     backends,

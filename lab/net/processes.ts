@@ -17,7 +17,7 @@ const keepTail = (child: ChildProcess): (() => string) => {
   child.stderr?.setEncoding("utf8");
   child.stderr?.on("data", (d: string) => {
     lines.push(...d.split("\n").filter(Boolean));
-    lines.splice(0, Math.max(0, lines.length - 200));
+    lines.splice(0, Math.max(0, lines.length - 2000));
   });
   return () => lines.join("\n");
 };
@@ -82,20 +82,30 @@ export const waitForPort = async (host: string, port: number, deadlineMs: number
 
 export const startNftlb = async (ns: string, host: string, port: number, key: string): Promise<Running> => {
   // The key goes through the environment, not argv (argv is visible in `ps`).
-  const nftlb = spawnInNs(ns, ["nftlb", "-H", host, "-P", String(port), "-L", "2", "-l", "4"], {
-    NFTLB_SERVER_KEY: key,
-  });
+  const nftlb = spawnInNs(
+    ns,
+    ["nftlb", "-H", host, "-P", String(port), "-L", "2", "-l", process.env.KNL_NFTLB_LOG_LEVEL ?? "4"],
+    {
+      NFTLB_SERVER_KEY: key,
+    },
+  );
   await waitForPort(host, port, 15_000, nftlb);
   return nftlb;
 };
 
-export const startEcho = async (ns: string, name: string, ports: number[]): Promise<Running> => {
+export const startEcho = async (
+  ns: string,
+  name: string,
+  ports: number[],
+  hello?: string,
+): Promise<Running> => {
   const echo = spawnInNs(ns, [
     NODE,
     path.join(LAB_DIR, "echo-server.ts"),
     "--name",
     name,
     ...ports.flatMap((p) => ["--port", String(p)]),
+    ...(hello ? ["--hello", hello] : []),
   ]);
   await waitForLine(echo, /^ready$/, 10_000);
   return echo;
