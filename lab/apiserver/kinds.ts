@@ -1,0 +1,187 @@
+// Per-kind strategies other than Service: the name rule, the v1 defaulters and the validation
+// of the fields kube-nftlb and its tests use (Pods, EndpointSlices, webhook configurations...).
+import type { Resource } from "./resources.ts";
+import type { FieldError } from "./status.ts";
+import type { Obj } from "./store.ts";
+import { defaultService, validateService } from "./service.ts";
+import {
+  invalidValue,
+  isPortNumber,
+  metadataErrors,
+  nameErrors,
+  notSupported,
+  PORT_RANGE,
+  required,
+  validIP,
+  type NameRule,
+} from "./validation.ts";
+
+const NAME_RULES: Record<string, NameRule> = {
+  Namespace: "label",
+  Service: "dns1035",
+  Event: "path",
+  Lease: "subdomain",
+};
+
+type Any = Record<string, unknown>;
+const arr = (v: unknown): Any[] => (Array.isArray(v) ? (v as Any[]) : []);
+
+function defaultWebhooks(obj: Obj, mutating: boolean): void {
+  for (const w of arr(obj.webhooks)) {
+    w.failurePolicy ??= "Fail";
+    w.matchPolicy ??= "Equivalent";
+    w.timeoutSeconds ??= 10;
+    w.namespaceSelector ??= {};
+    w.objectSelector ??= {};
+    if (mutating) w.reinvocationPolicy ??= "Never";
+    for (const r of arr(w.rules)) r.scope ??= "*";
+    const svc = (w.clientConfig as Any | undefined)?.service as Any | undefined;
+    if (svc !== undefined) svc.port ??= 443;
+  }
+}
+
+export function applyDefaults(res: Resource, obj: Obj): void {
+  switch (res.kind) {
+    case "Service":
+      return defaultService(obj);
+    case "Namespace": {
+      const spec = (obj.spec ??= {}) as Any;
+      spec.finalizers ??= ["kubernetes"];
+      obj.status ??= { phase: "Active" };
+      // the apiserver keeps this label equal to the name, so selectors can rely on it
+      obj.metadata.labels = {
+        ...obj.metadata.labels,
+        "kubernetes.io/metadata.name": obj.metadata.name ?? "",
+      };
+      return;
+    }
+    case "Pod": {
+      const spec = (obj.spec ??= {}) as Any;
+      spec.restartPolicy ??= "Always";
+      spec.dnsPolicy ??= "ClusterFirst";
+      spec.schedulerName ??= "default-scheduler";
+      spec.terminationGracePeriodSeconds ??= 30;
+      for (const c of arr(spec.containers)) {
+        c.terminationMessagePath ??= "/dev/termination-log";
+        c.terminationMessagePolicy ??= "File";
+        c.imagePullPolicy ??=
+          typeof c.image === "string" && (c.image.endsWith(":latest") || !c.image.includes(":"))
+            ? "Always"
+            : "IfNotPresent";
+        for (const p of arr(c.ports)) p.protocol ??= "TCP";
+      }
+      obj.status ??= { phase: "Pending", qosClass: "BestEffort" };
+      return;
+    }
+    case "Secret":
+      obj.type ??= "Opaque";
+      return;
+    case "EndpointSlice":
+      for (const p of arr(obj.ports)) p.protocol ??= "TCP";
+      return;
+    case "MutatingWebhookConfiguration":
+      return defaultWebhooks(obj, true);
+    case "ValidatingWebhookConfiguration":
+      return defaultWebhooks(obj, false);
+  }
+}
+
+function validateWebhooks(obj: Obj): FieldError[] {
+  const out: FieldError[] = [];
+  const seen = new Set<unknown>();
+  arr(obj.webhooks).forEach((w, i) => {
+    const f = `webhooks[${i}]`;
+    const name = w.name;
+    if (typeof name !== "string" || name === "") out.push(required(`${f}.name`));
+    else if (name.split(".").length < 3)
+      out.push(
+        invalidValue(`${f}.name`, name, "should be a domain with at least three segments separated by dots"),
+      );
+    if (seen.has(name))
+      out.push({
+        field: `${f}.name`,
+        type: "FieldValueDuplicate",
+        detail: `Duplicate value: ${JSON.stringify(name)}`,
+      });
+    seen.add(name);
+    if (!["None", "NoneOnDryRun"].includes(w.sideEffects as string)) {
+      out.push(
+        w.sideEffects === undefined
+          ? required(`${f}.sideEffects`, "must specify one of None, NoneOnDryRun")
+          : notSupported(`${f}.sideEffects`, w.sideEffects, ["None", "NoneOnDryRun"]),
+      );
+    }
+    if (arr(w.admissionReviewVersions).length === 0)
+      out.push(required(`${f}.admissionReviewVersions`, "must specify one of v1, v1beta1"));
+    if (!["Fail", "Ignore"].includes(w.failurePolicy as string))
+      out.push(notSupported(`${f}.failurePolicy`, w.failurePolicy, ["Fail", "Ignore"]));
+    const t = w.timeoutSeconds;
+    if (!(typeof t === "number" && t >= 1 && t <= 30))
+      out.push(invalidValue(`${f}.timeoutSeconds`, t, "the timeout value must be between 1 and 30 seconds"));
+    const cc = (w.clientConfig ?? {}) as Any;
+    if ((cc.url === undefined) === (cc.service === undefined))
+      out.push(required(`${f}.clientConfig`, "exactly one of url or service is required"));
+    if (typeof cc.url === "string" && !cc.url.startsWith("https://"))
+      out.push(invalidValue(`${f}.clientConfig.url`, cc.url, "'https' is the only allowed URL scheme"));
+    arr(w.rules).forEach((r, j) => {
+      if (!["*", "Cluster", "Namespaced"].includes(r.scope as string))
+        out.push(notSupported(`${f}.rules[${j}].scope`, r.scope, ["*", "Cluster", "Namespaced"]));
+      if (arr(r.operations).length === 0) out.push(required(`${f}.rules[${j}].operations`));
+    });
+  });
+  return out;
+}
+
+function validateEndpointSlice(obj: Obj, old: Obj | undefined): FieldError[] {
+  const out: FieldError[] = [];
+  const types = ["FQDN", "IPv4", "IPv6"];
+  if (!types.includes(obj.addressType as string))
+    out.push(notSupported("addressType", obj.addressType, types));
+  if (old !== undefined && old.addressType !== obj.addressType)
+    out.push(invalidValue("addressType", obj.addressType, "field is immutable"));
+  arr(obj.endpoints).forEach((e, i) => {
+    const addrs = e.addresses;
+    if (!Array.isArray(addrs) || addrs.length === 0)
+      out.push(required(`endpoints[${i}].addresses`, "must contain at least 1 address"));
+    else if (obj.addressType !== "FQDN") {
+      addrs.forEach((a, j) => {
+        if (!validIP(a))
+          out.push(invalidValue(`endpoints[${i}].addresses[${j}]`, a, "must be a valid IP address"));
+      });
+    }
+  });
+  arr(obj.ports).forEach((p, i) => {
+    if (p.port !== undefined && p.port !== null && !isPortNumber(p.port))
+      out.push(invalidValue(`ports[${i}].port`, p.port, PORT_RANGE));
+  });
+  return out;
+}
+
+function validatePod(obj: Obj): FieldError[] {
+  const spec = (obj.spec ?? {}) as Any;
+  const containers = arr(spec.containers);
+  if (containers.length === 0) return [required("spec.containers")];
+  const out: FieldError[] = [];
+  containers.forEach((c, i) => {
+    if (typeof c.name !== "string" || c.name === "") out.push(required(`spec.containers[${i}].name`));
+    else out.push(...nameErrors(c.name, "label", `spec.containers[${i}].name`));
+    if (typeof c.image !== "string" || c.image === "") out.push(required(`spec.containers[${i}].image`));
+  });
+  return out;
+}
+
+export function validate(res: Resource, obj: Obj, old: Obj | undefined): FieldError[] {
+  const out = metadataErrors(obj, NAME_RULES[res.kind] ?? "subdomain", res.namespaced);
+  switch (res.kind) {
+    case "Service":
+      return [...out, ...validateService(obj)];
+    case "Pod":
+      return [...out, ...validatePod(obj)];
+    case "EndpointSlice":
+      return [...out, ...validateEndpointSlice(obj, old)];
+    case "MutatingWebhookConfiguration":
+    case "ValidatingWebhookConfiguration":
+      return [...out, ...validateWebhooks(obj)];
+  }
+  return out;
+}

@@ -1,0 +1,74 @@
+// Just enough OpenAPI v3 for kubectl: the root index (/openapi/v3) and one document per group
+// version whose operations carry x-kubernetes-group-version-kind and the query parameters the
+// real server accepts. kubectl reads the PATCH operation's parameters to decide that the server
+// validates fields itself (fieldValidation), instead of downloading a schema to validate locally.
+// Schemas are left out: kubectl falls back to its compiled-in types for strategic merge patches.
+import { createHash } from "node:crypto";
+import { groupVersions, RESOURCES, type Resource } from "./resources.ts";
+
+const prefix = (group: string, version: string) =>
+  group === "" ? `api/${version}` : `apis/${group}/${version}`;
+const param = (name: string, type = "string") => ({ name, in: "query", schema: { type }, uniqueItems: true });
+const WRITE_PARAMS = [param("dryRun"), param("fieldManager"), param("fieldValidation")];
+
+function operations(r: Resource): Record<string, unknown> {
+  const gvk = { group: r.group, version: r.version, kind: r.kind };
+  const op = (action: string, params: unknown[] = []) => ({
+    "x-kubernetes-action": action,
+    "x-kubernetes-group-version-kind": gvk,
+    operationId: `${action}${r.kind}`,
+    parameters: params,
+    responses: { "200": { description: "OK" } },
+  });
+  const base = `/${prefix(r.group, r.version)}${r.namespaced ? "/namespaces/{namespace}" : ""}/${r.resource}`;
+  const item = {
+    get: op("get"),
+    put: op("put", WRITE_PARAMS),
+    patch: op("patch", [...WRITE_PARAMS, param("force", "boolean")]),
+    delete: op("delete", [
+      param("dryRun"),
+      param("gracePeriodSeconds", "integer"),
+      param("propagationPolicy"),
+    ]),
+  };
+  const paths: Record<string, unknown> = {
+    [base]: { get: op("list"), post: op("post", WRITE_PARAMS), delete: op("deletecollection") },
+    [`${base}/{name}`]: item,
+  };
+  if (r.status)
+    paths[`${base}/{name}/status`] = {
+      get: op("get"),
+      put: op("put", WRITE_PARAMS),
+      patch: op("patch", [...WRITE_PARAMS, param("force", "boolean")]),
+    };
+  return paths;
+}
+
+export function openApiDocument(path: string): Record<string, unknown> | undefined {
+  const gv = groupVersions().find((x) => prefix(x.group, x.version) === path);
+  if (gv === undefined) return undefined;
+  const paths = Object.assign(
+    {},
+    ...RESOURCES.filter((r) => r.group === gv.group && r.version === gv.version).map(operations),
+  ) as Record<string, unknown>;
+  return {
+    openapi: "3.0.0",
+    info: { title: "Kubernetes", version: "v1.32.4-lab" },
+    paths,
+    components: { schemas: {} },
+  };
+}
+
+export function openApiRoot(): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  for (const gv of groupVersions()) {
+    const p = prefix(gv.group, gv.version);
+    const hash = createHash("sha512")
+      .update(JSON.stringify(openApiDocument(p)))
+      .digest("hex")
+      .toUpperCase()
+      .slice(0, 128);
+    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hash}` };
+  }
+  return { paths };
+}

@@ -1,0 +1,116 @@
+// The resources the stand-in serves, described once: discovery, OpenAPI, routing, error texts and
+// the strategies (status subresource, what DELETE returns, create-on-update) all read this table.
+export interface Resource {
+  group: string;
+  version: string;
+  /** plural, lower case: the URL segment */
+  resource: string;
+  singular: string;
+  kind: string;
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];
+  /** has a status subresource: the main resource ignores status, /status ignores the rest */
+  status: boolean;
+  /** DELETE answers with the object (true) or a Status Success (false), as the real registry does */
+  returnDeletedObject: boolean;
+  /** PUT of a missing object creates it (Endpoints, Events, Leases) instead of 404 */
+  createOnUpdate: boolean;
+}
+
+const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+export const RESOURCE_VERBS: readonly string[] = VERBS;
+
+function r(
+  group: string,
+  version: string,
+  resource: string,
+  kind: string,
+  namespaced: boolean,
+  extra: Partial<Resource> = {},
+): Resource {
+  return {
+    group,
+    version,
+    resource,
+    singular: kind.toLowerCase(),
+    kind,
+    namespaced,
+    shortNames: [],
+    categories: [],
+    status: false,
+    returnDeletedObject: false,
+    createOnUpdate: false,
+    ...extra,
+  };
+}
+
+export const RESOURCES: readonly Resource[] = [
+  r("", "v1", "configmaps", "ConfigMap", true, { shortNames: ["cm"] }),
+  r("", "v1", "endpoints", "Endpoints", true, {
+    shortNames: ["ep"],
+    singular: "endpoints",
+    createOnUpdate: true,
+  }),
+  r("", "v1", "events", "Event", true, { shortNames: ["ev"], createOnUpdate: true }),
+  r("", "v1", "namespaces", "Namespace", false, {
+    shortNames: ["ns"],
+    status: true,
+    returnDeletedObject: true,
+  }),
+  r("", "v1", "nodes", "Node", false, { shortNames: ["no"], status: true }),
+  r("", "v1", "pods", "Pod", true, {
+    shortNames: ["po"],
+    categories: ["all"],
+    status: true,
+    returnDeletedObject: true,
+  }),
+  r("", "v1", "secrets", "Secret", true),
+  r("", "v1", "services", "Service", true, {
+    shortNames: ["svc"],
+    categories: ["all"],
+    status: true,
+    returnDeletedObject: true,
+  }),
+  r(
+    "admissionregistration.k8s.io",
+    "v1",
+    "mutatingwebhookconfigurations",
+    "MutatingWebhookConfiguration",
+    false,
+    {
+      categories: ["api-extensions"],
+    },
+  ),
+  r(
+    "admissionregistration.k8s.io",
+    "v1",
+    "validatingwebhookconfigurations",
+    "ValidatingWebhookConfiguration",
+    false,
+    {
+      categories: ["api-extensions"],
+    },
+  ),
+  r("coordination.k8s.io", "v1", "leases", "Lease", true, { createOnUpdate: true }),
+  r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true),
+];
+
+export function apiVersionOf(res: Resource): string {
+  return res.group === "" ? res.version : `${res.group}/${res.version}`;
+}
+
+/** "services", "endpointslices.discovery.k8s.io": how the real server names a resource in messages */
+export function qualifiedName(res: Resource): string {
+  return res.group === "" ? res.resource : `${res.resource}.${res.group}`;
+}
+
+export function findResource(group: string, version: string, resource: string): Resource | undefined {
+  return RESOURCES.find((x) => x.group === group && x.version === version && x.resource === resource);
+}
+
+export function groupVersions(): { group: string; version: string }[] {
+  const seen = new Map<string, { group: string; version: string }>();
+  for (const x of RESOURCES) seen.set(`${x.group}/${x.version}`, { group: x.group, version: x.version });
+  return [...seen.values()];
+}

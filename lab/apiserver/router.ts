@@ -1,0 +1,151 @@
+// Turns an HTTP request into a verb on a resource: authentication (bearer token, 401 Status
+// otherwise), injected faults, discovery and OpenAPI documents, then the resource paths
+// (/api/v1/..., /apis/<group>/<version>/..., namespaced and cluster-scoped, subresources).
+// Every failure leaves as a Status; nothing a client sends can crash the server.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as sleep } from "node:timers/promises";
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.ts";
+import type { Faults } from "./faults.ts";
+import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
+import { openApiDocument, openApiRoot } from "./openapi.ts";
+import { handleGet, handleList } from "./read.ts";
+import { findResource } from "./resources.ts";
+import { asStatus, failure, methodNotAllowed, pathNotFound, unauthorized } from "./status.ts";
+import { handleCreate, handleDelete, handlePatch, handleUpdate } from "./verbs.ts";
+import { handleWatch } from "./watch.ts";
+
+export interface RouterOptions {
+  token: string;
+  faults: Faults;
+  serverAddress: () => string;
+  log?: (line: string) => void;
+}
+
+const PUBLIC = new Set(["/version", "/healthz", "/livez", "/readyz"]);
+
+function documents(path: string, address: string): unknown {
+  if (path === "/version") return versionInfo();
+  if (path === "/api") return apiVersions(address);
+  if (path === "/apis") return apiGroupList();
+  if (path === "/openapi/v3") return openApiRoot();
+  if (path.startsWith("/openapi/v3/")) return openApiDocument(path.slice("/openapi/v3/".length));
+  const core = /^\/api\/([^/]+)$/.exec(path);
+  if (core !== null) return apiResourceList("", core[1] ?? "");
+  const group = /^\/apis\/([^/]+)$/.exec(path);
+  if (group !== null) return apiGroup(group[1] ?? "");
+  const gv = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
+  if (gv !== null) return apiResourceList(gv[1] ?? "", gv[2] ?? "");
+  return undefined;
+}
+
+async function dispatch(
+  srv: Server,
+  o: RouterOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  base: Pick<Ctx, "res" | "warnings">,
+): Promise<void> {
+  const method = req.method ?? "GET";
+  const path = url.pathname.replace(/\/+$/, "") || "/";
+  if (["/healthz", "/livez", "/readyz"].includes(path)) {
+    res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
+    res.end("ok");
+    return;
+  }
+  const auth = req.headers.authorization ?? "";
+  if (!PUBLIC.has(path) && auth !== `Bearer ${o.token}`) return sendStatus(base, unauthorized().status);
+  const fault = o.faults.check(method, `${url.pathname}${url.search}`);
+  if (o.faults.latencyMs > 0) await sleep(o.faults.latencyMs);
+  if (fault !== undefined) return sendStatus(base, fault.status, fault.headers);
+
+  const doc = documents(path, o.serverAddress());
+  if (doc !== undefined)
+    return method === "GET" ? sendJson(base, 200, doc) : sendStatus(base, methodNotAllowed().status);
+  if (path === "/openapi/v2") return sendStatus(base, pathNotFound().status);
+
+  const segs = path.split("/").slice(1).map(decodeURIComponent);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (segs[0] === "api" && segs.length >= 3) [group, version, rest] = ["", segs[1] ?? "", segs.slice(2)];
+  else if (segs[0] === "apis" && segs.length >= 4)
+    [group, version, rest] = [segs[1] ?? "", segs[2] ?? "", segs.slice(3)];
+  else return sendStatus(base, pathNotFound().status);
+
+  let namespace: string | undefined;
+  const nested =
+    rest[0] === "namespaces" && rest.length >= 3 ? findResource(group, version, rest[2] ?? "") : undefined;
+  if (nested?.namespaced === true) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const [resourceName = "", name, subresource = "", ...extra] = rest;
+  const resource = findResource(group, version, resourceName);
+  if (
+    resource === undefined ||
+    extra.length > 0 ||
+    (subresource !== "" && !(subresource === "status" && resource.status))
+  ) {
+    return sendStatus(base, pathNotFound().status);
+  }
+  if (resource.namespaced && namespace === undefined && name !== undefined)
+    return sendStatus(base, pathNotFound().status);
+  const ctx: Ctx = {
+    req,
+    res,
+    url,
+    warnings: base.warnings,
+    user: { username: "lab-admin", groups: ["system:masters", "system:authenticated"] },
+    resource,
+    namespace,
+    name,
+    subresource,
+  };
+  const watch = url.searchParams.get("watch");
+  switch (method) {
+    case "GET":
+      if (watch === "true" || watch === "1") return handleWatch(srv, ctx);
+      return name === undefined ? handleList(srv, ctx) : handleGet(srv, ctx);
+    case "POST":
+      if (name !== undefined || (resource.namespaced && namespace === undefined)) break;
+      return handleCreate(srv, ctx);
+    case "PUT":
+      if (name === undefined) break;
+      return handleUpdate(srv, ctx);
+    case "PATCH":
+      if (name === undefined) break;
+      return handlePatch(srv, ctx);
+    case "DELETE":
+      if (subresource !== "" || (name === undefined && resource.namespaced && namespace === undefined)) break;
+      return handleDelete(srv, ctx);
+  }
+  sendStatus(base, methodNotAllowed().status);
+}
+
+export function router(srv: Server, o: RouterOptions) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const base = { res, warnings: [] as string[] };
+    let url: URL;
+    try {
+      url = new URL(req.url ?? "/", "https://lab.invalid");
+    } catch {
+      return sendStatus(base, failure(400, "BadRequest", "malformed request URL").status);
+    }
+    const started = Date.now();
+    res.on("finish", () =>
+      o.log?.(
+        `${req.method ?? "?"} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms`,
+      ),
+    );
+    dispatch(srv, o, req, res, url, base).catch((err: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      // drain what the client still sends, so it can read our answer instead of a reset
+      req.resume();
+      sendStatus(base, asStatus(err));
+    });
+  };
+}

@@ -1,0 +1,135 @@
+// The in-memory "etcd": objects by resource and namespace/name, one global revision counter
+// stamped as resourceVersion on every write (as etcd's revision is), and a bounded window of
+// recent events that watches replay from. A watch from a revision older than the window is
+// "too old" (410 Expired), exactly what a compacted etcd or an outrun watch cache answers.
+import type { Resource } from "./resources.ts";
+
+export type Obj = Record<string, unknown> & { metadata: Meta };
+export interface Meta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: unknown[];
+  managedFields?: unknown[];
+  [k: string]: unknown;
+}
+
+export type EventType = "ADDED" | "MODIFIED" | "DELETED";
+export interface StoreEvent {
+  type: EventType;
+  rv: number;
+  res: Resource;
+  object: Obj;
+  /** the object before this change (MODIFIED, DELETED): watches need it to tell "left the selector" */
+  prev: Obj | undefined;
+}
+
+const resKey = (res: Resource) => `${res.group}/${res.resource}`;
+const objKey = (ns: string | undefined, name: string) => `${ns ?? ""}/${name}`;
+
+export class Store {
+  #rv = 1;
+  #compacted = 0;
+  readonly #objects = new Map<string, Map<string, Obj>>();
+  readonly #history: StoreEvent[] = [];
+  readonly #listeners = new Set<(e: StoreEvent) => void>();
+  readonly #historySize: number;
+
+  constructor(historySize = 1000) {
+    this.#historySize = historySize;
+  }
+
+  get revision(): number {
+    return this.#rv;
+  }
+
+  /** Watches from a revision below this answer 410 Expired. */
+  get compactedRevision(): number {
+    return this.#compacted;
+  }
+
+  #bucket(res: Resource): Map<string, Obj> {
+    let b = this.#objects.get(resKey(res));
+    if (b === undefined) this.#objects.set(resKey(res), (b = new Map<string, Obj>()));
+    return b;
+  }
+
+  get(res: Resource, ns: string | undefined, name: string): Obj | undefined {
+    const o = this.#bucket(res).get(objKey(ns, name));
+    return o === undefined ? undefined : structuredClone(o);
+  }
+
+  /** Sorted by namespace then name, as etcd's key order returns them. */
+  list(res: Resource, ns?: string): Obj[] {
+    const out: Obj[] = [];
+    for (const [k, o] of this.#bucket(res)) if (ns === undefined || k.startsWith(`${ns}/`)) out.push(o);
+    return out
+      .sort((a, b) =>
+        objKey(a.metadata.namespace, a.metadata.name ?? "").localeCompare(
+          objKey(b.metadata.namespace, b.metadata.name ?? ""),
+        ),
+      )
+      .map((o) => structuredClone(o));
+  }
+
+  /** Create or replace; stamps the next revision. Returns the stored copy. */
+  put(res: Resource, obj: Obj): Obj {
+    const key = objKey(obj.metadata.namespace, obj.metadata.name ?? "");
+    const bucket = this.#bucket(res);
+    const prev = bucket.get(key);
+    const stored = structuredClone(obj);
+    stored.metadata.resourceVersion = String(++this.#rv);
+    bucket.set(key, stored);
+    this.#emit({ type: prev === undefined ? "ADDED" : "MODIFIED", rv: this.#rv, res, object: stored, prev });
+    return structuredClone(stored);
+  }
+
+  remove(res: Resource, ns: string | undefined, name: string): Obj | undefined {
+    const bucket = this.#bucket(res);
+    const prev = bucket.get(objKey(ns, name));
+    if (prev === undefined) return undefined;
+    bucket.delete(objKey(ns, name));
+    const gone = structuredClone(prev);
+    gone.metadata.resourceVersion = String(++this.#rv);
+    this.#emit({ type: "DELETED", rv: this.#rv, res, object: gone, prev });
+    return structuredClone(gone);
+  }
+
+  #emit(e: StoreEvent): void {
+    this.#history.push(e);
+    while (this.#history.length > this.#historySize) {
+      const dropped = this.#history.shift();
+      if (dropped !== undefined) this.#compacted = Math.max(this.#compacted, dropped.rv);
+    }
+    for (const l of this.#listeners) l(e);
+  }
+
+  /**
+   * Events of `res` after revision `rv`, or "expired" when the window no longer reaches back
+   * that far. The second number is the oldest revision still servable, as the watch cache says.
+   */
+  since(res: Resource, rv: number): StoreEvent[] | { expired: string } {
+    if (rv < this.#compacted) return { expired: `too old resource version: ${rv} (${this.#compacted})` };
+    return this.#history.filter((e) => e.rv > rv && e.res === res);
+  }
+
+  /** Forget all history up to now (etcd compaction): watches from an earlier revision get 410. */
+  compact(): void {
+    this.#compacted = this.#rv;
+    this.#history.length = 0;
+  }
+
+  subscribe(fn: (e: StoreEvent) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+}

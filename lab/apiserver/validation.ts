@@ -1,0 +1,123 @@
+// Validation with the real field paths and message texts (k8s.io/apimachinery validation and
+// pkg/apis/core/validation), for the fields our manifests and tests touch. The result is a list of
+// field errors; the caller turns a non-empty list into a 422 Invalid.
+import { isIP } from "node:net";
+import type { FieldError } from "./status.ts";
+import type { Obj } from "./store.ts";
+
+const LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1035_RE = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const LABEL_VALUE_RE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const NAME_PART_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+
+const MSG = {
+  label:
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+  subdomain:
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+  dns1035:
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+  labelValue:
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
+  namePart:
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+};
+
+/** Go's %q for a string or %v for anything else, as field.Invalid prints the bad value. */
+export function goValue(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (v === null || v === undefined) return "null";
+  if (Array.isArray(v) && v.every((x) => typeof x === "string"))
+    return `[]string{${v.map((x) => JSON.stringify(x)).join(", ")}}`;
+  return typeof v === "object" ? JSON.stringify(v) : String(v as number | boolean);
+}
+
+export const invalidValue = (field: string, value: unknown, why: string): FieldError => ({
+  field,
+  type: "FieldValueInvalid",
+  detail: `Invalid value: ${goValue(value)}: ${why}`,
+});
+export const required = (field: string, why = ""): FieldError => ({
+  field,
+  type: "FieldValueRequired",
+  detail: why === "" ? "Required value" : `Required value: ${why}`,
+});
+export const notSupported = (field: string, value: unknown, allowed: string[]): FieldError => ({
+  field,
+  type: "FieldValueNotSupported",
+  detail: `Unsupported value: ${goValue(value)}: supported values: ${allowed.map((a) => `"${a}"`).join(", ")}`,
+});
+export const forbiddenField = (field: string, why: string): FieldError => ({
+  field,
+  type: "FieldValueForbidden",
+  detail: `Forbidden: ${why}`,
+});
+export const duplicate = (field: string, value: unknown): FieldError => ({
+  field,
+  type: "FieldValueDuplicate",
+  detail: `Duplicate value: ${goValue(value)}`,
+});
+
+export type NameRule = "label" | "subdomain" | "dns1035" | "path";
+
+export function nameErrors(value: string, rule: NameRule, field = "metadata.name"): FieldError[] {
+  if (rule === "path") {
+    if (value === "." || value === "..") return [invalidValue(field, value, `may not be '${value}'`)];
+    if (value.includes("/") || value.includes("%"))
+      return [invalidValue(field, value, `may not contain '${value.includes("/") ? "/" : "%"}'`)];
+    return [];
+  }
+  const max = rule === "subdomain" ? 253 : 63;
+  const re = rule === "label" ? LABEL_RE : rule === "subdomain" ? SUBDOMAIN_RE : DNS1035_RE;
+  const out: FieldError[] = [];
+  if (value.length > max) out.push(invalidValue(field, value, `must be no more than ${max} characters`));
+  if (!re.test(value)) out.push(invalidValue(field, value, MSG[rule]));
+  return out;
+}
+
+function qualifiedNameErrors(key: string, field: string): FieldError[] {
+  const slash = key.lastIndexOf("/");
+  const name = slash === -1 ? key : key.slice(slash + 1);
+  const prefix = slash === -1 ? "" : key.slice(0, slash);
+  const out: FieldError[] = [];
+  if (slash !== -1 && (prefix === "" || !SUBDOMAIN_RE.test(prefix) || prefix.length > 253)) {
+    out.push(invalidValue(field, key, `prefix part ${MSG.subdomain}`));
+  }
+  if (name === "") out.push(invalidValue(field, key, "name part must be non-empty"));
+  else if (name.length > 63)
+    out.push(invalidValue(field, key, "name part must be no more than 63 characters"));
+  else if (!NAME_PART_RE.test(name)) out.push(invalidValue(field, key, MSG.namePart));
+  return out;
+}
+
+/** metadata checks shared by every kind. */
+export function metadataErrors(obj: Obj, rule: NameRule, namespaced: boolean): FieldError[] {
+  const m = obj.metadata;
+  const out: FieldError[] = [];
+  if (typeof m.name !== "string" || m.name === "")
+    out.push(required("metadata.name", "name or generateName is required"));
+  else out.push(...nameErrors(m.name, rule));
+  if (namespaced && (m.namespace === undefined || m.namespace === ""))
+    out.push(required("metadata.namespace"));
+  if (!namespaced && m.namespace !== undefined && m.namespace !== "") {
+    out.push(forbiddenField("metadata.namespace", "not allowed on this type"));
+  }
+  for (const [k, v] of Object.entries(m.labels ?? {})) {
+    out.push(...qualifiedNameErrors(k, "metadata.labels"));
+    if (typeof v !== "string" || v.length > 63 || !LABEL_VALUE_RE.test(v))
+      out.push(invalidValue("metadata.labels", v, MSG.labelValue));
+  }
+  for (const k of Object.keys(m.annotations ?? {}))
+    out.push(...qualifiedNameErrors(k.toLowerCase(), "metadata.annotations"));
+  return out;
+}
+
+export function validIP(v: unknown): boolean {
+  return typeof v === "string" && isIP(v) !== 0;
+}
+
+export const isPortNumber = (v: unknown): v is number =>
+  typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 65535;
+export const PORT_RANGE = "must be between 1 and 65535, inclusive";
+export const PROTOCOLS = ["SCTP", "TCP", "UDP"];

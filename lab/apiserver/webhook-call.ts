@@ -1,0 +1,161 @@
+// One admission webhook call as kube-apiserver makes it: POST <path>?timeout=<n>s over HTTPS
+// (HTTP/1.1), the server certificate verified against caBundle with <svc>.<ns>.svc as the name
+// for service references, and the response checked as VerifyAdmissionResponse does. Failures come
+// back as the text Go's client would print ("Post \"https://...\": dial tcp ...: connection refused").
+import https from "node:https";
+import { isIP } from "node:net";
+
+export interface ServiceRef {
+  namespace: string;
+  name: string;
+  port: number;
+  path?: string;
+}
+/** Maps a webhook's service reference to where it really listens (https://127.0.0.1:PORT), or undefined. */
+export type ServiceResolver = (svc: ServiceRef) => string | undefined;
+
+export interface ClientConfig {
+  url?: string;
+  service?: ServiceRef;
+  caBundle?: string;
+}
+
+type Any = Record<string, unknown>;
+
+function goError(err: NodeJS.ErrnoException & { host?: string }, target: URL): string {
+  const addr = `${target.hostname}:${target.port === "" ? "443" : target.port}`;
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return `dial tcp ${addr}: connect: connection refused`;
+    case "ECONNRESET":
+      return `read tcp ${addr}: read: connection reset by peer`;
+    case "UNABLE_TO_VERIFY_LEAF_SIGNATURE":
+    case "SELF_SIGNED_CERT_IN_CHAIN":
+    case "DEPTH_ZERO_SELF_SIGNED_CERT":
+    case "UNABLE_TO_GET_ISSUER_CERT_LOCALLY":
+      return "tls: failed to verify certificate: x509: certificate signed by unknown authority";
+    case "CERT_HAS_EXPIRED":
+    case "CERT_NOT_YET_VALID":
+      return "tls: failed to verify certificate: x509: certificate has expired or is not yet valid";
+    case "ERR_TLS_CERT_ALTNAME_INVALID":
+      return `tls: failed to verify certificate: x509: ${err.message.replace(/^Hostname\/IP does not match certificate's altnames: /, "")}`;
+    case "ETIMEDOUT":
+      return "context deadline exceeded";
+  }
+  return err.message;
+}
+
+/** Returns the parsed AdmissionReview response, or the reason the call failed (ErrCallingWebhook). */
+export async function callWebhook(
+  cc: ClientConfig,
+  timeoutSeconds: number,
+  review: Any,
+  resolve: ServiceResolver,
+): Promise<{ response: Any } | { error: string }> {
+  let shown: URL;
+  let target: URL;
+  let servername: string | undefined;
+  try {
+    if (cc.service !== undefined) {
+      const s = cc.service;
+      shown = new URL(`https://${s.name}.${s.namespace}.svc:${s.port}${s.path ?? ""}`);
+      servername = `${s.name}.${s.namespace}.svc`;
+      const base = resolve(s);
+      if (base === undefined)
+        return {
+          error: `failed to call webhook: Post "${shown.href}?timeout=${timeoutSeconds}s": no endpoints available for service "${s.name}"`,
+        };
+      target = new URL(base);
+    } else {
+      shown = new URL(cc.url ?? "");
+      target = shown;
+      if (isIP(shown.hostname.replace(/^\[|\]$/g, "")) === 0) servername = shown.hostname;
+    }
+  } catch {
+    return { error: `failed to call webhook: parse "${cc.url ?? ""}": invalid URL` };
+  }
+  shown.search = `timeout=${timeoutSeconds}s`;
+  const ca =
+    cc.caBundle !== undefined && cc.caBundle !== ""
+      ? Buffer.from(cc.caBundle, "base64").toString("utf8")
+      : undefined;
+  const body = JSON.stringify(review);
+  const post = `failed to call webhook: Post "${shown.href}"`;
+  return new Promise((done) => {
+    const options: https.RequestOptions & { ALPNProtocols: string[] } = {
+      protocol: "https:",
+      hostname: target.hostname.replace(/^\[|\]$/g, ""),
+      port: target.port === "" ? 443 : Number(target.port),
+      path: `${shown.pathname}${shown.search}`,
+      method: "POST",
+      ...(ca !== undefined ? { ca } : {}),
+      ...(servername !== undefined ? { servername } : {}),
+      ALPNProtocols: ["http/1.1"],
+      agent: false,
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, */*",
+        "content-length": Buffer.byteLength(body),
+      },
+    };
+    const req = https.request(options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", (e) => done({ error: `${post}: ${goError(e, target)}` }));
+      res.on("end", () => {
+        clearTimeout(timer);
+        const text = Buffer.concat(chunks).toString("utf8");
+        if (res.statusCode !== 200) {
+          const what =
+            res.statusCode === 404
+              ? "the server could not find the requested resource"
+              : `an error on the server (${JSON.stringify(text.slice(0, 200))}) has prevented the request from succeeding`;
+          return done({ error: `failed to call webhook: ${what}` });
+        }
+        try {
+          done({ response: JSON.parse(text) as Any });
+        } catch (e) {
+          done({ error: `failed to call webhook: ${(e as Error).message}` });
+        }
+      });
+    });
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error("context deadline exceeded"), { code: "ETIMEDOUT" })),
+      timeoutSeconds * 1000,
+    );
+    req.on("error", (e) => {
+      clearTimeout(timer);
+      done({ error: `${post}: ${goError(e, target)}` });
+    });
+    req.end(body);
+  });
+}
+
+/** VerifyAdmissionResponse: the checks whose failure counts as a call error, not a denial. */
+export function verifyResponse(
+  review: Any,
+  version: string,
+  uid: string,
+  mutating: boolean,
+): { response: Any } | { error: string } {
+  const bad = (why: string) => ({ error: `received invalid webhook response: ${why}` });
+  if (review.apiVersion !== `admission.k8s.io/${version}` || review.kind !== "AdmissionReview") {
+    if (version === "v1")
+      return bad(
+        `expected webhook response of admission.k8s.io/v1, Kind=AdmissionReview, got ${String(review.apiVersion)}, Kind=${String(review.kind)}`,
+      );
+  }
+  const r = review.response as Any | undefined | null;
+  if (r === undefined || r === null || typeof r !== "object") return bad("webhook response was absent");
+  if (r.uid !== uid)
+    return bad(`expected response.uid=${JSON.stringify(uid)}, got ${JSON.stringify(r.uid ?? "")}`);
+  const hasPatch = r.patch !== undefined && r.patch !== null && r.patch !== "";
+  const hasType = r.patchType !== undefined && r.patchType !== null && r.patchType !== "";
+  if (!mutating && hasPatch) return bad("validating webhook may not return response.patch");
+  if (!mutating && hasType) return bad("validating webhook may not return response.patchType");
+  if (hasPatch && !hasType) return bad("webhook returned response.patch but not response.patchType");
+  if (hasType && !hasPatch) return bad("webhook returned response.patchType but not response.patch");
+  if (hasType && r.patchType !== "JSONPatch")
+    return bad(`webhook returned invalid response.patchType of ${JSON.stringify(r.patchType)}`);
+  return { response: r };
+}

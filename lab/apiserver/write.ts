@@ -1,0 +1,242 @@
+// The write pipeline shared by create, update, patch and apply, in kube-apiserver's order:
+// namespace lifecycle → defaults → mutating webhooks → allocation (Services) → validation →
+// validating webhooks → storage (or nothing, for dryRun=All). Server-owned metadata (uid,
+// creationTimestamp, generation, resourceVersion, managedFields) is set here and nowhere else.
+import { randomBytes, randomUUID } from "node:crypto";
+import { mutate, validateAdmission, type Attributes } from "./admission.ts";
+import { managerOf, type Ctx, type Server } from "./http.ts";
+import { applyDefaults, validate } from "./kinds.ts";
+import { apiVersionOf, findResource } from "./resources.ts";
+import { allocateService, carryOverAllocated, releaseService } from "./service.ts";
+import { alreadyExists, badRequest, conflict, failure, invalid, MODIFIED, notFound } from "./status.ts";
+import type { Obj } from "./store.ts";
+
+const GENERATION = new Set([
+  "Service",
+  "EndpointSlice",
+  "MutatingWebhookConfiguration",
+  "ValidatingWebhookConfiguration",
+]);
+const NS = findResource("", "v1", "namespaces");
+
+export const timestamp = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
+
+function attrs(
+  ctx: Ctx,
+  op: Attributes["operation"],
+  object: Obj | undefined,
+  old: Obj | undefined,
+  dryRun: boolean,
+): Attributes {
+  const optionsKind = { CREATE: "CreateOptions", UPDATE: "UpdateOptions", DELETE: "DeleteOptions" }[op];
+  const options: Record<string, unknown> = { kind: optionsKind, apiVersion: "meta.k8s.io/v1" };
+  if (dryRun) options.dryRun = ["All"];
+  if (op !== "DELETE") options.fieldManager = managerOf(ctx);
+  const name = object?.metadata.name ?? old?.metadata.name ?? "";
+  return {
+    operation: op,
+    res: ctx.resource,
+    subresource: ctx.subresource,
+    namespace: ctx.resource.namespaced ? ctx.namespace : undefined,
+    name,
+    object,
+    oldObject: old,
+    dryRun,
+    options,
+    userInfo: ctx.user,
+  };
+}
+
+export { attrs as admissionAttributes };
+
+function specOf(kind: string, o: Obj): unknown {
+  if (kind === "Service") return o.spec;
+  const { metadata: _m, status: _s, ...rest } = o;
+  return rest;
+}
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+function checkNamespace(srv: Server, ctx: Ctx): void {
+  if (!ctx.resource.namespaced || NS === undefined || ctx.namespace === undefined) return;
+  const ns = srv.store.get(NS, undefined, ctx.namespace);
+  if (ns === undefined) throw notFound(NS, ctx.namespace);
+  if (ns.metadata.deletionTimestamp !== undefined) {
+    throw failure(
+      403,
+      "Forbidden",
+      `${ctx.resource.resource} "${ctx.name ?? ""}" is forbidden: unable to create new content in namespace ${ctx.namespace} because it is being terminated`,
+    );
+  }
+}
+
+export interface WriteOptions {
+  dryRun: boolean;
+  /** server-side apply records field ownership itself, instead of as an Update */
+  record?: (uid: string) => void;
+}
+
+/** POST (and create-on-update / apply-create). */
+export async function createObject(srv: Server, ctx: Ctx, obj: Obj, o: WriteOptions): Promise<Obj> {
+  const res = ctx.resource;
+  if (res.namespaced) {
+    if (
+      obj.metadata.namespace !== undefined &&
+      obj.metadata.namespace !== "" &&
+      obj.metadata.namespace !== ctx.namespace
+    ) {
+      throw badRequest(
+        "the namespace of the provided object does not match the namespace sent on the request",
+      );
+    }
+    obj.metadata.namespace = ctx.namespace;
+  }
+  checkNamespace(srv, ctx);
+  for (const k of [
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "managedFields",
+    "selfLink",
+  ])
+    delete obj.metadata[k];
+  applyDefaults(res, obj);
+  const mutated =
+    (await mutate(attrs(ctx, "CREATE", obj, undefined, o.dryRun), srv.store, srv.resolve, ctx.warnings)) ??
+    obj;
+  const m = mutated.metadata;
+  if (
+    (m.name === undefined || m.name === "") &&
+    typeof m.generateName === "string" &&
+    m.generateName !== ""
+  ) {
+    m.name = `${m.generateName}${randomBytes(3).toString("hex").slice(0, 5)}`;
+  }
+  m.uid = randomUUID();
+  m.creationTimestamp = timestamp();
+  if (GENERATION.has(res.kind)) m.generation = 1;
+  const allocErrors = res.kind === "Service" ? allocateService(mutated, undefined, srv.alloc, o.dryRun) : [];
+  const undo = () => {
+    if (res.kind === "Service" && !o.dryRun && allocErrors.length === 0)
+      releaseService(mutated, undefined, srv.alloc);
+  };
+  try {
+    const errors = [...validate(res, mutated, undefined), ...allocErrors];
+    if (errors.length > 0) throw invalid(res, m.name ?? "", errors);
+    await validateAdmission(
+      attrs(ctx, "CREATE", mutated, undefined, o.dryRun),
+      srv.store,
+      srv.resolve,
+      ctx.warnings,
+    );
+    if (srv.store.get(res, m.namespace, m.name ?? "") !== undefined) throw alreadyExists(res, m.name ?? "");
+  } catch (e) {
+    undo();
+    throw e;
+  }
+  if (o.record !== undefined) o.record(m.uid);
+  else
+    srv.fields.recordUpdate(
+      m.uid,
+      res.kind,
+      apiVersionOf(res),
+      managerOf(ctx),
+      ctx.subresource,
+      undefined,
+      mutated,
+    );
+  m.managedFields = srv.fields.entries(m.uid);
+  if (o.dryRun) {
+    srv.fields.forget(m.uid);
+    return mutated;
+  }
+  return srv.store.put(res, mutated);
+}
+
+/** PUT, and the second half of every PATCH. `next` is the full desired object. */
+export async function updateObject(
+  srv: Server,
+  ctx: Ctx,
+  next: Obj,
+  old: Obj,
+  o: WriteOptions,
+): Promise<Obj> {
+  const res = ctx.resource;
+  const name = ctx.name ?? "";
+  if (next.metadata.name !== undefined && next.metadata.name !== name) {
+    throw badRequest(
+      `the name of the object (${String(next.metadata.name)}) does not match the name on the URL (${name})`,
+    );
+  }
+  if (
+    res.namespaced &&
+    next.metadata.namespace !== undefined &&
+    next.metadata.namespace !== "" &&
+    next.metadata.namespace !== ctx.namespace
+  ) {
+    throw badRequest("the namespace of the provided object does not match the namespace sent on the request");
+  }
+  const rv = next.metadata.resourceVersion;
+  if (rv !== undefined && rv !== "" && rv !== old.metadata.resourceVersion)
+    throw conflict(res, name, MODIFIED);
+  let obj: Obj = next;
+  if (ctx.subresource === "status") obj = { ...structuredClone(old), status: next.status };
+  else if (res.status) obj.status = structuredClone(old.status);
+  const m = obj.metadata;
+  Object.assign(m, {
+    name,
+    uid: old.metadata.uid,
+    creationTimestamp: old.metadata.creationTimestamp,
+    generation: old.metadata.generation,
+  });
+  if (res.namespaced) m.namespace = ctx.namespace;
+  if (old.metadata.deletionTimestamp !== undefined) m.deletionTimestamp = old.metadata.deletionTimestamp;
+  else delete m.deletionTimestamp;
+  applyDefaults(res, obj);
+  if (res.kind === "Service") carryOverAllocated(obj, old);
+  const mutated =
+    (await mutate(attrs(ctx, "UPDATE", obj, old, o.dryRun), srv.store, srv.resolve, ctx.warnings)) ?? obj;
+  const allocErrors =
+    res.kind === "Service" && ctx.subresource === ""
+      ? allocateService(mutated, old, srv.alloc, o.dryRun)
+      : [];
+  const undo = () => {
+    if (res.kind === "Service" && !o.dryRun && allocErrors.length === 0)
+      releaseService(mutated, old, srv.alloc);
+  };
+  try {
+    const errors = [...validate(res, mutated, old), ...allocErrors];
+    if (errors.length > 0) throw invalid(res, name, errors);
+    await validateAdmission(
+      attrs(ctx, "UPDATE", mutated, old, o.dryRun),
+      srv.store,
+      srv.resolve,
+      ctx.warnings,
+    );
+  } catch (e) {
+    undo();
+    throw e;
+  }
+  const uid = old.metadata.uid ?? "";
+  if (GENERATION.has(res.kind) && !same(specOf(res.kind, mutated), specOf(res.kind, old)))
+    mutated.metadata.generation = (old.metadata.generation ?? 0) + 1;
+  const strip = (x: Obj) => ({
+    ...x,
+    metadata: { ...x.metadata, resourceVersion: undefined, managedFields: undefined },
+  });
+  if (same(strip(mutated), strip(old))) return old;
+  if (o.dryRun)
+    return { ...mutated, metadata: { ...mutated.metadata, resourceVersion: old.metadata.resourceVersion } };
+  if (o.record !== undefined) o.record(uid);
+  else
+    srv.fields.recordUpdate(uid, res.kind, apiVersionOf(res), managerOf(ctx), ctx.subresource, old, mutated);
+  mutated.metadata.managedFields = srv.fields.entries(uid);
+  if (res.kind === "Service") releaseService(old, mutated, srv.alloc);
+  if (mutated.metadata.deletionTimestamp !== undefined && (mutated.metadata.finalizers ?? []).length === 0) {
+    srv.fields.forget(uid);
+    if (res.kind === "Service") releaseService(mutated, undefined, srv.alloc);
+    return srv.store.remove(res, mutated.metadata.namespace, name) ?? mutated;
+  }
+  return srv.store.put(res, mutated);
+}
