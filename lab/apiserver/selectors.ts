@@ -162,7 +162,7 @@ function fieldValue(obj: Obj, path: string): string {
   if (path === "source") cur = (obj.source as Obj | undefined)?.component ?? "";
   if (cur === undefined || cur === null)
     return path === "spec.hostNetwork" || path === "spec.unschedulable" ? "false" : "";
-  return typeof cur === "object" ? JSON.stringify(cur) : String(cur as string | number | boolean);
+  return typeof cur === "string" ? cur : JSON.stringify(cur);
 }
 
 export function parseFieldSelector(text: string | null, kind: string): Matcher {

@@ -30,7 +30,7 @@ export function goValue(v: unknown): string {
   if (v === null || v === undefined) return "null";
   if (Array.isArray(v) && v.every((x) => typeof x === "string"))
     return `[]string{${v.map((x) => JSON.stringify(x)).join(", ")}}`;
-  return typeof v === "object" ? JSON.stringify(v) : String(v as number | boolean);
+  return JSON.stringify(v);
 }
 
 export const invalidValue = (field: string, value: unknown, why: string): FieldError => ({
