@@ -1,0 +1,266 @@
+// The syncer end to end: the Kubernetes API stand-in (lab/apiserver), the real nftlb in a network
+// namespace and real packets from a client namespace to echo backends (lab/net). Convergence
+// times are printed, never asserted.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
+import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
+import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
+import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
+import { createLogger } from "../runtime/index.ts";
+import { startSyncer, type Syncer } from "../syncer/run.ts";
+import type { SyncerConfig } from "../syncer/config.ts";
+
+const skip = cannotBuildNetwork();
+const NS = "default";
+const FARM = `${NS}.web.http`;
+const SCHED = "service.kubernetes.io/kube-nftlb-load-balancer-scheduler";
+
+let net: TestNetwork;
+let api: ApiServer;
+let core: CoreV1Api;
+let discovery: DiscoveryV1Api;
+let nftlb: NftlbClient;
+let syncer: Syncer | undefined;
+let vip = "";
+
+async function until(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+): Promise<number> {
+  const start = performance.now();
+  for (;;) {
+    if (await cond()) return performance.now() - start;
+    if (performance.now() - start > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const say = (what: string, ms: number) => console.log(`# ${what}: converged in ${Math.round(ms)} ms`);
+
+function config(): SyncerConfig {
+  return {
+    nftlbUrl: net.nftlb.url,
+    nftlbKey: net.nftlb.key,
+    nodeName: "node-1",
+    kubeconfig: api.kubeconfigPath,
+    probePort: 0,
+    endpointsApi: "slices",
+    proxyMode: "replace",
+    resyncMs: 60_000,
+    nftlbProbeMs: 250,
+    nftlbTimeoutMs: 10_000,
+    logLevel: "warn",
+  };
+}
+
+const start = async () => {
+  syncer = await startSyncer(config(), {
+    log: createLogger({ name: "syncer", level: "warn", secrets: () => [net.nftlb.key] }),
+  });
+  await syncer.started;
+};
+
+const slice = (backends: string[]) => ({
+  apiVersion: "discovery.k8s.io/v1",
+  kind: "EndpointSlice",
+  metadata: {
+    name: "web-1",
+    namespace: NS,
+    labels: { "kubernetes.io/service-name": "web" },
+    annotations: { "endpoints.kubernetes.io/last-change-trigger-time": new Date().toISOString() },
+  },
+  addressType: "IPv4",
+  endpoints: backends.map((name) => {
+    const b = net.backends.find((x) => x.name === name)!;
+    return {
+      addresses: [b.ip],
+      conditions: { ready: true },
+      targetRef: { kind: "Pod", name, namespace: NS },
+    };
+  }),
+  ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+});
+
+const setSlice = (backends: string[]) =>
+  discovery.replaceNamespacedEndpointSlice({ name: "web-1", namespace: NS, body: slice(backends) });
+
+/** The backends answering at the ClusterIP over `n` fresh connections. */
+async function answering(n = 12): Promise<Set<string>> {
+  const probes = await net.client.many("tcp", vip, 80, n, 500);
+  return new Set(probes.map((p) => (p.ok ? p.answer.trim() : "(none)")));
+}
+const eq = (a: Set<string>, b: string[]) => a.size === b.length && b.every((x) => a.has(x));
+
+const farm = async () => {
+  const r = await nftlb.getFarm(FARM);
+  return r.ok ? r.value : undefined;
+};
+const farmBackends = async () => ((await farm())?.backends ?? []).map((b) => b.name).sort();
+
+/** Probes continuously while `during` runs; returns the failed probes (moments without a backend). */
+async function watchTraffic(during: () => Promise<void>): Promise<string[]> {
+  let stop = false;
+  const failures: string[] = [];
+  const loop = (async () => {
+    while (!stop) {
+      const p = await net.client.tcp(vip, 80, 500);
+      if (!p.ok) failures.push(p.error);
+    }
+  })();
+  try {
+    await during();
+  } finally {
+    stop = true;
+    await loop;
+  }
+  return failures;
+}
+
+before(async () => {
+  if (skip) return;
+  net = await createTestNetwork({ backends: 3, ports: [8080] });
+  vip = net.vip(10);
+  api = await startApiServer({ serviceCidr: `${net.vip(0)}/24` });
+  const kc = new KubeConfig();
+  kc.loadFromFile(api.kubeconfigPath);
+  core = kc.makeApiClient(CoreV1Api);
+  discovery = kc.makeApiClient(DiscoveryV1Api);
+  nftlb = createNftlbClient({ url: net.nftlb.url, key: net.nftlb.key, timeoutMs: 10_000 });
+  await core.createNode({
+    body: {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "node-1" },
+      status: { addresses: [{ type: "InternalIP", address: net.node.clientSideIp }] },
+    },
+  });
+  await start();
+});
+
+after(async () => {
+  if (skip) return;
+  await syncer?.stop();
+  await api?.stop();
+  await net?.destroy();
+});
+
+test("Service + EndpointSlice → traffic to the ClusterIP reaches the backends", { skip }, async () => {
+  await core.createNamespacedService({
+    namespace: NS,
+    body: {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web", namespace: NS },
+      spec: { clusterIP: vip, ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: 8080 }] },
+    },
+  });
+  await discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice([net.backends[0]!.name]) });
+  say(
+    "create",
+    await until("traffic reaches b0", async () => eq(await answering(4), [net.backends[0]!.name])),
+  );
+});
+
+test("scale up and down: traffic follows, with no moment without a backend", { skip }, async () => {
+  const [b0, b1, b2] = net.backends.map((b) => b.name) as [string, string, string];
+  const failures = await watchTraffic(async () => {
+    await setSlice([b0, b1, b2]);
+    say("scale 1→3", await until("all three answer", async () => eq(await answering(), [b0, b1, b2])));
+    await setSlice([b2]);
+    say("scale 3→1", await until("only b2 answers", async () => eq(await answering(), [b2])));
+  });
+  assert.deepEqual(failures, [], "every probe during scaling reached a backend");
+});
+
+test("scheduler annotation change → the farm changes, the backends stay", { skip }, async () => {
+  const before = await farmBackends();
+  const writes = syncer!.reconciler.stats.writes;
+  const svc = await core.readNamespacedService({ name: "web", namespace: NS });
+  svc.metadata!.annotations = { ...svc.metadata!.annotations, [SCHED]: "hash-srcip" };
+  await core.replaceNamespacedService({ name: "web", namespace: NS, body: svc });
+  say("scheduler", await until("scheduler hash", async () => (await farm())?.scheduler === "hash"));
+  assert.deepEqual(await farmBackends(), before);
+  assert.equal(syncer!.reconciler.stats.writes - writes, 1, "one POST, no backend removed and re-added");
+});
+
+test("faults: a dropped watch, a 410 relist and 10 s of API 500s each converge", { skip }, async () => {
+  const [b0, , b2] = net.backends.map((b) => b.name) as [string, string, string];
+  api.faults.dropWatches();
+  await setSlice([b0]);
+  say("watch dropped", await until("b0 after a dropped watch", async () => eq(await answering(), [b0])));
+
+  api.faults.expireWatches();
+  await setSlice([b2]);
+  say("410 relist", await until("b2 after a 410", async () => eq(await answering(), [b2])));
+
+  // Reads fail (lists and watches), so the informers stop and must be restarted; our writes pass.
+  api.faults.failRequests({ status: 500, forMs: 10_000, match: (method) => method === "GET" });
+  api.faults.dropWatches();
+  const t0 = performance.now();
+  await setSlice([b0]);
+  await until("b0 after 10 s of 500s", async () => eq(await answering(), [b0]), 60_000);
+  say("API 500 for 10 s (from the change)", performance.now() - t0);
+  assert.ok(syncer!.sources.services.stats.restarts > 0, "the informers were restarted");
+});
+
+test("nftlb killed and restarted → everything re-programmed", { skip }, async () => {
+  const before = await farmBackends();
+  await net.nftlb.restart();
+  say("nftlb restart", await until("farm back", async () => (await farmBackends()).join() === before.join()));
+  assert.ok(eq(await answering(), before));
+});
+
+test(
+  "100 updates of one key in a burst cause far fewer writes; an unchanged resync writes nothing",
+  { skip },
+  async () => {
+    const [b0, b1, b2] = net.backends.map((b) => b.name) as [string, string, string];
+    const writes = syncer!.reconciler.stats.writes;
+    // 99 updates sent at once (a burst, as a rollout makes), then the last one.
+    await Promise.all(Array.from({ length: 99 }, (_, i) => setSlice(i % 2 === 0 ? [b0, b1] : [b0, b1, b2])));
+    await setSlice([b0]);
+    await until("last update programmed", async () => (await farmBackends()).join() === [b0].join());
+    const used = syncer!.reconciler.stats.writes - writes;
+    console.log(`# burst: 100 EndpointSlice updates → ${used} nftlb writes`);
+    assert.ok(used < 50, `${used} writes`);
+
+    const quiet = syncer!.reconciler.stats.writes;
+    const syncs = syncer!.reconciler.stats.syncs;
+    api.faults.expireWatches();
+    syncer!.queue.add("*", { resync: true });
+    await until("a full resync ran", () => syncer!.reconciler.stats.syncs > syncs);
+    assert.equal(syncer!.reconciler.stats.writes, quiet, "an unchanged relist and resync write nothing");
+  },
+);
+
+test(
+  "a Service deleted while the syncer is stopped is removed at start; delete → farm gone",
+  { skip },
+  async () => {
+    await syncer!.stop();
+    assert.ok(await farm(), "stopping leaves nftlb's rules in place");
+    await core.deleteNamespacedService({ name: "web", namespace: NS });
+    await discovery.deleteNamespacedEndpointSlice({ name: "web-1", namespace: NS });
+    const t0 = performance.now();
+    await start();
+    await until("garbage farm deleted", async () => (await farm()) === undefined);
+    say("deleted while stopped (from start)", performance.now() - t0);
+
+    await core.createNamespacedService({
+      namespace: NS,
+      body: {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: "web", namespace: NS },
+        spec: { clusterIP: vip, ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: 8080 }] },
+      },
+    });
+    await discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice([net.backends[0]!.name]) });
+    await until("farm back", async () => (await farm()) !== undefined);
+    await core.deleteNamespacedService({ name: "web", namespace: NS });
+    say("delete", await until("farm gone", async () => (await farm()) === undefined));
+  },
+);
