@@ -2,3 +2,4 @@ export { createTestNetwork, type TestNetwork, type TestBackend, type TestNetwork
 export { cleanupStale } from "./slots.ts";
 export { cannotBuildNetwork } from "./sys.ts";
 export type { Probe, ClientAgent } from "./client.ts";
+export { testFarm, tally, type TestFarmOptions } from "./farms.ts";

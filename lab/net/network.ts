@@ -55,6 +55,13 @@ export interface TestNetwork {
   /** A VIP routed to the node (never on any interface): 10.204.<slot>.<n>. */
   vip(n: number): string;
   addBackend(): Promise<TestBackend>;
+  /**
+   * Writes every backend's MAC into the node's neighbour table. nftlb's dsr/stlsdnat read MACs
+   * from there (and listen for changes) but never resolve one themselves.
+   */
+  learnNeighbours(): Promise<void>;
+  /** `nft list ruleset` of the node: what really reached the kernel. */
+  ruleset(): Promise<string>;
   removeBackend(name: string): Promise<void>;
   destroy(): Promise<void>;
 }
@@ -212,6 +219,16 @@ export const createTestNetwork = async (options: TestNetworkOptions): Promise<Te
     backends,
     vip: (n) => `10.204.${slot}.${n}`,
     addBackend,
+    learnNeighbours: async () => {
+      for (const b of backends) {
+        const [l] = JSON.parse(await run(["ip", "-n", b.ns, "-j", "link", "show", "eth0"])) as {
+          address: string;
+        }[];
+        const dev = link === "bridge" ? "br0" : `b${b.name.replace("backend-", "")}`;
+        await ipBatch([`neigh replace ${b.ip} lladdr ${l?.address ?? ""} dev ${dev} nud reachable`], nodeNs);
+      }
+    },
+    ruleset: () => run(["ip", "netns", "exec", nodeNs, "nft", "list", "ruleset"]),
     removeBackend: async (name) => {
       const i = backends.findIndex((b) => b.name === name);
       if (i < 0) return;
