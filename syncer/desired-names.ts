@@ -76,8 +76,10 @@ export function fit(name: string, max: number): string {
 }
 
 /**
- * Whether a farm name has the shape kube-nftlb gives its farms (three or more dot-separated
- * parts). A default for `plan`'s `owns` when nftlb is shared with farms made by hand.
+ * Whether a farm name has the shape kube-nftlb gives its farms: three or more dot-separated parts,
+ * or a name shortened by fit() (which may have cut into the second part). A default for `plan`'s
+ * `owns` when nftlb is shared with farms made by hand (those should have no dots).
  */
 export const looksLikeOurFarm = (name: string): boolean =>
-  /^[A-Za-z0-9-]+\.[A-Za-z0-9-]+\.[A-Za-z0-9_.-]+$/.test(name);
+  /^[A-Za-z0-9-]+\.[A-Za-z0-9-]+\.[A-Za-z0-9.-]+$/.test(name) ||
+  /^[A-Za-z0-9-]+\.[A-Za-z0-9.-]*_[0-9a-f]{10}$/.test(name);
