@@ -30,6 +30,11 @@ export interface TestNetworkOptions {
   ports?: number[];
   /** "bridge": backends share one L2 segment (like a cni0 bridge); "routed": one veth and /32 route each. */
   link?: "bridge" | "routed";
+  /**
+   * Give the first backends these addresses instead of 10.203.<slot>.x (e.g. the Pod IPs of a
+   * manifest). Any IPv4 works: backends are then routed (/32 each), whatever `link` says.
+   */
+  backendIps?: string[];
 }
 
 export interface TestNetwork {
@@ -77,7 +82,7 @@ export const createTestNetwork = async (options: TestNetworkOptions): Promise<Te
   const nodeNs = `${net}-node`;
   const clientNs = `${net}-client`;
   const ports = options.ports ?? [8080];
-  const link = options.link ?? "bridge";
+  const link = options.backendIps ? "routed" : (options.link ?? "bridge");
   const key = randomBytes(12).toString("base64url");
   const apiIp = `10.201.${slot}.2`;
   const running: Running[] = [];
@@ -98,7 +103,7 @@ export const createTestNetwork = async (options: TestNetworkOptions): Promise<Te
     const i = nextBackend++;
     const name = `backend-${i}`;
     const ns = `${net}-b${i}`;
-    const ip = `10.203.${slot}.${10 + i}`;
+    const ip = options.backendIps?.[i] ?? `10.203.${slot}.${10 + i}`;
     const gw = `10.203.${slot}.1`;
     const nodeSide = `b${i}`;
     await ipBatch([
@@ -120,7 +125,7 @@ export const createTestNetwork = async (options: TestNetworkOptions): Promise<Te
         "link set lo up",
         `addr add ${ip}/${link === "bridge" ? 24 : 32} dev eth0`,
         "link set eth0 up",
-        ...(link === "routed" ? [`route add ${gw} dev eth0`] : []),
+        ...(link === "routed" ? [`route add ${gw}/32 dev eth0`] : []),
         `route add default via ${gw}`,
       ],
       ns,
