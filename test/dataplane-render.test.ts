@@ -46,7 +46,7 @@ test("render's output for examples/render, POSTed to a fresh nftlb, balances rea
   assert.ok(farms.ok);
   const byIp = new Map(net!.backends.map((b) => [b.ip, b.name]));
   let probed = 0;
-  for (const farm of farms.value as Farm[]) {
+  for (const farm of farms.value) {
     const expected = farm.backends
       .map((b) => byIp.get(b["ip-addr"]))
       .filter((n): n is string => n !== undefined);
