@@ -8,7 +8,6 @@ import process from "node:process";
 import { cannotBuildNetwork, createTestNetwork, tally, type TestNetwork } from "../lab/net/index.ts";
 import { createTransport } from "../nftlb/transport.ts";
 import { parseFarms } from "../nftlb/parse.ts";
-import type { Farm } from "../nftlb/types.ts";
 
 const skip = cannotBuildNetwork();
 const POD_IPS = [
