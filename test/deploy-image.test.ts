@@ -23,7 +23,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCa } from "../lab/pki/ca.ts";
-import { ROOT, find, kubectlMissing, render, workloads } from "./deploy-render.ts";
+import { ROOT, daemonSet, find, kubectlMissing, render, workloads } from "./deploy-render.ts";
 
 const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
 
@@ -172,6 +172,25 @@ describe("the runtime image's layout", { skip }, () => {
       assert.equal(results[i]!.status, 0, `kube-nftlb ${name} --help: ${results[i]!.output}`);
       assert.match(results[i]!.output, new RegExp(`kube-nftlb ${name}`));
     });
+  });
+
+  it("the syncer accepts the DaemonSet's arguments (it stops at the API server, not at a flag)", async () => {
+    const { syncer } = daemonSet(render("deploy"));
+    const keyDir = mkdtempSync(join(tmpdir(), "deploy-image-key-"));
+    writeFileSync(join(keyDir, "key"), "0123456789abcdef".repeat(4));
+    const mount = syncer.volumeMounts!.find((m) => m.name === "nftlb-key")!.mountPath;
+    // What kubelet does: $(VAR) from the container's env, spec.nodeName from the downward API.
+    const env = new Map((syncer.env ?? []).map((e) => [e.name, e.value ?? (e.valueFrom ? "node-a" : "")]));
+    const args = syncer.args!.map((a) =>
+      a.replace(/\$\((\w+)\)/g, (_, name: string) => env.get(name) ?? `$(${name})`).replace(mount, keyDir),
+    );
+    assert.ok(!args.some((a) => a.includes("$(")), `unexpanded variable in ${args.join(" ")}`);
+    const [cmd, ...rest] = entrypoint();
+    // No kubeconfig and no KUBERNETES_SERVICE_HOST: past flag parsing, it must fail to reach the API (1), not reject a flag (2).
+    const r = await exec(cmd!, [...rest, ...args], app);
+    rmSync(keyDir, { recursive: true, force: true });
+    assert.equal(r.status, 1, r.output);
+    assert.match(r.output, /KUBERNETES_SERVICE_HOST/);
   });
 
   it("the webhook starts with the Deployment's arguments and files, answers probes and reviews, and stops on SIGTERM", async () => {
