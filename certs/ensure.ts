@@ -167,6 +167,8 @@ async function writeSecret(
   // Keep whatever else the Secret carries (labels, other keys): only our four keys are ours.
   const body: RawSecret = {
     ...current,
+    apiVersion: "v1",
+    kind: "Secret",
     metadata: { ...current?.metadata, name: req.secretName, namespace: req.namespace },
     type: SECRET_TYPE,
     data: { ...current?.data, ...encodeData(files) },

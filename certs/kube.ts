@@ -44,6 +44,15 @@ export function loadKubeConfig(
   }
 }
 
+/**
+ * Servers quote request bodies in some errors ("Object 'Kind' is missing in '{...}'"): a Secret
+ * body holds private keys, so long base64 runs are cut out and the message is capped.
+ */
+export function scrub(message: string): string {
+  const cut = message.replace(/[A-Za-z0-9+/=_-]{40,}/g, "<redacted>");
+  return cut.length > 400 ? `${cut.slice(0, 400)}…` : cut;
+}
+
 /** The Status message the server sent, else the HTTP status. */
 function apiError(err: unknown, what: string): unknown {
   if (!(err instanceof ApiException)) {
@@ -64,7 +73,7 @@ function apiError(err: unknown, what: string): unknown {
   } catch {
     message = typeof body === "string" ? body.slice(0, 200) : "";
   }
-  return new ApiError(code, `${what}: ${code}${message === "" ? "" : ` ${message}`}`);
+  return new ApiError(code, `${what}: ${code}${message === "" ? "" : ` ${scrub(message)}`}`);
 }
 
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {

@@ -11,6 +11,8 @@ export const KEY = { cert: "tls.crt", key: "tls.key", bundle: "ca.crt", caKey: "
 
 /** What a store hands us: Kubernetes' wire shape, data base64-encoded. */
 export interface RawSecret {
+  apiVersion?: string;
+  kind?: string;
   metadata?: { name?: string; namespace?: string; resourceVersion?: string };
   type?: string;
   data?: Record<string, string>;
