@@ -65,6 +65,20 @@ describe("deploy/ renders and validates", { skip: missing }, () => {
     }
   });
 
+  it("the parts of the staged install render alone, validate, and carry the same images", async () => {
+    const full = rendered.get("deploy")!;
+    for (const part of ["deploy/node", "deploy/admission"]) {
+      const objects = render(part);
+      assert.ok(objects.length > 0, part);
+      for (const o of objects) {
+        assert.equal(await schemaErrors(o), undefined, `${part}: ${o.kind} ${o.metadata.name}`);
+        // Applied alone or as part of deploy/, an object is the same object.
+        const same = full.find((x) => x.kind === o.kind && x.metadata.name === o.metadata.name);
+        assert.deepEqual(o, same, `${part}: ${o.kind} ${o.metadata.name} differs from deploy/'s`);
+      }
+    }
+  });
+
   it("the schema check rejects what kube-apiserver would (so the check above can fail)", async () => {
     const ds = structuredClone(find(rendered.get("deploy")!, "DaemonSet", "kube-nftlb-node"));
     const { nftlb } = daemonSet([ds]);
