@@ -3,7 +3,22 @@
 
 export const PREFIX = "service.kubernetes.io/kube-nftlb-load-balancer-";
 
-export const MODES = ["snat", "dnat", "dsr", "stlsdnat"] as const;
+export const MODES = ["snat", "dnat", "dsr"] as const;
+
+/**
+ * Values nftlb knows but that cannot work for Kubernetes pod backends, with the reason given to
+ * users (measured on nftlb 1.0.7 with real traffic: test/modes-traffic.test.ts).
+ */
+export const REFUSED_MODES: Record<string, string> = {
+  stlsdnat:
+    'mode "stlsdnat" cannot work for pod backends on nftlb 1.0.7: with clients and backends behind ' +
+    "different interfaces (always the case for pods behind a node) nftlb writes the return-path " +
+    "entries into a map it never created, nft refuses the farm while the API reports it up, and " +
+    "nftlb rebuilds its whole table (a short outage for every farm)",
+};
+
+/** dsr runs without connection tracking: the scheduler must pick one backend per flow. */
+export const DSR_SCHEDULERS = ["symhash", "hash-srcip", "hash-srcip-srcport"] as const;
 export const SCHEDULERS = ["rr", "symhash", "hash-srcip", "hash-srcip-srcport"] as const;
 export const PERSISTENCES = ["none", "srcip", "srcport", "srcmac", "srcip-srcport", "srcip-dstport"] as const;
 export const HELPERS = ["none", "ftp", "pptp", "sip", "snmp", "tftp"] as const;

@@ -68,9 +68,12 @@ describe("every key × every value", () => {
         // A helper is checked against protocols: give each helper a protocol it supports.
         const protocols: Protocol[] =
           suffix === "helper" && value !== "none" ? [HELPER_PROTOCOLS[value as "ftp"][0]!] : ["TCP"];
-        const r = evaluateService(annotated(suffix, value, { protocols }));
+        const base = annotated(suffix, value, { protocols });
+        // dsr is only valid with a per-flow scheduler (see "mode dsr" below).
+        if (value === "dsr") base.metadata.annotations![fullKey("scheduler")] = "symhash";
+        const r = evaluateService(base);
         assert.deepEqual(r.errors, []);
-        assert.deepEqual(r.warnings, []);
+        assert.deepEqual(r.warnings.length, value === "dsr" ? 1 : 0);
         assert.equal(r.choices[suffix], value);
         const fields = expected[suffix]?.[value];
         assert.ok(fields, `expected fields for ${suffix}=${value}`);
@@ -116,7 +119,12 @@ describe("defaults", () => {
 
 describe("unknown values", () => {
   const cases: [string, unknown, RegExp][] = [
-    ["mode", "SNAT", /invalid value "SNAT"; did you mean "snat"\? Valid values: snat, dnat, dsr, stlsdnat$/],
+    ["mode", "SNAT", /invalid value "SNAT"; did you mean "snat"\? Valid values: snat, dnat, dsr$/],
+    [
+      "mode",
+      "stlsdnat",
+      /^mode "stlsdnat" cannot work for pod backends on nftlb 1\.0\.7: .*Valid values: snat, dnat, dsr$/,
+    ],
     ["mode", " snat", /did you mean "snat"/],
     ["mode", "", /invalid value ""/],
     [
@@ -358,7 +366,7 @@ describe("log prefix", () => {
 });
 
 it("LOGS, MODES, SCHEDULERS, PERSISTENCES match the contract table", () => {
-  assert.deepEqual([...MODES], ["snat", "dnat", "dsr", "stlsdnat"]);
+  assert.deepEqual([...MODES], ["snat", "dnat", "dsr"]);
   assert.deepEqual([...SCHEDULERS], ["rr", "symhash", "hash-srcip", "hash-srcip-srcport"]);
   assert.deepEqual(
     [...PERSISTENCES],
@@ -366,4 +374,48 @@ it("LOGS, MODES, SCHEDULERS, PERSISTENCES match the contract table", () => {
   );
   assert.deepEqual([...LOGS], ["none", "output", "forward"]);
   assert.deepEqual([...HELPERS], ["none", "ftp", "pptp", "sip", "snmp", "tftp"]);
+});
+
+describe("mode dsr: what nftlb's stateless ingress path can carry", () => {
+  const dsr = (scheduler: string | undefined, spec: Partial<Service["spec"]> = {}) =>
+    svc({
+      annotations: { [fullKey("mode")]: "dsr", ...(scheduler ? { [fullKey("scheduler")]: scheduler } : {}) },
+      spec,
+    });
+  for (const scheduler of ["symhash", "hash-srcip", "hash-srcip-srcport"]) {
+    it(`with ${scheduler}: accepted, with a warning that backends must hold the VIP`, () => {
+      const r = evaluateService(dsr(scheduler));
+      assert.deepEqual(r.errors, []);
+      assert.equal(r.settings.mode, "dsr");
+      assert.match(r.warnings[0]!.message, /hold the Service's virtual addresses on its loopback/);
+    });
+  }
+  const refused: [string, Service, RegExp][] = [
+    ["with rr", dsr("rr"), /needs a scheduler that keeps a connection on one backend .* "rr" would send/],
+    ["with the default scheduler (rr)", dsr(undefined), /"rr" would send/],
+    ["on a NodePort Service", dsr("symhash", { type: "NodePort" }), /cannot serve a NodePort Service/],
+    [
+      "on a LoadBalancer Service",
+      dsr("symhash", { type: "LoadBalancer" }),
+      /cannot serve a LoadBalancer Service/,
+    ],
+    [
+      "with a targetPort other than the port",
+      dsr("symhash", { ports: [{ name: "http", port: 80, targetPort: 8080 }] }),
+      /targetPort must equal port \(80 → 8080\)/,
+    ],
+  ];
+  for (const [name, service, pattern] of refused) {
+    it(`${name}: refused, and the farm falls back to snat`, () => {
+      const r = evaluateService(service);
+      assert.equal(r.errors.length, 1);
+      assert.equal(r.errors[0]!.key, fullKey("mode"));
+      assert.match(r.errors[0]!.message, pattern);
+      assert.equal(r.settings.mode, "snat");
+    });
+  }
+  it("a named targetPort cannot be checked offline and is accepted", () => {
+    const r = evaluateService(dsr("symhash", { ports: [{ name: "http", port: 80, targetPort: "http" }] }));
+    assert.deepEqual(r.errors, []);
+  });
 });

@@ -6,8 +6,10 @@ import {
   HELPER_PROTOCOLS,
   KEY_SUFFIXES,
   KEYS,
+  DSR_SCHEDULERS,
   MAX_AFFINITY_TIMEOUT,
   PREFIX,
+  REFUSED_MODES,
   UNIMPLEMENTED_HELPERS,
   fullKey,
   type ClusterDefaults,
@@ -81,8 +83,8 @@ export function evaluateService(service: Service, opts: EvaluateOptions = {}): E
     return undefined;
   };
 
-  const mode = pick("mode") ?? defaults.mode;
   const scheduler = pick("scheduler") ?? defaults.scheduler;
+  const mode = checkDsr(service, pick("mode") ?? defaults.mode, scheduler, errors, warnings);
   const log = pick("log") ?? defaults.log;
   const helper =
     checkHelper(service, pick("helper"), errors) ?? checkHelper(service, defaults.helper, []) ?? "none";
@@ -135,7 +137,57 @@ function readAnnotations(service: Service, errors: Finding[]): Map<KeySuffix, st
   return found;
 }
 
+/**
+ * dsr forwards frames at the ingress hook without conntrack and without rewriting ports
+ * (measured: test/modes-traffic.test.ts). What cannot work falls back to snat, which always does.
+ */
+function checkDsr(
+  service: Service,
+  mode: Mode,
+  scheduler: Scheduler,
+  errors: Finding[],
+  warnings: Finding[],
+): Mode {
+  if (mode !== "dsr") return mode;
+  const key = fullKey("mode");
+  const before = errors.length;
+  if (!(DSR_SCHEDULERS as readonly string[]).includes(scheduler)) {
+    errors.push({
+      key,
+      message:
+        `mode "dsr" needs a scheduler that keeps a connection on one backend (${DSR_SCHEDULERS.join(", ")}): ` +
+        `dsr runs without connection tracking, so "${scheduler}" would send the packets of one connection to different backends`,
+    });
+  }
+  const type = service.spec.type ?? "ClusterIP";
+  if (type === "NodePort" || type === "LoadBalancer") {
+    errors.push({
+      key,
+      message: `mode "dsr" cannot serve a ${type} Service: frames keep their destination port, so traffic to the nodePort would reach backends that listen on another port`,
+    });
+  }
+  const moved = (service.spec.ports ?? []).filter(
+    (p) => typeof p.targetPort === "number" && p.targetPort !== p.port,
+  );
+  if (moved.length > 0) {
+    errors.push({
+      key,
+      message: `mode "dsr" forwards frames without rewriting ports: targetPort must equal port (${moved.map((p) => `${p.port} → ${String(p.targetPort)}`).join(", ")})`,
+    });
+  }
+  if (errors.length > before) return "snat";
+  warnings.push({
+    key,
+    message:
+      'mode "dsr": every backend must hold the Service\'s virtual addresses on its loopback (and not answer ARP for them), and listen on the Service port',
+  });
+  return mode;
+}
+
 function badValue(suffix: KeySuffix, raw: string, values: readonly string[]): string {
+  if (suffix === "mode" && Object.hasOwn(REFUSED_MODES, raw)) {
+    return `${REFUSED_MODES[raw]}. Valid values: ${values.join(", ")}`;
+  }
   if (suffix === "helper" && (UNIMPLEMENTED_HELPERS as readonly string[]).includes(raw)) {
     return (
       `helper "${raw}" is listed by the original kube-nftlb README but nftlb has never implemented it: ` +

@@ -403,20 +403,31 @@ describe("annotation settings", () => {
   });
 });
 
-describe("modes dsr and stlsdnat take iface/oface from the node", () => {
-  for (const mode of ["dsr", "stlsdnat"]) {
-    it(`${mode}: iface and oface set`, () => {
-      const f = farmsOf(service({}, { annotations: { [PREFIX + "mode"]: mode } }), [], {
-        iface: "eth0",
-        oface: "eth1",
-      })[0]!;
-      assert.deepEqual([f.mode, f.iface, f.oface], [mode, "eth0", "eth1"]);
+describe("mode dsr takes iface/oface from the node", () => {
+  // dsr needs a per-flow scheduler (annotations/ refuses it with rr).
+  const dsr = { [PREFIX + "mode"]: "dsr", [PREFIX + "scheduler"]: "hash-srcip-srcport" };
+  it("dsr: iface and oface set", () => {
+    const f = farmsOf(service({}, { annotations: dsr }), [], { iface: "eth0", oface: "eth1" })[0]!;
+    assert.deepEqual([f.mode, f.iface, f.oface], ["dsr", "eth0", "eth1"]);
+  });
+  it("dsr without them: an error, since nftlb would leave the farm in config_error", () => {
+    const r = desired(service({}, { annotations: dsr }), [], NODE);
+    assert.ok(
+      r.problems.some((p) => /needs the node's iface and oface/.test(p.message)),
+      JSON.stringify(r.problems),
+    );
+  });
+  it("stlsdnat is refused by the contract: the farm falls back to the default mode, without interfaces", () => {
+    const r = desired(service({}, { annotations: { [PREFIX + "mode"]: "stlsdnat" } }), [], NODE, {
+      iface: "eth0",
+      oface: "eth1",
     });
-    it(`${mode} without them: an error, since nftlb would leave the farm in config_error`, () => {
-      const r = desired(service({}, { annotations: { [PREFIX + "mode"]: mode } }), [], NODE);
-      assert.match(r.problems[0]?.message ?? "", /needs the node's iface and oface/);
-    });
-  }
+    assert.deepEqual(
+      r.farms.map((f) => [f.mode, f.iface, f.oface]),
+      [["snat", undefined, undefined]],
+    );
+    assert.match(r.problems[0]?.message ?? "", /stlsdnat" cannot work for pod backends/);
+  });
   it("snat farms carry no interfaces", () => {
     const f = farmsOf(service(), [], { iface: "eth0", oface: "eth1" })[0]!;
     assert.deepEqual([f.iface, f.oface], [undefined, undefined]);

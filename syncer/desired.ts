@@ -132,7 +132,7 @@ function build(
   if (!evaluation.balanced.balanced) return { service: ref, farms: [], problems };
 
   const settings = evaluation.settings;
-  const ingress = settings.mode === "dsr" || settings.mode === "stlsdnat";
+  const ingress = settings.mode === "dsr"; // stlsdnat is refused by the contract (annotations/contract.ts)
   if (ingress && (options.iface === undefined || options.oface === undefined)) {
     problems.push({
       severity: "error",

@@ -164,3 +164,27 @@ test("stlsdnat with backends behind another interface: nftlb 1.0.7 says up, nft 
   assert.deepEqual(counts, { "(failed)": 2 });
   assert.ok((await client.deleteFarm(farm.name)).ok);
 });
+
+test("dsr with persistence srcip: stateless, yet one client sticks to one backend", async (t) => {
+  if (skip) return t.skip(skip);
+  const vip = net!.vip(23);
+  for (const b of net!.backends) await b.holdVip(vip);
+  await apply(
+    await ingressFarm("default.dsrp.http", vip, "dsr", {
+      scheduler: "hash",
+      "sched-param": "srcip srcport",
+      persistence: "srcip",
+      "persist-ttl": "60",
+    }),
+  );
+  await net!.learnNeighbours();
+  const rules = await rulesetUntil(
+    (r) => /chain default\.dsrp\.http/.test(r) && !/00:00:00:00:00:00/.test(r),
+    "MACs",
+  );
+  // nftlb keeps dsr persistence in a timed map of source address → backend MAC (no conntrack).
+  assert.match(rules, /map persist-default\.dsrp\.http \{\s+type ipv4_addr : ether_addr/);
+  const counts = tally(await net!.client.many("tcp", vip, 8080, 12, 500));
+  assert.equal(counts["(failed)"], undefined, JSON.stringify(counts));
+  assert.equal(Object.keys(counts).length, 1, `one backend for one client: ${JSON.stringify(counts)}`);
+});
