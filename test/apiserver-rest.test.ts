@@ -317,14 +317,24 @@ describe("garbage in, Status out", () => {
     const y = await request(api, "POST", SVCS, { body: "kind: [unclosed", contentType: "application/yaml" });
     assert.equal(y.status, 400);
   });
-  it("answers a body without kind, or of the wrong kind, with 400", async () => {
-    const noKind = await request(api, "POST", SVCS, { body: { metadata: { name: "x" } } });
-    assert.equal(noKind.status, 400);
-    assert.match(noKind.json.message, /^Object 'Kind' is missing in/);
+  it("defaults a missing kind to the endpoint's, and refuses a wrong kind or apiVersion with 400", async () => {
+    const noKind = await request(api, "POST", "/api/v1/namespaces/default/configmaps", {
+      body: { metadata: { name: "kindless" } },
+    });
+    assert.equal(noKind.status, 201, noKind.text);
+    assert.equal(noKind.json.kind, "ConfigMap");
     const pod = await request(api, "POST", SVCS, {
       body: { apiVersion: "v1", kind: "Pod", metadata: { name: "x" } },
     });
     assert.equal(pod.status, 400);
+    const v2 = await request(api, "POST", SVCS, {
+      body: { apiVersion: "v2", kind: "Service", metadata: { name: "x" } },
+    });
+    assert.equal(v2.status, 400);
+    assert.equal(
+      v2.json.message,
+      "the API version in the data (v2) does not match the expected API version (v1)",
+    );
   });
   it("answers unknown content types with 415 UnsupportedMediaType", async () => {
     const r = await request(api, "POST", SVCS, { body: "x", contentType: "text/plain" });

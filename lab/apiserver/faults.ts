@@ -51,6 +51,10 @@ export class Faults {
     this.#latencyMs = 0;
   }
 
+  get openWatches(): number {
+    return this.#watches.size;
+  }
+
   get latencyMs(): number {
     return this.#latencyMs;
   }

@@ -122,9 +122,12 @@ export class Store {
     return this.#history.filter((e) => e.rv > rv && e.res === res);
   }
 
-  /** Forget all history up to now (etcd compaction): watches from an earlier revision get 410. */
+  /**
+   * Forget all history (etcd compaction) and move the revision on by one, as writes to other keys
+   * do in a real etcd: every watch from a revision seen so far gets 410, a fresh list does not.
+   */
   compact(): void {
-    this.#compacted = this.#rv;
+    this.#compacted = ++this.#rv;
     this.#history.length = 0;
   }
 
