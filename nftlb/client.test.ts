@@ -232,3 +232,26 @@ test("invalid input is refused before anything is sent", async () => {
     await server.close();
   }
 });
+
+test("read-back after a write: one small GET per farm when few, one GET /farms when many", async () => {
+  const many = Array.from({ length: 40 }, (_, i) => ({ ...farm, name: `ns.svc${i}.http`, addresses: [] }));
+  const heads: string[] = [];
+  const respond: Responder = (req, s) => {
+    heads.push(req.head.split(" ").slice(0, 2).join(" "));
+    if (req.head.startsWith("POST")) return s.end(answer(200, '{"response": "success"}'));
+    const name = /^GET \/farms\/(\S+)/.exec(req.head)?.[1];
+    s.end(answer(200, JSON.stringify({ farms: name ? many.filter((f) => f.name === name) : many })));
+  };
+  await withServer(respond, async (url) => {
+    const c = client(url);
+    assert.ok((await c.listFarms()).ok);
+    heads.length = 0;
+    // 2 of 40 farms: two per-farm GETs, not the whole list.
+    assert.ok((await c.upsertFarms(many.slice(0, 2))).ok);
+    assert.deepEqual(heads, ["POST /farms", "GET /farms/ns.svc0.http", "GET /farms/ns.svc1.http"]);
+    heads.length = 0;
+    // 20 of 40: one GET of everything is cheaper.
+    assert.ok((await c.upsertFarms(many.slice(0, 20))).ok);
+    assert.deepEqual(heads, ["POST /farms", "GET /farms"]);
+  });
+});

@@ -49,6 +49,8 @@ export interface NftlbClient {
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const UNKNOWN_VALUE = /Parsing unknown value/;
+// Per-farm GETs (~2 ms each) beat one GET /farms (~0.26 ms per farm present) below 1 in 8.
+const PER_FARM_READ_RATIO = 8;
 // 5xx answers that are nftlb's parser refusing the input, not the daemon failing.
 const PARSE_FAILURE = /error parsing buffer|invalid request|Unknown key/;
 
@@ -118,6 +120,29 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     return { ok: true, value: farm };
   };
 
+  /**
+   * Reads written farms back at the lowest cost: one small GET each while they are few next to
+   * all farms (a GET /farms of 1,000 farms is ~7 MB and ~260 ms), one GET /farms otherwise.
+   */
+  const readBack = async (names: string[]): Promise<NftlbResult<unknown>> => {
+    if (names.length > Math.max(1, known.size / PER_FARM_READ_RATIO)) return listFarms();
+    for (const name of names) {
+      const r = await getFarm(name, "upsertFarms");
+      if (!r.ok) return r;
+    }
+    return { ok: true, value: undefined };
+  };
+
+  const listFarms = async (): Promise<NftlbResult<Farm[]>> => {
+    const res = await call("listFarms", "GET", "/farms");
+    if (!res.ok) return res;
+    const farms = readFarms("listFarms", res.value);
+    if (!farms.ok) return farms;
+    known.clear();
+    for (const f of farms.value) known.set(f.name, f);
+    return farms;
+  };
+
   const del = async (operation: string, path: string, names: string[], forget: () => void) => {
     const bad = checkNames(operation, ...names);
     if (bad) return bad;
@@ -131,15 +156,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     known: () => known,
     getFarm: (name) => getFarm(name),
 
-    async listFarms() {
-      const res = await call("listFarms", "GET", "/farms");
-      if (!res.ok) return res;
-      const farms = readFarms("listFarms", res.value);
-      if (!farms.ok) return farms;
-      known.clear();
-      for (const f of farms.value) known.set(f.name, f);
-      return farms;
-    },
+    listFarms,
 
     async upsertFarms(farms) {
       const operation = "upsertFarms";
@@ -152,7 +169,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
       const message = parseMessage(res.value.body);
       if (UNKNOWN_VALUE.test(message)) return fail(operation, "terminal", message, res.value.status);
       // A 200 only means nftlb's parser took it: read the farms back and compare.
-      const read = farms.length === 1 ? await getFarm(farms[0]!.name, operation) : await this.listFarms();
+      const read = await readBack(farms.map((f) => f.name));
       if (!read.ok) return read;
       const actual = new Map([...known].filter(([name]) => farms.some((f) => f.name === name)));
       const mismatch = verifyWritten(farms, actual);
