@@ -1,0 +1,70 @@
+// The product runs in the lab with the arguments deploy/ gives it, read from the manifests
+// themselves (so the lab breaks when deploy/ and the code disagree), with only what is specific
+// to one machine rewritten: file paths, the node name, and nftlb's address.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { parseAllDocuments } from "yaml";
+
+export const REPO = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..", "..");
+export const BIN = path.join(REPO, "bin", "kube-nftlb.js");
+
+interface Container {
+  name?: string;
+  args?: string[];
+  env?: { name: string; value?: string }[];
+}
+
+const containerOf = (file: string, name: string): Container => {
+  for (const doc of parseAllDocuments(readFileSync(path.join(REPO, file), "utf8"))) {
+    const o = doc.toJS() as { spec?: { template?: { spec?: { containers?: Container[] } } } } | null;
+    const c = o?.spec?.template?.spec?.containers?.find((x) => x.name === name);
+    if (c) return c;
+  }
+  throw new Error(`${file}: no container "${name}"`);
+};
+
+/** Replaces `--flag=value` (or appends it) in an argv. */
+const setFlag = (args: string[], flag: string, value: string): string[] => {
+  const i = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
+  const out = [...args];
+  if (i < 0) out.push(`${flag}=${value}`);
+  else out[i] = `${flag}=${value}`;
+  return out;
+};
+
+/** `$(VAR)` expanded from the container's literal env values, as kubelet does. */
+const expand = (args: string[], env: Record<string, string>): string[] =>
+  args.map((a) => a.replace(/\$\((\w+)\)/g, (m, v: string) => env[v] ?? m));
+
+export function syncerArgs(o: {
+  nodeName: string;
+  nftlbUrl: string;
+  keyFile: string;
+  kubeconfig: string;
+}): string[] {
+  const c = containerOf("deploy/node/daemonset.yaml", "syncer");
+  const env: Record<string, string> = { NODE_NAME: o.nodeName };
+  for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  let args = expand(c.args ?? [], env);
+  // deploy/ runs nftlb on 127.0.0.1 in the host network; the lab's nftlb listens on the node
+  // namespace's API link so the host can reach it too.
+  args = setFlag(args, "--nftlb-url", o.nftlbUrl);
+  args = setFlag(args, "--nftlb-key-file", o.keyFile);
+  // In a cluster the service account is mounted; the lab hands over a kubeconfig instead.
+  return setFlag(args, "--kubeconfig", o.kubeconfig);
+}
+
+export function webhookArgs(o: { tlsDir: string }): string[] {
+  const c = containerOf("deploy/admission/deployment.yaml", "webhook");
+  return (c.args ?? []).map((a) =>
+    a
+      .replace("/etc/kube-nftlb/tls/", `${o.tlsDir}/`)
+      .replace("/etc/kube-nftlb/defaults/defaults.yaml", path.join(REPO, "deploy/admission/defaults.yaml")),
+  );
+}
+
+/** The port a flag of the args names, e.g. --port=9443. */
+export const portOf = (args: string[], flag: string, fallback: number): number => {
+  const a = args.find((x) => x.startsWith(`${flag}=`));
+  return a ? Number(a.slice(flag.length + 1)) : fallback;
+};

@@ -1,0 +1,68 @@
+// A lab's directory: lab.lock (the supervisor's pid; one lab per directory), lab.json (what the
+// running lab is), kubeconfig, nftlb.key, tls/, logs/. Helpers for up/down to claim, read and
+// clean it.
+import { existsSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, writeSync } from "node:fs";
+import path from "node:path";
+import type { LabInfo } from "./info.ts";
+
+export const files = (dir: string) => ({
+  lock: path.join(dir, "lab.lock"),
+  info: path.join(dir, "lab.json"),
+  error: path.join(dir, "lab.error"),
+  log: path.join(dir, "logs", "lab.log"),
+});
+
+export const alive = (pid: number): boolean => {
+  if (!(pid > 0)) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+};
+
+export const lockPid = (dir: string): number | undefined => {
+  try {
+    return Number(readFileSync(files(dir).lock, "utf8").trim()) || undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Takes the directory's lock for `pid`; false when it is already taken. */
+export const claim = (dir: string, pid: number): boolean => {
+  try {
+    const fd = openSync(files(dir).lock, "wx", 0o600);
+    writeSync(fd, String(pid));
+    closeSync(fd);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  }
+};
+
+export const setLock = (dir: string, pid: number) =>
+  writeFileSync(files(dir).lock, String(pid), { mode: 0o600 });
+
+export type ReadInfo = { ok: true; info: LabInfo } | { ok: false; error: string };
+
+export const readInfo = (dir: string): ReadInfo => {
+  const f = files(dir).info;
+  if (!existsSync(f)) return { ok: false, error: `no lab.json in ${dir}` };
+  try {
+    const info = JSON.parse(readFileSync(f, "utf8")) as LabInfo;
+    if (info.version !== 1 || typeof info.slot !== "number" || typeof info.pids?.supervisor !== "number")
+      return { ok: false, error: `${f} is not a lab.json this lab wrote` };
+    return { ok: true, info };
+  } catch (err) {
+    return { ok: false, error: `${f}: ${(err as Error).message}` };
+  }
+};
+
+/** Removes what a lab leaves in its directory, except the logs. */
+export const cleanDir = (dir: string) => {
+  for (const f of ["lab.json", "lab.lock", "lab.error", "kubeconfig", "nftlb.key", "tls"])
+    rmSync(path.join(dir, f), { recursive: true, force: true });
+};

@@ -1,0 +1,90 @@
+// Runs in the lab's client namespace and opens connections on request, like lab/net's client
+// agent, but from a chosen source address and port (persistence and hash schedulers key on
+// them). One JSON request per stdin line, one answer per stdout line:
+//   {"id":1,"proto":"tcp","host":"10.96.0.10","port":80,"timeoutMs":1000,"from":"10.202.7.3","fromPort":40001}
+//   {"id":1,"ok":true,"answer":"web-0"} | {"id":1,"ok":false,"error":"ETIMEDOUT"}
+// TCP answers are HTTP (the lab's pods): the answer is the body.
+import net from "node:net";
+import dgram from "node:dgram";
+import readline from "node:readline";
+import process from "node:process";
+
+interface Ask {
+  id: number;
+  proto: "tcp" | "udp";
+  host: string;
+  port: number;
+  timeoutMs: number;
+  from?: string;
+  fromPort?: number;
+}
+type Reply = { ok: true; answer: string } | { ok: false; error: string };
+
+const bodyOf = (text: string) => {
+  const i = text.indexOf("\r\n\r\n");
+  return (i >= 0 ? text.slice(i + 4) : text).trim();
+};
+
+const tcp = (ask: Ask): Promise<Reply> =>
+  new Promise((resolve) => {
+    let data = "";
+    const socket = net.connect({
+      host: ask.host,
+      port: ask.port,
+      ...(ask.from ? { localAddress: ask.from } : {}),
+      ...(ask.fromPort ? { localPort: ask.fromPort } : {}),
+    });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ ok: false, error: "timeout" });
+    }, ask.timeoutMs);
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => (data += d));
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve({ ok: false, error: e.code ?? e.message });
+    });
+    socket.on("end", () => {
+      clearTimeout(timer);
+      // RST, not TIME_WAIT: the same source port can be used again at once.
+      socket.resetAndDestroy();
+      resolve(data === "" ? { ok: false, error: "empty answer" } : { ok: true, answer: bodyOf(data) });
+    });
+  });
+
+const udp = (ask: Ask): Promise<Reply> =>
+  new Promise((resolve) => {
+    const socket = dgram.createSocket("udp4");
+    const timer = setTimeout(() => {
+      socket.close();
+      resolve({ ok: false, error: "timeout" });
+    }, ask.timeoutMs);
+    socket.on("message", (msg) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve({ ok: true, answer: msg.toString("utf8").trim() });
+    });
+    socket.on("error", (e: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve({ ok: false, error: e.code ?? e.message });
+    });
+    socket.bind({ port: ask.fromPort ?? 0, ...(ask.from ? { address: ask.from } : {}) }, () =>
+      socket.send("who?", ask.port, ask.host),
+    );
+  });
+
+const lines = readline.createInterface({ input: process.stdin });
+lines.on("line", (line) => {
+  let ask: Ask;
+  try {
+    ask = JSON.parse(line) as Ask;
+  } catch {
+    return;
+  }
+  void (ask.proto === "udp" ? udp(ask) : tcp(ask)).then((reply) => {
+    process.stdout.write(`${JSON.stringify({ id: ask.id, ...reply })}\n`);
+  });
+});
+lines.on("close", () => process.exit(0));
+console.log(JSON.stringify({ ready: true }));

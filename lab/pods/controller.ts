@@ -1,0 +1,229 @@
+// The lab's kubelet: for every Pod it gives a sandbox (a network namespace with a pod IP, routed
+// through the node namespace, a server on each declared port), then reports the Pod Running with
+// its IP and a Ready condition. The stand-in deletes at once (no graceful deletion), so the
+// controller holds a finalizer: a deleted Pod stays, terminating, for `terminationDelayMs`, then
+// its sandbox goes and the finalizer with it.
+import { workLoop } from "../controllers/work.ts";
+import type { ApiClient } from "../cluster/api-client.ts";
+import { MERGE_PATCH } from "../cluster/api-client.ts";
+import { createSandbox, type PodPort, type Sandbox } from "./sandbox.ts";
+import { readiness, runningStatus } from "./status.ts";
+
+export const FINALIZER = "lab.kube-nftlb.io/pod-sandbox";
+
+export interface LabPod {
+  metadata: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+  };
+  spec?: {
+    nodeName?: string;
+    containers?: { name?: string; ports?: { containerPort?: number; protocol?: string }[] }[];
+  };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+export interface PodSource {
+  get(namespace: string, name: string): LabPod | undefined;
+  list(): LabPod[];
+  /** calls back with every Pod that changes (as it was when deleted) */
+  watch(onChange: (pod: LabPod) => void): () => void;
+}
+
+export interface PodNetwork {
+  nodeNs: string;
+  bridge: string;
+  /** prefix of pod namespace names, e.g. knl7-p */
+  nsPrefix: string;
+  /** pod i gets `${ipPrefix}${firstHost + i}` */
+  ipPrefix: string;
+  firstHost: number;
+  lastHost: number;
+  prefixLength: number;
+  gateway: string;
+}
+
+export interface PodControllerOptions {
+  pods: PodSource;
+  api: ApiClient;
+  nodeName: string;
+  hostIP: string;
+  network: PodNetwork;
+  readyDelayMs: number;
+  terminationDelayMs: number;
+  log: (line: string) => void;
+  clock?: () => number;
+}
+
+interface Running {
+  uid: string;
+  index: number;
+  sandbox: Sandbox;
+  startedAt: number;
+  ready: boolean | undefined;
+  transitionAt: number;
+}
+
+export interface PodController {
+  /** pod key → sandbox namespace and IP */
+  sandboxes(): Map<string, { ns: string; ip: string }>;
+  idle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const portsOf = (pod: LabPod): PodPort[] =>
+  (pod.spec?.containers ?? []).flatMap((c) =>
+    (c.ports ?? [])
+      .filter((p) => typeof p.containerPort === "number" && (p.protocol ?? "TCP") !== "SCTP")
+      .map((p) => ({ port: p.containerPort!, protocol: (p.protocol ?? "TCP") as "TCP" | "UDP" })),
+  );
+
+export function startPodController(o: PodControllerOptions): PodController {
+  const now = o.clock ?? Date.now;
+  const running = new Map<string, Running>();
+  const used = new Set<number>();
+  let next = 0;
+  const size = o.network.lastHost - o.network.firstHost + 1;
+
+  const allocate = (): number => {
+    // Round-robin through the range: a freed address is reused last, so the node's neighbour
+    // entry for an old pod has long expired when a new pod takes its address.
+    for (let i = 0; i < size; i++) {
+      const n = (next + i) % size;
+      if (!used.has(n)) {
+        used.add(n);
+        next = n + 1;
+        return n;
+      }
+    }
+    throw new Error(`the pod range is full (${size} pods)`);
+  };
+
+  const pathOf = (ns: string, name: string) => `/api/v1/namespaces/${ns}/pods/${name}`;
+
+  const teardown = async (key: string) => {
+    const r = running.get(key);
+    if (r === undefined) return;
+    running.delete(key);
+    await r.sandbox.destroy();
+    used.delete(r.index);
+  };
+
+  const reconcile = async (key: string): Promise<number | undefined> => {
+    const [ns = "", name = ""] = key.split("/");
+    const pod = o.pods.get(ns, name);
+    const mine = running.get(key);
+    if (pod === undefined || (mine !== undefined && pod.metadata.uid !== mine.uid)) {
+      // Gone (or replaced by a new Pod of the same name): the old sandbox goes.
+      await teardown(key);
+      if (pod === undefined) return undefined;
+    }
+    const finalizers = pod.metadata.finalizers ?? [];
+    if (pod.metadata.deletionTimestamp !== undefined) {
+      if (!finalizers.includes(FINALIZER)) {
+        await teardown(key);
+        return undefined;
+      }
+      const due = Date.parse(pod.metadata.deletionTimestamp) + o.terminationDelayMs;
+      if (running.has(key) && now() < due) return due;
+      await teardown(key);
+      const r = await o.api.request(
+        "PATCH",
+        pathOf(ns, name),
+        { metadata: { finalizers: finalizers.filter((f) => f !== FINALIZER) } },
+        MERGE_PATCH,
+      );
+      if (!r.ok && r.status !== 404) throw new Error(r.error);
+      o.log(`pod ${key}: sandbox removed`);
+      return undefined;
+    }
+    let r = running.get(key);
+    if (r === undefined) {
+      // Finalizer and node first: from here on a delete waits for us to clean up.
+      const claim = await o.api.request(
+        "PATCH",
+        pathOf(ns, name),
+        {
+          metadata: { finalizers: [...finalizers.filter((f) => f !== FINALIZER), FINALIZER] },
+          ...(pod.spec?.nodeName ? {} : { spec: { nodeName: o.nodeName } }),
+        },
+        MERGE_PATCH,
+      );
+      if (!claim.ok) {
+        if (claim.status === 404) return undefined;
+        throw new Error(claim.error);
+      }
+      const index = allocate();
+      const n = o.network;
+      let sandbox: Sandbox;
+      try {
+        sandbox = await createSandbox({
+          ns: `${n.nsPrefix}${index}`,
+          nodeNs: n.nodeNs,
+          bridge: n.bridge,
+          nodeIface: `p${index}`,
+          ip: `${n.ipPrefix}${n.firstHost + index}`,
+          prefixLength: n.prefixLength,
+          gateway: n.gateway,
+          podName: name,
+          ports: portsOf(pod),
+        });
+      } catch (err) {
+        used.delete(index);
+        throw err;
+      }
+      r = {
+        uid: pod.metadata.uid ?? "",
+        index,
+        sandbox,
+        startedAt: now(),
+        ready: undefined,
+        transitionAt: now(),
+      };
+      running.set(key, r);
+      o.log(`pod ${key}: sandbox ${sandbox.ns} at ${sandbox.ip}`);
+    }
+    const ready = readiness(pod.metadata.annotations, r.startedAt, now(), o.readyDelayMs);
+    const reported = pod.status?.conditions?.find((c) => c.type === "Ready")?.status;
+    if (r.ready !== ready.ready || reported !== (ready.ready ? "True" : "False")) {
+      if (r.ready !== ready.ready) r.transitionAt = now();
+      const status = runningStatus({
+        podIP: r.sandbox.ip,
+        hostIP: o.hostIP,
+        startedAt: r.startedAt,
+        transitionAt: r.transitionAt,
+        readiness: ready,
+        containers: (pod.spec?.containers ?? []).map((c, i) => c.name ?? `c${i}`),
+      });
+      const w = await o.api.request("PATCH", `${pathOf(ns, name)}/status`, { status }, MERGE_PATCH);
+      if (!w.ok) {
+        if (w.status === 404) return undefined;
+        throw new Error(w.error);
+      }
+      r.ready = ready.ready;
+    }
+    return ready.recheckAt;
+  };
+
+  const loop = workLoop(reconcile, {
+    concurrency: 8,
+    onError: (key, err) => o.log(`pod ${key}: ${(err as Error).message} (retrying)`),
+  });
+  const keyOf = (p: LabPod) => `${p.metadata.namespace ?? "default"}/${p.metadata.name ?? ""}`;
+  const unwatch = o.pods.watch((p) => loop.add(keyOf(p)));
+  for (const p of o.pods.list()) loop.add(keyOf(p));
+
+  return {
+    sandboxes: () => new Map([...running].map(([k, v]) => [k, { ns: v.sandbox.ns, ip: v.sandbox.ip }])),
+    idle: () => loop.idle(),
+    stop: async () => {
+      unwatch();
+      loop.stop();
+      await Promise.all([...running.keys()].map((k) => teardown(k)));
+    },
+  };
+}
