@@ -7,7 +7,6 @@ import {
   SERVICE_NAME_LABEL,
   TRIGGER_TIME,
   type SliceObject,
-  type SliceOp,
 } from "./endpointslice-sync.ts";
 import type { SliceSpec } from "./endpointslices.ts";
 
@@ -26,7 +25,7 @@ const spec = (ips: string[], port = 8080): SliceSpec => ({
 const stored = (name: string, s: SliceSpec): SliceObject => {
   const [op] = planSlices(svc, [s], [], T);
   assert.equal(op?.op, "create");
-  const body = (op).body;
+  const body = op.body;
   return { ...body, metadata: { ...body.metadata, name, resourceVersion: "7", generateName: "web-" } };
 };
 
