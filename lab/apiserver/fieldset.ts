@@ -28,12 +28,13 @@ export function listKeys(kind: string, dotted: string): string[] | undefined {
   return LIST_MAP_KEYS[dotted] ?? [k];
 }
 
-function sortedKeys(o: Any): Any {
-  return Object.fromEntries(
-    Object.keys(o)
-      .sort()
-      .map((k) => [k, o[k]]),
-  );
+// key fields with a schema default: an applied port without protocol is keyed as TCP
+const KEY_DEFAULTS: Any = { protocol: "TCP" };
+const keyValue = (item: Any, k: string): unknown => item[k] ?? KEY_DEFAULTS[k];
+
+function itemKey(keys: string[], item: Any): Any {
+  const k = keys.filter((x) => x in item || x in KEY_DEFAULTS).sort();
+  return Object.fromEntries(k.map((x) => [x, keyValue(item, x)]));
 }
 
 export function format(segs: Seg[]): string {
@@ -70,16 +71,7 @@ function walk(kind: string, v: unknown, segs: Seg[], dotted: string, out: FieldS
       const s = [...segs, { v: item }];
       out.set(format(s), { segs: s, leaf: true });
     } else if (isMap(item)) {
-      walk(
-        kind,
-        item,
-        [
-          ...segs,
-          { k: sortedKeys(Object.fromEntries(keys.filter((k) => k in item).map((k) => [k, item[k]]))) },
-        ],
-        dotted,
-        out,
-      );
+      walk(kind, item, [...segs, { k: itemKey(keys, item) }], dotted, out);
     }
   }
 }
@@ -101,7 +93,10 @@ export function fieldsOf(kind: string, obj: Any, subresource: string): FieldSet 
 }
 
 function matchItem(item: unknown, key: Record<string, unknown>): boolean {
-  return isMap(item) && Object.entries(key).every(([k, v]) => JSON.stringify(item[k]) === JSON.stringify(v));
+  return (
+    isMap(item) &&
+    Object.entries(key).every(([k, v]) => JSON.stringify(keyValue(item, k)) === JSON.stringify(v))
+  );
 }
 
 export function getAt(obj: unknown, segs: Seg[]): unknown {
@@ -160,7 +155,8 @@ export function mergeApplied(kind: string, dotted: string, live: unknown, applie
         ? out.findIndex((x) => JSON.stringify(x) === JSON.stringify(item))
         : out.findIndex(
             (x) =>
-              isMap(item) && keys.every((k) => JSON.stringify((x as Any)[k]) === JSON.stringify(item[k])),
+              isMap(item) &&
+              keys.every((k) => JSON.stringify(keyValue(x as Any, k)) === JSON.stringify(keyValue(item, k))),
           );
     if (idx === -1) out.push(structuredClone(item));
     else out[idx] = mergeApplied(kind, dotted, out[idx], item);
