@@ -19,9 +19,14 @@ let dir: string;
 
 function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(KUBECTL, ["--kubeconfig", api.kubeconfigPath, "--cache-dir", join(dir, "cache"), ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
-    });
+    execFile(
+      KUBECTL,
+      ["--kubeconfig", api.kubeconfigPath, "--cache-dir", join(dir, "cache"), ...args],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -50,14 +55,22 @@ describe("kubectl against the lab API server", { skip: missing }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "apiserver-kubectl-"));
     let port = 0;
-    api = await startApiServer({ resolveService: (s) => (s.name === "deny" ? `https://127.0.0.1:${port}` : undefined) });
+    api = await startApiServer({
+      resolveService: (s) => (s.name === "deny" ? `https://127.0.0.1:${port}` : undefined),
+    });
     hook = await startTestWebhook({
       ca: api.ca,
       dnsName: "deny.webhooks.svc",
       decide: (req) => {
-        const labels = ((req.object as { metadata?: { labels?: Record<string, string> } } | null)?.metadata?.labels ?? {}) as Record<string, string>;
-        if (labels.verdict === "deny") return { allowed: false, status: { code: 403, reason: "Forbidden", message: "services labelled verdict=deny are refused" } };
-        if (labels.verdict === "warn") return { allowed: true, warnings: ["this Service is merely tolerated"] };
+        const labels =
+          (req.object as { metadata?: { labels?: Record<string, string> } } | null)?.metadata?.labels ?? {};
+        if (labels.verdict === "deny")
+          return {
+            allowed: false,
+            status: { code: 403, reason: "Forbidden", message: "services labelled verdict=deny are refused" },
+          };
+        if (labels.verdict === "warn")
+          return { allowed: true, warnings: ["this Service is merely tolerated"] };
         return { allowed: true };
       },
     });
@@ -124,18 +137,32 @@ webhooks:
     const other = file("ssa-other.yaml", service("ssa", "", 7070));
     const c = await kubectl("apply", "--server-side", "--field-manager", "someone-else", "-f", other);
     assert.notEqual(c.code, 0);
-    assert.match(c.stderr, /Apply failed with 1 conflict: conflict with "kubectl": \.spec\.ports\[port=80,protocol="TCP"\]\.targetPort/);
-    const forced = await kubectl("apply", "--server-side", "--force-conflicts", "--field-manager", "someone-else", "-f", other);
+    assert.match(
+      c.stderr,
+      /Apply failed with 1 conflict: conflict with "kubectl": \.spec\.ports\[port=80,protocol="TCP"\]\.targetPort/,
+    );
+    const forced = await kubectl(
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "--field-manager",
+      "someone-else",
+      "-f",
+      other,
+    );
     assert.equal(forced.code, 0, forced.stderr);
     const port = await kubectl("get", "svc", "ssa", "-o", "jsonpath={.spec.ports[0].targetPort}");
     assert.equal(port.stdout, "7070");
   });
 
   it("create refuses an existing object; replace replaces it", async () => {
-    const f = file("web.yaml", service("web", "\n    replaced: \"yes\"", 9090));
+    const f = file("web.yaml", service("web", '\n    replaced: "yes"', 9090));
     const c = await kubectl("create", "-f", f);
     assert.notEqual(c.code, 0);
-    assert.equal(c.stderr.trim(), `Error from server (AlreadyExists): error when creating "${f}": services "web" already exists`);
+    assert.equal(
+      c.stderr.trim(),
+      `Error from server (AlreadyExists): error when creating "${f}": services "web" already exists`,
+    );
     const r = await kubectl("replace", "-f", f);
     assert.equal(r.stdout, "service/web replaced\n", r.stderr);
     const l = await kubectl("get", "svc", "web", "-o", "jsonpath={.metadata.labels.replaced}");
@@ -145,7 +172,14 @@ webhooks:
   it("label and annotate", async () => {
     assert.equal((await kubectl("label", "svc", "web", "tier=front")).stdout, "service/web labeled\n");
     assert.equal((await kubectl("annotate", "svc", "web", "note=hello")).stdout, "service/web annotated\n");
-    const r = await kubectl("get", "svc", "-l", "tier=front", "-o", "jsonpath={.items[*].metadata.annotations.note}");
+    const r = await kubectl(
+      "get",
+      "svc",
+      "-l",
+      "tier=front",
+      "-o",
+      "jsonpath={.items[*].metadata.annotations.note}",
+    );
     assert.equal(r.stdout, "hello");
   });
 
@@ -178,7 +212,16 @@ webhooks:
   });
 
   it("get --watch prints changes as they happen", async () => {
-    const child = spawn(KUBECTL, ["--kubeconfig", api.kubeconfigPath, "--cache-dir", join(dir, "cache"), "get", "svc", "--watch", "--output-watch-events"]);
+    const child = spawn(KUBECTL, [
+      "--kubeconfig",
+      api.kubeconfigPath,
+      "--cache-dir",
+      join(dir, "cache"),
+      "get",
+      "svc",
+      "--watch",
+      "--output-watch-events",
+    ]);
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     try {
