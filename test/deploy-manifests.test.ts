@@ -4,7 +4,10 @@
 // operator is promised hold in every rendering.
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import {
+  ROOT,
   RENDERS,
   allContainers,
   daemonSet,
@@ -360,5 +363,27 @@ describe("deploy/ node DaemonSet and webhook Deployment", { skip: missing }, () 
     const ns = find(rendered.get("deploy")!, "Namespace", "kube-nftlb");
     assert.equal(ns.metadata.labels?.["pod-security.kubernetes.io/enforce"], "privileged");
     assert.equal(ns.metadata.labels?.["pod-security.kubernetes.io/audit"], "restricted");
+  });
+});
+
+describe("docs/operators.md", { skip: missing }, () => {
+  it("every directory it tells the operator to apply or delete with -k renders", (t) => {
+    const doc = readFileSync(join(ROOT, "docs/operators.md"), "utf8");
+    const dirs = [
+      ...new Set([...doc.matchAll(/kubectl (?:apply|delete) -k\s+(deploy[\w/.-]*)/g)].map((m) => m[1]!)),
+    ];
+    assert.ok(dirs.length >= 5, `found ${dirs.join(", ")}`);
+    for (const dir of dirs) {
+      // deploy/webhook and deploy/certs belong to the webhook and certs work; until they have a
+      // kustomization, say so instead of failing the build.
+      if (
+        ["deploy/webhook", "deploy/certs"].includes(dir.replace(/\/$/, "")) &&
+        !existsSync(join(ROOT, dir, "kustomization.yaml"))
+      ) {
+        t.diagnostic(`${dir} has no kustomization.yaml yet`);
+        continue;
+      }
+      assert.ok(render(dir).length > 0, dir);
+    }
   });
 });
