@@ -127,6 +127,18 @@ describe("the runtime image's layout", { skip }, () => {
     assert.deepEqual(readdirSync(app).sort(), ["bin", "dist", "node_modules", "package.json"]);
   });
 
+  it("the Dockerfile bakes in no key, kubeconfig or certificate", () => {
+    const instructions = dockerfile
+      .split("\n")
+      .filter((l) => !l.trim().startsWith("#"))
+      .join("\n");
+    assert.match(instructions, /FROM .* AS nftlb/, "the comments are stripped, not the instructions");
+    assert.doesNotMatch(instructions, /NFTLB_SERVER_KEY|nftlb[^\n]* -k |kubeconfig|\.pem|\.key\b|tls\.crt/i);
+    for (const l of instructions.split("\n").filter((x) => /^(ENV|ARG) /.test(x))) {
+      assert.doesNotMatch(l, /KEY|TOKEN|PASSWORD|SECRET/i, l);
+    }
+  });
+
   it("holds no dev-only package and no test file", () => {
     const lock = JSON.parse(readFileSync(join(ROOT, "package-lock.json"), "utf8")) as {
       packages: Record<string, { dev?: boolean }>;

@@ -65,9 +65,23 @@ interface Daemon {
   stop: () => Promise<number | null>;
 }
 function startNftlb(caps: string[], script = ds.nftlb.args!.join("\n")): Daemon {
-  const proc = spawn(
+  const argv = [
     "ip",
-    ["netns", "exec", NS, "setpriv", ...asContainer(ds.nftlb, caps), ...ds.nftlb.command!, here(script)],
+    "netns",
+    "exec",
+    NS,
+    "setpriv",
+    ...asContainer(ds.nftlb, caps),
+    ...ds.nftlb.command!,
+    here(script),
+  ];
+  // readOnlyRootFilesystem: a private mount namespace whose root is remounted read-only.
+  const readOnly = ds.nftlb.securityContext?.readOnlyRootFilesystem === true;
+  const proc = spawn(
+    readOnly ? "unshare" : argv[0]!,
+    readOnly
+      ? ["--mount", "--", "sh", "-c", 'mount -o remount,bind,ro / && exec "$@"', "sh", ...argv]
+      : argv.slice(1),
     {
       stdio: ["ignore", "pipe", "pipe"],
     },
@@ -194,7 +208,7 @@ describe("the DaemonSet's nftlb container on the real nftlb", { skip }, () => {
     assert.equal(st.gid, FS_GROUP);
   });
 
-  it("nftlb starts with the manifest's command and capabilities, and its probes pass", async () => {
+  it("nftlb starts with the manifest's command, capabilities and read-only root; its probes pass", async () => {
     daemon = startNftlb(ds.nftlb.securityContext!.capabilities!.add!);
     await until("the readiness probe", () => probe("readinessProbe"));
     assert.ok(probe("livenessProbe"));
