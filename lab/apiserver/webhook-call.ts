@@ -45,6 +45,11 @@ function goError(err: NodeJS.ErrnoException & { host?: string }, target: URL): s
   return err.message;
 }
 
+// Go prints the URL it was built from, with the port even when it is the default 443
+function goUrl(u: URL, timeoutSeconds: number): string {
+  return `https://${u.hostname}:${u.port === "" ? "443" : u.port}${u.pathname}?timeout=${timeoutSeconds}s`;
+}
+
 /** Returns the parsed AdmissionReview response, or the reason the call failed (ErrCallingWebhook). */
 export async function callWebhook(
   cc: ClientConfig,
@@ -63,7 +68,7 @@ export async function callWebhook(
       const base = resolve(s);
       if (base === undefined)
         return {
-          error: `failed to call webhook: Post "${shown.href}?timeout=${timeoutSeconds}s": no endpoints available for service "${s.name}"`,
+          error: `failed to call webhook: Post "${goUrl(shown, timeoutSeconds)}": no endpoints available for service "${s.name}"`,
         };
       target = new URL(base);
     } else {
@@ -80,7 +85,7 @@ export async function callWebhook(
       ? Buffer.from(cc.caBundle, "base64").toString("utf8")
       : undefined;
   const body = JSON.stringify(review);
-  const post = `failed to call webhook: Post "${shown.href}"`;
+  const post = `failed to call webhook: Post "${goUrl(shown, timeoutSeconds)}"`;
   return new Promise((done) => {
     const options: https.RequestOptions & { ALPNProtocols: string[] } = {
       protocol: "https:",
