@@ -70,7 +70,7 @@ describe("deploy/ renders and validates", { skip: missing }, () => {
 
   it("the parts of the staged install render alone, validate, and carry the same images", async () => {
     const full = rendered.get("deploy")!;
-    for (const part of ["deploy/node", "deploy/admission"]) {
+    for (const part of ["deploy/node", "deploy/admission", "deploy/certs"]) {
       const objects = render(part);
       assert.ok(objects.length > 0, part);
       for (const o of objects) {
