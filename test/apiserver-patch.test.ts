@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument -- API objects from the wire are plain JSON */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-call -- API objects from the wire are plain JSON */
 // The four patch types on the wire: JSON Patch, merge patch, strategic merge patch (merge keys,
 // $patch directives, $setElementOrder), server-side apply (ownership, conflicts, force, removal),
 // resourceVersion preconditions, dry-run, and the errors each returns.
