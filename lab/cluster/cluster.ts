@@ -149,6 +149,25 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     });
     stops.push(() => slices.stop());
 
+    const processes: ProductProcess[] = [];
+    // The syncer, with the DaemonSet's arguments.
+    const keyFile = path.join(dir, "nftlb.key");
+    writeFileSync(keyFile, net.nftlb.key, { mode: 0o600 });
+    const sy = syncerArgs({ nodeName, nftlbUrl: net.nftlb.url, keyFile, kubeconfig: api.kubeconfigPath });
+    const syncer = startProduct("syncer", net.node.ns, sy, path.join(dir, "logs", "syncer.log"));
+    stops.push(() => syncer.stop());
+    // Started first, checked last: it needs neither the webhook nor its certificates.
+    const syncerReady = waitReady(
+      `http://${nodeApiIp}:${portOf(sy, "--probe-port", 8081)}/readyz`,
+      syncer,
+      60_000,
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+
+    processes.push(syncer);
+
     // The webhook: namespace, configurations, certificates from `certs ensure`, then the server.
     await must("POST", "/api/v1/namespaces", {
       apiVersion: "v1",
@@ -188,21 +207,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       if (v === undefined) throw new Error(`Secret ${WEBHOOK_SECRET} has no ${f}`);
       writeFileSync(path.join(dir, "tls", f), Buffer.from(v, "base64"), { mode: 0o600 });
     }
-    const processes: ProductProcess[] = [];
     const webhook = startProduct("webhook", net.node.ns, wh, path.join(dir, "logs", "webhook.log"));
     processes.push(webhook);
     stops.push(() => webhook.stop());
     await waitReady(`http://${nodeApiIp}:${webhookProbe}/readyz`, webhook, 30_000);
     log(`webhook ready on ${nodeApiIp}:${webhookPort}`);
 
-    // The syncer, with the DaemonSet's arguments.
-    const keyFile = path.join(dir, "nftlb.key");
-    writeFileSync(keyFile, net.nftlb.key, { mode: 0o600 });
-    const sy = syncerArgs({ nodeName, nftlbUrl: net.nftlb.url, keyFile, kubeconfig: api.kubeconfigPath });
-    const syncer = startProduct("syncer", net.node.ns, sy, path.join(dir, "logs", "syncer.log"));
-    processes.push(syncer);
-    stops.push(() => syncer.stop());
-    await waitReady(`http://${nodeApiIp}:${portOf(sy, "--probe-port", 8081)}/readyz`, syncer, 60_000);
+    const failed = await syncerReady;
+    if (failed !== undefined) throw failed instanceof Error ? failed : new Error(JSON.stringify(failed));
     log("syncer ready");
 
     const traffic = await startTraffic(net.client.ns);

@@ -61,6 +61,7 @@ describe("planSlices", () => {
     assert.ok(ops[0]?.op === "update");
     assert.equal(ops[0].name, "web-abc");
     assert.equal(ops[0].body.metadata.resourceVersion, "7");
+    assert.equal(ops[0].body.metadata.generateName, "web-", "an update keeps generateName");
     assert.equal(ops[0].body.endpoints?.length, 2);
   });
   it("a port change reshapes: new slice created, old deleted", () => {

@@ -51,7 +51,7 @@ function sliceBody(svc: OwnerService, spec: SliceSpec, triggerTime: string, base
     kind: "EndpointSlice",
     metadata: {
       ...(base ? { name: base.metadata.name, resourceVersion: base.metadata.resourceVersion } : {}),
-      ...(base ? {} : { generateName: `${name}-` }),
+      generateName: base?.metadata.generateName ?? `${name}-`,
       namespace: svc.metadata.namespace ?? "default",
       labels,
       annotations: { ...base?.metadata.annotations, [TRIGGER_TIME]: triggerTime },
