@@ -193,13 +193,22 @@ test("a CA past its end with an expired serving certificate: new CA and certific
   assert.notEqual(issuer(files as Files), "");
 });
 
-test("two years of daily runs (each run twice): the certificate served always chains to every caBundle", () => {
-  const opts = { ...OPTS, caValidityMs: 365 * DAY, certValidityMs: 60 * DAY };
+/**
+ * Runs `certs ensure` every `everyMs` (and again a minute later) for `forMs`; pods serve what the
+ * Secret held `lagMs` ago (kubelet), the API servers trust what ca.crt holds now. At every run,
+ * both the newest and the lagging certificate must chain to the caBundle and be in date.
+ */
+function simulate(
+  opts: RenewalOptions,
+  everyMs: number,
+  forMs: number,
+  lagMs: number,
+): { rotations: number; renewals: number } {
   let files: Files | undefined;
   const history: { at: number; files: Files }[] = [];
   let rotations = 0;
   let renewals = 0;
-  for (let now = T0; now < T0 + 730 * DAY; now += DAY) {
+  for (let now = T0; now < T0 + forMs; now += everyMs) {
     for (const at of [now, now + MIN]) {
       const r = run(at, files, opts);
       if (r.plan.newCA) rotations++;
@@ -208,24 +217,41 @@ test("two years of daily runs (each run twice): the certificate served always ch
       const current = r.files;
       files = current;
       history.push({ at, files: current });
-      // Pods serve what the Secret held up to 5 minutes ago (kubelet delay < grace); the API
-      // servers trust what ca.crt holds now. Check both the newest and the delayed view.
-      const delayed = [...history].reverse().find((h) => h.at <= at - 5 * MIN)?.files ?? current;
-      for (const servedFrom of [current, delayed]) {
+      const lagging = history.findLast((h) => h.at <= at - lagMs)?.files ?? current;
+      const bundle = readBundle(current[KEY.bundle] ?? "");
+      assert.ok(!("error" in bundle));
+      for (const servedFrom of [current, lagging]) {
         const served = new X509Certificate(servedFrom[KEY.cert] ?? "");
-        const bundle = readBundle(current[KEY.bundle] ?? "");
-        assert.ok(!("error" in bundle));
+        const when = new Date(at).toISOString();
         assert.ok(
           bundle.some((ca) => served.checkIssued(ca.x509) && served.verify(ca.x509.publicKey)),
-          `untrusted at ${new Date(at).toISOString()}`,
+          `untrusted at ${when}`,
         );
         assert.ok(
           served.validToDate.getTime() > at && served.validFromDate.getTime() <= at,
-          `expired at ${new Date(at).toISOString()}`,
+          `out of date at ${when}`,
         );
       }
     }
   }
-  assert.ok(rotations >= 2, `CA rotated ${rotations} times`);
+  return { rotations, renewals };
+}
+
+test("400 days of daily runs (each run twice): the certificate served always chains to every caBundle", () => {
+  const { rotations, renewals } = simulate(
+    { ...OPTS, caValidityMs: 180 * DAY, certValidityMs: 30 * DAY },
+    DAY,
+    400 * DAY,
+    5 * MIN,
+  );
+  assert.ok(rotations >= 3, `CA rotated ${rotations} times`);
   assert.ok(renewals >= 10, `serving certificate issued ${renewals} times`);
+});
+
+test("runs every 3 minutes with pods 5 minutes behind: the grace keeps every step safe", () => {
+  const opts = { ...OPTS, caValidityMs: 6 * 60 * MIN, certValidityMs: 2 * 60 * MIN };
+  const { rotations } = simulate(opts, 3 * MIN, 14 * 60 * MIN, 5 * MIN);
+  assert.ok(rotations >= 2, `CA rotated ${rotations} times`);
+  // The same schedule without the grace serves a certificate some caBundle does not trust.
+  assert.throws(() => simulate({ ...opts, graceMs: 0 }, 3 * MIN, 14 * 60 * MIN, 5 * MIN), /untrusted at/);
 });
