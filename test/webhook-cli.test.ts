@@ -1,0 +1,144 @@
+// `kube-nftlb webhook` as a user runs it: flag errors, --help, and a real start → SIGTERM → exit 0.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer, type AddressInfo } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { admissionReview, key, request as admission, service } from "../webhook/test-fixtures.ts";
+import type { AdmissionReviewOut } from "../webhook/review.ts";
+import { makeCa } from "./webhook-pki.ts";
+import { post, probe, SecretVolume, until } from "./webhook-tls.ts";
+
+const BIN = join(import.meta.dirname, "..", "bin", "kube-nftlb.js");
+const dir = mkdtempSync(join(tmpdir(), `webhook-cli-${process.pid}-`));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+// The timeout only keeps a hung child from hanging the suite; a killed child fails the status checks.
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, [BIN, "webhook", ...args], { encoding: "utf8", timeout: 30_000 });
+
+test("--help prints the usage with every flag and exits 0", () => {
+  const r = cli("--help");
+  assert.equal(r.status, 0);
+  for (const flag of [
+    "--tls-cert",
+    "--tls-key",
+    "--port",
+    "--probe-port",
+    "--defaults-file",
+    "--shutdown-delay",
+  ]) {
+    assert.ok(r.stdout.includes(flag), `--help does not mention ${flag}`);
+  }
+  assert.match(r.stdout, /^Usage: kube-nftlb webhook/);
+});
+
+writeFileSync(join(dir, "bad.yaml"), "scheduler: roundrobin\n");
+writeFileSync(join(dir, "broken.yaml"), "scheduler: [\n");
+writeFileSync(join(dir, "persist.yaml"), "persistence: srcip\n");
+
+const usage: [string[], RegExp][] = [
+  [[], /--tls-cert and --tls-key are required/],
+  [["--tls-cert", "c"], /--tls-cert and --tls-key are required/],
+  [["--tls-cert", "c", "--tls-key", "k", "--port", "http"], /--port must be a port number/],
+  [["--tls-cert", "c", "--tls-key", "k", "--probe-port", "70000"], /--probe-port must be a port number/],
+  [["--tls-cert", "c", "--tls-key", "k", "--shutdown-delay", "soon"], /--shutdown-delay must be/],
+  [["--tls-cert", "c", "--tls-key", "k", "--log-level", "loud"], /--log-level must be one of/],
+  [["--tls-cert", "c", "--tls-key", "k", "--bogus"], /Unknown option '--bogus'/],
+  [
+    ["--tls-cert", "c", "--tls-key", "k", "--defaults-file", join(dir, "none.yaml")],
+    /cannot read .*none.yaml: ENOENT/,
+  ],
+  [
+    ["--tls-cert", "c", "--tls-key", "k", "--defaults-file", join(dir, "bad.yaml")],
+    /invalid defaults: scheduler/,
+  ],
+  [["--tls-cert", "c", "--tls-key", "k", "--defaults-file", join(dir, "broken.yaml")], /is not valid YAML/],
+  [["--tls-cert", "c", "--tls-key", "k", "--defaults-file", join(dir, "persist.yaml")], /persistence/],
+];
+
+for (const [args, message] of usage) {
+  test(`usage error exits 2: ${args.join(" ") || "(no flags)"}`, () => {
+    const r = cli(...args);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, message);
+    assert.equal(r.stdout, "");
+  });
+}
+
+test("a port already taken exits 1 with a JSON log line saying so", async () => {
+  const ca = makeCa();
+  const leaf = ca.sign("cli");
+  const volume = new SecretVolume(join(dir, "busy"));
+  volume.write({ "tls.crt": leaf.cert, "tls.key": leaf.key });
+  const taken = createServer();
+  await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+  const { port } = taken.address() as AddressInfo;
+  try {
+    const tls = ["--tls-cert", volume.certFile, "--tls-key", volume.keyFile];
+    const r = cli(...tls, "--bind-address", "127.0.0.1", "--port", "0", "--probe-port", String(port));
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /"msg":"webhook could not start"/);
+    assert.match(r.stdout, /EADDRINUSE/);
+  } finally {
+    taken.close();
+  }
+});
+
+test("runs with --defaults-file, serves, and on SIGTERM drains and exits 0", async () => {
+  const ca = makeCa();
+  const leaf = ca.sign("cli");
+  const volume = new SecretVolume(join(dir, "run"));
+  volume.write({ "tls.crt": leaf.cert, "tls.key": leaf.key });
+  writeFileSync(join(dir, "defaults.yaml"), "# cluster defaults\nscheduler: symhash\n");
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      "webhook",
+      "--tls-cert",
+      volume.certFile,
+      "--tls-key",
+      volume.keyFile,
+      "--port",
+      "0",
+      "--probe-port",
+      "0",
+    ].concat([
+      "--bind-address",
+      "127.0.0.1",
+      "--shutdown-delay",
+      "0",
+      "--defaults-file",
+      join(dir, "defaults.yaml"),
+    ]),
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  try {
+    await until("the listening line", () => out.includes('"msg":"webhook listening"'));
+    const listening = out
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { msg: string; port: number; probePort: number })
+      .find((l) => l.msg === "webhook listening")!;
+    await until("readyz", async () => (await probe(listening.probePort, "/readyz")) === 200);
+    const body = JSON.stringify(admissionReview(admission(service(), { uid: "cli" })));
+    const r = await post(listening.port, ca.cert, "/mutate", body, false);
+    const review = JSON.parse(r.body) as AdmissionReviewOut;
+    const ops = JSON.parse(Buffer.from(review.response.patch ?? "", "base64").toString()) as {
+      value: Record<string, string>;
+    }[];
+    assert.equal(ops[0]?.value[key("scheduler")], "symhash");
+    child.kill("SIGTERM");
+    assert.equal(await exited, 0);
+    assert.match(out, /"msg":"webhook stopped"/);
+    assert.match(out, /"uid":"cli".*"verdict":"patched"/);
+  } finally {
+    child.kill("SIGKILL");
+  }
+});
