@@ -242,6 +242,27 @@ webhooks:
     }
   });
 
+  it("accepts the protobuf bodies of kubectl's generator commands", async () => {
+    assert.equal((await kubectl("create", "namespace", "made")).stdout, "namespace/made created\n");
+    const svc = await kubectl("create", "service", "nodeport", "gen", "--tcp=443:8443", "-n", "made");
+    assert.equal(svc.stdout, "service/gen created\n", svc.stderr);
+    const spec = await kubectl(
+      "get",
+      "svc",
+      "gen",
+      "-n",
+      "made",
+      "-o",
+      "jsonpath={.spec.type} {.spec.ports[0].targetPort} {.spec.ports[0].nodePort} {.spec.selector.app}",
+    );
+    assert.match(spec.stdout, /^NodePort 8443 30\d{3} gen$/);
+    assert.equal(
+      (await kubectl("create", "configmap", "cfg", "--from-literal=a=b", "-n", "made")).stdout,
+      "configmap/cfg created\n",
+    );
+    assert.equal((await kubectl("get", "cm", "cfg", "-n", "made", "-o", "jsonpath={.data.a}")).stdout, "b");
+  });
+
   it("delete removes the object and says so", async () => {
     const r = await kubectl("delete", "svc", "web");
     assert.equal(r.stdout, 'service "web" deleted\n', r.stderr);

@@ -343,10 +343,17 @@ describe("garbage in, Status out", () => {
     const p = await request(api, "PATCH", `${SVCS}/alpha`, { body: "{}", contentType: "application/json" });
     assert.equal(p.status, 415);
   });
+  it("answers a protobuf body with the k8s prefix but garbage inside with a Status", async () => {
+    const body = Buffer.concat([Buffer.from("k8s\0", "latin1"), Buffer.from([0x0a, 0xff, 0xff, 0x01, 0x12])]);
+    const r = await request(api, "POST", SVCS, { body, contentType: "application/vnd.kubernetes.protobuf" });
+    assert.equal(r.status, 415);
+    assert.equal(r.json.kind, "Status");
+  });
   it("survives random bytes on every verb and keeps serving", async () => {
     const junk = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 73) % 256));
     for (const [m, ct] of [
       ["POST", "application/json"],
+      ["POST", "application/vnd.kubernetes.protobuf"],
       ["PUT", "application/yaml"],
       ["PATCH", "application/merge-patch+json"],
       ["PATCH", "application/json-patch+json"],

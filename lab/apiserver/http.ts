@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import type { ManagedFields } from "./managedfields.ts";
+import { decodeProtobufObject } from "./protobuf.ts";
 import type { Resource } from "./resources.ts";
 import type { Allocators } from "./service.ts";
 import { badRequest, failure, unsupportedMediaType, type Status } from "./status.ts";
@@ -68,6 +69,10 @@ export function decodeObject(ctx: Ctx, body: Buffer, type = mediaType(ctx.req)):
     } catch (e) {
       throw badRequest(`error converting YAML to JSON: yaml: ${(e as Error).message.split("\n")[0] ?? ""}`);
     }
+  } else if (type === "application/vnd.kubernetes.protobuf") {
+    const decoded = decodeProtobufObject(body);
+    if ("error" in decoded) throw failure(415, "UnsupportedMediaType", decoded.error);
+    value = decoded.obj;
   } else throw unsupportedMediaType(BODY_TYPES);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw badRequest(
