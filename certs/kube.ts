@@ -8,6 +8,9 @@ import {
   PatchStrategy,
   setHeaderOptions,
 } from "@kubernetes/client-node";
+import { existsSync } from "node:fs";
+import { homedir } from "node:os";
+import { delimiter, join } from "node:path";
 import type { RawSecret } from "./secret.ts";
 import {
   ApiError,
@@ -33,10 +36,17 @@ export function loadKubeConfig(
       kc.loadFromCluster();
       return { kc, source: "in-cluster service account" };
     }
+    // loadFromDefault falls back to http://localhost:8080 when it finds nothing: say so instead.
+    const files = (process.env.KUBECONFIG ?? "").split(delimiter).filter((f) => f !== "");
+    const home = join(homedir(), ".kube", "config");
+    if (!files.some((f) => existsSync(f)) && !existsSync(home)) {
+      return {
+        error:
+          "no --kubeconfig given, not in a cluster (KUBERNETES_SERVICE_HOST unset), and no $KUBECONFIG or ~/.kube/config",
+      };
+    }
     kc.loadFromDefault();
-    if (kc.getCurrentCluster() === null)
-      return { error: "no --kubeconfig given, not in a cluster, and no default kubeconfig found" };
-    return { kc, source: process.env.KUBECONFIG ?? "~/.kube/config" };
+    return { kc, source: files.length > 0 ? files.join(delimiter) : home };
   } catch (err) {
     return {
       error: `cannot load kubeconfig${path === undefined ? "" : ` ${path}`}: ${(err as Error).message}`,

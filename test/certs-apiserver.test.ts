@@ -4,6 +4,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ensure, type EnsureRequest } from "../certs/ensure.ts";
 import { renewalTime } from "../certs/renewal.ts";
 import { readCert, type Cert } from "../certs/secret.ts";
@@ -354,5 +357,20 @@ test("CLI: usage errors exit 2 with the reason", async () => {
     }
   } finally {
     console.error = original;
+  }
+});
+
+test("CLI: a kubeconfig that is missing or garbage exits 1 with the reason", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "certs-kubeconfig-"));
+  try {
+    writeFileSync(join(dir, "garbage"), "clusters: [\n");
+    const missing = await runHere([...ENSURE_ARGS, "--kubeconfig", join(dir, "missing")]);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /cannot load kubeconfig .*missing: ENOENT/);
+    const garbage = await runHere([...ENSURE_ARGS, "--kubeconfig", join(dir, "garbage")]);
+    assert.equal(garbage.status, 1);
+    assert.match(garbage.stderr, /cannot load kubeconfig .*garbage/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
