@@ -3,6 +3,7 @@
 // codes and texts, selectors, resourceVersion/generation, Service allocation, status subresource,
 // dry-run, and garbage of every kind answered with a Status instead of a crash.
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { request } from "../lab/apiserver/client.ts";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
@@ -64,6 +65,27 @@ describe("authentication and routing", () => {
     const r = await request(api, "GET", "/api/v1/namespaces");
     const names = r.json.items.map((n: { metadata: { name: string } }) => n.metadata.name);
     for (const n of ["default", "kube-system", "kube-public"]) assert.ok(names.includes(n), n);
+  });
+});
+
+describe("instances", () => {
+  it("runs several at once on their own ports and stores, and stop() removes the kubeconfig", async () => {
+    const [a, b] = await Promise.all([startApiServer(), startApiServer()]);
+    try {
+      assert.notEqual(a.url, b.url);
+      await request(a, "POST", "/api/v1/namespaces/default/configmaps", {
+        body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "only-in-a" } },
+      });
+      assert.equal((await request(b, "GET", "/api/v1/namespaces/default/configmaps/only-in-a")).status, 404);
+      assert.equal(
+        (await request(b, "GET", "/api/v1/namespaces", { token: a.token })).status,
+        401,
+        "tokens are per instance",
+      );
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+    assert.equal(existsSync(a.kubeconfigPath), false);
   });
 });
 
