@@ -371,6 +371,11 @@ describe("garbage in, Status out", () => {
     assert.equal(r.status, 415);
     assert.equal(r.json.kind, "Status");
   });
+  it("answers a bad percent-escape in the path with 400", async () => {
+    const r = await request(api, "GET", "/api/v1/namespaces/%E0%A4%A/services");
+    assert.equal(r.status, 400);
+    assert.equal(r.json.kind, "Status");
+  });
   it("survives random bytes on every verb and keeps serving", async () => {
     const junk = Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 73) % 256));
     for (const [m, ct] of [

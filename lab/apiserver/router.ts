@@ -64,7 +64,15 @@ async function dispatch(
     return method === "GET" ? sendJson(base, 200, doc) : sendStatus(base, methodNotAllowed().status);
   if (path === "/openapi/v2") return sendStatus(base, pathNotFound().status);
 
-  const segs = path.split("/").slice(1).map(decodeURIComponent);
+  let segs: string[];
+  try {
+    segs = path.split("/").slice(1).map(decodeURIComponent);
+  } catch {
+    return sendStatus(
+      base,
+      failure(400, "BadRequest", `invalid URL escape in ${JSON.stringify(path)}`).status,
+    );
+  }
   let group: string;
   let version: string;
   let rest: string[];

@@ -72,12 +72,10 @@ export class Store {
   list(res: Resource, ns?: string): Obj[] {
     const out: Obj[] = [];
     for (const [k, o] of this.#bucket(res)) if (ns === undefined || k.startsWith(`${ns}/`)) out.push(o);
+    // etcd returns keys in byte order
+    const key = (o: Obj) => objKey(o.metadata.namespace, o.metadata.name ?? "");
     return out
-      .sort((a, b) =>
-        objKey(a.metadata.namespace, a.metadata.name ?? "").localeCompare(
-          objKey(b.metadata.namespace, b.metadata.name ?? ""),
-        ),
-      )
+      .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
       .map((o) => structuredClone(o));
   }
 
