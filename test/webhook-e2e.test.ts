@@ -50,7 +50,7 @@ const svc = (name: string, annotations: Record<string, string>, spec = "") =>
       spec: {
         selector: { app: name },
         ports: [{ name: "http", port: 80, targetPort: 8080 }],
-        ...(spec ? parse(spec) : {}),
+        ...(spec ? (parse(spec) as Record<string, unknown>) : {}),
       },
     }),
   );
