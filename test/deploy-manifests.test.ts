@@ -4,7 +4,7 @@
 // operator is promised hold in every rendering.
 import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   ROOT,
@@ -367,23 +367,77 @@ describe("deploy/ node DaemonSet and webhook Deployment", { skip: missing }, () 
 });
 
 describe("docs/operators.md", { skip: missing }, () => {
-  it("every directory it tells the operator to apply or delete with -k renders", (t) => {
+  it("every directory it tells the operator to apply or delete with -k renders", () => {
     const doc = readFileSync(join(ROOT, "docs/operators.md"), "utf8");
     const dirs = [
       ...new Set([...doc.matchAll(/kubectl (?:apply|delete) -k\s+(deploy[\w/.-]*)/g)].map((m) => m[1]!)),
     ];
     assert.ok(dirs.length >= 5, `found ${dirs.join(", ")}`);
     for (const dir of dirs) {
-      // deploy/webhook and deploy/certs belong to the webhook and certs work; until they have a
-      // kustomization, say so instead of failing the build.
-      if (
-        ["deploy/webhook", "deploy/certs"].includes(dir.replace(/\/$/, "")) &&
-        !existsSync(join(ROOT, dir, "kustomization.yaml"))
-      ) {
-        t.diagnostic(`${dir} has no kustomization.yaml yet`);
-        continue;
-      }
       assert.ok(render(dir).length > 0, dir);
     }
+  });
+});
+
+describe("deploy/ pieces fit together", { skip: missing }, () => {
+  const flag = (args: string[], name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+
+  it("the webhook configurations call the webhook Service, which the certs Job certifies", () => {
+    for (const r of ["deploy", "deploy/overlays/alongside-kube-proxy"] as const) {
+      const objects = rendered.get(r)!;
+      const configs = objects.filter((o) => o.kind.endsWith("WebhookConfiguration"));
+      assert.deepEqual(configs.map((c) => c.kind).sort(), [
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+      ]);
+      const svc = find(objects, "Service", "kube-nftlb-webhook");
+      const ports = (svc.spec as { ports: { port: number }[] }).ports.map((p) => p.port);
+      const [webhookPod] = workloads([find(objects, "Deployment", "kube-nftlb-webhook")]);
+      const secret = (webhookPod!.pod.volumes!.find((v) => v.secret)!.secret as { secretName: string })
+        .secretName;
+      for (const cj of workloads(objects).filter(
+        (w) => w.labels["app.kubernetes.io/component"] === "certs",
+      )) {
+        const args = cj.pod.containers[0]!.args!;
+        assert.equal(flag(args, "namespace"), "kube-nftlb");
+        assert.equal(flag(args, "service"), svc.metadata.name);
+        assert.equal(flag(args, "secret"), secret);
+        assert.deepEqual(
+          flag(args, "webhook")!.split(",").sort(),
+          [...new Set(configs.map((c) => c.metadata.name))].sort(),
+        );
+      }
+      for (const c of configs) {
+        for (const w of c.webhooks as {
+          name: string;
+          clientConfig: { service: Record<string, unknown> };
+        }[]) {
+          const s = w.clientConfig.service;
+          assert.equal(s.namespace, svc.metadata.namespace, `${c.kind} ${w.name}`);
+          assert.equal(s.name, svc.metadata.name, `${c.kind} ${w.name}`);
+          assert.ok(ports.includes((s.port as number | undefined) ?? 443), `${c.kind} ${w.name} port`);
+        }
+      }
+    }
+  });
+
+  it("the validating-admission-policy overlay: a bound policy, and no webhook, certificate or Secret", () => {
+    const objects = rendered.get("deploy/overlays/validating-admission-policy")!;
+    const policy = objects.find((o) => o.kind === "ValidatingAdmissionPolicy");
+    const binding = objects.find((o) => o.kind === "ValidatingAdmissionPolicyBinding");
+    assert.ok(policy && binding);
+    assert.equal((binding.spec as { policyName: string }).policyName, policy.metadata.name);
+    const kinds = objects.map((o) => o.kind);
+    for (const absent of [
+      "Deployment",
+      "Service",
+      "Job",
+      "CronJob",
+      "MutatingWebhookConfiguration",
+      "ValidatingWebhookConfiguration",
+    ]) {
+      assert.ok(!kinds.includes(absent), `${absent} in the VAP overlay`);
+    }
+    assert.doesNotMatch(JSON.stringify(objects), /kube-nftlb-webhook-tls/);
   });
 });
