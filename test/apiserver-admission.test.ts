@@ -258,7 +258,7 @@ describe("admission webhooks", () => {
     assert.equal((hook.reviews.at(-1)?.review.request as Req).dryRun, true);
   });
 
-  it("sends DELETE with the old object and no object; patches on DELETE are an error", async () => {
+  it("sends DELETE with the old object and no object", async () => {
     await cm("doomed");
     await register(VWC, "del", [webhook("del.lab.example.com", "/validate")]);
     const r = await request(api, "DELETE", "/api/v1/namespaces/default/configmaps/doomed");
@@ -283,6 +283,27 @@ describe("admission webhooks", () => {
     assert.equal(
       r.json.message,
       'Internal error occurred: admission webhook "mut.lab.example.com" attempted to modify the object, which is not supported for this operation',
+    );
+  });
+
+  it("sends the first AdmissionReview version the webhook accepts, and refuses configurations with none known", async () => {
+    await register(VWC, "beta", [
+      webhook("beta.lab.example.com", "/validate", { admissionReviewVersions: ["v1beta1", "v1"] }),
+    ]);
+    assert.equal((await cm("beta")).status, 201);
+    assert.equal(hook.reviews.at(-1)?.review.apiVersion, "admission.k8s.io/v1beta1");
+    const r = await request(api, "POST", VWC, {
+      body: {
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingWebhookConfiguration",
+        metadata: { name: "v2" },
+        webhooks: [webhook("v2.lab.example.com", "/validate", { admissionReviewVersions: ["v2"] })],
+      },
+    });
+    assert.equal(r.status, 422);
+    assert.match(
+      r.json.message,
+      /webhooks\[0\]\.admissionReviewVersions: Invalid value: \[\]string\{"v2"\}: must include at least one of v1, v1beta1/,
     );
   });
 

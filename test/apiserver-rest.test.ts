@@ -182,6 +182,22 @@ describe("create, get, update, delete", () => {
     assert.equal(again.status, 201, again.text);
     await request(api, "DELETE", `${SVCS}/np2`);
   });
+  it("forbids deleting the default namespaces, and deletes others with their contents", async () => {
+    const r = await request(api, "DELETE", "/api/v1/namespaces/kube-system");
+    assert.equal(r.status, 403);
+    assert.equal(r.json.reason, "Forbidden");
+    assert.equal(r.json.message, 'namespaces "kube-system" is forbidden: this namespace may not be deleted');
+    await request(api, "POST", "/api/v1/namespaces", {
+      body: { apiVersion: "v1", kind: "Namespace", metadata: { name: "temp" } },
+    });
+    await request(api, "POST", "/api/v1/namespaces/temp/configmaps", {
+      body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "inside" } },
+    });
+    const d = await request(api, "DELETE", "/api/v1/namespaces/temp");
+    assert.equal(d.json.status.phase, "Terminating");
+    assert.equal((await request(api, "GET", "/api/v1/namespaces/temp/configmaps/inside")).status, 404);
+    assert.equal((await request(api, "GET", "/api/v1/namespaces/temp")).status, 404);
+  });
   it("creates with generateName", async () => {
     const r = await request(api, "POST", "/api/v1/namespaces/default/configmaps", {
       body: { apiVersion: "v1", kind: "ConfigMap", metadata: { generateName: "gen-" } },

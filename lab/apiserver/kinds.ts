@@ -111,8 +111,14 @@ function validateWebhooks(obj: Obj): FieldError[] {
           : notSupported(`${f}.sideEffects`, w.sideEffects, ["None", "NoneOnDryRun"]),
       );
     }
-    if (arr(w.admissionReviewVersions).length === 0)
+    const versions = w.admissionReviewVersions;
+    if (!Array.isArray(versions) || versions.length === 0)
       out.push(required(`${f}.admissionReviewVersions`, "must specify one of v1, v1beta1"));
+    else if (!versions.some((v) => v === "v1" || v === "v1beta1")) {
+      out.push(
+        invalidValue(`${f}.admissionReviewVersions`, versions, "must include at least one of v1, v1beta1"),
+      );
+    }
     if (!["Fail", "Ignore"].includes(w.failurePolicy as string))
       out.push(notSupported(`${f}.failurePolicy`, w.failurePolicy, ["Fail", "Ignore"]));
     const t = w.timeoutSeconds;
