@@ -16,6 +16,7 @@ import {
   hasKubectl,
   NS,
   readBack,
+  readState,
   SECRET,
   startLab,
   SVC,
@@ -271,7 +272,7 @@ test(
         const lines: string[] = [];
         const r = await ensure({ ...other.stores, clock: () => now, log: (l) => lines.push(l) }, req);
         assert.equal(r.ok, true, lines.join("\n"));
-        const state = await readBack(other);
+        const state = await readState(other);
         assertConsistent(state);
         return { lines: lines.join("\n"), state };
       };
@@ -308,7 +309,7 @@ test(
       assert.match(step3.lines, /CA rotation step 3: dropping 1 old CA/);
       assert.equal(step3.state.files["ca.crt"]?.match(/BEGIN CERTIFICATE/g)?.length, 1);
       assert.match((await at(caDue + 23 * MIN)).lines, /nothing to do/);
-      assert.deepEqual((await readBack(other)).resourceVersions, step3.state.resourceVersions);
+      assert.deepEqual((await readState(other)).resourceVersions, step3.state.resourceVersions);
     } finally {
       await other.stop();
     }

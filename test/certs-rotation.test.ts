@@ -29,7 +29,7 @@ import { renewalTime } from "../certs/renewal.ts";
 import { readCert, type Cert } from "../certs/secret.ts";
 import { createLogger } from "../runtime/index.ts";
 import { startWebhook, type Webhook } from "../webhook/server.ts";
-import { CONFIG, hasKubectl, NS, readBack, SECRET, startLab, SVC, type Lab } from "./certs-lab.ts";
+import { CONFIG, hasKubectl, NS, readState, SECRET, startLab, SVC, type Lab } from "./certs-lab.ts";
 
 const MIN = 60_000;
 const skip = hasKubectl() ? undefined : "kubectl binary not found";
@@ -159,7 +159,7 @@ test(
       const r = await ensure({ ...lab.stores, clock: () => now, log: (l) => lines.push(l) }, req);
       assert.equal(r.ok, true, lines.join("\n"));
       assert.match(lines.join("\n"), expect);
-      const { files } = await readBack(lab);
+      const { files } = await readState(lab);
       deliver(volume, {
         "tls.crt": files["tls.crt"] ?? "",
         "tls.key": files["tls.key"] ?? "",
