@@ -421,6 +421,20 @@ describe("deploy/ pieces fit together", { skip: missing }, () => {
     }
   });
 
+  it("the webhook pods get the serving pair only, never the CA's private key", () => {
+    for (const r of ["deploy", "deploy/overlays/alongside-kube-proxy"] as const) {
+      const [webhookPod] = workloads([find(rendered.get(r)!, "Deployment", "kube-nftlb-webhook")]);
+      const secret = webhookPod!.pod.volumes!.find((v) => v.secret)!.secret as {
+        items?: { key: string; path: string }[];
+      };
+      assert.deepEqual(
+        secret.items?.map((i) => i.key).sort(),
+        ["tls.crt", "tls.key"],
+        `${r}: the TLS volume must project only tls.crt and tls.key (the Secret also holds ca.key)`,
+      );
+    }
+  });
+
   it("the validating-admission-policy overlay: a bound policy, and no webhook, certificate or Secret", () => {
     const objects = rendered.get("deploy/overlays/validating-admission-policy")!;
     const policy = objects.find((o) => o.kind === "ValidatingAdmissionPolicy");
