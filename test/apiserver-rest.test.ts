@@ -198,6 +198,27 @@ describe("create, get, update, delete", () => {
     assert.equal((await request(api, "GET", "/api/v1/namespaces/temp/configmaps/inside")).status, 404);
     assert.equal((await request(api, "GET", "/api/v1/namespaces/temp")).status, 404);
   });
+  it("keeps an object with finalizers, marked for deletion, until the last finalizer goes", async () => {
+    const CM = "/api/v1/namespaces/default/configmaps";
+    await request(api, "POST", CM, {
+      body: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "held", finalizers: ["example.com/hold"] },
+      },
+    });
+    const d = await request(api, "DELETE", `${CM}/held`);
+    assert.equal(d.status, 200);
+    assert.match(d.json.metadata.deletionTimestamp, /Z$/);
+    const held = await request(api, "GET", `${CM}/held`);
+    assert.equal(held.status, 200);
+    const freed = await request(api, "PATCH", `${CM}/held`, {
+      body: [{ op: "remove", path: "/metadata/finalizers" }],
+      contentType: "application/json-patch+json",
+    });
+    assert.equal(freed.status, 200, freed.text);
+    assert.equal((await request(api, "GET", `${CM}/held`)).status, 404);
+  });
   it("creates with generateName", async () => {
     const r = await request(api, "POST", "/api/v1/namespaces/default/configmaps", {
       body: { apiVersion: "v1", kind: "ConfigMap", metadata: { generateName: "gen-" } },
