@@ -35,6 +35,15 @@ describe("lab: Pods, Service, traffic", { skip: skip ?? false, timeout: 180_000 
         podYaml("web-1", { app: "web" }),
         podYaml("web-2", { app: "web" }, { "lab.kube-nftlb.io/ready": "false" }),
         podYaml("other", { app: "other" }),
+        // Garbage the lab's kubelet must survive: no ports, an SCTP port, a bad readiness value.
+        `apiVersion: v1
+kind: Pod
+metadata: { name: odd, labels: { app: odd }, annotations: { lab.kube-nftlb.io/ready: "maybe" } }
+spec:
+  containers:
+    - { name: a, image: x }
+    - { name: b, image: x, ports: [{ containerPort: 7000, protocol: SCTP }] }
+---`,
         serviceYaml("web", { app: "web" }),
       ].join("\n"),
     );
@@ -45,15 +54,19 @@ describe("lab: Pods, Service, traffic", { skip: skip ?? false, timeout: 180_000 
   });
 
   it("Pods get a pod IP in the pod range, a node, Running and Ready from the annotation", async () => {
-    const pods = await until("the four Pods Running with IPs", async () => {
+    const pods = await until("the five Pods Running with IPs", async () => {
       const list = JSON.parse(await lab.k(["get", "pods", "-o", "json"])) as {
         items: {
           metadata: { name: string; finalizers?: string[] };
           spec: { nodeName?: string };
-          status: { phase?: string; podIP?: string; conditions?: { type: string; status: string }[] };
+          status: {
+            phase?: string;
+            podIP?: string;
+            conditions?: { type: string; status: string; reason?: string; message?: string }[];
+          };
         }[];
       };
-      return list.items.length === 4 && list.items.every((p) => p.status.podIP) ? list.items : undefined;
+      return list.items.length === 5 && list.items.every((p) => p.status.podIP) ? list.items : undefined;
     });
     const range = lab.cluster.info.node.podCIDR.replace(/0\/24$/, "");
     for (const p of pods) {
@@ -61,9 +74,14 @@ describe("lab: Pods, Service, traffic", { skip: skip ?? false, timeout: 180_000 
       assert.ok(p.status.podIP?.startsWith(range), `${p.metadata.name} ${p.status.podIP} in ${range}0/24`);
       assert.equal(p.spec.nodeName, lab.cluster.info.node.name);
       const ready = p.status.conditions?.find((c) => c.type === "Ready")?.status;
-      assert.equal(ready, p.metadata.name === "web-2" ? "False" : "True", p.metadata.name);
+      assert.equal(ready, ["web-2", "odd"].includes(p.metadata.name) ? "False" : "True", p.metadata.name);
     }
-    assert.equal(new Set(pods.map((p) => p.status.podIP)).size, 4, "every Pod has its own IP");
+    assert.equal(new Set(pods.map((p) => p.status.podIP)).size, 5, "every Pod has its own IP");
+    const odd = pods
+      .find((p) => p.metadata.name === "odd")
+      ?.status.conditions?.find((c) => c.type === "Ready");
+    assert.equal(odd?.reason, "LabBadAnnotation");
+    assert.equal(odd?.message, 'lab.kube-nftlb.io/ready must be "true" or "false", got "maybe"');
   });
 
   it("the EndpointSlice is written as the real controller writes it", async () => {
