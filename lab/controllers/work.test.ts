@@ -27,10 +27,7 @@ describe("workLoop", () => {
     const errors: string[] = [];
     let n = 0;
     const loop = workLoop(
-      async () => {
-        if (++n < 3) throw new Error(`boom ${n}`);
-        return undefined;
-      },
+      () => (++n < 3 ? Promise.reject(new Error(`boom ${n}`)) : Promise.resolve(undefined)),
       { retryMs: 1, onError: (k, e) => errors.push(`${k}: ${(e as Error).message}`) },
     );
     loop.add("k");
@@ -42,7 +39,7 @@ describe("workLoop", () => {
   });
   it("a handler asking to look again later runs again by itself", async () => {
     let n = 0;
-    const loop = workLoop(async () => (++n === 1 ? Date.now() + 10 : undefined));
+    const loop = workLoop(() => Promise.resolve(++n === 1 ? Date.now() + 10 : undefined));
     loop.add("k");
     const deadline = Date.now() + 5000;
     while (n < 2 && Date.now() < deadline) await tick();
@@ -51,10 +48,7 @@ describe("workLoop", () => {
   });
   it("after stop nothing runs", async () => {
     let n = 0;
-    const loop = workLoop(async () => {
-      n++;
-      return Date.now();
-    });
+    const loop = workLoop(() => Promise.resolve(++n));
     loop.stop();
     loop.add("k");
     await tick();
