@@ -14,9 +14,12 @@ export interface LabBenchResults {
     create: { median: number; p90: number };
     delete: { median: number; p90: number };
     createFromApiWrite: { median: number; p90: number };
+    apiWriteToSlice?: { median: number; p90: number };
     rulesPerService: number;
   }[];
   podReadyToTraffic: { runs: number; median: number; p90: number };
+  podReadyToSlice?: { median: number; p90: number };
+  podReadyToKernel?: { median: number; p90: number };
 }
 
 /** SPEC §7: upstream's published medians (single-node minikube), ms. */

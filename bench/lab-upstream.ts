@@ -106,14 +106,28 @@ try {
   // Service create/delete → kernel, as upstream measured it (from kubectl returning), and also
   // from the API write (when the stand-in stored the Service: kubectl's own exit is not in it).
   let written = 0;
+  let sliced = 0;
+  let want = 0;
   const svcRes = findResource("", "v1", "services")!;
+  const sliceRes = findResource("discovery.k8s.io", "v1", "endpointslices")!;
   c.api.store.subscribe((e) => {
-    if (e.res === svcRes && e.object.metadata.name === "bench") written = performance.now();
+    if (e.res === svcRes && e.object.metadata.name === "bench" && e.type === "ADDED")
+      written = performance.now();
+    const eps = (e.object as { endpoints?: unknown[] }).endpoints;
+    if (
+      e.res === sliceRes &&
+      e.type !== "DELETED" &&
+      e.object.metadata.labels?.["kubernetes.io/service-name"] === "bench" &&
+      eps?.length === want
+    )
+      sliced = performance.now();
   });
   const sizes: LabBenchResults["sizes"] = [];
   for (const n of SIZES) {
     const create: number[] = [];
     const fromWrite: number[] = [];
+    const toSlice: number[] = [];
+    want = n;
     const del: number[] = [];
     let rules = 0;
     for (let run = 0; run < RUNS; run++) {
@@ -126,6 +140,7 @@ try {
       const inKernel = performance.now();
       create.push(inKernel - applied);
       fromWrite.push(inKernel - written);
+      toSlice.push(sliced - written);
       rules = f.rules;
       await kubectl(["delete", "service", "bench"]);
       const deleted = performance.now();
@@ -139,6 +154,7 @@ try {
       create: stats(create),
       delete: stats(del),
       createFromApiWrite: stats(fromWrite),
+      apiWriteToSlice: stats(toSlice),
       rulesPerService: rules,
     });
     console.log(`  ${n} endpoints: ${RUNS} runs done`);
@@ -156,19 +172,36 @@ spec: { containers: [{ name: app, image: lab.kube-nftlb.io/pod-server, ports: [{
   await until("rt answering", async () => ((await c.traffic.tcp(vip, 80)).ok ? true : undefined));
   await until("late running", () => (c.api.store.get(podsRes, "default", "late")?.status ? true : undefined));
   let readyAt = 0;
+  let sliceAt = 0;
+  const slicesRes = findResource("discovery.k8s.io", "v1", "endpointslices")!;
+  const lateReady = (o: object) =>
+    (
+      (o as { endpoints?: { targetRef?: { name?: string }; conditions?: { ready?: boolean } }[] })
+        .endpoints ?? []
+    ).some((x) => x.targetRef?.name === "late" && x.conditions?.ready === true);
   c.api.store.subscribe((e) => {
     if (e.res === podsRes && e.object.metadata.name === "late" && ready(e.object) && readyAt === 0)
       readyAt = performance.now();
+    if (e.res === slicesRes && readyAt !== 0 && sliceAt === 0 && lateReady(e.object))
+      sliceAt = performance.now();
   });
   const toTraffic: number[] = [];
+  const toSlice: number[] = [];
+  const toKernel: number[] = [];
   for (let run = 0; run < READY_RUNS; run++) {
     readyAt = 0;
+    sliceAt = 0;
     await kubectl(["annotate", "pod", "late", "lab.kube-nftlb.io/ready=true", "--overwrite"]);
+    const inKernel = await until("late in the kernel", async () =>
+      (await k.farm("default.rt.http")).backends === 11 ? performance.now() : undefined,
+    );
     const answered = await until("late answering", async () => {
       const p = await c.traffic.tcp(vip, 80, { timeoutMs: 500 });
       return p.ok && p.answer === "late" ? performance.now() : undefined;
     });
     toTraffic.push(answered - readyAt);
+    toKernel.push(inKernel - readyAt);
+    toSlice.push(sliceAt - readyAt);
     await kubectl(["annotate", "pod", "late", "lab.kube-nftlb.io/ready=false", "--overwrite"]);
     await until("late out of the farm", async () => {
       const r = await fetch(`${c.info.nftlb.url}/farms/default.rt.http`, {
@@ -191,6 +224,8 @@ spec: { containers: [{ name: app, image: lab.kube-nftlb.io/pod-server, ports: [{
     runs: RUNS,
     sizes,
     podReadyToTraffic: { runs: READY_RUNS, ...stats(toTraffic) },
+    podReadyToSlice: stats(toSlice),
+    podReadyToKernel: stats(toKernel),
   };
 
   console.log(
@@ -209,8 +244,12 @@ spec: { containers: [{ name: app, image: lab.kube-nftlb.io/pod-server, ports: [{
     "\nnft rules per Service (one port): endpoints | kube-nftlb (measured) | kube-proxy iptables (3N+1)",
   );
   for (const s of sizes) console.log(`  ${s.endpoints} | ${s.rulesPerService} | ${3 * s.endpoints + 1}`);
+  console.log("\nService stored → its EndpointSlice stored (the lab's controller), median / p90 ms:");
+  for (const s of sizes)
+    console.log(`  ${s.endpoints} endpoints: ${s.apiWriteToSlice?.median} / ${s.apiWriteToSlice?.p90}`);
   console.log(
-    `\nPod Ready → it answers a connection from the client namespace: median ${results.podReadyToTraffic.median} ms, p90 ${results.podReadyToTraffic.p90} ms (${READY_RUNS} runs)`,
+    `\nPod Ready → it answers a connection from the client namespace: median ${results.podReadyToTraffic.median} ms, p90 ${results.podReadyToTraffic.p90} ms (${READY_RUNS} runs)` +
+      `\n  of which: Ready → EndpointSlice ready ${results.podReadyToSlice?.median} / ${results.podReadyToSlice?.p90} ms, Ready → backend in the kernel ${results.podReadyToKernel?.median} / ${results.podReadyToKernel?.p90} ms (median / p90)`,
   );
   console.log(`environment: ${JSON.stringify(results.environment)}`);
   writeFileSync(path.join(RESULTS_DIR, "lab-upstream.json"), `${JSON.stringify(results, null, 2)}\n`);

@@ -2,7 +2,7 @@
 // against it, nftlb's farms, and polling with a deadline. Each test file starts its own lab
 // (its own network slot, so files run in parallel) and stops it in after(), even on failure; a
 // crashed run's namespaces and processes are removed by the next lab's slot cleanup.
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,6 +12,8 @@ import { cannotBuildNetwork } from "../lab/net/index.ts";
 export const whyNoLab = (): string | undefined => {
   const why = cannotBuildNetwork();
   if (why !== undefined) return why;
+  const kubectl = spawnSync("kubectl", ["version", "--client"], { stdio: "ignore" });
+  if (kubectl.error !== undefined || kubectl.status !== 0) return "needs kubectl on PATH (CI installs it)";
   return undefined;
 };
 
