@@ -94,6 +94,50 @@ export const RESOURCES: readonly Resource[] = [
   ),
   r("coordination.k8s.io", "v1", "leases", "Lease", true, { createOnUpdate: true }),
   r("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true),
+  // What deploy/ installs, so an operator's `kubectl apply -k deploy/` can be tried against the
+  // lab: stored and served like the real ones, with no controller behind them.
+  r("", "v1", "serviceaccounts", "ServiceAccount", true, { shortNames: ["sa"] }),
+  r("apps", "v1", "daemonsets", "DaemonSet", true, {
+    shortNames: ["ds"],
+    categories: ["all"],
+    status: true,
+    returnDeletedObject: true,
+  }),
+  r("apps", "v1", "deployments", "Deployment", true, {
+    shortNames: ["deploy"],
+    categories: ["all"],
+    status: true,
+    returnDeletedObject: true,
+  }),
+  r("batch", "v1", "jobs", "Job", true, { categories: ["all"], status: true, returnDeletedObject: true }),
+  r("batch", "v1", "cronjobs", "CronJob", true, {
+    shortNames: ["cj"],
+    categories: ["all"],
+    status: true,
+    returnDeletedObject: true,
+  }),
+  r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, {
+    shortNames: ["pdb"],
+    status: true,
+    returnDeletedObject: true,
+  }),
+  r("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false),
+  r("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false),
+  r("rbac.authorization.k8s.io", "v1", "roles", "Role", true),
+  r("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", true),
+  r("admissionregistration.k8s.io", "v1", "validatingadmissionpolicies", "ValidatingAdmissionPolicy", false, {
+    categories: ["api-extensions"],
+    status: true,
+    returnDeletedObject: true,
+  }),
+  r(
+    "admissionregistration.k8s.io",
+    "v1",
+    "validatingadmissionpolicybindings",
+    "ValidatingAdmissionPolicyBinding",
+    false,
+    { categories: ["api-extensions"], returnDeletedObject: true },
+  ),
 ];
 
 export function apiVersionOf(res: Resource): string {
