@@ -178,6 +178,7 @@ test("close (SIGTERM): unready at once, an in-flight request finishes, then noth
   const webhook = await start(volume);
   const { port, probePort } = webhook;
   assert.equal(await probe(probePort, "/readyz"), 200);
+  let readyzWhileDraining = 0;
   // `Expect: 100-continue`: the server answers "continue" once it has parsed the headers, so the
   // request is certainly in flight when close() begins; the body follows after.
   const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -202,14 +203,20 @@ test("close (SIGTERM): unready at once, an in-flight request finishes, then noth
       },
     );
     req.on("error", reject);
+    // The unfinished request keeps the server (and so the probe port) open: /readyz is seen
+    // draining before the body is sent.
     req.on("continue", () => {
       void webhook.close();
       assert.equal(webhook.ready(), false);
-      req.end(body);
+      void probe(probePort, "/readyz").then((code) => {
+        readyzWhileDraining = code;
+        req.end(body);
+      });
     });
     req.flushHeaders();
   });
   const r = await answer;
+  assert.equal(readyzWhileDraining, 503);
   assert.equal(r.status, 200);
   assert.equal((JSON.parse(r.body) as { response: { patchType: string } }).response.patchType, "JSONPatch");
   await webhook.close();
