@@ -431,3 +431,28 @@ describe("garbage in, Status out", () => {
     assert.equal((await request(api, "GET", `${SVCS}/alpha`)).status, 200);
   });
 });
+
+describe("Secrets", () => {
+  it("stringData is merged into data as base64 and never stored, as the real registry does", async () => {
+    const r = await request(api, "POST", "/api/v1/namespaces/default/secrets", {
+      body: {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "sd" },
+        data: { kept: Buffer.from("old").toString("base64"), over: "eA==" },
+        stringData: { plain: "hello", over: "new" },
+      },
+    });
+    assert.equal(r.status, 201, JSON.stringify(r.json));
+    const got = await request(api, "GET", "/api/v1/namespaces/default/secrets/sd");
+    assert.equal(got.json.stringData, undefined);
+    assert.equal(got.json.type, "Opaque");
+    const decoded = Object.fromEntries(
+      Object.entries(got.json.data as Record<string, string>).map(([k, v]) => [
+        k,
+        Buffer.from(v, "base64").toString(),
+      ]),
+    );
+    assert.deepEqual(decoded, { kept: "old", over: "new", plain: "hello" });
+  });
+});

@@ -73,9 +73,20 @@ export function applyDefaults(res: Resource, obj: Obj): void {
       obj.status ??= { phase: "Pending", qosClass: "BestEffort" };
       return;
     }
-    case "Secret":
+    case "Secret": {
       obj.type ??= "Opaque";
+      // Like the real registry: stringData is write-only, merged into data (base64) and dropped.
+      const plain = obj.stringData;
+      if (plain && typeof plain === "object" && !Array.isArray(plain)) {
+        const data = (obj.data && typeof obj.data === "object" ? obj.data : {}) as Record<string, unknown>;
+        for (const [k, v] of Object.entries(plain as Record<string, unknown>)) {
+          if (typeof v === "string") data[k] = Buffer.from(v, "utf8").toString("base64");
+        }
+        obj.data = data;
+      }
+      delete obj.stringData;
       return;
+    }
     case "EndpointSlice":
       for (const p of arr(obj.ports)) p.protocol ??= "TCP";
       return;
