@@ -18,7 +18,12 @@ import { startWebhook } from "../webhook/server.ts";
 import { mutate } from "../webhook/mutate.ts";
 import { parseReview } from "../webhook/review.ts";
 import { validate } from "../webhook/validate.ts";
-import { admissionReview, key, request as admission, service } from "../webhook/test-fixtures.ts";
+import {
+  admissionReview,
+  key,
+  request as admission,
+  service,
+} from "../webhook/review-fixtures.test-helpers.ts";
 import { makeCa } from "../test/webhook-pki.ts";
 
 interface Job {

@@ -6,7 +6,12 @@ import request from "supertest";
 import { createLogger, createRegistry } from "../runtime/index.ts";
 import { createApp } from "../webhook/app.ts";
 import { webhookMetrics } from "../webhook/metrics.ts";
-import { admissionReview, key, request as admission, service } from "../webhook/test-fixtures.ts";
+import {
+  admissionReview,
+  key,
+  request as admission,
+  service,
+} from "../webhook/review-fixtures.test-helpers.ts";
 import type { AdmissionReviewOut } from "../webhook/review.ts";
 
 function setup(options: () => object = () => ({})) {

@@ -6,7 +6,12 @@ import { createServer, type AddressInfo } from "node:net";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { admissionReview, key, request as admission, service } from "../webhook/test-fixtures.ts";
+import {
+  admissionReview,
+  key,
+  request as admission,
+  service,
+} from "../webhook/review-fixtures.test-helpers.ts";
 import type { AdmissionReviewOut } from "../webhook/review.ts";
 import { makeCa } from "./webhook-pki.ts";
 import { post, probe, SecretVolume, until } from "./webhook-tls.ts";

@@ -11,7 +11,7 @@ import { connect } from "node:tls";
 import { createLogger } from "../runtime/index.ts";
 import { startWebhook } from "../webhook/server.ts";
 import type { AdmissionReviewOut } from "../webhook/review.ts";
-import { admissionReview, request as admission, service } from "../webhook/test-fixtures.ts";
+import { admissionReview, request as admission, service } from "../webhook/review-fixtures.test-helpers.ts";
 import { makeCa } from "./webhook-pki.ts";
 import { post, probe, SecretVolume, until } from "./webhook-tls.ts";
 

@@ -5,7 +5,7 @@ import { parseDefaults, type ClusterDefaults } from "../annotations/index.ts";
 import { escapePointer, mutate } from "./mutate.ts";
 import { validate } from "./validate.ts";
 import type { AdmissionResponse, JsonPatchOp } from "./review.ts";
-import { key, request, service } from "./test-fixtures.ts";
+import { key, request, service } from "./review-fixtures.test-helpers.ts";
 
 const ops = (r: AdmissionResponse): JsonPatchOp[] => {
   assert.equal(r.patchType, "JSONPatch");

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { validate } from "./validate.ts";
-import { key, request, service } from "./test-fixtures.ts";
+import { key, request, service } from "./review-fixtures.test-helpers.ts";
 
 const udp = {
   type: "ClusterIP",
