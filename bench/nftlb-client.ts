@@ -3,11 +3,11 @@
 // nftlb in the lab's namespaces. Each run starts from an empty nftlb (the farm is deleted first)
 // and the two ways alternate, so both see the same daemon. Prints medians; asserts nothing.
 //   npm run bench -- nftlb-client      or      node bench/nftlb-client.ts [--runs N]
-import http from "node:http";
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { cannotBuildNetwork, createTestNetwork, testFarm } from "../lab/net/index.ts";
 import { createNftlbClient, serializeFarms } from "../nftlb/index.ts";
+import { rawPost } from "./lib/raw-post.ts";
 
 const { values } = parseArgs({
   options: { runs: { type: "string", default: "7" }, help: { type: "boolean" } },
@@ -22,21 +22,6 @@ if (why) {
   process.exit(2);
 }
 const runs = Number(values.runs);
-
-const rawPost = (url: string, key: string, body: string): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const req = http.request(`${url}/farms`, {
-      method: "POST",
-      agent: false,
-      headers: { Key: key, "Content-Length": String(Buffer.byteLength(body)) },
-    });
-    req.on("response", (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
-    req.on("error", reject);
-    req.end(body);
-  });
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,7 +1,8 @@
 // Syncer benchmarks, printed side by side (never pass/fail). Needs root (network namespaces with
 // the real nftlb): `npm run bench -- syncer` or `node bench/syncer.ts [a|b|c ...]`.
 // (a) EndpointSlice change in the API → rules in nftlb (the client's verified write), for 1, 10,
-//     100, 1,000 endpoints, against the raw nftlb POST (+ verify GET) of the same farm: the floor.
+//     100, 1,000 endpoints, against the bare nftlb POST of the same farm (the floor) and the
+//     client's verified write (POST + read-back GET) of it.
 // (b) K Services × E endpoints from a cold start against one batched raw POST of the same farms.
 // (c) the syncer's memory at 1,000 and 10,000 Services, against an in-memory nftlb sink (nftlb
 //     itself cannot hold 10,000 farms: 4,095 backends at most, ~256 KB per address).
@@ -9,7 +10,8 @@ import process from "node:process";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
-import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
+import { createNftlbClient, serializeFarms, type NftlbClient } from "../nftlb/index.ts";
+import { rawPost } from "./lib/raw-post.ts";
 import { createLogger } from "../runtime/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { desired } from "../syncer/desired.ts";
@@ -91,8 +93,10 @@ function watchWrites(client: NftlbClient) {
 }
 
 async function benchA(net: TestNetwork, api: ApiServer) {
-  console.log("\n(a) EndpointSlice change → rules in nftlb, vs the raw POST of the same farm (median of 3)");
-  console.log("endpoints | syncer      | raw POST    | ratio");
+  console.log(
+    "\n(a) EndpointSlice change → rules in nftlb, vs the bare POST of the same farm (median of 9; 3 at 1,000)",
+  );
+  console.log("endpoints | syncer      | bare POST   | ratio | client POST+GET | ratio");
   const raw = createNftlbClient({ url: net.nftlb.url, key: net.nftlb.key, timeoutMs: 600_000 });
   let watch: ReturnType<typeof watchWrites> | undefined;
   const syncer: Syncer = await startSyncer(config(net.nftlb, api), {
@@ -104,7 +108,8 @@ async function benchA(net: TestNetwork, api: ApiServer) {
   for (const n of [1, 10, 100, 1000]) {
     const s: number[] = [];
     const r: number[] = [];
-    for (let run = 0; run < 3; run++) {
+    const bare: number[] = [];
+    for (let run = 0; run < (n >= 1000 ? 3 : 9); run++) {
       const ready = watch!.next("bench.a.http", 0);
       api.store.put(SVC, service("a", cip(1)));
       api.store.put(SLICE, slice("a", 0));
@@ -137,11 +142,18 @@ async function benchA(net: TestNetwork, api: ApiServer) {
       r.push(performance.now() - t1);
       if (!w.ok) throw new Error(w.error.message);
       await raw.deleteFarm("bench.raw.http");
+
+      const t2 = performance.now();
+      const status = await rawPost(net.nftlb.url, net.nftlb.key, serializeFarms([body]));
+      bare.push(performance.now() - t2);
+      if (status !== 200) throw new Error(`bare POST: HTTP ${status}`);
+      await raw.deleteFarm("bench.raw.http");
     }
     const a = median(s);
     const b = median(r);
+    const f = median(bare);
     console.log(
-      `${String(n).padStart(9)} | ${ms(a).padStart(11)} | ${ms(b).padStart(11)} | ${(a / b).toFixed(2)}×`,
+      `${String(n).padStart(9)} | ${ms(a).padStart(11)} | ${ms(f).padStart(11)} | ${(a / f).toFixed(2)}× | ${ms(b).padStart(15)} | ${(a / b).toFixed(2)}×`,
     );
   }
   await syncer.stop();
