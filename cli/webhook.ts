@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { createLogger, createShutdown } from "../runtime/index.ts";
 import { loadDefaultsFile } from "../webhook/defaults-file.ts";
 import { startWebhook } from "../webhook/server.ts";
-import { BUILTIN_DEFAULTS } from "../annotations/index.ts";
+import { BUILTIN_DEFAULTS, PROXY_NAME } from "../annotations/index.ts";
 
 const HELP = `Usage: kube-nftlb webhook --tls-cert FILE --tls-key FILE [flags]
 
@@ -29,6 +29,10 @@ Flags:
                            built-in: ${Object.entries(BUILTIN_DEFAULTS)
                              .map(([k, v]) => `${k}: ${v}`)
                              .join(", ")}
+  --proxy-mode MODE        replace (default): kube-nftlb balances every Service not labelled for
+                           another proxy; alongside: only Services labelled
+                           service.kubernetes.io/service-proxy-name=kube-nftlb. The same as the
+                           syncer's: defaults are written only to Services kube-nftlb balances
   --shutdown-delay SECONDS stay up but unready this long after SIGTERM (default 3)
   --log-level LEVEL        trace, debug, info (default), warn, error
   -h, --help               show this help
@@ -59,6 +63,7 @@ export async function run(argv: string[]): Promise<number> {
         "bind-address": { type: "string", default: "0.0.0.0" },
         "defaults-file": { type: "string" },
         "shutdown-delay": { type: "string", default: "3" },
+        "proxy-mode": { type: "string", default: "replace" },
         "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h" },
       },
@@ -83,6 +88,10 @@ export async function run(argv: string[]): Promise<number> {
       `--shutdown-delay must be a number of seconds from 0 to 300, got "${values["shutdown-delay"]}"`,
     );
   }
+  const mode = values["proxy-mode"];
+  if (mode !== "replace" && mode !== "alongside") {
+    return usage(`--proxy-mode must be replace or alongside, got "${mode}"`);
+  }
   const levels = ["trace", "debug", "info", "warn", "error"];
   if (!levels.includes(values["log-level"])) return usage(`--log-level must be one of ${levels.join(", ")}`);
 
@@ -103,6 +112,7 @@ export async function run(argv: string[]): Promise<number> {
       probePort,
       host: values["bind-address"],
       defaults,
+      scope: { proxyName: PROXY_NAME, mode },
       log,
       shutdownDelayMs: delay * 1000,
     });

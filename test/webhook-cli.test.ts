@@ -33,6 +33,7 @@ test("--help prints the usage with every flag and exits 0", () => {
     "--port",
     "--probe-port",
     "--defaults-file",
+    "--proxy-mode",
     "--shutdown-delay",
   ]) {
     assert.ok(r.stdout.includes(flag), `--help does not mention ${flag}`);
@@ -51,6 +52,10 @@ const usage: [string[], RegExp][] = [
   [["--tls-cert", "c", "--tls-key", "k", "--probe-port", "70000"], /--probe-port must be a port number/],
   [["--tls-cert", "c", "--tls-key", "k", "--shutdown-delay", "soon"], /--shutdown-delay must be/],
   [["--tls-cert", "c", "--tls-key", "k", "--log-level", "loud"], /--log-level must be one of/],
+  [
+    ["--tls-cert", "c", "--tls-key", "k", "--proxy-mode", "instead"],
+    /--proxy-mode must be replace or alongside/,
+  ],
   [["--tls-cert", "c", "--tls-key", "k", "--bogus"], /Unknown option '--bogus'/],
   [
     ["--tls-cert", "c", "--tls-key", "k", "--defaults-file", join(dir, "none.yaml")],

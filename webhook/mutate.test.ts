@@ -118,6 +118,13 @@ test("Services kube-nftlb does not balance get no defaults", () => {
   assert.deepEqual(mutate(request(other, { uid: "o" })), { uid: "o", allowed: true });
 });
 
+test("alongside kube-proxy, only Services labelled for kube-nftlb get defaults", () => {
+  const scope = { proxyName: "kube-nftlb", mode: "alongside" as const };
+  assert.deepEqual(mutate(request(service(), { uid: "a" }), { scope }), { uid: "a", allowed: true });
+  const ours = service({ labels: { "service.kubernetes.io/service-proxy-name": "kube-nftlb" } });
+  assert.deepEqual(ops(mutate(request(ours), { scope }))[0]?.value, builtins);
+});
+
 test("the patch applies cleanly and leaves every field we do not model untouched", () => {
   const cases = [
     service({
