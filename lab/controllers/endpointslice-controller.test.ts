@@ -1,0 +1,133 @@
+// The EndpointSlice controller loop against the API stand-in (no root needed): Pods whose status
+// this test writes as a kubelet would, a Service, and the slices the controller keeps.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { startApiServer, type ApiServer } from "../apiserver/index.ts";
+import { apiClient, MERGE_PATCH, type ApiClient } from "../cluster/api-client.ts";
+import { storeSource } from "../cluster/sources.ts";
+import { startEndpointSliceController, type EndpointSliceController } from "./endpointslice-controller.ts";
+
+interface Slice {
+  metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  endpoints?: {
+    addresses: string[];
+    conditions: { ready: boolean; terminating: boolean };
+    targetRef: { name: string };
+  }[];
+}
+
+describe("EndpointSlice controller against the API stand-in", () => {
+  let api: ApiServer;
+  let client: ApiClient;
+  let controller: EndpointSliceController;
+  const logs: string[] = [];
+  const must = async (method: string, path: string, body?: unknown, type?: string) => {
+    const r = await client.request(method, path, body, type);
+    if (!r.ok) throw new Error(r.error);
+    return r.body;
+  };
+  const pod = async (name: string, ip: string, ready: boolean) => {
+    await must("POST", "/api/v1/namespaces/default/pods", {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name, labels: { app: "web" } },
+      spec: {
+        nodeName: "n1",
+        containers: [{ name: "c", image: "x", ports: [{ name: "http", containerPort: 8080 }] }],
+      },
+    });
+    await setReady(name, ip, ready);
+  };
+  const setReady = (name: string, ip: string, ready: boolean) =>
+    must(
+      "PATCH",
+      `/api/v1/namespaces/default/pods/${name}/status`,
+      {
+        status: {
+          phase: "Running",
+          podIP: ip,
+          podIPs: [{ ip }],
+          conditions: [{ type: "Ready", status: ready ? "True" : "False" }],
+        },
+      },
+      MERGE_PATCH,
+    );
+  const slices = async () =>
+    ((await must("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices")) as { items: Slice[] })
+      .items;
+  const until = async <T>(what: string, f: () => Promise<T | undefined>): Promise<T> => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const v = await f();
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; log: ${logs.join("; ")}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  before(async () => {
+    api = await startApiServer();
+    client = apiClient({ url: api.url, token: api.token, ca: api.ca.cert });
+    controller = startEndpointSliceController({
+      services: storeSource(api.store, "", "services"),
+      pods: storeSource(api.store, "", "pods"),
+      slices: storeSource(api.store, "discovery.k8s.io", "endpointslices"),
+      api: client,
+      log: (l) => logs.push(l),
+    });
+  });
+  after(async () => {
+    controller?.stop();
+    await api?.stop();
+  });
+
+  it("writes the slice of a selector Service, and follows readiness", async () => {
+    await pod("web-0", "10.0.0.10", true);
+    await pod("web-1", "10.0.0.11", false);
+    await must("POST", "/api/v1/namespaces/default/services", {
+      apiVersion: "v1",
+      kind: "Service",
+      metadata: { name: "web" },
+      spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: "http" }] },
+    });
+    const first = await until("a slice with two endpoints", async () => {
+      const s = await slices();
+      return s.length === 1 && s[0]?.endpoints?.length === 2 ? s[0] : undefined;
+    });
+    assert.equal(first.metadata.labels?.["kubernetes.io/service-name"], "web");
+    const ready = (s: Slice) =>
+      Object.fromEntries((s.endpoints ?? []).map((e) => [e.targetRef.name, e.conditions.ready]));
+    assert.deepEqual(ready(first), { "web-0": true, "web-1": false });
+    const triggerBefore =
+      first.metadata.annotations?.["endpoints.kubernetes.io/last-change-trigger-time"] ?? "";
+
+    await setReady("web-1", "10.0.0.11", true);
+    const second = await until("web-1 ready in the slice", async () => {
+      const s = (await slices())[0];
+      return s && ready(s)["web-1"] === true ? s : undefined;
+    });
+    assert.equal(second.metadata.name, first.metadata.name, "updated in place, not re-created");
+    assert.ok(
+      Date.parse(second.metadata.annotations?.["endpoints.kubernetes.io/last-change-trigger-time"] ?? "") >=
+        Date.parse(triggerBefore),
+    );
+  });
+
+  it("a slice edited by someone else is put back", async () => {
+    const [s] = await slices();
+    await must(
+      "PATCH",
+      `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/${s!.metadata.name}`,
+      { endpoints: [] },
+      MERGE_PATCH,
+    );
+    await until("the slice restored", async () =>
+      (await slices())[0]?.endpoints?.length === 2 ? true : undefined,
+    );
+  });
+
+  it("a deleted Service loses its slices (the stand-in has no garbage collector)", async () => {
+    await must("DELETE", "/api/v1/namespaces/default/services/web");
+    await until("no slices", async () => ((await slices()).length === 0 ? true : undefined));
+  });
+});
