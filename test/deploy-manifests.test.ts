@@ -339,6 +339,16 @@ describe("deploy/ node DaemonSet and webhook Deployment", { skip: missing }, () 
     assert.ok(daemonSet(rendered.get("deploy")!).syncer.args!.includes("--proxy-mode=$(PROXY_MODE)"));
   });
 
+  it("the webhook's proxy mode follows the syncer's, so it defaults only the Services kube-nftlb balances", () => {
+    for (const r of ["deploy", "deploy/overlays/alongside-kube-proxy"] as const) {
+      const [pod] = workloads([find(rendered.get(r)!, "Deployment", "kube-nftlb-webhook")]);
+      const webhook = pod!.pod.containers[0]!;
+      assert.ok(webhook.args!.includes("--proxy-mode=$(PROXY_MODE)"), r);
+      const syncerMode = daemonSet(rendered.get(r)!).syncer.env?.find((e) => e.name === "PROXY_MODE")?.value;
+      assert.equal(webhook.env?.find((e) => e.name === "PROXY_MODE")?.value, syncerMode, r);
+    }
+  });
+
   it("the webhook: 2 replicas spread over nodes, a PDB, a preStop delay, Service 443 → 9443", () => {
     for (const r of ["deploy", "deploy/overlays/alongside-kube-proxy"] as const) {
       const objects = rendered.get(r)!;

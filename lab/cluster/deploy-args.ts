@@ -56,7 +56,9 @@ export function syncerArgs(o: {
 
 export function webhookArgs(o: { tlsDir: string }): string[] {
   const c = containerOf("deploy/admission/deployment.yaml", "webhook");
-  return (c.args ?? []).map((a) =>
+  const env: Record<string, string> = {};
+  for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  return expand(c.args ?? [], env).map((a) =>
     a
       .replace("/etc/kube-nftlb/tls/", `${o.tlsDir}/`)
       .replace("/etc/kube-nftlb/defaults/defaults.yaml", path.join(REPO, "deploy/admission/defaults.yaml")),
