@@ -247,13 +247,17 @@ describe("the runtime image's layout", { skip }, () => {
     }
     const https = await freePort();
     const probes = await freePort();
+    // What kubelet does: $(VAR) from the container's env.
+    const env = new Map((container.env ?? []).map((e) => [e.name, e.value ?? ""]));
     const args = container.args!.map((a) => {
       for (const [from, to] of mounts) a = a.replace(from, to);
       return a
+        .replace(/\$\((\w+)\)/g, (_, name: string) => env.get(name) ?? `$(${name})`)
         .replace("--port=9443", `--port=${https}`)
         .replace("--probe-port=8080", `--probe-port=${probes}`);
     });
     assert.notDeepEqual(args, container.args, "the mounts and ports were mapped");
+    assert.ok(!args.some((a) => a.includes("$(")), `unexpanded variable in ${args.join(" ")}`);
     const [cmd, ...rest] = entrypoint();
     webhook = spawn(cmd!, [...rest, ...args, "--bind-address=127.0.0.1"], {
       cwd: app,
