@@ -45,6 +45,7 @@ test("render's output for examples/render, POSTed to a fresh nftlb, balances rea
   assert.ok(farms.ok);
   const byIp = new Map(net!.backends.map((b) => [b.ip, b.name]));
   let probed = 0;
+  let nodePorts = 0;
   for (const farm of farms.value) {
     const expected = farm.backends
       .map((b) => byIp.get(b["ip-addr"]))
@@ -68,7 +69,10 @@ test("render's output for examples/render, POSTed to a fresh nftlb, balances rea
         assert.deepEqual(Object.keys(counts).sort(), [...expected].sort(), `${farm.name} spreads over all`);
       }
       probed++;
+      if (a["ip-addr"] === nodeIp) nodePorts++;
     }
   }
   assert.ok(probed >= 4, `probed ${probed} VIP:ports`);
+  // examples/render has a NodePort Service: it answers on the node's own address and nodePort.
+  assert.ok(nodePorts >= 1, "a NodePort was probed on the node address");
 });
