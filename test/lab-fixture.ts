@@ -39,7 +39,15 @@ export interface NftlbFarm {
 
 export async function startLab(o: Omit<ClusterOptions, "dir"> = {}): Promise<Lab> {
   const dir = mkdtempSync(path.join(tmpdir(), "kube-nftlb-lab-test-"));
-  const cluster = await startCluster({ ...o, dir });
+  let cluster: Cluster;
+  try {
+    cluster = await startCluster({ ...o, dir });
+  } catch (err) {
+    // Said here as well: a failing before() hook only shows its tests as cancelled.
+    console.error(`# the lab did not start: ${(err as Error).message}`);
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
   const kubectl = (args: string[], stdin?: string) =>
     new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const child = execFile(
