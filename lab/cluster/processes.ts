@@ -3,7 +3,7 @@
 // nobody reads would block them). Living in a lab namespace, they are killed by lab/net's
 // cleanup of a crashed run, like everything else there.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { appendFileSync, closeSync, openSync, readFileSync } from "node:fs";
 import { NODE } from "../net/sys.ts";
 import { BIN } from "./deploy-args.ts";
 
@@ -28,6 +28,8 @@ export function startProduct(
     ? spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["ignore", fd, fd] })
     : spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", fd, fd] });
   closeSync(fd);
+  // A spawn failure arrives as an 'error' event: into the log, where waitReady reports it.
+  child.on("error", (err) => appendFileSync(logFile, `lab: cannot start ${name}: ${err.message}\n`));
   const tail = (lines = 20) => {
     try {
       return readFileSync(logFile, "utf8").trimEnd().split("\n").slice(-lines).join("\n");
@@ -56,6 +58,7 @@ export const exited = (p: ProductProcess): Promise<number> =>
   new Promise((resolve) => {
     if (p.child.exitCode !== null) return resolve(p.child.exitCode);
     p.child.once("exit", (code) => resolve(code ?? 1));
+    p.child.once("error", () => resolve(127));
   });
 
 /** Polls an HTTP URL until it answers 200; fails early when the process exits. */

@@ -27,8 +27,16 @@ export const startTraffic = async (ns: string): Promise<Traffic> => {
   await waitForLine(agent, /"ready":true/, 10_000);
   const waiting = new Map<number, (p: Probe) => void>();
   let id = 0;
+  // A dead agent must fail the probes waiting on it, never crash the process that asked.
+  agent.child.stdin!.on("error", () => undefined);
   readline.createInterface({ input: agent.child.stdout! }).on("line", (line) => {
-    const { id: n, ...probe } = JSON.parse(line) as Probe & { id?: number };
+    let parsed: Probe & { id?: number };
+    try {
+      parsed = JSON.parse(line) as Probe & { id?: number };
+    } catch {
+      return;
+    }
+    const { id: n, ...probe } = parsed;
     if (n === undefined) return;
     waiting.get(n)?.(probe);
     waiting.delete(n);
