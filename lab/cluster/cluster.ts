@@ -41,7 +41,7 @@ export interface Cluster {
   traffic: Traffic;
   pods: PodController;
   processes: ProductProcess[];
-  /** nftlb's kernel table as JSON (`nft -j list table ip nftlb` in the node namespace) */
+  /** Stops everything in reverse order of start and removes the namespaces (idempotent). */
   stop(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
-// The admission webhook configurations the lab registers: deploy/webhook/'s when it has them
-// (the product's own), else the lab's equivalent (deploy/webhook/ was still empty when the lab
-// was written). Either way the caBundle comes from `kube-nftlb certs ensure`, as in a cluster.
+// The admission webhook configurations the lab registers: deploy/webhook/'s (the product's own),
+// or, in a checkout without them, the lab's equivalent. Either way the caBundle comes from
+// `kube-nftlb certs ensure`, as in a cluster.
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
