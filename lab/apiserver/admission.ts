@@ -1,11 +1,15 @@
 // Admission webhooks as kube-apiserver dispatches them: mutating configurations sorted by name,
 // their webhooks in order, serially, each JSON patch applied before the next call; validating
 // webhooks in parallel, the first failure wins. Matching by rules, scope, namespaceSelector and
-// objectSelector; failurePolicy, timeoutSeconds, sideEffects with dry-run and the real texts.
+// objectSelector, then matchConditions (CEL); failurePolicy, timeoutSeconds, sideEffects with
+// dry-run and the real texts. ValidatingAdmissionPolicies (policy.ts) run before validating webhooks.
 import { randomUUID } from "node:crypto";
 import fastJsonPatch, { type Operation } from "fast-json-patch";
-import { findResource, type Resource } from "./resources.ts";
-import { labelsOf, matchesLabelSelector, type LabelSelector } from "./selectors.ts";
+import { activation } from "./cel.ts";
+import { matchConditions, type MatchCondition } from "./cel-conditions.ts";
+import { validatePolicies } from "./policy.ts";
+import { ruleMatches, selectorsMatch, type Rule, type Selectors } from "./policy-match.ts";
+import { findResource, qualifiedName, type Resource } from "./resources.ts";
 import { badRequest, failure, internalError, StatusError } from "./status.ts";
 import type { Obj, Store } from "./store.ts";
 import { callWebhook, verifyResponse, type ClientConfig, type ServiceResolver } from "./webhook-call.ts";
@@ -23,56 +27,33 @@ export interface Attributes {
   userInfo: { username: string; groups: string[] };
 }
 
-interface Rule {
-  operations?: string[];
-  apiGroups?: string[];
-  apiVersions?: string[];
-  resources?: string[];
-  scope?: string;
-}
-interface Webhook {
+interface Webhook extends Selectors {
   name: string;
   clientConfig: ClientConfig;
   rules?: Rule[];
   failurePolicy?: string;
   sideEffects?: string;
   timeoutSeconds?: number;
-  namespaceSelector?: LabelSelector;
-  objectSelector?: LabelSelector;
   admissionReviewVersions?: string[];
-}
-
-const has = (list: string[] | undefined, v: string) => (list ?? []).includes("*") || (list ?? []).includes(v);
-
-function resourceMatches(patterns: string[] | undefined, resource: string, sub: string): boolean {
-  const full = sub === "" ? resource : `${resource}/${sub}`;
-  return (patterns ?? []).some((p) => {
-    if (p === "*/*" || p === full) return true;
-    if (p === "*") return sub === "";
-    const [pr, ps] = p.split("/");
-    return ps !== undefined && (pr === "*" || pr === resource) && (ps === "*" || ps === sub);
-  });
+  matchConditions?: MatchCondition[];
 }
 
 function matches(w: Webhook, a: Attributes, store: Store): boolean {
-  const ruleOk = (w.rules ?? []).some(
-    (r) =>
-      has(r.operations, a.operation) &&
-      has(r.apiGroups, a.res.group) &&
-      has(r.apiVersions, a.res.version) &&
-      resourceMatches(r.resources, a.res.resource, a.subresource) &&
-      (r.scope === undefined || r.scope === "*" || (r.scope === "Namespaced") === a.res.namespaced),
-  );
-  if (!ruleOk) return false;
-  const objs = [a.object, a.oldObject].filter((o): o is Obj => o !== undefined);
-  if (a.res.kind === "Namespace") {
-    if (!objs.some((o) => matchesLabelSelector(w.namespaceSelector, labelsOf(o)))) return false;
-  } else if (a.res.namespaced && a.namespace !== undefined) {
-    const nsRes = findResource("", "v1", "namespaces");
-    const ns = nsRes === undefined ? undefined : store.get(nsRes, undefined, a.namespace);
-    if (!matchesLabelSelector(w.namespaceSelector, ns === undefined ? {} : labelsOf(ns))) return false;
-  }
-  return objs.some((o) => matchesLabelSelector(w.objectSelector, labelsOf(o)));
+  return (w.rules ?? []).some((r) => ruleMatches(r, a)) && selectorsMatch(w, a, store);
+}
+
+/** generic.Webhook.ShouldCallHook's last step: a matchCondition error is Forbidden under Fail. */
+function conditionsAllow(w: Webhook, a: Attributes): boolean {
+  if ((w.matchConditions ?? []).length === 0) return true;
+  const r = matchConditions(w.matchConditions, w.failurePolicy, activation(a));
+  if ("matches" in r) return r.matches;
+  const what = qualifiedName(a.res);
+  const message =
+    a.name === "" ? `${what} is forbidden: ${r.error}` : `${what} "${a.name}" is forbidden: ${r.error}`;
+  const details: Record<string, unknown> = { name: a.name };
+  if (a.res.group !== "") details.group = a.res.group;
+  details.kind = a.res.resource;
+  throw failure(403, "Forbidden", message, details);
 }
 
 function review(
@@ -170,7 +151,7 @@ export async function mutate(
   if (exempt(a)) return a.object;
   let object = a.object;
   for (const w of webhooksOf(store, "mutatingwebhookconfigurations")) {
-    if (!matches(w, { ...a, object }, store)) continue;
+    if (!matches(w, { ...a, object }, store) || !conditionsAllow(w, { ...a, object })) continue;
     const out = await call(w, { ...a, object }, object, resolve, true);
     if ("skip" in out) continue;
     const r = out.response;
@@ -201,8 +182,14 @@ export async function validateAdmission(
   warnings: string[],
 ): Promise<void> {
   if (exempt(a)) return;
+  // The ValidatingAdmissionPolicy plugin runs before the ValidatingAdmissionWebhook plugin.
+  validatePolicies(a, store, warnings);
   const hooks = webhooksOf(store, "validatingwebhookconfigurations").filter((w) => matches(w, a, store));
-  const results = await Promise.allSettled(hooks.map((w) => call(w, a, a.object, resolve, false)));
+  const results = await Promise.allSettled(
+    hooks.map(async (w) =>
+      conditionsAllow(w, a) ? call(w, a, a.object, resolve, false) : { skip: true as const },
+    ),
+  );
   let first: Error | undefined;
   results.forEach((r, i) => {
     if (r.status === "rejected") {
