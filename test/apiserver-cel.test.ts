@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access -- API objects from the wire are plain JSON */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- API objects from the wire are plain JSON */
 // matchConditions (CEL) on admission webhooks, as kube-apiserver evaluates them: the webhook is
 // called only when every condition is true; an evaluation error fails the request with the real
 // text under failurePolicy Fail and skips the webhook under Ignore; `authorizer` is unsupported.
