@@ -14,6 +14,9 @@ const FARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 // Backend names may be an address when the endpoint has no Pod (IPv6 brings colons).
 const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const NUMBER = /^[0-9]{1,9}$/;
+// Linux interface names: at most 15 bytes, no "/" nor whitespace (nftlb writes them into nft rules).
+const IFACE = /^[A-Za-z0-9_.@:-]{1,15}$/;
+const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const HASH_FIELDS = new Set(["srcip", "dstip", "srcport", "dstport", "srcmac", "dstmac"]);
 const ENUMS: Record<string, readonly string[]> = {
   mode: ["snat", "dnat", "dsr", "stlsdnat"],
@@ -70,6 +73,36 @@ const checkAddress = (farm: string, a: Address, problems: string[]): void => {
   if (expandPorts(a.ports ?? "") === undefined) problems.push(`${where}: invalid ports "${a.ports}"`);
   if (!["tcp", "udp", "sctp"].includes(a.protocol))
     problems.push(`${where}: invalid protocol "${a.protocol}"`);
+  if (a.iface !== undefined && !IFACE.test(a.iface))
+    problems.push(`${where}: invalid interface name ${JSON.stringify(a.iface)}`);
+  const mac = a["ether-addr"];
+  if (mac !== undefined && (!MAC.test(mac) || /^(00:){5}00$/.test(mac)))
+    problems.push(`${where}: invalid ether-addr ${JSON.stringify(mac)} (a MAC like 52:54:00:12:34:56)`);
+};
+
+/**
+ * dsr/stlsdnat when the mode is set (measured, docs/nftlb.md): `oface` on the farm, and on every
+ * address the client-side `iface` and its MAC — nftlb finds no local interface holding a
+ * ClusterIP and leaves the farm in config_error otherwise. GET never shows them, so a farm
+ * switching mode must be sent with its addresses.
+ */
+const checkIngress = (f: FarmPatch, where: string, problems: string[]): void => {
+  if (f.mode !== "dsr" && f.mode !== "stlsdnat") return;
+  if (!f.oface) problems.push(`${where}: mode ${f.mode} needs oface (nftlb leaves the farm in config_error)`);
+  else if (!IFACE.test(f.oface)) problems.push(`${where}: invalid oface ${JSON.stringify(f.oface)}`);
+  if (f.iface !== undefined && !IFACE.test(f.iface))
+    problems.push(`${where}: invalid iface ${JSON.stringify(f.iface)}`);
+  const addresses = f.addresses ?? [];
+  if (addresses.length === 0)
+    problems.push(
+      `${where}: mode ${f.mode} must be sent with its addresses (each needs iface and ether-addr)`,
+    );
+  for (const a of addresses) {
+    if (!(a.iface ?? f.iface) || a["ether-addr"] === undefined)
+      problems.push(
+        `${where} address "${a.name}": mode ${f.mode} needs iface and ether-addr (the client-side interface and its MAC)`,
+      );
+  }
 };
 
 const checkBackend = (
@@ -120,9 +153,7 @@ const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
   if (f["persist-ttl"] !== undefined && !NUMBER.test(f["persist-ttl"])) {
     problems.push(`${where}: persist-ttl must be a number of seconds`);
   }
-  if ((f.mode === "dsr" || f.mode === "stlsdnat") && (!f.iface || !f.oface)) {
-    problems.push(`${where}: mode ${f.mode} needs iface and oface (nftlb leaves the farm in config_error)`);
-  }
+  checkIngress(f, where, problems);
   for (const a of f.addresses ?? []) checkAddress(f.name, a, problems);
   const families = new Set(merged.addresses.map((a) => a.family));
   const protocols = new Set(merged.addresses.map((a) => a.protocol));

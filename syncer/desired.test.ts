@@ -403,34 +403,87 @@ describe("annotation settings", () => {
   });
 });
 
-describe("mode dsr takes iface/oface from the node", () => {
+describe("mode dsr: the proven farm shape (test/modes-traffic.test.ts, test/dataplane-dsr.test.ts)", () => {
   // dsr needs a per-flow scheduler (annotations/ refuses it with rr).
   const dsr = { [PREFIX + "mode"]: "dsr", [PREFIX + "scheduler"]: "hash-srcip-srcport" };
-  it("dsr: iface and oface set", () => {
-    const f = farmsOf(service({}, { annotations: dsr }), [], { iface: "eth0", oface: "eth1" })[0]!;
-    assert.deepEqual([f.mode, f.iface, f.oface], ["dsr", "eth0", "eth1"]);
-  });
-  it("dsr without them: an error, since nftlb would leave the farm in config_error", () => {
-    const r = desired(service({}, { annotations: dsr }), [], NODE);
-    assert.ok(
-      r.problems.some((p) => /needs the node's iface and oface/.test(p.message)),
-      JSON.stringify(r.problems),
+  const NIC = { iface: "eth0", ifaceMac: "52:54:00:12:34:56", oface: "cni0" };
+  // targetPort == port, as the contract demands; the slice's port is the Service port too.
+  const svc = (spec: Record<string, unknown> = {}) =>
+    service(
+      { ports: [{ name: "http", port: 8080, protocol: "TCP", targetPort: 8080 }], ...spec },
+      {
+        annotations: dsr,
+      },
+    );
+  const same = [slice("web-1", EPS, { ports: [{ name: "http", port: 8080, protocol: "TCP" }] })];
+
+  it("iface and ether-addr on every address, oface on the farm, no farm-level iface", () => {
+    const r = desired(svc({ externalIPs: ["203.0.113.7"] }), same, NODE, NIC);
+    const f = r.farms[0]!;
+    assert.deepEqual([f.mode, f.iface, f.oface], ["dsr", undefined, "cni0"]);
+    assert.deepEqual(
+      f.addresses.map((a) => [a["ip-addr"], a.iface, a["ether-addr"]]),
+      [
+        ["10.96.0.10", "eth0", "52:54:00:12:34:56"],
+        ["203.0.113.7", "eth0", "52:54:00:12:34:56"],
+      ],
+    );
+    assert.deepEqual(
+      r.problems.filter((p) => p.severity === "error"),
+      [],
     );
   });
-  it("stlsdnat is refused by the contract: the farm falls back to the default mode, without interfaces", () => {
-    const r = desired(service({}, { annotations: { [PREFIX + "mode"]: "stlsdnat" } }), [], NODE, {
-      iface: "eth0",
-      oface: "eth1",
+  it('backends keep the client\'s destination port: port ""', () => {
+    assert.deepEqual(backendsOf(desired(svc(), same, NODE, NIC).farms[0]), [
+      "web-a=10.244.0.5:",
+      "web-b=10.244.1.5:",
+    ]);
+  });
+  it('a named targetPort whose endpoints listen elsewhere: port "" still, and a warning', () => {
+    const named = service({ ports: [{ name: "http", port: 80, targetPort: "http" }] }, { annotations: dsr });
+    const r = desired(named, [slice("web-1", EPS)], NODE, NIC);
+    assert.deepEqual(backendsOf(r.farms[0]), ["web-a=10.244.0.5:", "web-b=10.244.1.5:"]);
+    const w = r.problems.find((p) => p.key === "spec.ports");
+    assert.equal(w?.severity, "warning");
+    assert.match(w?.message ?? "", /keeps the destination port 80, but endpoints listen on 8080/);
+  });
+  it("a named targetPort on the Service port: no warning", () => {
+    const named = service(
+      { ports: [{ name: "http", port: 8080, targetPort: "http" }] },
+      { annotations: dsr },
+    );
+    assert.equal(
+      desired(named, same, NODE, NIC).problems.some((p) => p.key === "spec.ports"),
+      false,
+    );
+  });
+  for (const missing of ["iface", "ifaceMac", "oface"] as const) {
+    it(`without the node's ${missing}: an error, and the farm is served in snat with its ports`, () => {
+      const r = desired(svc(), same, NODE, { ...NIC, [missing]: undefined });
+      assert.ok(
+        r.problems.some((p) => p.severity === "error" && /mode dsr needs the node's/.test(p.message)),
+        JSON.stringify(r.problems),
+      );
+      const f = r.farms[0]!;
+      assert.deepEqual([f.mode, f.oface, f.addresses[0]!.iface], ["snat", undefined, undefined]);
+      assert.deepEqual(backendsOf(f), ["web-a=10.244.0.5:8080", "web-b=10.244.1.5:8080"]);
     });
+  }
+  it("stlsdnat is refused by the contract: the farm falls back to the default mode, without interfaces", () => {
+    const r = desired(service({}, { annotations: { [PREFIX + "mode"]: "stlsdnat" } }), [], NODE, NIC);
     assert.deepEqual(
-      r.farms.map((f) => [f.mode, f.iface, f.oface]),
-      [["snat", undefined, undefined]],
+      r.farms.map((f) => [f.mode, f.iface, f.oface, f.addresses[0]!.iface]),
+      [["snat", undefined, undefined, undefined]],
     );
     assert.match(r.problems[0]?.message ?? "", /stlsdnat" cannot work for pod backends/);
   });
-  it("snat farms carry no interfaces", () => {
-    const f = farmsOf(service(), [], { iface: "eth0", oface: "eth1" })[0]!;
-    assert.deepEqual([f.iface, f.oface], [undefined, undefined]);
+  it("snat farms carry no interfaces and keep their backend ports", () => {
+    const f = farmsOf(service(), [slice("web-1", EPS)], NIC)[0]!;
+    assert.deepEqual(
+      [f.iface, f.oface, f.addresses[0]!.iface, f.addresses[0]!["ether-addr"]],
+      [undefined, undefined, undefined, undefined],
+    );
+    assert.deepEqual(backendsOf(f), ["web-a=10.244.0.5:8080", "web-b=10.244.1.5:8080"]);
   });
 });
 

@@ -18,7 +18,7 @@ import {
   type ProxyScope,
   type Service,
 } from "../annotations/index.ts";
-import type { Address, Family, Farm, NftlbProtocol } from "../nftlb/types.ts";
+import type { Address, Backend, Family, Farm, NftlbProtocol } from "../nftlb/types.ts";
 import { selectBackends } from "./desired-backends.ts";
 import { parseIp, type Ip } from "./desired-ip.ts";
 import { addressName, farmName } from "./desired-names.ts";
@@ -32,8 +32,12 @@ export interface NodeInfo {
 }
 
 export interface DesiredOptions {
-  /** dsr/stlsdnat: the interface client traffic arrives on, and the one toward the backends. */
+  /**
+   * dsr: the interface client traffic arrives on, its MAC (`/sys/class/net/<iface>/address`),
+   * and the interface toward the backends. All three or the farm is served in snat.
+   */
   iface?: string;
+  ifaceMac?: string;
   oface?: string;
   /** Cluster defaults for annotations that are absent or invalid. */
   defaults?: ClusterDefaults;
@@ -131,15 +135,11 @@ function build(
   ];
   if (!evaluation.balanced.balanced) return { service: ref, farms: [], problems };
 
-  const settings = evaluation.settings;
-  const ingress = settings.mode === "dsr"; // stlsdnat is refused by the contract (annotations/contract.ts)
-  if (ingress && (options.iface === undefined || options.oface === undefined)) {
-    problems.push({
-      severity: "error",
-      key: "node",
-      message: `mode ${settings.mode} needs the node's iface and oface; without them nftlb leaves the farm in config_error`,
-    });
-  }
+  // stlsdnat is refused by the contract (annotations/contract.ts); dsr needs the node's side.
+  const wantsDsr = evaluation.settings.mode === "dsr";
+  const dsr = wantsDsr ? dsrNode(options, problems) : undefined;
+  const settings =
+    wantsDsr && dsr === undefined ? { ...evaluation.settings, mode: "snat" as const } : evaluation.settings;
   const ips = (values: readonly unknown[], key: string): Ip[] => readIps(values, key, problems);
   const spec = service.spec;
   const clusterIPs = ips(spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : []), "spec.clusterIPs");
@@ -176,6 +176,9 @@ function build(
       "ip-addr": ip.address,
       ports: String(p),
       protocol,
+      // dsr: nftlb finds no local interface holding a ClusterIP, so each address names the one
+      // client traffic arrives on and its MAC (a farm-level iface makes a broken default address).
+      ...(dsr === undefined ? {} : { iface: dsr.iface, "ether-addr": dsr.mac }),
     });
     for (const family of families) {
       const mine = (list: Ip[]) => list.filter((ip) => ip.family === family);
@@ -196,25 +199,64 @@ function build(
       for (const set of sets) {
         const addresses = unique(set.addresses);
         if (addresses.length === 0) continue;
-        const farm: Farm = {
-          name: farmName(ref.namespace, ref.name, port.name || String(port.port), set.external, family),
+        const backends = selectBackends(groups, {
+          portName: port.name ?? "",
+          protocol: port.protocol ?? "TCP",
+          family,
+          ...(set.local ? { localNode: node.name } : {}),
+        });
+        const name = farmName(ref.namespace, ref.name, port.name || String(port.port), set.external, family);
+        farms.push({
+          name,
           family,
           protocol,
           ...settings,
-          ...(ingress ? { ...opt("iface", options.iface), ...opt("oface", options.oface) } : {}),
+          ...(dsr === undefined ? {} : { oface: dsr.oface }),
           addresses,
-          backends: selectBackends(groups, {
-            portName: port.name ?? "",
-            protocol: port.protocol ?? "TCP",
-            family,
-            ...(set.local ? { localNode: node.name } : {}),
-          }),
-        };
-        farms.push(farm);
+          backends: dsr === undefined ? backends : keepClientPort(name, port.port, backends, problems),
+        });
       }
     }
   }
   return { service: ref, farms, problems };
+}
+
+interface DsrNode {
+  iface: string;
+  mac: string;
+  oface: string;
+}
+
+/** The node's side of a dsr farm, or an error problem (the farm is then served in snat). */
+function dsrNode(options: DesiredOptions, problems: Problem[]): DsrNode | undefined {
+  const { iface, ifaceMac: mac, oface } = options;
+  if (iface && mac && oface) return { iface, mac, oface };
+  problems.push({
+    severity: "error",
+    key: "node",
+    message:
+      "mode dsr needs the node's client-side interface, its MAC and the interface toward the backends " +
+      "(syncer --iface/--oface): without them nftlb leaves the farm in config_error, so it is served in snat",
+  });
+  return undefined;
+}
+
+/**
+ * dsr forwards frames: they keep the client's destination port, the Service port. Backends get
+ * port "" (nftlb's "keep the port"). The contract already refuses a numeric targetPort ≠ port;
+ * a named targetPort can only be checked here, on the endpoints' ports — a backend listening
+ * elsewhere would never see the traffic, so say so.
+ */
+function keepClientPort(farm: string, port: number, backends: Backend[], problems: Problem[]): Backend[] {
+  const elsewhere = [...new Set(backends.map((b) => b.port).filter((p) => p !== String(port)))];
+  if (elsewhere.length > 0) {
+    problems.push({
+      severity: "warning",
+      key: "spec.ports",
+      message: `farm ${farm}: mode dsr keeps the destination port ${port}, but endpoints listen on ${elsewhere.join(", ")}: they will not answer`,
+    });
+  }
+  return backends.map((b) => ({ ...b, port: "" }));
 }
 
 /** Valid addresses; each invalid one is reported once and left out (nft would refuse it). */

@@ -206,11 +206,17 @@ describe("plan", () => {
     assert.deepEqual(p.upserts, [udp]);
   });
 
-  it("iface/oface (never shown by GET) are sent when the mode changes", () => {
-    const dsr = farm({ mode: "dsr", iface: "eth0", oface: "eth1" });
+  it("oface and the addresses' iface/ether-addr (never shown by GET) are sent when the mode changes", () => {
+    const nic = { iface: "eth0", "ether-addr": "52:54:00:12:34:56" };
+    const dsr = farm({
+      mode: "dsr",
+      oface: "eth1",
+      addresses: farm().addresses.map((a) => ({ ...a, ...nic })),
+    });
     assert.deepEqual(plan([dsr], [asGet(farm())], ours).upserts, [
-      { name: "shop.web.http", mode: "dsr", iface: "eth0", oface: "eth1" },
+      { name: "shop.web.http", mode: "dsr", oface: "eth1", addresses: dsr.addresses },
     ]);
+    // GET shows neither: no perpetual diff once nftlb has the farm.
     assert.ok(isEmpty(plan([dsr], [asGet(dsr)], ours)));
   });
 

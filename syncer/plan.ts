@@ -165,8 +165,10 @@ function diffFarm(d: Farm, a: NormalFarm, released: ReadonlySet<string>): FarmPa
   }
   // Setting the scheduler resets sched-param in nftlb: send both together.
   if (out.scheduler !== undefined) out["sched-param"] = d["sched-param"];
-  // iface/oface never show in GET: send them with a mode change, when they matter anew.
-  if (out.mode !== undefined) {
+  // iface/oface and the addresses' iface/ether-addr never show in GET: send them with a mode
+  // change, when they matter anew (dsr needs them on every address).
+  const modeChanged = out.mode !== undefined;
+  if (modeChanged) {
     if (d.iface !== undefined) out.iface = d.iface;
     if (d.oface !== undefined) out.oface = d.oface;
   }
@@ -174,6 +176,7 @@ function diffFarm(d: Farm, a: NormalFarm, released: ReadonlySet<string>): FarmPa
     const have = a.addresses.get(x.name);
     const want = normaliseAddress(x);
     return (
+      modeChanged ||
       have === undefined ||
       released.has(`${d.name}\n${x.name}`) ||
       ADDRESS_FIELDS.some((k) => have[k] !== want[k])
