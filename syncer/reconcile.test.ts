@@ -287,3 +287,41 @@ test("garbage objects in the caches produce no farm and no crash", async () => {
   assert.deepEqual([...t.nftlb.farms.keys()], ["ns.web.http"]);
   await t.stop();
 });
+
+test("a batch plans only its own Services' farms; a full reconcile plans them all", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.cluster.put("ns", "db", "10.96.0.11", ["10.1.0.3"]);
+  t.queue.add(FULL);
+  await t.run();
+  // Both change, but only web's key arrives (db's own event would queue it separately).
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.2"]);
+  t.cluster.put("ns", "db", "10.96.0.11", ["10.1.0.4"]);
+  t.nftlb.writes.length = 0;
+  t.queue.add("ns/web");
+  await t.run();
+  assert.deepEqual(t.nftlb.writes, ["POST ns.web.http", "DELETE ns.web.http/backends/10.1.0.1"]);
+  assert.deepEqual(backends(t.nftlb.farms.get("ns.db.http")), ["10.1.0.3"]);
+  t.queue.add(FULL);
+  await t.run();
+  assert.deepEqual(backends(t.nftlb.farms.get("ns.db.http")), ["10.1.0.4"]);
+  await t.stop();
+});
+
+test("an address conflict settles when the winner lets go, even if only the winner's key arrives", async () => {
+  const t = setup();
+  // Two Services claim one ClusterIP:port; the older (then by name: a) keeps it.
+  t.cluster.put("ns", "a", "10.96.0.10", ["10.1.0.1"]);
+  t.cluster.put("ns", "b", "10.96.0.10", ["10.1.0.2"]);
+  t.queue.add(FULL);
+  await t.run();
+  const vips = (farm: string) => (t.nftlb.farms.get(farm)?.addresses ?? []).map((a) => a["ip-addr"]);
+  assert.deepEqual(vips("ns.a.http"), ["10.96.0.10"]);
+  assert.deepEqual(vips("ns.b.http"), []);
+  t.cluster.put("ns", "a", "10.96.0.20", ["10.1.0.1"]);
+  t.queue.add("ns/a");
+  await t.run();
+  assert.deepEqual(vips("ns.a.http"), ["10.96.0.20"]);
+  assert.deepEqual(vips("ns.b.http"), ["10.96.0.10"], "b gets the address a released");
+  await t.stop();
+});

@@ -54,6 +54,7 @@ export class Reconciler {
   readonly #d: ReconcilerDeps;
   readonly #memo = new Map<string, DesiredService>();
   readonly #refused = new Set<string>();
+  #conflicted = new Set<string>();
   readonly #seenTrigger = new Map<string, number>();
   readonly #started: number;
   #needList = true;
@@ -147,9 +148,23 @@ export class Reconciler {
     }
 
     const actual = [...nftlb.known().values()];
+    // Planned again whatever the batch: Services refused for capacity last time (room may have
+    // been made), and Services in an address conflict now or last time (the loser gets the
+    // address once the winner lets it go, even if only the winner changed).
+    const conflicted = resolved.conflicts.flatMap((c) =>
+      [c.winner.service, c.loser.service].map((r) => `${r.namespace}/${r.name}`),
+    );
+    const recheck = [...this.#refused, ...this.#conflicted, ...conflicted];
+    this.#conflicted = new Set(conflicted);
     const held = this.#held(resolved.farms, actual, ownerOfFarm);
-    const desired = resolved.farms.filter((f) => !held.has(ownerOfFarm(f.name)));
-    const have = actual.filter((f) => !held.has(ownerOfFarm(f.name)));
+    // A batch plans only its own Services' farms (and those of Services holding an address they
+    // claim), not all of them: with 1,000 Services a global plan costs ~100 ms per change.
+    const scope = full
+      ? undefined
+      : scopeOf(new Set([...keys, ...recheck]), resolved.farms, actual, ownerOfFarm);
+    const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && (scope?.has(ownerOfFarm(f.name)) ?? true);
+    const desired = resolved.farms.filter(planned);
+    const have = actual.filter(planned);
     const owns = this.#d.owns ?? ((name: string) => name !== SENTINEL_FARM && looksLikeOurFarm(name));
     const p = plan(desired, have, { owns });
     for (const b of p.blocked) {
@@ -312,6 +327,29 @@ export class Reconciler {
 }
 
 /** The worker: one batch at a time until the queue shuts down. */
+const addressKey = (a: Farm["addresses"][number]) => `${a.protocol}|${a["ip-addr"]}|${a.ports}`;
+
+/**
+ * The Services a batch must plan: its own keys, plus every Service whose farms in nftlb hold an
+ * address the batch's farms claim (so that plan can move the address, and the client never sees
+ * one address claimed twice). Farms of other Services are left out; a full reconcile plans all.
+ */
+export function scopeOf(
+  keys: ReadonlySet<string>,
+  desired: readonly Farm[],
+  actual: readonly Farm[],
+  ownerOfFarm: (farm: string) => string,
+): Set<string> {
+  const scope = new Set(keys);
+  const claimed = new Set(
+    desired.filter((f) => keys.has(ownerOfFarm(f.name))).flatMap((f) => f.addresses.map(addressKey)),
+  );
+  for (const f of actual) {
+    if (f.addresses.some((a) => claimed.has(addressKey(a)))) scope.add(ownerOfFarm(f.name));
+  }
+  return scope;
+}
+
 export async function runWorker(queue: KeyQueue, reconciler: Reconciler): Promise<void> {
   for (;;) {
     const batch = await queue.get();
