@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { parseDuration, parseSyncerArgs } from "./config.ts";
+import { ifaceMac, parseDuration, parseSyncerArgs } from "./config.ts";
 
 const KEY = "s3cr3t-nftlb-key";
 const readKey = (f: string) => {
@@ -8,6 +8,13 @@ const readKey = (f: string) => {
   if (f === "/empty") return "\n";
   if (f === "/two") return "a\nb\n";
   throw Object.assign(new Error(`ENOENT: ${f}`), { code: "ENOENT" });
+};
+// The node's interfaces as /sys/class/net/<iface>/address would give them.
+const SYS: Record<string, string> = { eth0: "52:54:00:AB:cd:01\n", lo: "00:00:00:00:00:00\n", tun0: "\n" };
+const readMac = (iface: string) => {
+  const mac = SYS[iface];
+  if (mac === undefined) throw Object.assign(new Error(`ENOENT: ${iface}`), { code: "ENOENT" });
+  return mac;
 };
 const base = ["--nftlb-url", "http://127.0.0.1:5555", "--nftlb-key-file", "/key", "--node-name", "node-1"];
 
@@ -42,6 +49,7 @@ test("every flag", () => {
       "eth1",
     ],
     readKey,
+    readMac,
   );
   assert.ok(r.ok === true);
   assert.deepEqual(
@@ -52,9 +60,10 @@ test("every flag", () => {
       r.config.proxyMode,
       r.config.resyncMs,
       r.config.iface,
+      r.config.ifaceMac,
       r.config.oface,
     ],
-    ["/kc", 0, "endpoints", "alongside", 30_000, "eth0", "eth1"],
+    ["/kc", 0, "endpoints", "alongside", 30_000, "eth0", "52:54:00:ab:cd:01", "eth1"],
   );
 });
 
@@ -84,10 +93,34 @@ const bad: [string, string[], RegExp][] = [
   ["unknown flag", [...base, "--bogus"], /bogus/],
   ["positional", [...base, "extra"], /extra|positional/i],
   ["bad level", [...base, "--log-level", "loud"], /--log-level/],
+  ["--iface alone", [...base, "--iface", "eth0"], /--iface and --oface go together/],
+  ["--oface alone", [...base, "--oface", "cni0"], /--iface and --oface go together/],
+  ["empty --iface", [...base, "--iface", "", "--oface", "cni0"], /go together/],
+  [
+    "--iface not on this node",
+    [...base, "--iface", "eth9", "--oface", "cni0"],
+    /eth9.*ENOENT.*no such interface/,
+  ],
+  [
+    "--iface as a path",
+    [...base, "--iface", "../../etc/passwd", "--oface", "cni0"],
+    /--iface: not an interface name/,
+  ],
+  ["--iface without a MAC (lo)", [...base, "--iface", "lo", "--oface", "cni0"], /lo has no Ethernet MAC/],
+  [
+    "--iface with an empty MAC file",
+    [...base, "--iface", "tun0", "--oface", "cni0"],
+    /tun0 has no Ethernet MAC/,
+  ],
+  [
+    "--oface with a space",
+    [...base, "--iface", "eth0", "--oface", "cni 0"],
+    /--oface: not an interface name/,
+  ],
 ];
 for (const [name, argv, re] of bad) {
   test(`refuses ${name} with a clear error that never shows the key`, () => {
-    const r = parseSyncerArgs(argv, readKey);
+    const r = parseSyncerArgs(argv, readKey, readMac);
     assert.ok(r.ok === false, JSON.stringify(r));
     assert.match(r.error, re);
     assert.ok(!r.error.includes(KEY));
@@ -101,4 +134,10 @@ test("durations", () => {
   assert.equal(parseDuration("90"), 90_000);
   for (const b of ["", "0", "-1s", "5 minutes", "1e9", "2d", "100h"])
     assert.equal(parseDuration(b), undefined, b);
+});
+
+test("ifaceMac reads this machine's /sys by default: lo has no Ethernet MAC", () => {
+  const lo = ifaceMac("lo");
+  assert.ok(!lo.ok);
+  assert.match(lo.error, /lo has no Ethernet MAC/);
 });

@@ -17,7 +17,9 @@ export interface SyncerConfig {
   /** How often nftlb is probed for a restart. */
   nftlbProbeMs: number;
   nftlbTimeoutMs: number;
+  /** dsr: the interface client traffic arrives on, its MAC (read at start) and the one toward the backends. */
   iface?: string;
+  ifaceMac?: string;
   oface?: string;
   logLevel: string;
 }
@@ -47,7 +49,10 @@ Flags:
                             service.kubernetes.io/service-proxy-name=kube-nftlb
   --resync-period DURATION  full relist and reconcile period, e.g. 5m (default), 30s, 1h
   --nftlb-probe-period DUR  how often nftlb is checked for a restart (default 5s)
-  --iface NAME, --oface NAME  interfaces for dsr/stlsdnat farms (client side, backend side)
+  --iface NAME, --oface NAME  dsr farms: the interface client traffic arrives on and the one
+                            toward the Pods (e.g. eth0, cni0); both or neither. The MAC of
+                            --iface is read from /sys/class/net/NAME/address at start. Without
+                            them, Services annotated for dsr are served in snat (with an Event)
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
 
@@ -65,7 +70,51 @@ export function parseDuration(raw: string): number | undefined {
   return ms > 0 && ms <= 86_400_000 ? ms : undefined;
 }
 
-export function parseSyncerArgs(argv: string[], readKey = (f: string) => readFileSync(f, "utf8")): Parsed {
+// Linux interface names: 1 to 15 bytes, no "/" or whitespace (the name becomes a /sys path).
+const IFACE = /^[A-Za-z0-9_.@:-]{1,15}$/;
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+
+/** How the MAC of an interface of this node is read; tests pass their own. */
+export const readSysMac = (iface: string): string => readFileSync(`/sys/class/net/${iface}/address`, "utf8");
+
+export const validIface = (name: string): boolean => IFACE.test(name);
+
+/** A MAC as nftlb wants it (lower-case, colons), or undefined; the all-zero MAC is none (e.g. lo). */
+export function normaliseMac(raw: string): string | undefined {
+  const mac = raw.trim().toLowerCase();
+  return MAC.test(mac) && mac !== "00:00:00:00:00:00" ? mac : undefined;
+}
+
+/** The MAC of `iface` on this node, or an error saying why it cannot be used for dsr. */
+export function ifaceMac(
+  iface: string,
+  read: (iface: string) => string = readSysMac,
+): { ok: true; mac: string } | { ok: false; error: string } {
+  if (!validIface(iface)) return { ok: false, error: `not an interface name: ${JSON.stringify(iface)}` };
+  let raw: string;
+  try {
+    raw = read(iface);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? "error";
+    return {
+      ok: false,
+      error: `cannot read the MAC of ${iface} (/sys/class/net/${iface}/address: ${code}): no such interface on this node?`,
+    };
+  }
+  const mac = normaliseMac(raw);
+  if (mac === undefined)
+    return {
+      ok: false,
+      error: `${iface} has no Ethernet MAC (${JSON.stringify(raw.trim().slice(0, 40))}): dsr needs the interface client traffic arrives on`,
+    };
+  return { ok: true, mac };
+}
+
+export function parseSyncerArgs(
+  argv: string[],
+  readKey = (f: string) => readFileSync(f, "utf8"),
+  readMac: (iface: string) => string = readSysMac,
+): Parsed {
   let values;
   try {
     ({ values } = parseArgs({
@@ -156,7 +205,15 @@ export function parseSyncerArgs(argv: string[], readKey = (f: string) => readFil
     logLevel: values["log-level"],
   };
   if (values.kubeconfig) config.kubeconfig = values.kubeconfig;
-  if (values.iface) config.iface = values.iface;
-  if (values.oface) config.oface = values.oface;
+  if (values.iface !== undefined || values.oface !== undefined) {
+    const { iface, oface } = values;
+    if (!iface || !oface)
+      return { ok: false, error: "--iface and --oface go together: dsr farms need both interfaces" };
+    if (!validIface(oface))
+      return { ok: false, error: `--oface: not an interface name: ${JSON.stringify(oface)}` };
+    const mac = ifaceMac(iface, readMac);
+    if (!mac.ok) return { ok: false, error: `--iface: ${mac.error}` };
+    Object.assign(config, { iface, ifaceMac: mac.mac, oface });
+  }
   return { ok: true, config };
 }

@@ -82,6 +82,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   const view = informerView(sources, cfg.nodeName, {
     scope: { proxyName: PROXY_NAME, mode: cfg.proxyMode },
     ...(cfg.iface ? { iface: cfg.iface } : {}),
+    ...(cfg.ifaceMac ? { ifaceMac: cfg.ifaceMac } : {}),
     ...(cfg.oface ? { oface: cfg.oface } : {}),
   });
   const reconciler = new Reconciler({ nftlb, view, queue, events, log, metrics });
