@@ -210,6 +210,43 @@ describe("kube-nftlb render: usage", () => {
     ["no PATH", NODE, /no PATH given/],
     ["an unknown flag", [...NODE, "--nodes", "x", EXAMPLES], /Unknown option '--nodes'/],
     ["a missing PATH", [...NODE, "/nonexistent/x.yaml"], /cannot read \/nonexistent\/x\.yaml: no such file/],
+    ["--iface alone", [...NODE, "--iface", "eth0", EXAMPLES], /--iface and --oface go together/],
+    ["--oface alone", [...NODE, "--oface", "cni0", EXAMPLES], /--iface and --oface go together/],
+    [
+      "--iface-mac alone",
+      [...NODE, "--iface-mac", "52:54:00:12:34:56", EXAMPLES],
+      /--iface-mac needs --iface/,
+    ],
+    [
+      "a bad --iface-mac",
+      [...NODE, "--iface", "eth0", "--oface", "cni0", "--iface-mac", "52:54:00:12:34", EXAMPLES],
+      /--iface-mac: not a MAC/,
+    ],
+    [
+      "the all-zero --iface-mac",
+      [...NODE, "--iface", "eth0", "--oface", "cni0", "--iface-mac", "00:00:00:00:00:00", EXAMPLES],
+      /--iface-mac: not a MAC/,
+    ],
+    [
+      "an --iface that is a path",
+      [...NODE, "--iface", "../x", "--oface", "cni0", "--iface-mac", "52:54:00:12:34:56", EXAMPLES],
+      /--iface: not an interface name/,
+    ],
+    [
+      "an --oface with a space",
+      [...NODE, "--iface", "eth0", "--oface", "cni 0", "--iface-mac", "52:54:00:12:34:56", EXAMPLES],
+      /--oface: not an interface name/,
+    ],
+    [
+      "no --iface-mac and no such interface here",
+      [...NODE, "--iface", "knlnone0", "--oface", "cni0", EXAMPLES],
+      /knlnone0.*ENOENT.*give the node's MAC with --iface-mac/,
+    ],
+    [
+      "no --iface-mac and an interface without a MAC here (lo)",
+      [...NODE, "--iface", "lo", "--oface", "cni0", EXAMPLES],
+      /lo has no Ethernet MAC.*--iface-mac/,
+    ],
   ];
   for (const [name, args, message] of cases) {
     it(`${name}: exit 2`, async () => {
@@ -219,4 +256,89 @@ describe("kube-nftlb render: usage", () => {
       assert.equal(r.out, "");
     });
   }
+});
+
+describe("kube-nftlb render: a dsr Service", () => {
+  const P = "service.kubernetes.io/kube-nftlb-load-balancer-";
+  const manifest = () =>
+    file(
+      "dsr.yaml",
+      `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: shop
+  annotations:
+    ${P}mode: dsr
+    ${P}scheduler: hash-srcip-srcport
+spec:
+  clusterIP: 10.96.0.20
+  clusterIPs: [10.96.0.20]
+  ports: [{ name: http, port: 8080, targetPort: 8080, protocol: TCP }]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: web-1
+  namespace: shop
+  labels: { kubernetes.io/service-name: web }
+addressType: IPv4
+ports: [{ name: http, port: 8080, protocol: TCP }]
+endpoints:
+  - addresses: [10.244.0.5]
+    conditions: { ready: true }
+`,
+    );
+  const farmOf = (out: string) => (JSON.parse(out) as { farms: FarmPatch[] }).farms[0]!;
+
+  it("--iface-mac: the proven shape, in the byte order nftlb needs (mode after the backends)", async () => {
+    const r = await render([
+      ...NODE,
+      "--iface",
+      "eth0",
+      "--oface",
+      "cni0",
+      "--iface-mac",
+      "52:54:00:AB:CD:EF",
+      manifest(),
+    ]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(r.err.match(/error/g), null, r.err);
+    const f = farmOf(r.out);
+    assert.deepEqual(
+      [
+        f.mode,
+        f.oface,
+        f.iface,
+        f.addresses?.[0]?.iface,
+        f.addresses?.[0]?.["ether-addr"],
+        f.backends?.[0]?.port,
+      ],
+      ["dsr", "cni0", undefined, "eth0", "52:54:00:ab:cd:ef", ""],
+    );
+    assert.match(r.out, /"backends":\[.*\],"mode":"dsr","oface":"cni0"\}/);
+    assert.deepEqual(validateFarms([f], new Map()), []);
+  });
+
+  it("without --iface-mac the MAC is read from this machine's /sys/class/net/IFACE/address", async () => {
+    const read: string[] = [];
+    const err: string[] = [];
+    const out: string[] = [];
+    const code = await renderCommand([...NODE, "--iface", "eth0", "--oface", "cni0", manifest()], {
+      out: (l) => out.push(l),
+      err: (l) => err.push(l),
+      stdin: () => Promise.resolve(Buffer.from("")),
+      readMac: (iface) => (read.push(iface), "02:42:ac:11:00:02\n"),
+    });
+    assert.equal(code, 0, err.join("\n"));
+    assert.deepEqual(read, ["eth0"]);
+    assert.equal(farmOf(out.join("")).addresses?.[0]?.["ether-addr"], "02:42:ac:11:00:02");
+  });
+
+  it("without --iface/--oface: rendered in snat, with the reason on stderr", async () => {
+    const r = await render([...NODE, manifest()]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(farmOf(r.out).mode, "snat");
+    assert.match(r.err, /mode dsr needs the node's client-side interface.*served in snat/);
+  });
 });

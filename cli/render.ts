@@ -16,12 +16,14 @@ import { validateFarms } from "../nftlb/validate.ts";
 import {
   desired,
   desiredFromEndpoints,
+  type DesiredOptions,
   type DesiredService,
   type NodeInfo,
   type Problem,
 } from "../syncer/desired.ts";
 import { resolveConflicts } from "../syncer/desired-conflicts.ts";
 import { parseIp } from "../syncer/desired-ip.ts";
+import { ifaceMac, normaliseMac, readSysMac, validIface } from "../syncer/config.ts";
 
 const HELP = `Usage: kube-nftlb render --node-name NAME --node-ip IP[,IP] [flags] PATH...
 
@@ -40,8 +42,11 @@ Flags:
       --node-name NAME          the node (traffic policy Local keeps endpoints on this node)
       --node-ip IP[,IP]         the node's addresses (NodePorts listen on each; IPv4 and/or IPv6)
       --endpoints-api API       slices (default: EndpointSlices) or endpoints (v1 Endpoints)
-      --iface IFACE             dsr/stlsdnat: the interface client traffic arrives on
-      --oface IFACE             dsr/stlsdnat: the interface toward the backends
+      --iface IFACE             dsr: the interface client traffic arrives on (with --oface)
+      --oface IFACE             dsr: the interface toward the Pods (with --iface)
+      --iface-mac MAC           dsr: the MAC of --iface on that node; when absent it is read
+                                from /sys/class/net/IFACE/address here (render run on the node)
+                                Without --iface/--oface, Services annotated dsr render in snat.
   -h, --help                    show this help`;
 
 /** Where render writes and reads; the command passes the process's streams, tests their own. */
@@ -49,6 +54,8 @@ export interface RenderIo {
   out: (line: string) => void;
   err: (line: string) => void;
   stdin: () => Promise<Buffer>;
+  /** The contents of /sys/class/net/<iface>/address on this machine (tests pass their own). */
+  readMac?: (iface: string) => string;
 }
 
 const processIo: RenderIo = {
@@ -58,7 +65,7 @@ const processIo: RenderIo = {
 };
 
 type Parsed =
-  | { ok: true; node: NodeInfo; api: "slices" | "endpoints"; iface?: string; oface?: string; paths: string[] }
+  | { ok: true; node: NodeInfo; api: "slices" | "endpoints"; dsr: DesiredOptions; paths: string[] }
   | { ok: false; code: number };
 
 function parse(argv: string[], io: RenderIo): Parsed {
@@ -77,6 +84,7 @@ function parse(argv: string[], io: RenderIo): Parsed {
         "endpoints-api": { type: "string", default: "slices" },
         iface: { type: "string" },
         oface: { type: "string" },
+        "iface-mac": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     }));
@@ -97,15 +105,36 @@ function parse(argv: string[], io: RenderIo): Parsed {
   const api = values["endpoints-api"];
   if (api !== "slices" && api !== "endpoints")
     return usage(`--endpoints-api must be "slices" or "endpoints", got "${api}"`);
+  const dsr = dsrNode(values.iface, values.oface, values["iface-mac"], io.readMac ?? readSysMac);
+  if (typeof dsr === "string") return usage(dsr);
   if (positionals.length === 0) return usage("no PATH given");
-  return {
-    ok: true,
-    node: { name, addresses },
-    api,
-    ...(values.iface === undefined ? {} : { iface: values.iface }),
-    ...(values.oface === undefined ? {} : { oface: values.oface }),
-    paths: positionals,
-  };
+  return { ok: true, node: { name, addresses }, api, dsr, paths: positionals };
+}
+
+/**
+ * The node's side of dsr farms, or a usage error. The MAC given wins: render usually runs away
+ * from the node. Otherwise it is read here, which is right only when render runs on that node.
+ */
+function dsrNode(
+  iface: string | undefined,
+  oface: string | undefined,
+  mac: string | undefined,
+  readMac: (iface: string) => string,
+): DesiredOptions | string {
+  if (iface === undefined && oface === undefined) {
+    return mac === undefined ? {} : "--iface-mac needs --iface and --oface";
+  }
+  if (!iface || !oface) return "--iface and --oface go together: dsr farms need both interfaces";
+  if (!validIface(iface)) return `--iface: not an interface name: ${JSON.stringify(iface)}`;
+  if (!validIface(oface)) return `--oface: not an interface name: ${JSON.stringify(oface)}`;
+  if (mac !== undefined) {
+    const given = normaliseMac(mac);
+    if (given === undefined) return `--iface-mac: not a MAC like 52:54:00:12:34:56: ${JSON.stringify(mac)}`;
+    return { iface, ifaceMac: given, oface };
+  }
+  const local = ifaceMac(iface, readMac);
+  if (!local.ok) return `--iface: ${local.error}; give the node's MAC with --iface-mac`;
+  return { iface, ifaceMac: local.mac, oface };
 }
 
 export const run = (argv: string[]): Promise<number> => render(argv, processIo);
@@ -158,10 +187,7 @@ export async function render(argv: string[], io: RenderIo): Promise<number> {
       `note: no EndpointSlices but ${endpoints.length} Endpoints object(s): use --endpoints-api endpoints to read them`,
     );
   }
-  const options = {
-    ...(args.iface === undefined ? {} : { iface: args.iface }),
-    ...(args.oface === undefined ? {} : { oface: args.oface }),
-  };
+  const options = args.dsr;
   const results: DesiredService[] = [];
   for (const s of services) {
     const r =
