@@ -46,8 +46,10 @@ export interface Farm {
   log: string;
   "log-prefix"?: string;
   /**
-   * dsr/stlsdnat only: the interface client traffic arrives on (copied into addresses that have
-   * none), and the one toward backends (nftlb replaces it by the route to the first backend).
+   * dsr/stlsdnat only. `iface`: never sent at farm level (it would create a broken default
+   * address); serialize copies it into addresses that have none — kube-nftlb's farms carry it on
+   * each address instead. `oface`: the interface toward backends (nftlb replaces it by the route
+   * to the first backend). GET shows neither.
    */
   iface?: string;
   oface?: string;
