@@ -13,8 +13,8 @@ import { performance } from "node:perf_hooks";
 import { startCluster, type Cluster } from "../lab/cluster/cluster.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cannotBuildNetwork } from "../lab/net/index.ts";
-import { drawCharts, RESULTS_DIR, UPSTREAM, type LabBenchResults } from "./lab-charts.ts";
-import { kernelTables, type KernelTables } from "./lab-nft.ts";
+import { drawCharts, RESULTS_DIR, UPSTREAM, type LabBenchResults } from "./lib/lab-charts.ts";
+import { kernelTables, type KernelTables } from "./lib/lab-nft.ts";
 
 const RUNS = Number(process.env.LAB_BENCH_RUNS ?? 30);
 const SIZES = [10, 50, 100];

@@ -32,7 +32,7 @@ export const UPSTREAM: Record<
   100: { create: 36, delete: 10, kubeProxyCreate: 190, kubeProxyDelete: 1007 },
 };
 
-export const RESULTS_DIR = path.join(path.dirname(new URL(import.meta.url).pathname), "results");
+export const RESULTS_DIR = path.join(path.dirname(new URL(import.meta.url).pathname), "..", "results");
 
 async function svg(spec: vegaLite.TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(vegaLite.compile(spec).spec), { renderer: "none" });

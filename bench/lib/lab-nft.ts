@@ -2,7 +2,7 @@
 // milliseconds: one `nft -j -i` (interactive) kept running in the node namespace answers each
 // `list ruleset` with one JSON line, so a poll costs a netlink dump, not a process start (a
 // fresh `ip netns exec … nft` costs 30–70 ms here). Run alone, it prints the node's ruleset of
-// the lab in DIR (`node bench/lab-nft.ts DIR`).
+// the lab in DIR (`node bench/lib/lab-nft.ts DIR`).
 import { spawn } from "node:child_process";
 import readline from "node:readline";
 
@@ -62,10 +62,10 @@ export function kernelTables(netns: string): KernelTables {
 }
 
 if (import.meta.main) {
-  const { readInfo } = await import("../lab/cluster/lab-dir.ts");
+  const { readInfo } = await import("../../lab/cluster/lab-dir.ts");
   const info = readInfo(process.argv[2] ?? "/tmp/kube-nftlb-lab");
   if (!info.ok) {
-    console.log(`usage: node bench/lab-nft.ts LAB_DIR  (${info.error})`);
+    console.log(`usage: node bench/lib/lab-nft.ts LAB_DIR  (${info.error})`);
   } else {
     const k = kernelTables(info.info.node.netns);
     console.log(await k.farm("default.web.http"));
