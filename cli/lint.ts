@@ -1,14 +1,7 @@
 // `kube-nftlb lint PATH...`: offline validation of kube-nftlb annotations.
 import { parseArgs } from "node:util";
 import { buffer } from "node:stream/consumers";
-import {
-  expandPaths,
-  parseManifest,
-  readSource,
-  TooLarge,
-  UsageError,
-  type ManifestObject,
-} from "../manifests/load.ts";
+import { loadPaths, UsageError } from "../manifests/load.ts";
 import { formatFinding, lintObjects, problemFindings, type LintFinding } from "../manifests/lint.ts";
 
 const HELP = `Usage: kube-nftlb lint [--output text|json] PATH...
@@ -52,9 +45,9 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
-  let files: string[];
+  let loaded;
   try {
-    files = await expandPaths(positionals);
+    loaded = await loadPaths(positionals, () => buffer(process.stdin));
   } catch (err) {
     if (err instanceof UsageError) {
       console.error(`kube-nftlb lint: ${err.message}`);
@@ -62,25 +55,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw err;
   }
-
-  const findings: LintFinding[] = [];
-  const objects: ManifestObject[] = [];
-  let unreadable = false;
-  for (const file of files) {
-    const source = file === "-" ? "<stdin>" : file;
-    let bytes: Buffer;
-    try {
-      bytes = await readSource(file, () => buffer(process.stdin));
-    } catch (err) {
-      // Too large is an invalid manifest (1); anything else means the path cannot be read (2).
-      findings.push({ severity: "error", source, message: `cannot read: ${(err as Error).message}` });
-      unreadable ||= !(err instanceof TooLarge);
-      continue;
-    }
-    const loaded = parseManifest(source, bytes);
-    objects.push(...loaded.objects);
-    findings.push(...problemFindings(loaded.problems));
-  }
+  const { files, objects } = loaded;
+  const findings: LintFinding[] = problemFindings([...loaded.unreadable, ...loaded.problems]);
   findings.push(...lintObjects(objects));
 
   const services = objects.filter((o) => o.object.kind === "Service").length;
@@ -94,6 +70,6 @@ export async function run(argv: string[]): Promise<number> {
       `${files.length} file(s), ${services} Service(s): ${errors} error(s), ${warnings} warning(s)`,
     );
   }
-  if (unreadable) return 2;
+  if (loaded.unreadable.length > 0) return 2;
   return errors > 0 ? 1 : 0;
 }

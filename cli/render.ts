@@ -2,13 +2,7 @@
 // would be POSTed to an empty nftlb. Offline: no cluster, no nftlb.
 import { parseArgs } from "node:util";
 import { buffer } from "node:stream/consumers";
-import {
-  expandPaths,
-  parseManifest,
-  readSource,
-  UsageError,
-  type ManifestObject,
-} from "../manifests/load.ts";
+import { loadPaths, UsageError, type ManifestObject } from "../manifests/load.ts";
 import { parseService } from "../annotations/index.ts";
 // Straight from the files, not nftlb/index.ts: render needs no HTTP client.
 import { serializeFarms } from "../nftlb/serialize.ts";
@@ -143,9 +137,9 @@ export async function render(argv: string[], io: RenderIo): Promise<number> {
   const args = parse(argv, io);
   if (!args.ok) return args.code;
 
-  let files: string[];
+  let loaded;
   try {
-    files = await expandPaths(args.paths);
+    loaded = await loadPaths(args.paths, io.stdin);
   } catch (err) {
     if (err instanceof UsageError) {
       io.err(`kube-nftlb render: ${err.message}`);
@@ -153,21 +147,10 @@ export async function render(argv: string[], io: RenderIo): Promise<number> {
     }
     throw err;
   }
-  const objects: ManifestObject[] = [];
-  const errors: string[] = [];
-  for (const file of files) {
-    const source = file === "-" ? "<stdin>" : file;
-    let bytes: Buffer;
-    try {
-      bytes = await readSource(file, io.stdin);
-    } catch (err) {
-      io.err(`${source}: error: cannot read: ${(err as Error).message}`);
-      return 2;
-    }
-    const loaded = parseManifest(source, bytes);
-    objects.push(...loaded.objects);
-    for (const p of loaded.problems) errors.push(`${where(p)}: error: ${p.message}`);
-  }
+  for (const u of loaded.unreadable) io.err(`${u.source}: error: ${u.message}`);
+  if (loaded.unreadable.length > 0) return 2;
+  const objects = loaded.objects;
+  const errors = loaded.problems.map((p) => `${where(p)}: error: ${p.message}`);
   const services = objects.filter((o) => o.object.kind === "Service");
   for (const s of services) {
     const parsed = parseService(s.object);

@@ -152,3 +152,37 @@ function flattenList(
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const firstLine = (s: string) => s.split("\n")[0] ?? s;
+
+export interface LoadedPaths extends Loaded {
+  files: string[];
+  /** Sources that could not be read at all (a usage error for the commands: exit 2). */
+  unreadable: ParseProblem[];
+}
+
+/**
+ * Everything `lint` and `render` read: PATH arguments expanded, each source read and parsed.
+ * A file over the size limit is an invalid manifest (a problem), not an unreadable one.
+ * Throws UsageError when a PATH argument itself cannot be read.
+ */
+export async function loadPaths(
+  paths: readonly string[],
+  stdin: () => Promise<Buffer>,
+): Promise<LoadedPaths> {
+  const files = await expandPaths(paths);
+  const out: LoadedPaths = { files, objects: [], problems: [], unreadable: [] };
+  for (const file of files) {
+    const source = file === "-" ? "<stdin>" : file;
+    let bytes: Buffer;
+    try {
+      bytes = await readSource(file, stdin);
+    } catch (err) {
+      const problem = { source, message: `cannot read: ${(err as Error).message}` };
+      (err instanceof TooLarge ? out.problems : out.unreadable).push(problem);
+      continue;
+    }
+    const loaded = parseManifest(source, bytes);
+    out.objects.push(...loaded.objects);
+    out.problems.push(...loaded.problems);
+  }
+  return out;
+}
