@@ -1,0 +1,264 @@
+// The syncer's memory as an operator sees it: the real `kube-nftlb syncer` CLI in its own process,
+// its RSS read from /proc once it is ready and settled, for 0 (baseline), 1,000 and 10,000
+// Services × 10 endpoints. Settled: the farms it writes are in the sink and the rest refused, as
+// the syncer holds nftlb to its 4,095-backend limit (409 such Services; the rest get
+// NftlbCapacityExceeded), so above 409 the added cost is caches and desired state, not farms
+// written. Prints, never asserts. No root, no namespace:
+// `node bench/syncer-memory.ts [N ...]` or `npm run bench -- syncer-memory`.
+// The Kubernetes API is the lab stand-in (in this process). nftlb is replaced by a small HTTP SINK
+// below — not nftlb: it only stores what is POSTed and hands it back, enough for the syncer's
+// client (Key check, GET /farms, GET /farms/NAME with nftlb's 500 "invalid request" for an unknown
+// farm, POST /farms merging farms, addresses and backends by name, the DELETE routes). The real
+// nftlb cannot hold 10,000 farms × 10 backends (4,095 backends at most).
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import process from "node:process";
+import { startApiServer } from "../lab/apiserver/index.ts";
+import { findResource } from "../lab/apiserver/resources.ts";
+import { MAX_BACKENDS } from "../syncer/capacity.ts";
+
+type Json = Record<string, unknown> & { name: string };
+type SinkFarm = Json & { addresses?: Json[]; backends?: Json[] };
+
+const root = path.join(path.dirname(new URL(import.meta.url).pathname), "..");
+const SVC = findResource("", "v1", "services")!;
+const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
+const NODE = findResource("", "v1", "nodes")!;
+const NAMESPACE = findResource("", "v1", "namespaces")!;
+const ENDPOINTS = 10;
+const SIZES = process.argv.slice(2).map(Number);
+const sizes = SIZES.length > 0 && SIZES.every((n) => Number.isInteger(n) && n >= 0) ? SIZES : [1000, 10000];
+const KEY = `bench-${process.pid}-${Math.random().toString(36).slice(2)}`;
+const TIMEOUT_MS = 600_000;
+
+const ip = (i: number) => `10.205.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`;
+const cip = (i: number) => `10.96.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+const service = (name: string, clusterIP: string) => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name, namespace: "bench", uid: name, creationTimestamp: new Date().toISOString() },
+  spec: {
+    type: "ClusterIP",
+    clusterIP,
+    clusterIPs: [clusterIP],
+    ports: [{ name: "http", port: 80, protocol: "TCP" }],
+  },
+});
+const slice = (svc: string, n: number, offset: number) => ({
+  apiVersion: "discovery.k8s.io/v1",
+  kind: "EndpointSlice",
+  metadata: { name: `${svc}-1`, namespace: "bench", labels: { "kubernetes.io/service-name": svc } },
+  addressType: "IPv4",
+  endpoints: Array.from({ length: n }, (_, i) => ({
+    addresses: [ip(offset + i)],
+    conditions: { ready: true },
+  })),
+  ports: [{ name: "http", port: 8080, protocol: "TCP" }],
+});
+
+/** The sink: farms by name, merged like nftlb merges a POST (given keys set, others kept). */
+function startSink(key: string) {
+  const farms = new Map<string, SinkFarm>();
+  const merge = (into: Json[] = [], given: unknown, defaults: Record<string, string>): Json[] => {
+    for (const g of Array.isArray(given) ? (given as Json[]) : []) {
+      const old = into.find((x) => x.name === g.name);
+      if (old) Object.assign(old, g);
+      else into.push({ ...defaults, ...g });
+    }
+    return into;
+  };
+  const post = (body: string): boolean => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return false;
+    }
+    const list = (parsed as { farms?: unknown }).farms;
+    if (!Array.isArray(list) || !list.every((f) => typeof (f as Json)?.name === "string")) return false;
+    for (const f of list as SinkFarm[]) {
+      const { addresses, backends, ...fields } = f;
+      const old = farms.get(f.name) ?? { name: f.name, state: "up" };
+      Object.assign(old, fields);
+      old.addresses = merge(old.addresses, addresses, { protocol: "tcp" });
+      old.backends = merge(old.backends, backends, { state: "up", weight: "1", priority: "1" });
+      farms.set(f.name, old);
+    }
+    return true;
+  };
+  const route = (method: string, url: string, body: string): [number, unknown] => {
+    const ok: [number, unknown] = [200, { response: "success" }];
+    const invalid: [number, unknown] = [500, { response: "error", message: "invalid request" }];
+    const [, top, name, sub, item, extra] = url.split("/");
+    if (top !== "farms" || extra !== undefined) return invalid;
+    const farm = name ? farms.get(name) : undefined;
+    if (method === "GET" && !name) return [200, { farms: [...farms.values()] }];
+    if (method === "POST" && !name)
+      return post(body) ? ok : [400, { response: "error", message: "error parsing buffer" }];
+    if (!farm) return invalid;
+    if (method === "GET" && !sub) return [200, { farms: [farm] }];
+    if (method !== "DELETE") return invalid;
+    if (!sub) farms.delete(farm.name);
+    else if ((sub === "backends" || sub === "addresses") && item) {
+      farm[sub] = (farm[sub] ?? []).filter((x) => x.name !== item);
+    } else return invalid;
+    return ok;
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const [status, answer] =
+        req.headers.key !== key
+          ? [401, { response: "error", message: "authentication failed" }]
+          : route(req.method ?? "", req.url ?? "", Buffer.concat(chunks).toString("utf8"));
+      res.writeHead(status, { "Content-Type": "application/json", Connection: "close" });
+      res.end(JSON.stringify(answer));
+    });
+  });
+  return new Promise<{ url: string; farms: Map<string, SinkFarm>; close: () => Promise<void> }>((resolve) =>
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as net.AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        farms,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      });
+    }),
+  );
+}
+
+/** A port free right now, for the syncer's --probe-port (its log does not say which port 0 got). */
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as net.AddressInfo;
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+
+const readyz = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/readyz", timeout: 5_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => req.destroy());
+  });
+
+/** kube_nftlb_capacity_refusals_total from the syncer's /metrics. */
+const refusals = (port: number) =>
+  new Promise<number>((resolve) => {
+    const req = http.get({ host: "127.0.0.1", port, path: "/metrics", timeout: 5_000 }, (res) => {
+      let text = "";
+      res.on("data", (c: Buffer) => (text += c.toString()));
+      res.on("end", () =>
+        resolve(Number(/^kube_nftlb_capacity_refusals_total (\d+)/m.exec(text)?.[1] ?? -1)),
+      );
+    });
+    req.on("error", () => resolve(-1));
+    req.on("timeout", () => req.destroy());
+  });
+
+/** Polls `cond` every 100 ms until it holds; fails if the child dies or the deadline passes. */
+async function until(what: string, child: ChildProcess, cond: () => boolean | Promise<boolean>) {
+  const deadline = Date.now() + TIMEOUT_MS;
+  while (!(await cond())) {
+    if (child.exitCode !== null) throw new Error(`syncer exited (${child.exitCode}) before ${what}`);
+    if (Date.now() > deadline) throw new Error(`no ${what} within ${TIMEOUT_MS / 1000} s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** VmRSS and VmHWM (peak RSS) of a process, in MiB. */
+function memory(pid: number) {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]) / 1024;
+  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), "kube-nftlb-bench-"));
+const keyFile = path.join(dir, "nftlb-key");
+writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
+const api = await startApiServer({ historySize: 100_000 });
+api.store.put(NODE, { apiVersion: "v1", kind: "Node", metadata: { name: "node-1" }, status: {} });
+// The syncer's Warning Events (capacity refusals) need their namespace to exist.
+api.store.put(NAMESPACE, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
+const sink = await startSink(KEY);
+
+async function measure(n: number) {
+  for (let i = 0; i < n; i++) {
+    api.store.put(SVC, service(`m${i}`, cip(i)));
+    api.store.put(SLICE, slice(`m${i}`, ENDPOINTS, i * ENDPOINTS));
+  }
+  const port = await freePort();
+  const t0 = performance.now();
+  const child = spawn(
+    path.join(root, "node_modules/.bin/node"),
+    [
+      ...["bin/kube-nftlb.js", "syncer", "--kubeconfig", api.kubeconfigPath, "--nftlb-url", sink.url],
+      ...["--nftlb-key-file", keyFile, "--node-name", "node-1", "--probe-port", String(port)],
+      ...["--resync-period", "1h", "--nftlb-probe-period", "1h", "--log-level", "warn"],
+    ],
+    { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  let tail = "";
+  child.stdout.on("data", (c: Buffer) => (tail = (tail + c.toString()).slice(-4000)));
+  try {
+    // The syncer programs Services in name order until nftlb's backend limit, and refuses the rest
+    // (NftlbCapacityExceeded): settled once those farms are in the sink and the others refused.
+    const programmed = Math.min(n, Math.floor(MAX_BACKENDS / ENDPOINTS));
+    const ours = () => [...sink.farms.keys()].filter((f) => f.startsWith("bench.")).length;
+    await until("/readyz 200", child, () => readyz(port));
+    await until(`${programmed} farms in the sink`, child, () => ours() === programmed);
+    await until(`${n - programmed} refusals`, child, async () => (await refusals(port)) === n - programmed);
+    const seconds = (performance.now() - t0) / 1000;
+    return { n, programmed, seconds, ...memory(child.pid!) };
+  } catch (err) {
+    if (tail) console.error(`syncer output (last lines):\n${tail}`);
+    throw err;
+  } finally {
+    const exited = new Promise((r) => child.once("exit", r));
+    if (child.exitCode === null) child.kill("SIGTERM");
+    await exited;
+    for (let i = 0; i < n; i++) {
+      api.store.remove(SVC, "bench", `m${i}`);
+      api.store.remove(SLICE, "bench", `m${i}-1`);
+    }
+    sink.farms.clear();
+  }
+}
+
+try {
+  console.log(
+    "syncer memory: `kube-nftlb syncer` as a child process, lab API stand-in, HTTP sink (not nftlb);\n" +
+      "RSS read from /proc/PID/status once /readyz is 200, the written farms are in the sink and the rest refused",
+  );
+  console.log(
+    `every Service has ${ENDPOINTS} endpoints; the syncer writes farms until nftlb's ${MAX_BACKENDS}-backend limit and refuses the rest`,
+  );
+  console.log(
+    "Services | farms written |  RSS MiB | peak MiB | per Service (RSS − RSS(0)) / N | start → settled",
+  );
+  let base: number | undefined;
+  for (const n of [0, ...sizes.filter((s) => s > 0)]) {
+    const m = await measure(n);
+    base ??= m.rss;
+    const per = n === 0 ? "—" : `${(((m.rss - base) * 1024) / n).toFixed(1)} KiB`;
+    console.log(
+      `${n.toLocaleString("en").padStart(8)} | ${m.programmed.toLocaleString("en").padStart(13)} | ` +
+        `${m.rss.toFixed(0).padStart(8)} | ${m.peak.toFixed(0).padStart(8)} | ` +
+        `${per.padStart(31)} | ${m.seconds.toFixed(1)} s`,
+    );
+  }
+} finally {
+  await sink.close();
+  await api.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
