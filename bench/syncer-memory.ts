@@ -29,9 +29,17 @@ const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
 const NODE = findResource("", "v1", "nodes")!;
 const NAMESPACE = findResource("", "v1", "namespaces")!;
-const ENDPOINTS = 10;
-const SIZES = process.argv.slice(2).map(Number);
-const sizes = SIZES.length > 0 && SIZES.every((n) => Number.isInteger(n) && n >= 0) ? SIZES : [1000, 10000];
+// `[--endpoints E] [N ...]`: endpoints per Service (default 10) and the Service counts.
+const args = process.argv.slice(2);
+const at = args.indexOf("--endpoints");
+const ENDPOINTS = at >= 0 ? Number(args.splice(at, 2)[1]) : 10;
+const SIZES = args.map(Number);
+const sizes = SIZES.length > 0 ? SIZES : [1000, 10000];
+const count = (n: number, max: number) => Number.isInteger(n) && n >= 0 && n <= max;
+if (!count(ENDPOINTS, 1000) || !SIZES.every((n) => count(n, 60_000))) {
+  console.error("usage: node bench/syncer-memory.ts [--endpoints 0..1000] [SERVICES ...]");
+  process.exit(2);
+}
 const KEY = `bench-${process.pid}-${Math.random().toString(36).slice(2)}`;
 const TIMEOUT_MS = 600_000;
 
@@ -213,7 +221,7 @@ async function measure(n: number) {
   try {
     // The syncer programs Services in name order until nftlb's backend limit, and refuses the rest
     // (NftlbCapacityExceeded): settled once those farms are in the sink and the others refused.
-    const programmed = Math.min(n, Math.floor(MAX_BACKENDS / ENDPOINTS));
+    const programmed = ENDPOINTS === 0 ? n : Math.min(n, Math.floor(MAX_BACKENDS / ENDPOINTS));
     const ours = () => [...sink.farms.keys()].filter((f) => f.startsWith("bench.")).length;
     await until("/readyz 200", child, () => readyz(port));
     await until(`${programmed} farms in the sink`, child, () => ours() === programmed);
