@@ -103,3 +103,32 @@ test("memory is bounded: the oldest remembered events are forgotten", async () =
   await rec.record(svc, "Warning", "R", "a");
   assert.equal(s.created.length, 5, "a was forgotten, so it is posted again");
 });
+
+test("thousands of distinct events at once: at most a few API calls in flight, the excess dropped and counted", async () => {
+  let inFlight = 0;
+  let most = 0;
+  const release: (() => void)[] = [];
+  const sink: EventSink = {
+    create: async () => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await new Promise<void>((r) => release.push(r));
+      inFlight--;
+      return { name: "e" };
+    },
+    bumpCount: () => Promise.resolve(true),
+  };
+  const rec = new EventRecorder({ sink, component: "test", maxInFlight: 3, maxBacklog: 10 });
+  const done = Array.from({ length: 50 }, (_, i) =>
+    rec.record({ kind: "Service", namespace: "ns", name: `s${i}` }, "Warning", "Full", "no room"),
+  );
+  // Let the first calls start, then release them one by one until all are done.
+  while (rec.stats.posted + rec.stats.dropped < 50) {
+    await new Promise((r) => setImmediate(r));
+    release.shift()?.();
+  }
+  await Promise.all(done);
+  assert.equal(most, 3);
+  assert.equal(rec.stats.posted, 13, "3 in flight + 10 waiting");
+  assert.equal(rec.stats.dropped, 37);
+});

@@ -47,6 +47,10 @@ export interface EventRecorderOptions {
   repeatEveryMs?: number;
   /** Most distinct events remembered; the oldest are forgotten first. */
   maxRemembered?: number;
+  /** Most API calls at once (default 4); more wait, as client-go's broadcaster queues them. */
+  maxInFlight?: number;
+  /** Most calls waiting (default 1,000); beyond, new ones are dropped and counted, never queued. */
+  maxBacklog?: number;
 }
 
 interface Seen {
@@ -64,7 +68,9 @@ export class EventRecorder {
   readonly #timers: Timers;
   readonly #seen = new Map<string, Seen>();
   /** Calls to the API server, for metrics and tests. */
-  readonly stats = { posted: 0, bumped: 0, suppressed: 0, failed: 0 };
+  readonly stats = { posted: 0, bumped: 0, suppressed: 0, failed: 0, dropped: 0 };
+  #inFlight = 0;
+  readonly #waiting: (() => void)[] = [];
 
   constructor(o: EventRecorderOptions) {
     this.#o = o;
@@ -121,19 +127,22 @@ export class EventRecorder {
   ): Promise<void> {
     const at = new Date(this.#timers.now());
     try {
-      const created = await this.#o.sink.create(ref.namespace, {
-        metadata: { generateName: `${ref.name}.`, namespace: ref.namespace },
-        involvedObject: ref,
-        type,
-        reason,
-        message,
-        count: entry.count,
-        firstTimestamp: at,
-        lastTimestamp: at,
-        source: { component: this.#o.component, ...(this.#o.host ? { host: this.#o.host } : {}) },
-        reportingComponent: this.#o.component,
-        ...(this.#o.host ? { reportingInstance: this.#o.host } : {}),
-      });
+      const created = await this.#slot(() =>
+        this.#o.sink.create(ref.namespace, {
+          metadata: { generateName: `${ref.name}.`, namespace: ref.namespace },
+          involvedObject: ref,
+          type,
+          reason,
+          message,
+          count: entry.count,
+          firstTimestamp: at,
+          lastTimestamp: at,
+          source: { component: this.#o.component, ...(this.#o.host ? { host: this.#o.host } : {}) },
+          reportingComponent: this.#o.component,
+          ...(this.#o.host ? { reportingInstance: this.#o.host } : {}),
+        }),
+      );
+      if (created === undefined) return;
       entry.name = created.name;
       this.stats.posted++;
     } catch (err) {
@@ -145,15 +154,39 @@ export class EventRecorder {
     }
   }
 
+  /**
+   * Runs one API call when a slot is free. Thousands of Services with a problem at once (e.g. over
+   * nftlb's capacity) must not open thousands of requests: each holds a socket and buffers.
+   * `undefined` when dropped because the backlog is full.
+   */
+  async #slot<T>(call: () => Promise<T>): Promise<T | undefined> {
+    if (this.#inFlight >= (this.#o.maxInFlight ?? 4)) {
+      if (this.#waiting.length >= (this.#o.maxBacklog ?? 1000)) {
+        this.stats.dropped++;
+        return undefined;
+      }
+      // The finishing call hands its slot over: the count never exceeds the maximum.
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#inFlight++;
+    }
+    try {
+      return await call();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#inFlight--;
+    }
+  }
+
   async #bump(ref: ObjectRef, type: EventType, reason: string, message: string, entry: Seen): Promise<void> {
     if (entry.name === undefined) return this.#create(ref, type, reason, message, entry);
     try {
-      const found = await this.#o.sink.bumpCount(
-        ref.namespace,
-        entry.name,
-        entry.count,
-        new Date(this.#timers.now()),
+      const name = entry.name;
+      const found = await this.#slot(() =>
+        this.#o.sink.bumpCount(ref.namespace, name, entry.count, new Date(this.#timers.now())),
       );
+      if (found === undefined) return;
       if (found) this.stats.bumped++;
       else return this.#create(ref, type, reason, message, entry);
     } catch (err) {

@@ -68,8 +68,10 @@ export function admit(
       wanted: c.wanted,
       has: c.has,
       message:
-        `not programmed: ${c.wanted} backends would bring this nftlb to ${after} backends, ` +
-        `over its limit of ${limit} (one connection mark each, marks 1-${limit}); ` +
+        // No running totals in the text: the same refusal must read the same on every
+        // reconcile, or each one would post a new Event.
+        `not programmed: its ${c.wanted} backends would take this nftlb over its limit of ${limit} ` +
+        `backends (one connection mark each, marks 1-${limit}); ` +
         `it keeps its current ${c.has}. Scale down, or move Services to nodes with room.`,
     });
   }
