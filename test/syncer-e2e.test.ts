@@ -9,7 +9,7 @@ import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import type { SyncerConfig } from "../syncer/config.ts";
+import { answering as answeringAt, sameSet, syncerConfig, until } from "./syncer-fixture.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
@@ -24,40 +24,10 @@ let nftlb: NftlbClient;
 let syncer: Syncer | undefined;
 let vip = "";
 
-async function until(
-  what: string,
-  cond: () => Promise<boolean> | boolean,
-  timeoutMs = 30_000,
-): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    if (await cond()) return performance.now() - start;
-    if (performance.now() - start > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const say = (what: string, ms: number) => console.log(`# ${what}: converged in ${Math.round(ms)} ms`);
 
-function config(): SyncerConfig {
-  return {
-    nftlbUrl: net.nftlb.url,
-    nftlbKey: net.nftlb.key,
-    nodeName: "node-1",
-    kubeconfig: api.kubeconfigPath,
-    probePort: 0,
-    endpointsApi: "slices",
-    proxyMode: "replace",
-    resyncMs: 60_000,
-    nftlbProbeMs: 250,
-    nftlbTimeoutMs: 10_000,
-    logLevel: "warn",
-  };
-}
-
 const start = async () => {
-  syncer = await startSyncer(config(), {
+  syncer = await startSyncer(syncerConfig(net, api), {
     log: createLogger({ name: "syncer", level: "warn", secrets: () => [net.nftlb.key] }),
   });
   await syncer.started;
@@ -88,11 +58,8 @@ const setSlice = (backends: string[]) =>
   discovery.replaceNamespacedEndpointSlice({ name: "web-1", namespace: NS, body: slice(backends) });
 
 /** The backends answering at the ClusterIP over `n` fresh connections. */
-async function answering(n = 12): Promise<Set<string>> {
-  const probes = await net.client.many("tcp", vip, 80, n, 500);
-  return new Set(probes.map((p) => (p.ok ? p.answer.trim() : "(none)")));
-}
-const eq = (a: Set<string>, b: string[]) => a.size === b.length && b.every((x) => a.has(x));
+const answering = (n = 12) => answeringAt(net, vip, 80, n);
+const eq = sameSet;
 
 const farm = async () => {
   const r = await nftlb.getFarm(FARM);

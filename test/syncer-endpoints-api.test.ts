@@ -9,6 +9,7 @@ import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
+import { answering as answeringAt, sameSet, syncerConfig, until } from "./syncer-fixture.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
@@ -20,18 +21,8 @@ let nftlb: NftlbClient;
 let syncer: Syncer | undefined;
 let vip = "";
 
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    if (await cond()) return performance.now() - start;
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const answering = async (n = 12) =>
-  new Set((await net.client.many("tcp", vip, 80, n, 500)).map((p) => (p.ok ? p.answer.trim() : "(none)")));
-const eq = (a: Set<string>, b: string[]) => a.size === b.length && b.every((x) => a.has(x));
+const answering = (n = 12) => answeringAt(net, vip, 80, n);
+const eq = sameSet;
 
 /** v1 Endpoints as the endpoints controller writes them: ready and not-ready addresses. */
 const endpoints = (ready: string[], notReady: string[] = []) => {
@@ -65,22 +56,9 @@ before(async () => {
   await core.createNode({
     body: { apiVersion: "v1", kind: "Node", metadata: { name: "node-1" }, status: { addresses: [] } },
   });
-  syncer = await startSyncer(
-    {
-      nftlbUrl: net.nftlb.url,
-      nftlbKey: net.nftlb.key,
-      nodeName: "node-1",
-      kubeconfig: api.kubeconfigPath,
-      probePort: 0,
-      endpointsApi: "endpoints",
-      proxyMode: "replace",
-      resyncMs: 60_000,
-      nftlbProbeMs: 1000,
-      nftlbTimeoutMs: 10_000,
-      logLevel: "warn",
-    },
-    { log: createLogger({ name: "syncer", level: "warn", secrets: () => [net.nftlb.key] }) },
-  );
+  syncer = await startSyncer(syncerConfig(net, api, { endpointsApi: "endpoints", nftlbProbeMs: 1000 }), {
+    log: createLogger({ name: "syncer", level: "warn", secrets: () => [net.nftlb.key] }),
+  });
   await syncer.started;
 });
 

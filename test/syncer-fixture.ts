@@ -1,0 +1,51 @@
+// What the syncer's end-to-end tests share: waiting for a condition with a deadline, the syncer's
+// configuration against a test network and the API stand-in, and who answers at a VIP.
+// Test helper, not a test.
+import type { ApiServer } from "../lab/apiserver/index.ts";
+import type { TestNetwork } from "../lab/net/index.ts";
+import type { SyncerConfig } from "../syncer/config.ts";
+
+/** Polls `cond` every 25 ms until it holds; the time it took, or an error after `timeoutMs`. */
+export async function until(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs = 30_000,
+): Promise<number> {
+  const start = performance.now();
+  for (;;) {
+    if (await cond()) return performance.now() - start;
+    if (performance.now() - start > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function syncerConfig(
+  net: TestNetwork,
+  api: ApiServer,
+  over: Partial<SyncerConfig> = {},
+): SyncerConfig {
+  return {
+    nftlbUrl: net.nftlb.url,
+    nftlbKey: net.nftlb.key,
+    nodeName: "node-1",
+    kubeconfig: api.kubeconfigPath,
+    probePort: 0,
+    endpointsApi: "slices",
+    proxyMode: "replace",
+    resyncMs: 60_000,
+    nftlbProbeMs: 250,
+    nftlbTimeoutMs: 10_000,
+    logLevel: "warn",
+    ...over,
+  };
+}
+
+/** The backends answering at `vip`:`port` over `n` fresh TCP connections ("(none)" for a failure). */
+export async function answering(net: TestNetwork, vip: string, port: number, n = 12): Promise<Set<string>> {
+  const probes = await net.client.many("tcp", vip, port, n, 500);
+  return new Set(probes.map((p) => (p.ok ? p.answer.trim() : "(none)")));
+}
+
+export const sameSet = (a: Set<string>, b: readonly string[]): boolean =>
+  a.size === b.length && b.every((x) => a.has(x));
