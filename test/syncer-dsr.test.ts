@@ -4,12 +4,12 @@
 // Convergence times are printed, never asserted.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
-import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
-import { cannotBuildNetwork, createTestNetwork, tally, type TestNetwork } from "../lab/net/index.ts";
-import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
-import { createLogger } from "../runtime/index.ts";
+import type { CoreV1Api, DiscoveryV1Api } from "@kubernetes/client-node";
+import type { ApiServer } from "../lab/apiserver/index.ts";
+import { cannotBuildNetwork, tally, type TestNetwork } from "../lab/net/index.ts";
+import type { NftlbClient } from "../nftlb/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
+import { startWorld, syncerConfig, until, type SyncerWorld } from "./syncer-fixture.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
@@ -24,15 +24,6 @@ let discovery: DiscoveryV1Api;
 let nftlb: NftlbClient;
 let syncer: Syncer | undefined;
 let vip = "";
-
-async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    if (await cond()) return performance.now() - start;
-    if (performance.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 const slice = (backends: string[]) => ({
   apiVersion: "discovery.k8s.io/v1",
@@ -54,42 +45,26 @@ const exactly = (c: Record<string, number>, names: string[]) =>
   Object.keys(c).length === names.length &&
   names.every((n) => (c[n] ?? 0) > 0);
 
+let world: SyncerWorld | undefined;
+
 before(async () => {
   if (skip) return;
-  net = await createTestNetwork({ backends: 2, ports: [PORT] });
+  world = await startWorld({ backends: 2, port: PORT });
+  ({ net, api, core, discovery, nftlb } = world);
   vip = net.vip(40);
-  api = await startApiServer({ serviceCidr: `${net.vip(0)}/24` });
-  const kc = new KubeConfig();
-  kc.loadFromFile(api.kubeconfigPath);
-  core = kc.makeApiClient(CoreV1Api);
-  discovery = kc.makeApiClient(DiscoveryV1Api);
-  nftlb = createNftlbClient({ url: net.nftlb.url, key: net.nftlb.key, timeoutMs: 10_000 });
-  await core.createNode({
-    body: { apiVersion: "v1", kind: "Node", metadata: { name: "node-1" }, status: { addresses: [] } },
-  });
   // dsr: the backends accept frames addressed to the VIP and answer the client directly.
   for (const b of net.backends) await b.holdVip(vip);
   // The test process runs on the host, not in the node namespace: /sys/class/net there is not
   // the node's, so the MAC is read inside the namespace and given as parseSyncerArgs would.
   const iface = net.node.clientIface;
   syncer = await startSyncer(
-    {
-      nftlbUrl: net.nftlb.url,
-      nftlbKey: net.nftlb.key,
-      nodeName: "node-1",
-      kubeconfig: api.kubeconfigPath,
-      probePort: 0,
-      endpointsApi: "slices",
-      proxyMode: "replace",
-      resyncMs: 60_000,
+    syncerConfig(net, api, {
       nftlbProbeMs: 1000,
-      nftlbTimeoutMs: 10_000,
       iface,
       ifaceMac: await net.node.mac(iface),
       oface: net.node.backendIface(net.backends[0]!.name),
-      logLevel: "warn",
-    },
-    { log: createLogger({ name: "syncer", level: "warn", secrets: () => [net.nftlb.key] }) },
+    }),
+    { log: world.log },
   );
   await syncer.started;
 });
@@ -97,8 +72,7 @@ before(async () => {
 after(async () => {
   if (skip) return;
   await syncer?.stop();
-  await api?.stop();
-  await net?.destroy();
+  await world?.destroy();
 });
 
 test("a dsr Service through the syncer: both backends answer TCP, then only the one left in the slice", async (t) => {

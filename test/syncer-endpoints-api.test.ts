@@ -3,13 +3,19 @@
 // and real packets. Convergence times are printed, never asserted.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
-import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
-import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
-import { createLogger } from "../runtime/index.ts";
+import type { CoreV1Api } from "@kubernetes/client-node";
+import type { ApiServer } from "../lab/apiserver/index.ts";
+import { cannotBuildNetwork, type TestNetwork } from "../lab/net/index.ts";
+import type { NftlbClient } from "../nftlb/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { answering as answeringAt, sameSet, syncerConfig, until } from "./syncer-fixture.ts";
+import {
+  answering as answeringAt,
+  sameSet,
+  startWorld,
+  syncerConfig,
+  until,
+  type SyncerWorld,
+} from "./syncer-fixture.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
@@ -44,20 +50,15 @@ const endpoints = (ready: string[], notReady: string[] = []) => {
   };
 };
 
+let world: SyncerWorld | undefined;
+
 before(async () => {
   if (skip) return;
-  net = await createTestNetwork({ backends: 2, ports: [8080] });
+  world = await startWorld({ backends: 2, port: 8080 });
+  ({ net, api, core, nftlb } = world);
   vip = net.vip(10);
-  api = await startApiServer({ serviceCidr: `${net.vip(0)}/24` });
-  const kc = new KubeConfig();
-  kc.loadFromFile(api.kubeconfigPath);
-  core = kc.makeApiClient(CoreV1Api);
-  nftlb = createNftlbClient({ url: net.nftlb.url, key: net.nftlb.key, timeoutMs: 10_000 });
-  await core.createNode({
-    body: { apiVersion: "v1", kind: "Node", metadata: { name: "node-1" }, status: { addresses: [] } },
-  });
   syncer = await startSyncer(syncerConfig(net, api, { endpointsApi: "endpoints", nftlbProbeMs: 1000 }), {
-    log: createLogger({ name: "syncer", level: "warn", secrets: () => [net.nftlb.key] }),
+    log: world.log,
   });
   await syncer.started;
 });
@@ -65,8 +66,7 @@ before(async () => {
 after(async () => {
   if (skip) return;
   await syncer?.stop();
-  await api?.stop();
-  await net?.destroy();
+  await world?.destroy();
 });
 
 test(

@@ -1,8 +1,12 @@
 // What the syncer's end-to-end tests share: waiting for a condition with a deadline, the syncer's
 // configuration against a test network and the API stand-in, and who answers at a VIP.
 // Test helper, not a test.
-import type { ApiServer } from "../lab/apiserver/index.ts";
-import type { TestNetwork } from "../lab/net/index.ts";
+import { CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
+import { createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
+import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
+import { createLogger } from "../runtime/index.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
 
 /** Polls `cond` every 25 ms until it holds; the time it took, or an error after `timeoutMs`. */
@@ -49,3 +53,48 @@ export async function answering(net: TestNetwork, vip: string, port: number, n =
 
 export const sameSet = (a: Set<string>, b: readonly string[]): boolean =>
   a.size === b.length && b.every((x) => a.has(x));
+
+/** A test network with the real nftlb, the API stand-in holding Node `node-1`, and clients of both. */
+export interface SyncerWorld {
+  net: TestNetwork;
+  api: ApiServer;
+  core: CoreV1Api;
+  discovery: DiscoveryV1Api;
+  nftlb: NftlbClient;
+  /** The syncer's logger: JSON at warn, nftlb's key scrubbed. */
+  log: Logger;
+  destroy(): Promise<void>;
+}
+
+export async function startWorld(o: {
+  backends: number;
+  port: number;
+  /** The Node's addresses, from the network (e.g. its client-side address as InternalIP). */
+  nodeAddresses?: (net: TestNetwork) => { type: string; address: string }[];
+}): Promise<SyncerWorld> {
+  const net = await createTestNetwork({ backends: o.backends, ports: [o.port] });
+  const api = await startApiServer({ serviceCidr: `${net.vip(0)}/24` });
+  const kc = new KubeConfig();
+  kc.loadFromFile(api.kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNode({
+    body: {
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "node-1" },
+      status: { addresses: o.nodeAddresses?.(net) ?? [] },
+    },
+  });
+  return {
+    net,
+    api,
+    core,
+    discovery: kc.makeApiClient(DiscoveryV1Api),
+    nftlb: createNftlbClient({ url: net.nftlb.url, key: net.nftlb.key, timeoutMs: 10_000 }),
+    log: createLogger({ name: "syncer", level: "warn", secrets: () => [net.nftlb.key] }),
+    destroy: async () => {
+      await api.stop();
+      await net.destroy();
+    },
+  };
+}
