@@ -20,6 +20,7 @@ import process from "node:process";
 import { startApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { MAX_BACKENDS } from "../syncer/capacity.ts";
+import { cip, service, slice } from "./lib/cluster-objects.ts";
 
 type Json = Record<string, unknown> & { name: string };
 type SinkFarm = Json & { addresses?: Json[]; backends?: Json[] };
@@ -42,31 +43,6 @@ if (!count(ENDPOINTS, 1000) || !SIZES.every((n) => count(n, 60_000))) {
 }
 const KEY = `bench-${process.pid}-${Math.random().toString(36).slice(2)}`;
 const TIMEOUT_MS = 600_000;
-
-const ip = (i: number) => `10.205.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`;
-const cip = (i: number) => `10.96.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-const service = (name: string, clusterIP: string) => ({
-  apiVersion: "v1",
-  kind: "Service",
-  metadata: { name, namespace: "bench", uid: name, creationTimestamp: new Date().toISOString() },
-  spec: {
-    type: "ClusterIP",
-    clusterIP,
-    clusterIPs: [clusterIP],
-    ports: [{ name: "http", port: 80, protocol: "TCP" }],
-  },
-});
-const slice = (svc: string, n: number, offset: number) => ({
-  apiVersion: "discovery.k8s.io/v1",
-  kind: "EndpointSlice",
-  metadata: { name: `${svc}-1`, namespace: "bench", labels: { "kubernetes.io/service-name": svc } },
-  addressType: "IPv4",
-  endpoints: Array.from({ length: n }, (_, i) => ({
-    addresses: [ip(offset + i)],
-    conditions: { ready: true },
-  })),
-  ports: [{ name: "http", port: 8080, protocol: "TCP" }],
-});
 
 /** The sink: farms by name, merged like nftlb merges a POST (given keys set, others kept). */
 function startSink(key: string) {

@@ -17,6 +17,7 @@ import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { desired } from "../syncer/desired.ts";
 import { FakeNftlb } from "../syncer/fake-nftlb.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
+import { cip, service, slice } from "./lib/cluster-objects.ts";
 
 const which = new Set(process.argv.slice(2).filter((a) => /^[abc]$/.test(a)));
 const want = (x: string) => which.size === 0 || which.has(x);
@@ -27,36 +28,6 @@ const NODE = findResource("", "v1", "nodes")!;
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
-const ip = (i: number) => `10.205.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-const cip = (i: number) => `10.96.${Math.floor(i / 250)}.${(i % 250) + 1}`;
-
-function service(name: string, clusterIP: string) {
-  return {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: { name, namespace: "bench", uid: name, creationTimestamp: new Date().toISOString() },
-    spec: {
-      type: "ClusterIP",
-      clusterIP,
-      clusterIPs: [clusterIP],
-      ports: [{ name: "http", port: 80, protocol: "TCP" }],
-    },
-  };
-}
-function slice(svc: string, n: number, offset = 0) {
-  return {
-    apiVersion: "discovery.k8s.io/v1",
-    kind: "EndpointSlice",
-    metadata: { name: `${svc}-1`, namespace: "bench", labels: { "kubernetes.io/service-name": svc } },
-    addressType: "IPv4",
-    endpoints: Array.from({ length: n }, (_, i) => ({
-      addresses: [ip(offset + i)],
-      conditions: { ready: true },
-    })),
-    ports: [{ name: "http", port: 8080, protocol: "TCP" }],
-  };
-}
-
 function config(net: { url: string; key: string }, api: ApiServer): SyncerConfig {
   return {
     nftlbUrl: net.url,
