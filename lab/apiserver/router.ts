@@ -8,6 +8,7 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } fro
 import type { Faults } from "./faults.ts";
 import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
 import { openApiDocument, openApiRoot } from "./openapi.ts";
+import { flag } from "./params.ts";
 import { handleGet, handleList } from "./read.ts";
 import { findResource } from "./resources.ts";
 import { asStatus, failure, methodNotAllowed, pathNotFound, unauthorized } from "./status.ts";
@@ -110,10 +111,9 @@ async function dispatch(
     name,
     subresource,
   };
-  const watch = url.searchParams.get("watch");
   switch (method) {
     case "GET":
-      if (watch === "true" || watch === "1") return handleWatch(srv, ctx);
+      if (flag(ctx, "watch")) return handleWatch(srv, ctx);
       return name === undefined ? handleList(srv, ctx) : handleGet(srv, ctx);
     case "POST":
       if (name !== undefined || (resource.namespaced && namespace === undefined)) break;

@@ -11,6 +11,7 @@ import {
   type Ctx,
   type Server,
 } from "./http.ts";
+import { boolParam, invalidOptions } from "./params.ts";
 import { applyJsonPatch, applyMergePatch, strategicMerge } from "./patch.ts";
 import { apiVersionOf, RESOURCES } from "./resources.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
@@ -65,15 +66,23 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
   const dryRun = isDryRun(ctx);
   const res = ctx.resource;
   const name = ctx.name ?? "";
-  const force = query(ctx, "force");
-  if (force !== null && type !== "application/apply-patch+yaml")
-    throw badRequest("force: Invalid value: true: may not be specified for non-apply patch");
+  const force = boolParam(ctx, "force");
+  if (force !== undefined && type !== "application/apply-patch+yaml")
+    throw invalidOptions(
+      "PatchOptions",
+      "force",
+      "FieldValueForbidden",
+      "may not be specified for non-apply patch",
+    );
   const old = srv.store.get(res, ctx.namespace, name);
   if (type === "application/apply-patch+yaml") {
     const manager = query(ctx, "fieldManager");
     if (manager === null || manager === "")
-      throw badRequest(
-        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+      throw invalidOptions(
+        "PatchOptions",
+        "fieldManager",
+        "FieldValueRequired",
+        "is required for apply patch",
       );
     const applied = decodeObject(ctx, body, "application/apply-patch+yaml");
     if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
@@ -91,7 +100,7 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
       ctx.subresource,
       live,
       applied,
-      force === "true",
+      force === true,
     );
     if (old === undefined) {
       if (ctx.subresource !== "") throw notFound(res, name);
