@@ -18,6 +18,8 @@ export interface Server {
   /** open watch responses, so faults can drop them */
   watches: Set<ServerResponse>;
   bookmarkIntervalMs: number;
+  /** workload kinds a controller runs (the others get a Warning on create) */
+  running: ReadonlySet<string>;
 }
 
 export interface Ctx {

@@ -3,12 +3,13 @@
 import type { Resource } from "./resources.ts";
 import type { FieldError } from "./status.ts";
 import type { Obj } from "./store.ts";
+import { defaultWorkload, validateWorkload } from "./apps.ts";
+import { defaultPodSpec, validatePodSpec } from "./podspec.ts";
 import { defaultService, validateService } from "./service.ts";
 import {
   invalidValue,
   isPortNumber,
   metadataErrors,
-  nameErrors,
   notSupported,
   PORT_RANGE,
   required,
@@ -55,24 +56,13 @@ export function applyDefaults(res: Resource, obj: Obj): void {
       };
       return;
     }
-    case "Pod": {
-      const spec = (obj.spec ??= {}) as Any;
-      spec.restartPolicy ??= "Always";
-      spec.dnsPolicy ??= "ClusterFirst";
-      spec.schedulerName ??= "default-scheduler";
-      spec.terminationGracePeriodSeconds ??= 30;
-      for (const c of arr(spec.containers)) {
-        c.terminationMessagePath ??= "/dev/termination-log";
-        c.terminationMessagePolicy ??= "File";
-        c.imagePullPolicy ??=
-          typeof c.image === "string" && (c.image.endsWith(":latest") || !c.image.includes(":"))
-            ? "Always"
-            : "IfNotPresent";
-        for (const p of arr(c.ports)) p.protocol ??= "TCP";
-      }
+    case "Pod":
+      defaultPodSpec((obj.spec ??= {}) as Any);
       obj.status ??= { phase: "Pending", qosClass: "BestEffort" };
       return;
-    }
+    case "Deployment":
+    case "ReplicaSet":
+      return defaultWorkload(res.kind, obj);
     case "Secret": {
       obj.type ??= "Opaque";
       // Like the real registry: stringData is write-only, merged into data (base64) and dropped.
@@ -174,18 +164,7 @@ function validateEndpointSlice(obj: Obj, old: Obj | undefined): FieldError[] {
   return out;
 }
 
-function validatePod(obj: Obj): FieldError[] {
-  const spec = (obj.spec ?? {}) as Any;
-  const containers = arr(spec.containers);
-  if (containers.length === 0) return [required("spec.containers")];
-  const out: FieldError[] = [];
-  containers.forEach((c, i) => {
-    if (typeof c.name !== "string" || c.name === "") out.push(required(`spec.containers[${i}].name`));
-    else out.push(...nameErrors(c.name, "label", `spec.containers[${i}].name`));
-    if (typeof c.image !== "string" || c.image === "") out.push(required(`spec.containers[${i}].image`));
-  });
-  return out;
-}
+const validatePod = (obj: Obj): FieldError[] => validatePodSpec((obj.spec ?? {}) as Any, "spec");
 
 export function validate(res: Resource, obj: Obj, old: Obj | undefined): FieldError[] {
   const out = metadataErrors(obj, NAME_RULES[res.kind] ?? "subdomain", res.namespaced);
@@ -196,6 +175,9 @@ export function validate(res: Resource, obj: Obj, old: Obj | undefined): FieldEr
       return [...out, ...validatePod(obj)];
     case "EndpointSlice":
       return [...out, ...validateEndpointSlice(obj, old)];
+    case "Deployment":
+    case "ReplicaSet":
+      return [...out, ...validateWorkload(obj, old)];
     case "MutatingWebhookConfiguration":
     case "ValidatingWebhookConfiguration":
       return [...out, ...validateWebhooks(obj)];

@@ -16,6 +16,8 @@ export interface Resource {
   returnDeletedObject: boolean;
   /** PUT of a missing object creates it (Endpoints, Events, Leases) instead of 404 */
   createOnUpdate: boolean;
+  /** has a scale subresource (autoscaling/v1 Scale over spec.replicas) */
+  scale: boolean;
 }
 
 const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -41,6 +43,7 @@ function r(
     status: false,
     returnDeletedObject: false,
     createOnUpdate: false,
+    scale: false,
     ...extra,
   };
 }
@@ -103,11 +106,20 @@ export const RESOURCES: readonly Resource[] = [
     status: true,
     returnDeletedObject: true,
   }),
+  // Run by lab/controllers (deployment-controller.ts) when the lab runs, stored only otherwise.
   r("apps", "v1", "deployments", "Deployment", true, {
     shortNames: ["deploy"],
     categories: ["all"],
     status: true,
     returnDeletedObject: true,
+    scale: true,
+  }),
+  r("apps", "v1", "replicasets", "ReplicaSet", true, {
+    shortNames: ["rs"],
+    categories: ["all"],
+    status: true,
+    returnDeletedObject: true,
+    scale: true,
   }),
   r("batch", "v1", "jobs", "Job", true, { categories: ["all"], status: true, returnDeletedObject: true }),
   r("batch", "v1", "cronjobs", "CronJob", true, {

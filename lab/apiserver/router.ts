@@ -11,6 +11,7 @@ import { openApiDocument, openApiRoot } from "./openapi.ts";
 import { flag } from "./params.ts";
 import { handleGet, handleList } from "./read.ts";
 import { findResource } from "./resources.ts";
+import { handleScale } from "./scale.ts";
 import { asStatus, failure, methodNotAllowed, pathNotFound, unauthorized } from "./status.ts";
 import { handleCreate, handleDelete, handlePatch, handleUpdate } from "./verbs.ts";
 import { handleWatch } from "./watch.ts";
@@ -94,7 +95,9 @@ async function dispatch(
   if (
     resource === undefined ||
     extra.length > 0 ||
-    (subresource !== "" && !(subresource === "status" && resource.status))
+    (subresource !== "" &&
+      !(subresource === "status" && resource.status) &&
+      !(subresource === "scale" && resource.scale))
   ) {
     return sendStatus(base, pathNotFound().status);
   }
@@ -111,6 +114,10 @@ async function dispatch(
     name,
     subresource,
   };
+  if (subresource === "scale") {
+    if (["GET", "PUT", "PATCH"].includes(method)) return handleScale(srv, ctx);
+    return sendStatus(base, methodNotAllowed().status);
+  }
   switch (method) {
     case "GET":
       if (flag(ctx, "watch")) return handleWatch(srv, ctx);

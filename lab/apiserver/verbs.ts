@@ -11,6 +11,7 @@ import {
   type Ctx,
   type Server,
 } from "./http.ts";
+import { notRunWarning } from "./not-run.ts";
 import { boolParam, invalidOptions } from "./params.ts";
 import { applyJsonPatch, applyMergePatch, strategicMerge } from "./patch.ts";
 import { apiVersionOf, RESOURCES } from "./resources.ts";
@@ -27,10 +28,16 @@ const PATCH_TYPES = [
   "application/apply-patch+yaml",
 ];
 
+function warnNotRun(srv: Server, ctx: Ctx): void {
+  const w = notRunWarning(ctx.resource, srv.running);
+  if (w !== undefined) ctx.warnings.push(w);
+}
+
 export async function handleCreate(srv: Server, ctx: Ctx): Promise<void> {
   const obj = decodeObject(ctx, await readBody(ctx.req));
   const dryRun = isDryRun(ctx);
   const created = await createObject(srv, ctx, obj, { dryRun });
+  warnNotRun(srv, ctx);
   sendJson(ctx, 201, created);
 }
 
@@ -104,7 +111,9 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
     );
     if (old === undefined) {
       if (ctx.subresource !== "") throw notFound(res, name);
-      return sendJson(ctx, 201, await createObject(srv, ctx, object as Obj, { dryRun, record: commit }));
+      const created = await createObject(srv, ctx, object as Obj, { dryRun, record: commit });
+      warnNotRun(srv, ctx);
+      return sendJson(ctx, 201, created);
     }
     const next = object as Obj;
     next.metadata.resourceVersion = applied.metadata.resourceVersion ?? old.metadata.resourceVersion;

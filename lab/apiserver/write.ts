@@ -16,6 +16,9 @@ const GENERATION = new Set([
   "EndpointSlice",
   "MutatingWebhookConfiguration",
   "ValidatingWebhookConfiguration",
+  "Deployment",
+  "ReplicaSet",
+  "DaemonSet",
 ]);
 const NS = findResource("", "v1", "namespaces");
 

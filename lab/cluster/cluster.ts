@@ -1,5 +1,5 @@
 // The whole system on one machine: the API stand-in, the node namespace with the real nftlb, a
-// client namespace, the pod and EndpointSlice controllers, and the product wired as deploy/
+// client namespace, the pod, EndpointSlice and Deployment/ReplicaSet controllers, and the product wired as deploy/
 // wires it (certs ensure → webhook with those certificates → webhook configurations; the syncer
 // with the DaemonSet's arguments). startCluster returns once all of it is ready.
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -12,6 +12,7 @@ import {
   startEndpointSliceController,
   type EndpointSliceController,
 } from "../controllers/endpointslice-controller.ts";
+import { startDeploymentController } from "../controllers/deployment-controller.ts";
 import { startPodController, type PodController } from "../pods/controller.ts";
 import { apiClient, type ApiClient } from "./api-client.ts";
 import { syncerArgs, webhookArgs, portOf } from "./deploy-args.ts";
@@ -80,6 +81,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const api = await startApiServer({
       host: hostSide,
       dir,
+      running: ["Deployment", "ReplicaSet"],
       resolveService: (s) =>
         s.namespace === WEBHOOK_NAMESPACE && s.name === WEBHOOK_SERVICE && s.port === 443
           ? `https://${nodeApiIp}:${webhookPort}`
@@ -148,6 +150,14 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       log: (l) => log(l),
     });
     stops.push(() => slices.stop());
+    const deployments = startDeploymentController({
+      deployments: storeSource(api.store, "apps", "deployments"),
+      replicaSets: storeSource(api.store, "apps", "replicasets"),
+      pods: storeSource(api.store, "", "pods"),
+      api: client,
+      log: (l) => log(l),
+    });
+    stops.push(() => deployments.stop());
 
     const processes: ProductProcess[] = [];
     // The syncer, with the DaemonSet's arguments.
