@@ -1,7 +1,7 @@
 // The whole system on one machine: the API stand-in, the node namespace with the real nftlb, a
-// client namespace, the pod, EndpointSlice and Deployment/ReplicaSet controllers, and the product wired as deploy/
-// wires it (certs ensure → webhook with those certificates → webhook configurations; the syncer
-// with the DaemonSet's arguments). startCluster returns once all of it is ready.
+// client namespace, the pod, EndpointSlice and Deployment/ReplicaSet controllers, and the product
+// wired as deploy/ wires it (certs ensure → webhook with those certificates → webhook
+// configurations; the syncer with the DaemonSet's arguments). startCluster returns once all of it is ready.
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { startApiServer, type ApiServer } from "../apiserver/index.ts";
