@@ -4,6 +4,7 @@
 // or "yes", is true. The official Python client sends `watch=True`, kubectl `watch=true`.
 import type { Ctx } from "./http.ts";
 import { failure, type StatusError } from "./status.ts";
+import { goValue } from "./validation.ts";
 
 /** undefined when the parameter is absent (a *bool left nil) */
 export function boolParam(ctx: Pick<Ctx, "url">, name: string): boolean | undefined {
@@ -15,17 +16,48 @@ export function boolParam(ctx: Pick<Ctx, "url">, name: string): boolean | undefi
 
 export const flag = (ctx: Pick<Ctx, "url">, name: string): boolean => boolParam(ctx, name) ?? false;
 
-/** A bad option (CreateOptions, PatchOptions...): 422 Invalid, as ValidatePatchOptions answers. */
+/** A bad option (CreateOptions, PatchOptions...): 422 Invalid, as the handlers answer ValidateXOptions. */
 export function invalidOptions(
   kind: string,
   field: string,
-  reason: "FieldValueForbidden" | "FieldValueRequired",
-  detail: string,
+  reason: "FieldValueForbidden" | "FieldValueRequired" | "FieldValueNotSupported" | "FieldValueTooLong",
+  message: string,
 ): StatusError {
-  const message = `${reason === "FieldValueForbidden" ? "Forbidden" : "Required value"}: ${detail}`;
   return failure(422, "Invalid", `${kind}.meta.k8s.io "" is invalid: ${field}: ${message}`, {
     group: "meta.k8s.io",
     kind,
     causes: [{ reason, message, field }],
   });
+}
+
+const OPTIONS: Record<string, string> = {
+  POST: "CreateOptions",
+  PUT: "UpdateOptions",
+  PATCH: "PatchOptions",
+  DELETE: "DeleteOptions",
+};
+
+/**
+ * ?dryRun (only "All") and ?fieldManager (at most 128 bytes) as ValidateDryRun and
+ * ValidateFieldManager check them for every write; true for a dry run.
+ */
+export function writeOptions(ctx: Pick<Ctx, "url" | "req">): boolean {
+  const kind = OPTIONS[ctx.req.method ?? ""] ?? "CreateOptions";
+  const values = ctx.url.searchParams.getAll("dryRun");
+  if (values.some((v) => v !== "All"))
+    throw invalidOptions(
+      kind,
+      "dryRun",
+      "FieldValueNotSupported",
+      `Unsupported value: ${goValue(values)}: supported values: "All"`,
+    );
+  const manager = ctx.url.searchParams.get("fieldManager") ?? "";
+  if (kind !== "DeleteOptions" && Buffer.byteLength(manager) > 128)
+    throw invalidOptions(
+      kind,
+      "fieldManager",
+      "FieldValueTooLong",
+      "Too long: may not be more than 128 bytes",
+    );
+  return values.length > 0;
 }

@@ -79,7 +79,7 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
       "PatchOptions",
       "force",
       "FieldValueForbidden",
-      "may not be specified for non-apply patch",
+      "Forbidden: may not be specified for non-apply patch",
     );
   const old = srv.store.get(res, ctx.namespace, name);
   if (type === "application/apply-patch+yaml") {
@@ -89,7 +89,7 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
         "PatchOptions",
         "fieldManager",
         "FieldValueRequired",
-        "is required for apply patch",
+        "Required value: is required for apply patch",
       );
     const applied = decodeObject(ctx, body, "application/apply-patch+yaml");
     if (applied.metadata.name !== undefined && applied.metadata.name !== name) {

@@ -98,9 +98,21 @@ class DryRun(unittest.TestCase):
         self.assertIsNone(self.v1.read_namespaced_service(name, NS).metadata.labels)
         self.v1.delete_namespaced_service(name, NS, dry_run="All")
         self.assertEqual(self.v1.read_namespaced_service(name, NS).metadata.name, name)
+
+    def test_bad_write_options_are_422_as_validate_options_says(self):
         with self.assertRaises(ApiException) as ctx:
             self.v1.create_namespaced_service(NS, service(unique("x"), [{"port": 80}]), dry_run="Some")
-        self.assertEqual(ctx.exception.status, 400)
+        self.assertEqual(ctx.exception.status, 422)
+        self.assertEqual(
+            json.loads(ctx.exception.body)["message"],
+            'CreateOptions.meta.k8s.io "" is invalid: dryRun: Unsupported value: []string{"Some"}: supported values: "All"',
+        )
+        with self.assertRaises(ApiException) as ctx:
+            self.v1.create_namespaced_service(NS, service(unique("x"), [{"port": 80}]), field_manager="m" * 129)
+        self.assertEqual(
+            json.loads(ctx.exception.body)["message"],
+            'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Too long: may not be more than 128 bytes',
+        )
 
 
 if __name__ == "__main__":
