@@ -229,7 +229,7 @@ describe("Deployment controller against the API stand-in, with kubectl", { skip 
     assert.equal(mismatch.status, 422);
     assert.match(
       mismatch.ok ? "" : mismatch.error,
-      /Deployment "bad" is invalid: spec.template.metadata.labels: Invalid value: map\[string\]string\{"app":"b"\}: `selector` does not match template `labels`$/,
+      /Deployment.apps "bad" is invalid: spec.template.metadata.labels: Invalid value: map\[string\]string\{"app":"b"\}: `selector` does not match template `labels`$/,
     );
     const none = await post(body(undefined, { app: "b" }));
     assert.match(none.ok ? "" : none.error, /spec.selector: Required value/);
