@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access -- API answers are plain JSON */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- API answers are plain JSON */
 // apps/v1 on the wire: discovery of the scale subresources, Deployment defaults and validation
 // texts, the scale subresource with garbage bodies, protobuf Deployment bodies that are garbage,
 // and the Warning for workload kinds nothing runs (a bare stand-in runs none).

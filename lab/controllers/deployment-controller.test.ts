@@ -205,6 +205,23 @@ describe("Deployment controller against the API stand-in, with kubectl", { skip 
     assert.ok(p);
   });
 
+  it("kubectl rollout undo brings the first ReplicaSet back as revision 3", async () => {
+    const first = (await replicaSets()).find(
+      (x) => x.metadata.annotations["deployment.kubernetes.io/revision"] === "1",
+    );
+    const r = await kubectl("rollout", "undo", "deployment/web");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await kubectl("rollout", "status", "deployment/web", "--timeout=30s")).code, 0);
+    const rs = await until("the first ReplicaSet scaled back up", async () => {
+      const l = await replicaSets();
+      return l.length === 2 && l.find((x) => x.metadata.name === first.metadata.name)?.spec.replicas === 1
+        ? l
+        : undefined;
+    });
+    const back = rs.find((x) => x.metadata.name === first.metadata.name);
+    assert.equal(back.metadata.annotations["deployment.kubernetes.io/revision"], "3");
+  });
+
   it("deleting the Deployment deletes its ReplicaSets and their Pods", async () => {
     assert.equal((await kubectl("delete", "deployment", "web")).code, 0);
     await until("no ReplicaSets and no Pods", async () =>

@@ -7,6 +7,7 @@ import type { ReplicaSetObj } from "./replicasets.ts";
 import {
   canonical,
   controllerOf,
+  dropEmpty,
   counts,
   ownerRef,
   REVISION,
@@ -40,6 +41,16 @@ export interface DeploymentPlan {
   revision: string | undefined;
   /** the status to write, or undefined when it is already so */
   status: Record<string, unknown> | undefined;
+}
+
+/** EqualIgnoreHash: templates equal once the pod-template-hash label and empty values are left out. */
+function equalIgnoreHash(a: PodTemplate | undefined, b: PodTemplate | undefined): boolean {
+  const strip = (t: PodTemplate | undefined): PodTemplate => {
+    const c = dropEmpty(structuredClone(t ?? {})) as PodTemplate;
+    if (c.metadata?.labels !== undefined) delete c.metadata.labels[TEMPLATE_HASH];
+    return c;
+  };
+  return canonical(strip(a)) === canonical(strip(b));
 }
 
 const num = (v: unknown) => (typeof v === "number" ? v : 0);
@@ -113,12 +124,22 @@ export function planDeployment(
 ): DeploymentPlan {
   const owned = replicaSets.filter((rs) => controllerOf(rs.metadata)?.uid === d.metadata.uid);
   const replicas = d.spec.replicas ?? 1;
-  const hash = templateHash(d.spec.template ?? {});
-  const current = owned.find((rs) => rs.metadata.labels?.[TEMPLATE_HASH] === hash);
+  const hash = templateHash(dropEmpty(structuredClone(d.spec.template ?? {})) as PodTemplate);
+  // FindNewReplicaSet: the oldest ReplicaSet whose template equals ours but for the hash label
+  // (so `kubectl rollout undo` reuses the old ReplicaSet), by creation then name
+  const current = [...owned]
+    .sort((a, b) =>
+      `${a.metadata.creationTimestamp ?? ""}/${a.metadata.name}`.localeCompare(
+        `${b.metadata.creationTimestamp ?? ""}/${b.metadata.name}`,
+      ),
+    )
+    .find((rs) => equalIgnoreHash(rs.spec.template, d.spec.template));
   const old = owned.filter((rs) => rs !== current).sort((a, b) => revisionOf(b) - revisionOf(a));
   const ops: ReplicaSetOp[] = [];
-  const revision = current !== undefined ? revisionOf(current) : Math.max(0, ...owned.map(revisionOf)) + 1;
-  const annotations = sizeAnnotations(d, replicas);
+  const newest = Math.max(0, ...old.map(revisionOf));
+  // a ReplicaSet brought back (rollback) becomes the newest revision, as the real one does
+  const revision = current !== undefined && revisionOf(current) > newest ? revisionOf(current) : newest + 1;
+  const annotations = { ...sizeAnnotations(d, replicas), [REVISION]: String(revision) };
   if (current === undefined) ops.push({ op: "create", body: newReplicaSet(d, hash, revision, replicas) });
   else if (
     current.spec.replicas !== replicas ||

@@ -96,6 +96,7 @@ describe("planDeployment", () => {
     revision: string,
     replicas: number,
     available: number,
+    image = hash === "old" ? "x" : "y",
   ): ReplicaSetObj => ({
     metadata: {
       name,
@@ -110,7 +111,10 @@ describe("planDeployment", () => {
         { apiVersion: "apps/v1", kind: "Deployment", name: "web", uid: "d-uid", controller: true },
       ],
     },
-    spec: { replicas },
+    spec: {
+      replicas,
+      template: { ...template(image), metadata: { labels: { app: "web", "pod-template-hash": hash } } },
+    },
     status: { replicas, availableReplicas: available, readyReplicas: available },
   });
   const now = "2025-01-01T00:00:00Z";
@@ -170,13 +174,33 @@ describe("planDeployment", () => {
     );
   });
 
+  it("a rollback reuses the old ReplicaSet (template equal but for the hash) as the newest revision", () => {
+    const hash = templateHash(template("y"));
+    const back = planDeployment(
+      d("x"),
+      [owned("web-old", "old", "1", 0, 0), owned(`web-${hash}`, hash, "2", 2, 2)],
+      now,
+    );
+    assert.deepEqual(back.ops[0], {
+      op: "scale",
+      name: "web-old",
+      replicas: 2,
+      annotations: {
+        "deployment.kubernetes.io/desired-replicas": "2",
+        "deployment.kubernetes.io/max-replicas": "3",
+        "deployment.kubernetes.io/revision": "3",
+      },
+    });
+    assert.equal(back.revision, "3");
+  });
+
   it("scales the current ReplicaSet with spec.replicas, and ignores ReplicaSets it does not own", () => {
     const hash = templateHash(template("x"));
     const foreign = {
       ...owned("other", "zzz", "9", 5, 5),
       metadata: { ...owned("other", "zzz", "9", 5, 5).metadata, ownerReferences: [] },
     };
-    const plan = planDeployment(d("x", 4), [owned(`web-${hash}`, hash, "1", 2, 2), foreign], now);
+    const plan = planDeployment(d("x", 4), [owned(`web-${hash}`, hash, "1", 2, 2, "x"), foreign], now);
     assert.deepEqual(plan.ops, [
       {
         op: "scale",
@@ -185,6 +209,7 @@ describe("planDeployment", () => {
         annotations: {
           "deployment.kubernetes.io/desired-replicas": "4",
           "deployment.kubernetes.io/max-replicas": "5",
+          "deployment.kubernetes.io/revision": "1",
         },
       },
     ]);

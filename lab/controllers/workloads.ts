@@ -74,6 +74,24 @@ export const orphansOf = <T extends { metadata: ObjectMeta }>(
     return c?.kind === kind && c.name === name && c.uid !== uid;
   });
 
+/**
+ * Go's zero values leave out: JSON nulls, {} and [] are the same as absent (a template's
+ * `creationTimestamp: null`, the `resources: {}` kubectl sends), as Semantic.DeepEqual sees them.
+ */
+export function dropEmpty(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(dropEmpty);
+  if (typeof v !== "object" || v === null) return v;
+  const out = Object.entries(v)
+    .map(([k, x]) => [k, dropEmpty(x)] as const)
+    .filter(
+      ([, x]) =>
+        x !== null &&
+        !(Array.isArray(x) && x.length === 0) &&
+        !(typeof x === "object" && !Array.isArray(x) && Object.keys(x).length === 0),
+    );
+  return Object.fromEntries(out);
+}
+
 /** JSON with sorted keys: equal objects print equal, whatever order their keys were written in. */
 export const canonical = (v: unknown): string =>
   Array.isArray(v)
