@@ -28,6 +28,16 @@ const PATCH_TYPES = [
   "application/apply-patch+yaml",
 ];
 
+/**
+ * etcd3's Create refuses an object that carries a resourceVersion (one that parses as a number
+ * other than 0); the error is not a Status, so the client gets a 500 with no reason.
+ */
+function refuseResourceVersion(obj: Obj): void {
+  const rv = obj.metadata.resourceVersion;
+  if (typeof rv === "string" && /^\d+$/.test(rv) && BigInt(rv) !== 0n)
+    throw failure(500, "", "resourceVersion should not be set on objects to be created");
+}
+
 function warnNotRun(srv: Server, ctx: Ctx): void {
   const w = notRunWarning(ctx.resource, srv.running);
   if (w !== undefined) ctx.warnings.push(w);
@@ -36,6 +46,7 @@ function warnNotRun(srv: Server, ctx: Ctx): void {
 export async function handleCreate(srv: Server, ctx: Ctx): Promise<void> {
   const obj = decodeObject(ctx, await readBody(ctx.req));
   const dryRun = isDryRun(ctx);
+  refuseResourceVersion(obj);
   const created = await createObject(srv, ctx, obj, { dryRun });
   warnNotRun(srv, ctx);
   sendJson(ctx, 201, created);
@@ -111,6 +122,7 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
     );
     if (old === undefined) {
       if (ctx.subresource !== "") throw notFound(res, name);
+      refuseResourceVersion(applied);
       const created = await createObject(srv, ctx, object as Obj, { dryRun, record: commit });
       warnNotRun(srv, ctx);
       return sendJson(ctx, 201, created);

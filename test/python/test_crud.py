@@ -62,6 +62,18 @@ class ConfigMaps(unittest.TestCase):
         self.assertEqual((ctx.exception.status, s["reason"]), (409, "AlreadyExists"))
         self.assertEqual(s["message"], f'configmaps "{name}" already exists')
 
+    def test_a_resource_version_on_create_is_refused_as_etcd3_does(self):
+        body = config_map(unique("rv"))
+        body.metadata.resource_version = "5"
+        with self.assertRaises(ApiException) as ctx:
+            self.v1.create_namespaced_config_map(NS, body)
+        s = status_of(ctx.exception)
+        self.assertEqual(ctx.exception.status, 500)
+        self.assertEqual(s["message"], "resourceVersion should not be set on objects to be created")
+        self.assertNotIn("reason", s)
+        body.metadata.resource_version = "0"
+        self.assertTrue(self.v1.create_namespaced_config_map(NS, body).metadata.uid, '"0" is no version')
+
     def test_invalid_name_is_422_with_causes(self):
         with self.assertRaises(ApiException) as ctx:
             self.v1.create_namespaced_config_map(NS, config_map("Not_A_Name"))
