@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import type { ManagedFields } from "./managedfields.ts";
 import { decodeProtobufObject } from "./protobuf.ts";
 import type { Resource } from "./resources.ts";
-import type { Allocators } from "./service.ts";
+import type { Allocators } from "./service-alloc.ts";
 import { badRequest, failure, unsupportedMediaType, type Status } from "./status.ts";
 import type { Obj, Store } from "./store.ts";
 import type { ServiceResolver } from "./webhook-call.ts";
