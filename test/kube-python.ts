@@ -1,8 +1,9 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- results are API objects read from the wire */
 // Runs a snippet of Python against an API server with the official Python client (Debian's
 // python3-kubernetes): the snippet sees `v1` (CoreV1Api), `disc` (DiscoveryV1Api), `api`
-// (ApiClient), `call(fn, *args, **kwargs)` (returns {"status", "object" | "body", "warnings"}) and
-// fills the dict `out`, which comes back as JSON.
+// (ApiClient), `call(fn, *args, **kwargs)` (returns {"status", "object" | "body"}), `raw(method,
+// path, query, body)` for what this client version has no parameter for (it also returns the
+// Warning headers) and fills the dict `out`, which comes back as JSON.
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 
@@ -25,11 +26,19 @@ def call(fn, *a, **k):
             r = fn(*a, **k)
         return {"status": 200, "object": api.sanitize_for_serialization(r), "warnings": [str(x.message) for x in w]}
     except ApiException as e:
-        try:
-            body = json.loads(e.body)
-        except Exception:
-            body = e.body
-        return {"status": e.status, "body": body}
+        return failure(e)
+def failure(e):
+    try:
+        body = json.loads(e.body)
+    except Exception:
+        body = e.body
+    return {"status": e.status, "body": body}
+def raw(method, path, query=None, body=None, content_type="application/json"):
+    try:
+        data, status, headers = api.call_api(path, method, query_params=query or [], header_params={"Content-Type": content_type, "Accept": "application/json"}, body=body, auth_settings=["BearerToken"], response_type="object", _return_http_data_only=False)
+        return {"status": status, "object": data, "warnings": headers.getlist("Warning") if headers is not None else []}
+    except ApiException as e:
+        return failure(e)
 out = {}
 `;
 

@@ -112,11 +112,12 @@ function walk(w: Walk, s: Schema, v: unknown, path: string, struct: string, goPa
   if (mismatch(s, v)) return typeError(w, s, v, struct, goPath);
   if (s.t === "array") {
     (v as unknown[]).forEach((x, i) => {
-      if (x !== null) walk(w, s.items, x, `${path}[${i}]`, struct, goPath);
+      if (x !== null && x !== undefined) walk(w, s.items, x, `${path}[${i}]`, struct, goPath);
     });
   } else if (s.t === "map") {
     for (const [k, x] of Object.entries(v as Any)) {
-      if (x !== null) walk(w, s.values, x, path === "" ? k : `${path}.${k}`, struct, goPath);
+      if (x !== null && x !== undefined)
+        walk(w, s.values, x, path === "" ? k : `${path}.${k}`, struct, goPath);
     }
   } else if (s.t === "object") {
     const props = s.props();
@@ -127,7 +128,7 @@ function walk(w: Walk, s: Schema, v: unknown, path: string, struct: string, goPa
       if (sub === undefined) {
         w.out.unknown.push(`unknown field ${JSON.stringify(at)}`);
         delete obj[k];
-      } else if (x === null) delete obj[k];
+      } else if (x === null || x === undefined) delete obj[k];
       else walk(w, sub, x, at, s.struct, goPath === "" ? k : `${goPath}.${k}`);
     }
   }

@@ -110,6 +110,37 @@ export function metadataErrors(obj: Obj, rule: NameRule, namespaced: boolean): F
   }
   for (const k of Object.keys(m.annotations ?? {}))
     out.push(...qualifiedNameErrors(k.toLowerCase(), "metadata.annotations"));
+  out.push(...finalizerErrors(m.finalizers ?? []), ...ownerErrors(m.ownerReferences ?? []));
+  return out;
+}
+
+const STANDARD_FINALIZERS = ["kubernetes", "orphan", "foregroundDeletion"];
+
+/** apimachinery's ValidateFinalizers, then core's validateKubeFinalizerName for each one. */
+function finalizerErrors(finalizers: string[]): FieldError[] {
+  const out = finalizers.flatMap((f) => qualifiedNameErrors(f, "metadata.finalizers"));
+  finalizers.forEach((f, i) => {
+    const field = `metadata.finalizers[${i}]`;
+    out.push(...qualifiedNameErrors(f, field));
+    if (!f.includes("/") && !STANDARD_FINALIZERS.includes(f))
+      out.push(invalidValue(field, f, "name is neither a standard finalizer name nor is it fully qualified"));
+  });
+  return out;
+}
+
+/** validateOwnerReference: each field must be set (the path is not indexed, as in the real one). */
+function ownerErrors(refs: unknown[]): FieldError[] {
+  const out: FieldError[] = [];
+  for (const r of refs as Record<string, unknown>[]) {
+    const apiVersion = typeof r.apiVersion === "string" ? r.apiVersion : "";
+    const version = apiVersion.includes("/") ? apiVersion.split("/")[1] : apiVersion;
+    const f = "metadata.ownerReferences";
+    if (version === "" || version === undefined)
+      out.push(invalidValue(`${f}.apiVersion`, apiVersion, "version must not be empty"));
+    for (const k of ["kind", "name", "uid"])
+      if (typeof r[k] !== "string" || r[k] === "")
+        out.push(invalidValue(`${f}.${k}`, r[k] ?? "", "must not be empty"));
+  }
   return out;
 }
 
