@@ -1,4 +1,4 @@
-/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-assignment -- results are plain JSON from the Python client */
+/* eslint-disable @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument -- results are plain JSON from the Python client */
 // Unknown fields and wrong types, driven by the real kubectl and the official Python client:
 // fieldValidation Strict (kubectl's default), Warn (the server's default) and Ignore with the real
 // texts, pruning, server-side apply's "field not declared in schema", strategic merge patches of
