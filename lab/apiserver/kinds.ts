@@ -88,6 +88,9 @@ export function applyDefaults(res: Resource, obj: Obj): void {
     case "EndpointSlice":
       for (const p of arr(obj.ports)) p.protocol ??= "TCP";
       return;
+    case "Endpoints":
+      for (const sub of arr(obj.subsets)) for (const p of arr(sub.ports)) p.protocol ??= "TCP";
+      return;
     case "MutatingWebhookConfiguration":
       return defaultWebhooks(obj, true);
     case "ValidatingWebhookConfiguration":

@@ -88,7 +88,9 @@ export function invalid(res: Resource, name: string, errors: FieldError[]): Stat
   if (res.group !== "") details.group = res.group;
   details.kind = res.kind;
   details.causes = errors.map((e) => ({ reason: e.type, message: e.detail, field: e.field }));
-  return failure(422, "Invalid", `${res.kind} "${name}" is invalid: ${joined}`, details);
+  // GroupKind.String(): "Service", "EndpointSlice.discovery.k8s.io"
+  const kind = res.group === "" ? res.kind : `${res.kind}.${res.group}`;
+  return failure(422, "Invalid", `${kind} "${name}" is invalid: ${joined}`, details);
 }
 
 export const badRequest = (message: string): StatusError => failure(400, "BadRequest", message);
