@@ -111,8 +111,11 @@ function typeError(w: Walk, s: Schema, v: unknown, struct: string, goPath: strin
 function walk(w: Walk, s: Schema, v: unknown, path: string, struct: string, goPath: string): void {
   if (mismatch(s, v)) return typeError(w, s, v, struct, goPath);
   if (s.t === "array") {
-    (v as unknown[]).forEach((x, i) => {
-      if (x !== null && x !== undefined) walk(w, s.items, x, `${path}[${i}]`, struct, goPath);
+    const list = v as unknown[];
+    list.forEach((x, i) => {
+      // a null item decodes to the item type's zero value
+      if (x === null || x === undefined) list[i] = s.items.t === "object" ? {} : x;
+      else walk(w, s.items, x, `${path}[${i}]`, struct, goPath);
     });
   } else if (s.t === "map") {
     for (const [k, x] of Object.entries(v as Any)) {

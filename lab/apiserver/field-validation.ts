@@ -5,8 +5,9 @@
 // directive.
 import { decodeTyped, goValue } from "./decode.ts";
 import { query, type Ctx } from "./http.ts";
-import { badRequest, failure } from "./status.ts";
+import { badRequest, failure, invalidOptions } from "./status.ts";
 import type { Obj } from "./store.ts";
+import { notSupported } from "./validation.ts";
 
 type Directive = "Ignore" | "Warn" | "Strict";
 const DIRECTIVES = ["Ignore", "Warn", "Strict"];
@@ -15,22 +16,7 @@ function directive(ctx: Ctx, optionsKind: string): Directive {
   const v = query(ctx, "fieldValidation");
   if (v === null || v === "") return "Warn";
   if (DIRECTIVES.includes(v)) return v as Directive;
-  throw failure(
-    422,
-    "Invalid",
-    `${optionsKind}.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: ${JSON.stringify(v)}: supported values: ${DIRECTIVES.map((d) => `"${d}"`).join(", ")}`,
-    {
-      group: "meta.k8s.io",
-      kind: optionsKind,
-      causes: [
-        {
-          reason: "FieldValueNotSupported",
-          message: `Unsupported value: ${JSON.stringify(v)}`,
-          field: "fieldValidation",
-        },
-      ],
-    },
-  );
+  throw invalidOptions(optionsKind, [notSupported("fieldValidation", v, DIRECTIVES)]);
 }
 
 function report(ctx: Ctx, d: Directive, unknown: string[], strict: (text: string) => Error): void {

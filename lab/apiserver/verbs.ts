@@ -79,6 +79,8 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
         'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
       );
     const applied = decodeObject(ctx, body, "application/apply-patch+yaml");
+    if (applied.metadata.managedFields !== undefined && applied.metadata.managedFields !== null)
+      throw badRequest("metadata.managedFields must be nil");
     checkApplied(ctx, applied);
     if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
       throw badRequest(

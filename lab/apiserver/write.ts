@@ -239,7 +239,17 @@ export async function updateObject(
     ...x,
     metadata: { ...x.metadata, resourceVersion: undefined, managedFields: undefined },
   });
-  if (same(strip(mutated), strip(old))) return old;
+  if (same(strip(mutated), strip(old))) {
+    // an apply of values already there still changes who owns them (shared ownership), and
+    // that is a write; nothing else that changes nothing is
+    if (o.record === undefined || o.dryRun) return old;
+    o.record(uid);
+    const untimed = (list: unknown[] | undefined) =>
+      (list ?? []).map((e) => ({ ...(e as Record<string, unknown>), time: undefined }));
+    const entries = srv.fields.entries(uid);
+    if (same(untimed(entries), untimed(old.metadata.managedFields))) return old;
+    return srv.store.put(res, { ...old, metadata: { ...old.metadata, managedFields: entries } });
+  }
   if (o.dryRun)
     return { ...mutated, metadata: { ...mutated.metadata, resourceVersion: old.metadata.resourceVersion } };
   if (o.record !== undefined) o.record(uid);
