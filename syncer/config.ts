@@ -22,6 +22,12 @@ export interface SyncerConfig {
   ifaceMac?: string;
   oface?: string;
   logLevel: string;
+  /** kube-nftlb's own table `inet kube-nftlb` (syncer/node-rules.ts); undefined = on. */
+  nodeRules?: boolean;
+  /** How nft is run; ["nft"] unless a test runs it inside a network namespace. */
+  nftCommand?: string[];
+  /** `--cleanup`: remove kube-nftlb's farms and table from this node, then exit. */
+  cleanup?: boolean;
 }
 
 export const HELP = `Usage: kube-nftlb syncer --nftlb-url URL --nftlb-key-file FILE --node-name NAME [flags]
@@ -53,6 +59,14 @@ Flags:
                             toward the Pods (e.g. eth0, cni0); both or neither. The MAC of
                             --iface is read from /sys/class/net/NAME/address at start. Without
                             them, Services annotated for dsr are served in snat (with an Event)
+  --node-rules on|off       kube-nftlb's own nftables table, table inet kube-nftlb (default
+                            on): refuses clients of Services without endpoints, drops Local
+                            traffic without a local endpoint, enforces loadBalancerSourceRanges.
+                            Needs nft with NET_ADMIN (docs/operators.md). off: none of that
+  --cleanup                 remove every farm kube-nftlb made in this nftlb (its farm names and
+                            its sentinel; other farms stay) and table inet kube-nftlb, then exit
+                            (0 when done; harmless to repeat). Needs --nftlb-url and
+                            --nftlb-key-file only
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
 
@@ -132,6 +146,8 @@ export function parseSyncerArgs(
         iface: { type: "string" },
         oface: { type: "string" },
         "log-level": { type: "string", default: "info" },
+        "node-rules": { type: "string", default: "on" },
+        cleanup: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -164,8 +180,12 @@ export function parseSyncerArgs(
   }
   if (key === "") return { ok: false, error: `--nftlb-key-file ${keyFile} is empty` };
   if (/[\r\n]/.test(key)) return { ok: false, error: `--nftlb-key-file ${keyFile} holds more than one line` };
-  const nodeName = values["node-name"];
-  if (!nodeName) return { ok: false, error: "--node-name is required (the downward API's spec.nodeName)" };
+  const nodeName = values["node-name"] ?? "";
+  if (!nodeName && !values.cleanup)
+    return { ok: false, error: "--node-name is required (the downward API's spec.nodeName)" };
+  const nodeRules = values["node-rules"];
+  if (nodeRules !== "on" && nodeRules !== "off")
+    return { ok: false, error: `--node-rules must be on or off, got "${nodeRules}"` };
   const probe = values["probe-port"];
   if (!/^\d+$/.test(probe) || Number(probe) > 65535)
     return { ok: false, error: `--probe-port must be a port number from 0 to 65535, got "${probe}"` };
@@ -203,7 +223,9 @@ export function parseSyncerArgs(
     nftlbProbeMs: probeMs,
     nftlbTimeoutMs: 30_000,
     logLevel: values["log-level"],
+    nodeRules: nodeRules === "on",
   };
+  if (values.cleanup) config.cleanup = true;
   if (values.kubeconfig) config.kubeconfig = values.kubeconfig;
   if (values.iface !== undefined || values.oface !== undefined) {
     const { iface, oface } = values;
