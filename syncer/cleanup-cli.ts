@@ -5,7 +5,7 @@ import { createNftlbClient } from "../nftlb/index.ts";
 import type { Logger } from "../runtime/index.ts";
 import type { SyncerConfig } from "./config.ts";
 import { cleanupNode } from "./cleanup.ts";
-import { nftTable } from "./node-rules-nft.ts";
+import { nodeRulesTable } from "./node-rules-agent.ts";
 
 export async function runCleanup(cfg: SyncerConfig, log: Logger): Promise<number> {
   const nftlb = createNftlbClient({
@@ -14,8 +14,7 @@ export async function runCleanup(cfg: SyncerConfig, log: Logger): Promise<number
     timeoutMs: cfg.nftlbTimeoutMs,
     log,
   });
-  const table =
-    cfg.nodeRules === false ? undefined : nftTable(cfg.nftCommand ? { command: cfg.nftCommand } : {});
+  const table = cfg.nodeRules === false ? undefined : nodeRulesTable(cfg);
   const r = await cleanupNode({ nftlb, ...(table ? { table } : {}) });
   if (!r.ok) {
     log.error({ err: r.error }, "cleanup failed");

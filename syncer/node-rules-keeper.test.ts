@@ -8,7 +8,7 @@ import type { NodeRulesTable, TableResult } from "./node-rules-nft.ts";
 import { EMPTY_RULES, type NodeRules } from "./node-rules.ts";
 
 function fakes() {
-  const scripts: string[] = [];
+  const scripts: NodeRules[] = [];
   const pending: { ms: number; fn: () => void }[] = [];
   const state = { fail: "", present: true };
   const table: NodeRulesTable = {

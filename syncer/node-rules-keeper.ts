@@ -20,6 +20,7 @@ export interface KeeperDeps {
 export class NodeRulesKeeper {
   readonly #d: KeeperDeps;
   #wanted: string | undefined;
+  #rules: NodeRules | undefined;
   #applied: string | undefined;
   #attempt = 0;
   #retry: Timer | undefined;
@@ -37,6 +38,7 @@ export class NodeRulesKeeper {
   /** Wants these rules; applies them unless the kernel already has them (`force`: anyway). */
   update(rules: NodeRules, opts: { force?: boolean } = {}): Promise<boolean> {
     this.#wanted = renderNodeRules(rules);
+    this.#rules = rules;
     if (opts.force) this.#applied = undefined;
     return this.#serial(() => this.#converge());
   }
@@ -72,11 +74,12 @@ export class NodeRulesKeeper {
   /** true when the kernel has the wanted table. */
   async #converge(): Promise<boolean> {
     const wanted = this.#wanted;
-    if (wanted === undefined || wanted === this.#applied) return true;
+    const rules = this.#rules;
+    if (wanted === undefined || rules === undefined || wanted === this.#applied) return true;
     this.#retry?.cancel();
     this.#retry = undefined;
     this.stats.applies++;
-    const r = await this.#d.table.apply(wanted);
+    const r = await this.#d.table.apply(rules);
     if (r.ok) {
       this.#applied = wanted;
       this.#attempt = 0;

@@ -4,17 +4,20 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { nftTable } from "./node-rules-nft.ts";
+import { EMPTY_RULES } from "./node-rules.ts";
 
 test("a missing nft binary is an error value", async () => {
   const t = nftTable({ command: ["/nonexistent/nft"] });
-  for (const r of [await t.apply("table inet kube-nftlb {}\n"), await t.exists(), await t.remove()]) {
+  for (const r of [await t.apply(EMPTY_RULES), await t.exists(), await t.remove()]) {
     assert.equal(r.ok, false);
     if (!r.ok) assert.match(r.error, /cannot run \/nonexistent\/nft: ENOENT/);
   }
 });
 
 test("an nft that never answers is cut off and reported", async () => {
-  const r = await nftTable({ command: ["sh", "-c", "exec sleep 30", "fake-nft"], timeoutMs: 200 }).apply("");
+  const r = await nftTable({ command: ["sh", "-c", "exec sleep 30", "fake-nft"], timeoutMs: 200 }).apply(
+    EMPTY_RULES,
+  );
   assert.deepEqual(r, { ok: false, error: "no answer within 200 ms" });
 });
 
@@ -29,10 +32,16 @@ test(
   "a script nft refuses comes back with nft's words (nft -c: nothing applied)",
   { skip: noNft && "needs root and nft" },
   async () => {
-    const r = await nftTable({ command: ["nft", "-c"] }).apply(
-      "table inet kube-nftlb { chain c { bogus } }\n",
-    );
+    // An address nft cannot read (the agent's parser refuses it before nft would see it).
+    const ip = "10.0.0.999";
+    const bad = {
+      noEndpoints: [
+        { family: "ipv4" as const, protocol: "tcp" as const, ip, port: 80, verdict: "reject" as const },
+      ],
+      firewall: [],
+    };
+    const r = await nftTable({ command: ["nft", "-c"] }).apply(bad);
     assert.equal(r.ok, false);
-    if (!r.ok) assert.match(r.error, /^nft exited with 1: .*syntax error/);
+    if (!r.ok) assert.match(r.error, /^nft exited with 1: .*10\.0\.0\.999/);
   },
 );

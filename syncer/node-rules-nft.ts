@@ -2,13 +2,13 @@
 // fed the script on stdin (`nft -f -`: one transaction). Errors are values, never thrown: a
 // missing binary, a missing capability or a script nft refuses all come back as text to log.
 import { spawn } from "node:child_process";
-import { removeScript, TABLE, TABLE_FAMILY } from "./node-rules.ts";
+import { removeScript, renderNodeRules, TABLE, TABLE_FAMILY, type NodeRules } from "./node-rules.ts";
 
 export type TableResult<T = void> = { ok: true; value: T } | { ok: false; error: string };
 
 export interface NodeRulesTable {
-  /** Runs a script from node-rules.ts (it replaces the table's whole content). */
-  apply(script: string): Promise<TableResult>;
+  /** Replaces the table's whole content with these rules (one transaction). */
+  apply(rules: NodeRules): Promise<TableResult>;
   /** Whether `table inet kube-nftlb` exists (someone may have flushed the ruleset). */
   exists(): Promise<TableResult<boolean>>;
   /** Deletes the table; ok when there was none. */
@@ -71,7 +71,7 @@ export function nftTable(options: NftOptions = {}): NodeRulesTable {
     return r.code === 0 ? { ok: true, value: undefined } : { ok: false, error: complaint(r) };
   };
   return {
-    apply: script,
+    apply: (rules) => script(renderNodeRules(rules)),
     remove: () => script(removeScript()),
     async exists() {
       // `list tables` names the tables only: cheap whatever the size of ours.

@@ -24,7 +24,8 @@ import { KeyQueue } from "./queue.ts";
 import { FULL, Reconciler, runWorker } from "./reconcile.ts";
 import type { SyncerConfig } from "./config.ts";
 import { NodeRulesKeeper } from "./node-rules-keeper.ts";
-import { nftTable, type NodeRulesTable } from "./node-rules-nft.ts";
+import type { NodeRulesTable } from "./node-rules-nft.ts";
+import { nodeRulesTable } from "./node-rules-agent.ts";
 
 export interface SyncerDeps {
   log?: Logger;
@@ -93,7 +94,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     cfg.nodeRules === false
       ? undefined
       : new NodeRulesKeeper({
-          table: deps.nodeRulesTable ?? nftTable(cfg.nftCommand ? { command: cfg.nftCommand } : {}),
+          table: deps.nodeRulesTable ?? nodeRulesTable(cfg),
           log,
           timers,
         });

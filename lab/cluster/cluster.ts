@@ -14,7 +14,7 @@ import {
 } from "../controllers/endpointslice-controller.ts";
 import { startPodController, type PodController } from "../pods/controller.ts";
 import { apiClient, type ApiClient } from "./api-client.ts";
-import { syncerArgs, webhookArgs, portOf } from "./deploy-args.ts";
+import { rulesArgs, syncerArgs, webhookArgs, portOf } from "./deploy-args.ts";
 import { exited, startProduct, waitReady, type ProductProcess } from "./processes.ts";
 import { storeSource } from "./sources.ts";
 import { startTraffic, type Traffic } from "./traffic.ts";
@@ -153,7 +153,22 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     // The syncer, with the DaemonSet's arguments.
     const keyFile = path.join(dir, "nftlb.key");
     writeFileSync(keyFile, net.nftlb.key, { mode: 0o600 });
-    const sy = syncerArgs({ nodeName, nftlbUrl: net.nftlb.url, keyFile, kubeconfig: api.kubeconfigPath });
+    // The rules container's agent: kube-nftlb's own nftables table, asked for by the syncer.
+    const nodeRulesSocket = path.join(dir, "node-rules.sock");
+    const rules = startProduct(
+      "node-rules",
+      net.node.ns,
+      rulesArgs({ socket: nodeRulesSocket }),
+      path.join(dir, "logs", "node-rules.log"),
+    );
+    stops.push(() => rules.stop());
+    const sy = syncerArgs({
+      nodeName,
+      nftlbUrl: net.nftlb.url,
+      keyFile,
+      kubeconfig: api.kubeconfigPath,
+      nodeRulesSocket,
+    });
     const syncer = startProduct("syncer", net.node.ns, sy, path.join(dir, "logs", "syncer.log"));
     stops.push(() => syncer.stop());
     // Started first, checked last: it needs neither the webhook nor its certificates.
