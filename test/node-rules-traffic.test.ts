@@ -209,4 +209,15 @@ test("loadBalancerSourceRanges: the allowed source connects, the denied one does
     b0,
     "the ClusterIP is not restricted",
   );
+  // What the node cannot restrict is said on the Service: its nodePorts stay open (as kube-proxy).
+  await until("a Warning Event about the open nodePorts", async () => {
+    const events = await world.core.listNamespacedEvent({ namespace: NS });
+    return events.items.some(
+      (e) =>
+        e.type === "Warning" &&
+        e.involvedObject.name === "lb" &&
+        e.reason === "ServiceConfigWarning" &&
+        /loadBalancerSourceRanges: enforced on the load balancer's IPs only/.test(e.message ?? ""),
+    );
+  });
 });
