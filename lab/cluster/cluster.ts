@@ -176,6 +176,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       started.push(node);
       stops.push(() => node.pods.stop());
       stops.push(() => node.syncer.stop());
+      stops.push(() => node.rules.stop());
     }
     const scheduler = startScheduler({
       pods: storeSource(api.store, "", "pods"),
