@@ -22,7 +22,12 @@ import { createSyncerMetrics, type SyncerMetrics } from "./metrics.ts";
 import { meteredNftlb } from "./nftlb-metered.ts";
 import { KeyQueue } from "./queue.ts";
 import { FULL, Reconciler, runWorker } from "./reconcile.ts";
+import { informerLocalView, ProxyStatus } from "./proxy-status.ts";
+import { startProxyHealthServer } from "./proxy-health-server.ts";
 import type { SyncerConfig } from "./config.ts";
+
+/** kube-proxy's: 2 × its default 30 s sync period. */
+export const DEFAULT_HEALTHZ_TIMEOUT_MS = 60_000;
 
 export interface SyncerDeps {
   log?: Logger;
@@ -39,6 +44,10 @@ export interface Syncer {
   queue: KeyQueue;
   sources: Sources;
   metrics: SyncerMetrics;
+  /** Proxy health, healthCheckNodePort servers, kube-proxy's sync-loop metrics. */
+  status: ProxyStatus;
+  /** The port of /healthz /livez (--healthz-bind-address), when served. */
+  healthzPort?: number;
   /** Resolves once informers synced and the first full reconcile went through. */
   started: Promise<void>;
   /** Stop watching, finish the write in flight; nftlb's rules stay. */
@@ -79,13 +88,22 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     timers,
     log,
   });
+  const scope = { proxyName: PROXY_NAME, mode: cfg.proxyMode };
   const view = informerView(sources, cfg.nodeName, {
-    scope: { proxyName: PROXY_NAME, mode: cfg.proxyMode },
+    scope,
     ...(cfg.iface ? { iface: cfg.iface } : {}),
     ...(cfg.ifaceMac ? { ifaceMac: cfg.ifaceMac } : {}),
     ...(cfg.oface ? { oface: cfg.oface } : {}),
   });
   const reconciler = new Reconciler({ nftlb, view, queue, events, log, metrics });
+  const status = new ProxyStatus({
+    registry,
+    view: informerLocalView(sources, cfg.nodeName, scope),
+    healthzTimeoutMs: cfg.healthzTimeoutMs ?? DEFAULT_HEALTHZ_TIMEOUT_MS,
+    nodeName: cfg.nodeName,
+    events,
+    log,
+  });
 
   // Keys, not events: every callback only says which Service to look at again.
   const changed = (key: string) => {
@@ -94,27 +112,48 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   };
   const key = (o: { metadata?: { namespace?: string; name?: string } }) =>
     `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-  sources.services.onChange((s) => changed(key(s)));
+  sources.services.onChange((s) => {
+    status.serviceChanged(key(s));
+    changed(key(s));
+  });
   if (sources.endpointsApi === "slices") {
     (sources.endpoints as SupervisedInformer<V1EndpointSlice>).onChange((s) => {
       const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-      if (svc) changed(`${s.metadata?.namespace ?? ""}/${svc}`);
+      if (!svc) return;
+      status.endpointsChanged(`${s.metadata?.namespace ?? ""}/${svc}`);
+      changed(`${s.metadata?.namespace ?? ""}/${svc}`);
     });
   } else {
-    (sources.endpoints as SupervisedInformer<V1Endpoints>).onChange((e) => changed(key(e)));
+    (sources.endpoints as SupervisedInformer<V1Endpoints>).onChange((e) => {
+      status.endpointsChanged(key(e));
+      changed(key(e));
+    });
   }
-  sources.node.onChange(() => changed(FULL));
+  sources.node.onChange(() => {
+    status.nodeChanged(sources.node.get(cfg.nodeName));
+    changed(FULL);
+  });
 
   let draining = false;
   let synced = false;
   const probes = await startProbeServer({
     port: cfg.probePort,
+    host: cfg.metricsHost ?? "127.0.0.1",
     registry,
     ready: () => synced && reconciler.programmed && !draining,
   });
+  const healthz = cfg.healthzBindAddress
+    ? await startProxyHealthServer({
+        ...cfg.healthzBindAddress,
+        health: status.health,
+        metrics: status.metrics,
+        ready: () => synced && reconciler.programmed && !draining,
+      })
+    : undefined;
   log.info(
     {
       probePort: probes.port,
+      ...(healthz ? { healthzPort: healthz.port } : {}),
       nftlb: cfg.nftlbUrl,
       node: cfg.nodeName,
       endpointsApi: cfg.endpointsApi,
@@ -144,7 +183,15 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     synced = true;
     log.info({}, "caches synced");
     queue.add(FULL);
-    worker = runWorker(queue, reconciler);
+    worker = runWorker(queue, {
+      async sync(batch) {
+        const t0 = performance.now();
+        const failures = reconciler.stats.failures;
+        await reconciler.sync(batch);
+        const ok = reconciler.stats.failures === failures;
+        await status.synced(batch, ok, (performance.now() - t0) / 1000);
+      },
+    });
     const resync = () => {
       queue.add(FULL, { resync: true });
       timersToCancel.push(timers.after(cfg.resyncMs, resync));
@@ -175,6 +222,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     queue,
     sources,
     metrics,
+    status,
+    ...(healthz ? { healthzPort: healthz.port } : {}),
     started,
     async stop() {
       draining = true;
@@ -183,6 +232,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
       await Promise.all(sources.all().map((inf) => inf.stop()));
       await queue.shutDown();
       await worker;
+      await status.close();
+      await healthz?.close();
       await probes.close();
       log.info({}, "syncer stopped; nftlb's rules left in place");
     },
