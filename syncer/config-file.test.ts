@@ -2,6 +2,7 @@
 // either failing the start with the key or flag named.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { parseBindAddress, parseSyncerArgs } from "./config.ts";
 
 const FILES: Record<string, string> = {
@@ -159,5 +160,29 @@ describe("bind addresses", () => {
     );
     assert.ok(r.ok === true);
     assert.equal(r.config.probePort, 8081);
+  });
+});
+
+describe("deploy/node/syncer.yaml (the DaemonSet's ConfigMap)", () => {
+  it("is a valid settings file with kube-proxy's bind addresses", () => {
+    const real = (f: string) => (f === "/key" ? "k\n" : readFileSync(f, "utf8"));
+    const file = new URL("../deploy/node/syncer.yaml", import.meta.url).pathname;
+    const r = parseSyncerArgs(
+      [
+        "--config",
+        file,
+        "--nftlb-url",
+        "http://127.0.0.1:5555",
+        "--nftlb-key-file",
+        "/key",
+        "--node-name",
+        "n",
+      ],
+      real,
+    );
+    assert.ok(r.ok === true, error(r));
+    assert.equal(r.config.metricsHost, "127.0.0.1");
+    assert.equal(r.config.probePort, 10249);
+    assert.deepEqual(r.config.healthzBindAddress, { host: "0.0.0.0", port: 10256 });
   });
 });

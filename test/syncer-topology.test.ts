@@ -29,8 +29,8 @@ const slice = (hints: [Hints, Hints, Hints]) => ({
       ? {}
       : {
           hints: {
-            ...(hints[i]!.zones ? { forZones: hints[i]!.zones!.map((name) => ({ name })) } : {}),
-            ...(hints[i]!.nodes ? { forNodes: hints[i]!.nodes!.map((name) => ({ name })) } : {}),
+            ...(hints[i].zones ? { forZones: hints[i].zones.map((name) => ({ name })) } : {}),
+            ...(hints[i].nodes ? { forNodes: hints[i].nodes.map((name) => ({ name })) } : {}),
           },
         }),
   })),

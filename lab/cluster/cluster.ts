@@ -14,7 +14,7 @@ import {
 } from "../controllers/endpointslice-controller.ts";
 import { startPodController, type PodController } from "../pods/controller.ts";
 import { apiClient, type ApiClient } from "./api-client.ts";
-import { syncerArgs, webhookArgs, portOf } from "./deploy-args.ts";
+import { syncerArgs, webhookArgs, portOf, SYNCER_METRICS_PORT } from "./deploy-args.ts";
 import { exited, startProduct, waitReady, type ProductProcess } from "./processes.ts";
 import { storeSource } from "./sources.ts";
 import { startTraffic, type Traffic } from "./traffic.ts";
@@ -157,11 +157,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const syncer = startProduct("syncer", net.node.ns, sy, path.join(dir, "logs", "syncer.log"));
     stops.push(() => syncer.stop());
     // Started first, checked last: it needs neither the webhook nor its certificates.
-    const syncerReady = waitReady(
-      `http://${nodeApiIp}:${portOf(sy, "--probe-port", 8081)}/readyz`,
-      syncer,
-      60_000,
-    ).then(
+    const syncerReady = waitReady(`http://${nodeApiIp}:${SYNCER_METRICS_PORT}/readyz`, syncer, 60_000).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -235,7 +231,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         podCIDR: `10.203.${slot}.0/24`,
       },
       webhook: { url: `https://${nodeApiIp}:${webhookPort}`, log: webhook.logFile },
-      syncer: { probes: `http://${nodeApiIp}:${portOf(sy, "--probe-port", 8081)}`, log: syncer.logFile },
+      syncer: { probes: `http://${nodeApiIp}:${SYNCER_METRICS_PORT}`, log: syncer.logFile },
       pids: { supervisor: process.pid, webhook: webhook.pid, syncer: syncer.pid },
       namespacePrefix: `${PREFIX}${slot}-`,
     };
