@@ -148,6 +148,12 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
         health: status.health,
         metrics: status.metrics,
         ready: () => synced && reconciler.programmed && !draining,
+      }).catch(async (err: unknown) => {
+        await probes.close();
+        const { host, port } = cfg.healthzBindAddress!;
+        throw new Error(
+          `--healthz-bind-address ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+        );
       })
     : undefined;
   log.info(
