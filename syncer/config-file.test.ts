@@ -112,6 +112,8 @@ describe("--config", () => {
     assert.match(error(parseSyncerArgs(["--config", "/nope"], read)), /cannot read --config \/nope: ENOENT/));
 });
 
+const REQUIRED = ["--nftlb-url", "http://127.0.0.1:1", "--nftlb-key-file", "/key", "--node-name", "n"];
+
 describe("bind addresses", () => {
   const cases: [string, { host: string; port: number } | undefined][] = [
     ["0.0.0.0:10256", { host: "0.0.0.0", port: 10256 }],
@@ -129,35 +131,11 @@ describe("bind addresses", () => {
     it(JSON.stringify(raw), () => assert.deepEqual(parseBindAddress(raw), want));
 
   it("--metrics-bind-address garbage is a usage error", () => {
-    const r = parseSyncerArgs(
-      [
-        "--nftlb-url",
-        "http://127.0.0.1:1",
-        "--nftlb-key-file",
-        "/key",
-        "--node-name",
-        "n",
-        "--metrics-bind-address",
-        "*:1",
-      ],
-      read,
-    );
+    const r = parseSyncerArgs([...REQUIRED, "--metrics-bind-address", "*:1"], read);
     assert.match(error(r), /--metrics-bind-address must be IP:port/);
   });
   it("--probe-port still sets the metrics port", () => {
-    const r = parseSyncerArgs(
-      [
-        "--nftlb-url",
-        "http://127.0.0.1:1",
-        "--nftlb-key-file",
-        "/key",
-        "--node-name",
-        "n",
-        "--probe-port",
-        "8081",
-      ],
-      read,
-    );
+    const r = parseSyncerArgs([...REQUIRED, "--probe-port", "8081"], read);
     assert.ok(r.ok === true);
     assert.equal(r.config.probePort, 8081);
   });

@@ -4,6 +4,7 @@
 // FailedToStartServiceHealthcheck on the Service, retried on the next sync — never a crash.
 import { createServer, type Server } from "node:http";
 import type { EventType, ObjectRef } from "../kube/events.ts";
+import { closeServer } from "../runtime/index.ts";
 import { healthCheckAnswer, type HealthCheck } from "./node-local.ts";
 
 export interface HealthCheckServerDeps {
@@ -114,9 +115,3 @@ export class HealthCheckServers {
     this.#d.log.info({ service: key, port: open.port }, "healthcheck closed");
   }
 }
-
-const closeServer = (s: Server): Promise<void> =>
-  new Promise((resolve) => {
-    s.close(() => resolve());
-    s.closeAllConnections();
-  });

@@ -4,6 +4,7 @@
 // /metrics stays on loopback. Plain HTTP, GET only.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { closeServer } from "../runtime/index.ts";
 import type { ProxyHealth } from "./proxy-health.ts";
 import type { ProxyMetrics } from "./proxy-metrics.ts";
 
@@ -37,12 +38,5 @@ export async function startProxyHealthServer(o: {
     server.once("error", reject);
     server.listen(o.port, o.host, () => resolve());
   });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
 }

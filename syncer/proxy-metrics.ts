@@ -2,9 +2,7 @@
 // like kube-proxy's (kubeproxy_* → kube_nftlb_*), types and buckets as kube-proxy's. Updated by
 // proxy-status.ts.
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
-
-/** kube-proxy: ExponentialBuckets(0.001, 2, 15). */
-const SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
+import { SYNC_BUCKETS } from "./metrics.ts";
 
 export type ProxyMetrics = ReturnType<typeof createProxyMetrics>;
 
