@@ -189,6 +189,8 @@ async function measure(n: number) {
       ...["bin/kube-nftlb.js", "syncer", "--kubeconfig", api.kubeconfigPath, "--nftlb-url", sink.url],
       ...["--nftlb-key-file", keyFile, "--node-name", "node-1", "--probe-port", String(port)],
       ...["--resync-period", "1h", "--nftlb-probe-period", "1h", "--log-level", "warn"],
+      // No kube-proxy health port (0.0.0.0:10256 by default): nothing here probes it.
+      "--healthz-bind-address=",
     ],
     { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
   );
