@@ -187,9 +187,10 @@ spec:
     assert.match(slice, /^web-0=true$/m);
   });
 
-  it("trafficDistribution: PreferClose → zone hints in the slice (as the real controller), still served", async () => {
-    const node = lab.cluster.info.node.name;
-    await lab.k(["label", "node", node, "topology.kubernetes.io/zone=zone-a"]);
+  it("trafficDistribution: PreferClose in one zone → zone hints in the slice (as the real controller), still served", async () => {
+    // One zone for every node (two zones, one per node: test/lab-proxy-health.test.ts).
+    for (const n of lab.cluster.info.nodes)
+      await lab.k(["label", "node", n.name, "topology.kubernetes.io/zone=zone-a"]);
     await lab.k([
       "patch",
       "svc",
