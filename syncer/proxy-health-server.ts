@@ -35,7 +35,9 @@ export async function startProxyHealthServer(o: {
     res.writeHead(404).end("not found\n");
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (err: NodeJS.ErrnoException) =>
+      reject(new Error(`--healthz-bind-address ${o.host}:${o.port}: ${err.code ?? err.message}`)),
+    );
     server.listen(o.port, o.host, () => resolve());
   });
   return { port: (server.address() as AddressInfo).port, close: () => closeServer(server) };

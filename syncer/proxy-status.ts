@@ -13,7 +13,7 @@ import { HealthCheckServers, type HealthCheckServerDeps } from "./health-check-s
 import { nodeLocal, type HealthCheck, type NodeLocal } from "./node-local.ts";
 import { ProxyHealth } from "./proxy-health.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./proxy-metrics.ts";
-import { FULL } from "./reconcile.ts";
+import { FULL, type Reconciler } from "./reconcile.ts";
 
 /** The cluster as the status needs it: Service keys and, per key, what this node has of it. */
 export interface LocalView {
@@ -99,6 +99,18 @@ export class ProxyStatus {
   nodeChanged(node: V1Node | undefined): void {
     this.health.node(node);
     this.health.queued();
+  }
+
+  /** What the worker runs: each batch through the reconciler, then reported here. */
+  reporting(reconciler: Pick<Reconciler, "sync" | "stats">): Pick<Reconciler, "sync"> {
+    return {
+      sync: async (batch) => {
+        const t0 = performance.now();
+        const failures = reconciler.stats.failures;
+        await reconciler.sync(batch);
+        await this.synced(batch, reconciler.stats.failures === failures, (performance.now() - t0) / 1000);
+      },
+    };
   }
 
   /** After the worker synced `batch`: `ok` when nftlb took every write. */

@@ -150,10 +150,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
         ready: () => synced && reconciler.programmed && !draining,
       }).catch(async (err: unknown) => {
         await probes.close();
-        const { host, port } = cfg.healthzBindAddress!;
-        throw new Error(
-          `--healthz-bind-address ${host}:${port}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
-        );
+        throw err;
       })
     : undefined;
   log.info(
@@ -189,15 +186,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     synced = true;
     log.info({}, "caches synced");
     queue.add(FULL);
-    worker = runWorker(queue, {
-      async sync(batch) {
-        const t0 = performance.now();
-        const failures = reconciler.stats.failures;
-        await reconciler.sync(batch);
-        const ok = reconciler.stats.failures === failures;
-        await status.synced(batch, ok, (performance.now() - t0) / 1000);
-      },
-    });
+    worker = runWorker(queue, status.reporting(reconciler));
     const resync = () => {
       queue.add(FULL, { resync: true });
       timersToCancel.push(timers.after(cfg.resyncMs, resync));
