@@ -191,6 +191,8 @@ async function measure(n: number) {
       // A sink, not a node: no nftables table of its own in this namespace.
       "--node-rules=off",
       ...["--resync-period", "1h", "--nftlb-probe-period", "1h", "--log-level", "warn"],
+      // No kube-proxy health port (0.0.0.0:10256 by default): nothing here probes it.
+      "--healthz-bind-address=",
     ],
     { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
   );

@@ -377,7 +377,7 @@ export function scopeOf(
   return scope;
 }
 
-export async function runWorker(queue: KeyQueue, reconciler: Reconciler): Promise<void> {
+export async function runWorker(queue: KeyQueue, reconciler: Pick<Reconciler, "sync">): Promise<void> {
   for (;;) {
     const batch = await queue.get();
     if (batch === undefined) return;

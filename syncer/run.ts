@@ -22,10 +22,15 @@ import { createSyncerMetrics, type SyncerMetrics } from "./metrics.ts";
 import { meteredNftlb } from "./nftlb-metered.ts";
 import { KeyQueue } from "./queue.ts";
 import { FULL, Reconciler, runWorker } from "./reconcile.ts";
+import { informerLocalView, ProxyStatus } from "./proxy-status.ts";
+import { startProxyHealthServer } from "./proxy-health-server.ts";
 import type { SyncerConfig } from "./config.ts";
 import { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { NodeRulesTable } from "./node-rules-nft.ts";
 import { nodeRulesTable } from "./node-rules-agent.ts";
+
+/** kube-proxy's: 2 × its default 30 s sync period. */
+export const DEFAULT_HEALTHZ_TIMEOUT_MS = 60_000;
 
 export interface SyncerDeps {
   log?: Logger;
@@ -44,6 +49,10 @@ export interface Syncer {
   queue: KeyQueue;
   sources: Sources;
   metrics: SyncerMetrics;
+  /** Proxy health, healthCheckNodePort servers, kube-proxy's sync-loop metrics. */
+  status: ProxyStatus;
+  /** The port of /healthz /livez (--healthz-bind-address), when served. */
+  healthzPort?: number;
   /** Resolves once informers synced and the first full reconcile went through. */
   started: Promise<void>;
   /** Stop watching, finish the write in flight; nftlb's rules stay. */
@@ -84,8 +93,9 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     timers,
     log,
   });
+  const scope = { proxyName: PROXY_NAME, mode: cfg.proxyMode };
   const view = informerView(sources, cfg.nodeName, {
-    scope: { proxyName: PROXY_NAME, mode: cfg.proxyMode },
+    scope,
     ...(cfg.iface ? { iface: cfg.iface } : {}),
     ...(cfg.ifaceMac ? { ifaceMac: cfg.ifaceMac } : {}),
     ...(cfg.oface ? { oface: cfg.oface } : {}),
@@ -99,6 +109,14 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
           timers,
         });
   const reconciler = new Reconciler({ nftlb, view, queue, events, log, metrics, ...opt(nodeRules) });
+  const status = new ProxyStatus({
+    registry,
+    view: informerLocalView(sources, cfg.nodeName, scope),
+    healthzTimeoutMs: cfg.healthzTimeoutMs ?? DEFAULT_HEALTHZ_TIMEOUT_MS,
+    nodeName: cfg.nodeName,
+    events,
+    log,
+  });
 
   // Keys, not events: every callback only says which Service to look at again.
   const changed = (key: string) => {
@@ -107,27 +125,51 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   };
   const key = (o: { metadata?: { namespace?: string; name?: string } }) =>
     `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-  sources.services.onChange((s) => changed(key(s)));
+  sources.services.onChange((s) => {
+    status.serviceChanged(key(s));
+    changed(key(s));
+  });
   if (sources.endpointsApi === "slices") {
     (sources.endpoints as SupervisedInformer<V1EndpointSlice>).onChange((s) => {
       const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-      if (svc) changed(`${s.metadata?.namespace ?? ""}/${svc}`);
+      if (!svc) return;
+      status.endpointsChanged(`${s.metadata?.namespace ?? ""}/${svc}`);
+      changed(`${s.metadata?.namespace ?? ""}/${svc}`);
     });
   } else {
-    (sources.endpoints as SupervisedInformer<V1Endpoints>).onChange((e) => changed(key(e)));
+    (sources.endpoints as SupervisedInformer<V1Endpoints>).onChange((e) => {
+      status.endpointsChanged(key(e));
+      changed(key(e));
+    });
   }
-  sources.node.onChange(() => changed(FULL));
+  sources.node.onChange(() => {
+    status.nodeChanged(sources.node.get(cfg.nodeName));
+    changed(FULL);
+  });
 
   let draining = false;
   let synced = false;
   const probes = await startProbeServer({
     port: cfg.probePort,
+    host: cfg.metricsHost ?? "127.0.0.1",
     registry,
     ready: () => synced && reconciler.programmed && !draining,
   });
+  const healthz = cfg.healthzBindAddress
+    ? await startProxyHealthServer({
+        ...cfg.healthzBindAddress,
+        health: status.health,
+        metrics: status.metrics,
+        ready: () => synced && reconciler.programmed && !draining,
+      }).catch(async (err: unknown) => {
+        await probes.close();
+        throw err;
+      })
+    : undefined;
   log.info(
     {
       probePort: probes.port,
+      ...(healthz ? { healthzPort: healthz.port } : {}),
       nftlb: cfg.nftlbUrl,
       node: cfg.nodeName,
       endpointsApi: cfg.endpointsApi,
@@ -157,7 +199,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     synced = true;
     log.info({}, "caches synced");
     queue.add(FULL);
-    worker = runWorker(queue, reconciler);
+    worker = runWorker(queue, status.reporting(reconciler));
     const resync = () => {
       queue.add(FULL, { resync: true });
       timersToCancel.push(timers.after(cfg.resyncMs, resync));
@@ -189,6 +231,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     queue,
     sources,
     metrics,
+    status,
+    ...(healthz ? { healthzPort: healthz.port } : {}),
     started,
     async stop() {
       draining = true;
@@ -198,6 +242,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
       await Promise.all(sources.all().map((inf) => inf.stop()));
       await queue.shutDown();
       await worker;
+      await status.close();
+      await healthz?.close();
       await probes.close();
       log.info({}, "syncer stopped; nftlb's rules left in place");
     },
