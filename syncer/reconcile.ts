@@ -18,6 +18,7 @@ import { admit, measure, MAX_BACKENDS } from "./capacity.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { KeyQueue } from "./queue.ts";
 import type { SyncerMetrics } from "./metrics.ts";
+import type { SyncTrace } from "./trace.ts";
 
 /** The queue key that asks for a full reconcile (every Service recomputed). No Service key lacks a "/". */
 export const FULL = "*";
@@ -35,6 +36,8 @@ export interface ReconcilerDeps {
   events: { record(ref: ObjectRef, type: EventType, reason: string, message: string): Promise<void> };
   log: ReconcileLog;
   metrics?: SyncerMetrics;
+  /** Stage timestamps for latency attribution (syncer/trace.ts); off by default. */
+  trace?: SyncTrace;
   /** Wall clock (ms), for the network programming latency. */
   now?: () => number;
   /** Which nftlb farms kube-nftlb may delete; its own name shape by default. */
@@ -88,6 +91,7 @@ export class Reconciler {
   /** Reconcile one batch from the queue and tell the queue what became of each key. */
   async sync(batch: readonly string[]): Promise<void> {
     const started = performance.now();
+    this.#d.trace?.({ stage: "dequeued", at: started, keys: batch });
     const full = batch.includes(FULL);
     this.stats.syncs++;
     const failure = await this.#sync(batch, full);
@@ -123,6 +127,7 @@ export class Reconciler {
     }
     metrics?.syncDuration.observe({ full: String(full) }, (performance.now() - started) / 1000);
     this.#report();
+    this.#d.trace?.({ stage: "synced", at: performance.now(), keys: batch });
   }
 
   async #sync(batch: readonly string[], full: boolean): Promise<Failure | undefined> {
@@ -174,6 +179,7 @@ export class Reconciler {
         `address ${b.address} of farm ${b.farm} is held by nftlb farm "${b.heldBy}", which kube-nftlb does not manage: not programmed`,
       );
     }
+    this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
     const failure = await this.#apply(p, ownerOfFarm);
     if (failure === undefined) this.#observeProgramming(keys);
     return failure;

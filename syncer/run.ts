@@ -5,6 +5,7 @@
 import type { V1Endpoints, V1EndpointSlice } from "@kubernetes/client-node";
 import { PROXY_NAME, SERVICE_PROXY_NAME_LABEL } from "../annotations/index.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
+import { createTransport } from "../nftlb/transport.ts";
 import {
   createLogger,
   createRegistry,
@@ -23,6 +24,7 @@ import { meteredNftlb } from "./nftlb-metered.ts";
 import { KeyQueue } from "./queue.ts";
 import { FULL, Reconciler, runWorker } from "./reconcile.ts";
 import type { SyncerConfig } from "./config.ts";
+import { tracedSend, type SyncTrace } from "./trace.ts";
 
 export interface SyncerDeps {
   log?: Logger;
@@ -30,6 +32,8 @@ export interface SyncerDeps {
   /** Replace the nftlb client (benchmarks: a fake sink; tests: a counting wrapper). */
   wrapNftlb?: (client: NftlbClient) => NftlbClient;
   timers?: Timers;
+  /** Stage timestamps of every change (benchmarks: where the latency goes). */
+  trace?: SyncTrace;
 }
 
 export interface Syncer {
@@ -53,11 +57,11 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   if (!kc.ok) throw new Error(kc.error);
   const registry = deps.registry ?? createRegistry({ prefix: "kube_nftlb_syncer_" });
   const metrics = createSyncerMetrics(registry);
+  const transport = { url: cfg.nftlbUrl, key: cfg.nftlbKey, timeoutMs: cfg.nftlbTimeoutMs };
   const client = createNftlbClient({
-    url: cfg.nftlbUrl,
-    key: cfg.nftlbKey,
-    timeoutMs: cfg.nftlbTimeoutMs,
+    ...transport,
     log,
+    ...(deps.trace ? { send: tracedSend(createTransport(transport), deps.trace) } : {}),
   });
   const nftlb = meteredNftlb(deps.wrapNftlb ? deps.wrapNftlb(client) : client, metrics);
   const queue = new KeyQueue({ timers });
@@ -85,10 +89,20 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     ...(cfg.ifaceMac ? { ifaceMac: cfg.ifaceMac } : {}),
     ...(cfg.oface ? { oface: cfg.oface } : {}),
   });
-  const reconciler = new Reconciler({ nftlb, view, queue, events, log, metrics });
+  const trace = deps.trace;
+  const reconciler = new Reconciler({
+    nftlb,
+    view,
+    queue,
+    events,
+    log,
+    metrics,
+    ...(trace ? { trace } : {}),
+  });
 
   // Keys, not events: every callback only says which Service to look at again.
   const changed = (key: string) => {
+    trace?.({ stage: "queued", at: performance.now(), keys: [key] });
     queue.add(key);
     metrics.lastQueued.set(Date.now() / 1000);
   };
