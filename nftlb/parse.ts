@@ -35,6 +35,7 @@ const FarmJson = z.looseObject({
   helper: optStr,
   log: optStr,
   "log-prefix": optStr,
+  "intra-connect": optStr,
   state: optStr,
   addresses: z.array(AddressJson).optional(),
   backends: z.array(BackendJson).optional(),
@@ -72,6 +73,9 @@ const toFarm = (f: z.infer<typeof FarmJson>): Farm => ({
   helper: f.helper ?? "none",
   log: f.log ?? "none",
   ...(f["log-prefix"] !== undefined ? { "log-prefix": f["log-prefix"] } : {}),
+  ...(f["intra-connect"] !== undefined
+    ? { "intra-connect": f["intra-connect"] === "on" ? "on" : "off" }
+    : {}),
   ...(f.state !== undefined ? { state: f.state } : {}),
   // nftlb lists an empty default address `<farm>-addr` when a farm was created with farm-level
   // shortcuts; it carries no VIP and is not ours.

@@ -211,6 +211,9 @@ function build(
           family,
           protocol,
           ...settings,
+          // Traffic from the node itself is balanced too (nftlb's output hook; SPEC §3). dsr is
+          // programmed at the ingress hook only, where intra-connect has no effect.
+          "intra-connect": dsr === undefined ? "on" : "off",
           ...(dsr === undefined ? {} : { oface: dsr.oface }),
           addresses,
           backends: dsr === undefined ? backends : keepClientPort(name, port.port, backends, problems),
@@ -275,8 +278,13 @@ function readIps(values: readonly unknown[], key: string, problems: Problem[]): 
   return out;
 }
 
-/** Ingress IPs, except those with `ipMode: Proxy`: kube-proxy leaves those to the load balancer. */
+/**
+ * Ingress IPs of a LoadBalancer, except those with `ipMode: Proxy`: kube-proxy leaves those to the
+ * load balancer. Another type's leftover status is not programmed (kube-proxy reads it only for
+ * type LoadBalancer; the API server clears it on a type change, but a stale cache may still hold it).
+ */
 function lbIngress(service: Service): unknown[] {
+  if (service.spec.type !== "LoadBalancer") return [];
   const ingress = service.status?.loadBalancer?.ingress ?? [];
   return ingress.filter((i) => i.ipMode !== "Proxy" && i.ip !== undefined).map((i) => i.ip);
 }
