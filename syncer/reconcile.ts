@@ -20,6 +20,7 @@ import type { KeyQueue } from "./queue.ts";
 import type { SyncerMetrics } from "./metrics.ts";
 import { nodeRulesFrom } from "./node-rules-desired.ts";
 import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
+import type { SyncTrace } from "./trace.ts";
 
 /** The queue key that asks for a full reconcile (every Service recomputed). No Service key lacks a "/". */
 export const FULL = "*";
@@ -37,6 +38,8 @@ export interface ReconcilerDeps {
   events: { record(ref: ObjectRef, type: EventType, reason: string, message: string): Promise<void> };
   log: ReconcileLog;
   metrics?: SyncerMetrics;
+  /** Stage timestamps for latency attribution (syncer/trace.ts); off by default. */
+  trace?: SyncTrace;
   /** Wall clock (ms), for the network programming latency. */
   now?: () => number;
   /** Which nftlb farms kube-nftlb may delete; its own name shape by default. */
@@ -92,6 +95,7 @@ export class Reconciler {
   /** Reconcile one batch from the queue and tell the queue what became of each key. */
   async sync(batch: readonly string[]): Promise<void> {
     const started = performance.now();
+    this.#d.trace?.({ stage: "dequeued", at: started, keys: batch });
     const full = batch.includes(FULL);
     this.stats.syncs++;
     const failure = await this.#sync(batch, full);
@@ -127,6 +131,7 @@ export class Reconciler {
     }
     metrics?.syncDuration.observe({ full: String(full) }, (performance.now() - started) / 1000);
     this.#report();
+    this.#d.trace?.({ stage: "synced", at: performance.now(), keys: batch });
   }
 
   async #sync(batch: readonly string[], full: boolean): Promise<Failure | undefined> {
@@ -178,6 +183,7 @@ export class Reconciler {
         `address ${b.address} of farm ${b.farm} is held by nftlb farm "${b.heldBy}", which kube-nftlb does not manage: not programmed`,
       );
     }
+    this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
     // kube-nftlb's table before the write (a LoadBalancer IP gets its firewall before nftlb
     // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
     // it) and after it (what nftlb now holds).

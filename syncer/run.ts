@@ -5,6 +5,7 @@
 import type { V1Endpoints, V1EndpointSlice } from "@kubernetes/client-node";
 import { PROXY_NAME, SERVICE_PROXY_NAME_LABEL } from "../annotations/index.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
+import { createTransport } from "../nftlb/transport.ts";
 import {
   createLogger,
   createRegistry,
@@ -25,6 +26,7 @@ import { FULL, Reconciler, runWorker } from "./reconcile.ts";
 import { informerLocalView, ProxyStatus } from "./proxy-status.ts";
 import { startProxyHealthServer } from "./proxy-health-server.ts";
 import type { SyncerConfig } from "./config.ts";
+import { tracedSend, type SyncTrace } from "./trace.ts";
 import { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { NodeRulesTable } from "./node-rules-nft.ts";
 import { nodeRulesTable } from "./node-rules-agent.ts";
@@ -40,6 +42,8 @@ export interface SyncerDeps {
   timers?: Timers;
   /** Replace how kube-nftlb's table reaches the kernel (default: the nft binary). */
   nodeRulesTable?: NodeRulesTable;
+  /** Stage timestamps of every change (benchmarks: where the latency goes). */
+  trace?: SyncTrace;
 }
 
 export interface Syncer {
@@ -67,11 +71,11 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   if (!kc.ok) throw new Error(kc.error);
   const registry = deps.registry ?? createRegistry({ prefix: "kube_nftlb_syncer_" });
   const metrics = createSyncerMetrics(registry);
+  const transport = { url: cfg.nftlbUrl, key: cfg.nftlbKey, timeoutMs: cfg.nftlbTimeoutMs };
   const client = createNftlbClient({
-    url: cfg.nftlbUrl,
-    key: cfg.nftlbKey,
-    timeoutMs: cfg.nftlbTimeoutMs,
+    ...transport,
     log,
+    ...(deps.trace ? { send: tracedSend(createTransport(transport), deps.trace) } : {}),
   });
   const nftlb = meteredNftlb(deps.wrapNftlb ? deps.wrapNftlb(client) : client, metrics);
   const queue = new KeyQueue({ timers });
@@ -108,7 +112,17 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
           log,
           timers,
         });
-  const reconciler = new Reconciler({ nftlb, view, queue, events, log, metrics, ...opt(nodeRules) });
+  const trace = deps.trace;
+  const reconciler = new Reconciler({
+    nftlb,
+    view,
+    queue,
+    events,
+    log,
+    metrics,
+    ...opt(nodeRules),
+    ...(trace ? { trace } : {}),
+  });
   const status = new ProxyStatus({
     registry,
     view: informerLocalView(sources, cfg.nodeName, scope),
@@ -120,6 +134,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
 
   // Keys, not events: every callback only says which Service to look at again.
   const changed = (key: string) => {
+    trace?.({ stage: "queued", at: performance.now(), keys: [key] });
     queue.add(key);
     metrics.lastQueued.set(Date.now() / 1000);
   };
