@@ -21,6 +21,8 @@ export interface SyncerConfig {
   iface?: string;
   ifaceMac?: string;
   oface?: string;
+  /** UDP conntrack cleanup after each write (syncer/conntrack-tool.ts): the `conntrack` binary; off when absent. */
+  conntrack?: string;
   logLevel: string;
 }
 
@@ -53,6 +55,10 @@ Flags:
                             toward the Pods (e.g. eth0, cni0); both or neither. The MAC of
                             --iface is read from /sys/class/net/NAME/address at start. Without
                             them, Services annotated for dsr are served in snat (with an Event)
+  --conntrack PATH          after each write, delete stale UDP conntrack entries with this
+                            conntrack binary (kube-proxy's cleanup: flows answered by no serving
+                            backend, flows begun while a Service had none); needs CAP_NET_ADMIN
+                            in the node's network namespace. Off when absent
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
 
@@ -131,6 +137,7 @@ export function parseSyncerArgs(
         "nftlb-probe-period": { type: "string", default: "5s" },
         iface: { type: "string" },
         oface: { type: "string" },
+        conntrack: { type: "string" },
         "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h" },
       },
@@ -205,6 +212,11 @@ export function parseSyncerArgs(
     logLevel: values["log-level"],
   };
   if (values.kubeconfig) config.kubeconfig = values.kubeconfig;
+  if (values.conntrack !== undefined) {
+    if (!values.conntrack.startsWith("/"))
+      return { ok: false, error: `--conntrack must be an absolute path, got "${values.conntrack}"` };
+    config.conntrack = values.conntrack;
+  }
   if (values.iface !== undefined || values.oface !== undefined) {
     const { iface, oface } = values;
     if (!iface || !oface)

@@ -2,6 +2,7 @@
 // Order at start: probes up (unready) → nftlb answers → informers synced → one full reconcile →
 // ready. Nothing is written to nftlb from a cache that has not synced: an empty cache would read
 // as "delete everything".
+import { conntrackCleaner, execConntrack } from "./conntrack-tool.ts";
 import type { V1Endpoints, V1EndpointSlice } from "@kubernetes/client-node";
 import { PROXY_NAME, SERVICE_PROXY_NAME_LABEL } from "../annotations/index.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
@@ -85,7 +86,15 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     ...(cfg.ifaceMac ? { ifaceMac: cfg.ifaceMac } : {}),
     ...(cfg.oface ? { oface: cfg.oface } : {}),
   });
-  const reconciler = new Reconciler({ nftlb, view, queue, events, log, metrics });
+  const reconciler = new Reconciler({
+    nftlb,
+    view,
+    queue,
+    events,
+    log,
+    metrics,
+    ...(cfg.conntrack ? { conntrack: conntrackCleaner(execConntrack(cfg.conntrack)) } : {}),
+  });
 
   // Keys, not events: every callback only says which Service to look at again.
   const changed = (key: string) => {
