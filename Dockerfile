@@ -27,6 +27,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 # --- runtime --------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# Debian's conntrack tool, for `kube-nftlb conntrack-agent` (the node pod's conntrack container,
+# the only one that runs it; see docs/operators.md).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends conntrack \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /src/dist ./dist

@@ -7,6 +7,7 @@ const COMMANDS: Record<string, string> = {
   webhook: "run the validating and mutating admission webhook",
   syncer: "run the node sidecar that keeps nftlb equal to the cluster",
   certs: "create and rotate the webhook's TLS certificates",
+  "conntrack-agent": "delete stale UDP conntrack entries for the syncer (CAP_NET_ADMIN only)",
 };
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 
@@ -18,7 +19,7 @@ const USAGE = `Usage: kube-nftlb <command> [flags]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, summary]) => `  ${name.padEnd(9)} ${summary}`)
+  .map(([name, summary]) => `  ${name.padEnd(15)} ${summary}`)
   .join("\n")}
 
 Run \`kube-nftlb <command> --help\` for a command's flags.`;

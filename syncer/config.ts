@@ -23,6 +23,8 @@ export interface SyncerConfig {
   oface?: string;
   /** UDP conntrack cleanup after each write (syncer/conntrack-tool.ts): the `conntrack` binary; off when absent. */
   conntrack?: string;
+  /** The same through `kube-nftlb conntrack-agent` at this unix socket (deploy/: the agent holds NET_ADMIN). */
+  conntrackAgent?: string;
   logLevel: string;
 }
 
@@ -59,6 +61,8 @@ Flags:
                             conntrack binary (kube-proxy's cleanup: flows answered by no serving
                             backend, flows begun while a Service had none); needs CAP_NET_ADMIN
                             in the node's network namespace. Off when absent
+  --conntrack-agent SOCKET  the same, asking \`kube-nftlb conntrack-agent\` on this unix socket
+                            (the syncer itself then needs no capability)
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
 
@@ -138,6 +142,7 @@ export function parseSyncerArgs(
         iface: { type: "string" },
         oface: { type: "string" },
         conntrack: { type: "string" },
+        "conntrack-agent": { type: "string" },
         "log-level": { type: "string", default: "info" },
         help: { type: "boolean", short: "h" },
       },
@@ -216,6 +221,14 @@ export function parseSyncerArgs(
     if (!values.conntrack.startsWith("/"))
       return { ok: false, error: `--conntrack must be an absolute path, got "${values.conntrack}"` };
     config.conntrack = values.conntrack;
+  }
+  const agent = values["conntrack-agent"];
+  if (agent !== undefined) {
+    if (!agent.startsWith("/"))
+      return { ok: false, error: `--conntrack-agent must be an absolute socket path, got "${agent}"` };
+    if (config.conntrack !== undefined)
+      return { ok: false, error: "--conntrack and --conntrack-agent exclude each other: one cleans up" };
+    config.conntrackAgent = agent;
   }
   if (values.iface !== undefined || values.oface !== undefined) {
     const { iface, oface } = values;

@@ -3,6 +3,7 @@
 // ready. Nothing is written to nftlb from a cache that has not synced: an empty cache would read
 // as "delete everything".
 import { conntrackCleaner, execConntrack } from "./conntrack-tool.ts";
+import { agentCleaner } from "./conntrack-agent.ts";
 import type { V1Endpoints, V1EndpointSlice } from "@kubernetes/client-node";
 import { PROXY_NAME, SERVICE_PROXY_NAME_LABEL } from "../annotations/index.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
@@ -94,6 +95,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     log,
     metrics,
     ...(cfg.conntrack ? { conntrack: conntrackCleaner(execConntrack(cfg.conntrack)) } : {}),
+    ...(cfg.conntrackAgent ? { conntrack: agentCleaner(cfg.conntrackAgent) } : {}),
   });
 
   // Keys, not events: every callback only says which Service to look at again.

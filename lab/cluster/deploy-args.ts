@@ -41,6 +41,8 @@ export function syncerArgs(o: {
   nftlbUrl: string;
   keyFile: string;
   kubeconfig: string;
+  /** the conntrack agent's socket in the lab's directory (the DaemonSet's is in a pod volume) */
+  conntrackSocket: string;
 }): string[] {
   const c = containerOf("deploy/node/daemonset.yaml", "syncer");
   const env: Record<string, string> = { NODE_NAME: o.nodeName };
@@ -50,8 +52,21 @@ export function syncerArgs(o: {
   // namespace's API link so the host can reach it too.
   args = setFlag(args, "--nftlb-url", o.nftlbUrl);
   args = setFlag(args, "--nftlb-key-file", o.keyFile);
+  if (args.some((a) => a.startsWith("--conntrack-agent")))
+    args = setFlag(args, "--conntrack-agent", o.conntrackSocket);
   // In a cluster the service account is mounted; the lab hands over a kubeconfig instead.
   return setFlag(args, "--kubeconfig", o.kubeconfig);
+}
+
+/** The DaemonSet's conntrack container (undefined without one), its socket moved to the lab's. */
+export function conntrackAgentArgs(socket: string): string[] | undefined {
+  let c: Container;
+  try {
+    c = containerOf("deploy/node/daemonset.yaml", "conntrack");
+  } catch {
+    return undefined;
+  }
+  return setFlag(c.args ?? [], "--socket", socket);
 }
 
 export function webhookArgs(o: { tlsDir: string }): string[] {

@@ -6,7 +6,7 @@ import path from "node:path";
 import { startPodController, type PodController } from "../pods/controller.ts";
 import type { Store } from "../apiserver/store.ts";
 import { MERGE_PATCH, type ApiClient } from "./api-client.ts";
-import { syncerArgs, portOf } from "./deploy-args.ts";
+import { conntrackAgentArgs, syncerArgs, portOf } from "./deploy-args.ts";
 import { startProduct, waitReady, type ProductProcess } from "./processes.ts";
 import { storeSource } from "./sources.ts";
 
@@ -26,6 +26,8 @@ export interface LabNodeSpec {
 export interface StartedNode {
   pods: PodController;
   syncer: ProductProcess;
+  /** the conntrack agent (the DaemonSet's conntrack container) */
+  agent?: ProductProcess;
   probes: string;
   keyFile: string;
   /** resolves once the syncer is ready, with the error otherwise (never rejects) */
@@ -89,7 +91,25 @@ export async function startLabNode(
   });
   const keyFile = path.join(c.dir, `nftlb${n.suffix}.key`);
   writeFileSync(keyFile, n.nftlb.key, { mode: 0o600 });
-  const args = syncerArgs({ nodeName: n.name, nftlbUrl: n.nftlb.url, keyFile, kubeconfig: c.kubeconfig });
+  // The DaemonSet's conntrack container, in the node's namespace beside the syncer.
+  const conntrackSocket = path.join(c.dir, `conntrack${n.suffix}.sock`);
+  const agentArgs = conntrackAgentArgs(conntrackSocket);
+  const agent =
+    agentArgs === undefined
+      ? undefined
+      : startProduct(
+          `conntrack${n.suffix}`,
+          n.ns,
+          agentArgs,
+          path.join(c.dir, "logs", `conntrack${n.suffix}.log`),
+        );
+  const args = syncerArgs({
+    nodeName: n.name,
+    nftlbUrl: n.nftlb.url,
+    keyFile,
+    kubeconfig: c.kubeconfig,
+    conntrackSocket,
+  });
   const syncer = startProduct(
     `syncer${n.suffix}`,
     n.ns,
@@ -101,5 +121,5 @@ export async function startLabNode(
     () => undefined,
     (e: unknown) => e,
   );
-  return { pods, syncer, probes, keyFile, syncerReady };
+  return { pods, syncer, probes, keyFile, syncerReady, ...(agent ? { agent } : {}) };
 }
