@@ -12,6 +12,7 @@ import {
 } from "./contract.ts";
 import type { ClusterDefaults, DefaultedKey } from "./contract.ts";
 import type { Service } from "./service.ts";
+import { externalPolicyLocal } from "./client-address.ts";
 
 const defaultsSchema = z.strictObject({
   mode: z.enum(MODES).optional(),
@@ -40,7 +41,10 @@ export function parseDefaults(
 /** The defaulted annotations a Service lacks, as full key → value. Never `persistence`. */
 export function missingDefaults(service: Service, defaults: ClusterDefaults): [string, string][] {
   const have = service.metadata.annotations ?? {};
-  return DEFAULTED_KEYS.filter((k) => !(fullKey(k) in have)).map((k) => [
+  // No mode for externalTrafficPolicy: Local: a written mode would read as the user's choice and
+  // override the per-farm one that keeps the client's address (annotations/client-address.ts).
+  const local = externalPolicyLocal(service);
+  return DEFAULTED_KEYS.filter((k) => !(fullKey(k) in have) && !(k === "mode" && local)).map((k) => [
     fullKey(k),
     defaultFor(service, k, defaults),
   ]);

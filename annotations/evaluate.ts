@@ -23,6 +23,7 @@ import {
 import { balanced, DEFAULT_SCOPE, type Balanced, type ProxyScope } from "./balanced.ts";
 import { nearest } from "./suggest.ts";
 import { sourceRangeWarnings } from "./source-ranges.ts";
+import { clientAddressWarnings } from "./client-address.ts";
 import type { Service } from "./service.ts";
 
 export interface Finding {
@@ -56,6 +57,8 @@ export interface FarmSettings {
 
 export interface Evaluation {
   choices: Choices;
+  /** Whether the Service carries a valid mode annotation (else the mode is a default, chosen per farm). */
+  modeSet: boolean;
   settings: FarmSettings;
   errors: Finding[];
   warnings: Finding[];
@@ -85,7 +88,9 @@ export function evaluateService(service: Service, opts: EvaluateOptions = {}): E
   };
 
   const scheduler = pick("scheduler") ?? defaults.scheduler;
-  const mode = checkDsr(service, pick("mode") ?? defaults.mode, scheduler, errors, warnings);
+  const givenMode = pick("mode");
+  const mode = checkDsr(service, givenMode ?? defaults.mode, scheduler, errors, warnings);
+  warnings.push(...clientAddressWarnings(service, mode, givenMode !== undefined));
   const log = pick("log") ?? defaults.log;
   const helper =
     checkHelper(service, pick("helper"), errors) ?? checkHelper(service, defaults.helper, []) ?? "none";
@@ -112,7 +117,14 @@ export function evaluateService(service: Service, opts: EvaluateOptions = {}): E
   if (isBalanced.balanced) warnings.push(...sourceRangeWarnings(service));
 
   const choices: Choices = { mode, scheduler, persistence, helper, log, persistTtl };
-  return { choices, settings: toFarmSettings(service, choices), errors, warnings, balanced: isBalanced };
+  return {
+    choices,
+    modeSet: givenMode !== undefined,
+    settings: toFarmSettings(service, choices),
+    errors,
+    warnings,
+    balanced: isBalanced,
+  };
 }
 
 /** Our annotations as suffix → string value; unknown keys and non-strings become errors. */

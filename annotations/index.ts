@@ -5,3 +5,4 @@ export * from "./evaluate.ts";
 export * from "./defaults.ts";
 export { nearest } from "./suggest.ts";
 export * from "./source-ranges.ts";
+export { externalPolicyLocal, farmMode, clientAddressWarnings } from "./client-address.ts";

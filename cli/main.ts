@@ -8,6 +8,7 @@ const COMMANDS: Record<string, string> = {
   syncer: "run the node sidecar that keeps nftlb equal to the cluster",
   "node-rules": "run the agent that writes kube-nftlb's own nftables table (NET_ADMIN)",
   certs: "create and rotate the webhook's TLS certificates",
+  "conntrack-agent": "delete stale UDP conntrack entries for the syncer (CAP_NET_ADMIN only)",
 };
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
 
@@ -19,7 +20,7 @@ const USAGE = `Usage: kube-nftlb <command> [flags]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, summary]) => `  ${name.padEnd(10)} ${summary}`)
+  .map(([name, summary]) => `  ${name.padEnd(15)} ${summary}`)
   .join("\n")}
 
 Run \`kube-nftlb <command> --help\` for a command's flags.`;

@@ -25,6 +25,8 @@ export const FILE_KEYS = {
   oface: "oface",
   logLevel: "log-level",
   nodeRules: "node-rules",
+  conntrack: "conntrack",
+  conntrackAgent: "conntrack-agent",
 } as const;
 
 export type FileKey = keyof typeof FILE_KEYS;

@@ -23,6 +23,10 @@ export interface SyncerConfig {
   iface?: string;
   ifaceMac?: string;
   oface?: string;
+  /** UDP conntrack cleanup after each write (syncer/conntrack-tool.ts): the `conntrack` binary; off when absent. */
+  conntrack?: string;
+  /** The same through `kube-nftlb conntrack-agent` at this unix socket (deploy/: the agent holds NET_ADMIN). */
+  conntrackAgent?: string;
   logLevel: string;
   /** kube-nftlb's own table `inet kube-nftlb` (syncer/node-rules.ts); undefined = on. */
   nodeRules?: boolean;
@@ -65,7 +69,8 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                               healthzBindAddress: 0.0.0.0:10256
                             keys: nftlbUrl nftlbKeyFile nodeName kubeconfig metricsBindAddress
                             healthzBindAddress healthzTimeout endpointsApi proxyMode resyncPeriod
-                            nftlbProbePeriod iface oface logLevel nodeRules. An unknown key or a bad value
+                            nftlbProbePeriod iface oface logLevel nodeRules conntrack
+                            conntrackAgent. An unknown key or a bad value
                             stops the start, naming the key.
   --nftlb-url URL           nftlb's REST API, e.g. http://127.0.0.1:5555
   --nftlb-key-file FILE     file holding nftlb's key (a mounted Secret)
@@ -99,6 +104,12 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             its sentinel; other farms stay) and table inet kube-nftlb, then exit
                             (0 when done; harmless to repeat). Needs --nftlb-url and
                             --nftlb-key-file only
+  --conntrack PATH          after each write, delete stale UDP conntrack entries with this
+                            conntrack binary (kube-proxy's cleanup: flows answered by no serving
+                            backend, flows begun while a Service had none); needs CAP_NET_ADMIN
+                            in the node's network namespace. Off when absent
+  --conntrack-agent SOCKET  the same, asking \`kube-nftlb conntrack-agent\` on this unix socket
+                            (the syncer itself then needs no capability)
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
 
@@ -208,6 +219,8 @@ export function parseSyncerArgs(
         "nftlb-probe-period": { type: "string" },
         iface: { type: "string" },
         oface: { type: "string" },
+        conntrack: { type: "string" },
+        "conntrack-agent": { type: "string" },
         "log-level": { type: "string" },
         "node-rules": { type: "string" },
         cleanup: { type: "boolean" },
@@ -346,6 +359,19 @@ function checkValues(
   if (socket) config.nodeRulesSocket = socket;
   if (values.cleanup) config.cleanup = true;
   if (values.kubeconfig) config.kubeconfig = values.kubeconfig;
+  if (values.conntrack !== undefined) {
+    if (!values.conntrack.startsWith("/"))
+      return { ok: false, error: `--conntrack must be an absolute path, got "${values.conntrack}"` };
+    config.conntrack = values.conntrack;
+  }
+  const agent = values["conntrack-agent"];
+  if (agent !== undefined) {
+    if (!agent.startsWith("/"))
+      return { ok: false, error: `--conntrack-agent must be an absolute socket path, got "${agent}"` };
+    if (config.conntrack !== undefined)
+      return { ok: false, error: "--conntrack and --conntrack-agent exclude each other: one cleans up" };
+    config.conntrackAgent = agent;
+  }
   if (values.iface !== undefined || values.oface !== undefined) {
     const { iface, oface } = values;
     if (!iface || !oface)

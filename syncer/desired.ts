@@ -13,6 +13,8 @@
 // - a farm without addresses (e.g. the IPv6 farm of a single-stack Service) is not made.
 import {
   evaluateService,
+  externalPolicyLocal,
+  farmMode,
   parseService,
   type ClusterDefaults,
   type ProxyScope,
@@ -160,7 +162,7 @@ function build(
   // kube-proxy's rules: the internal policy covers ClusterIPs; the external one only applies to
   // Services reachable from outside (NodePort, LoadBalancer, or with externalIPs).
   const internalLocal = spec.internalTrafficPolicy === "Local";
-  const externalLocal = spec.externalTrafficPolicy === "Local" && (nodePorts || externalIPs.length > 0);
+  const externalLocal = externalPolicyLocal(service);
   const split = internalLocal !== externalLocal;
 
   // A Service is served in the families of its ClusterIPs, as kube-proxy's per-family proxiers
@@ -232,11 +234,14 @@ function build(
           ranges,
           nodeIps: mine(nodeIps).map((ip) => ip.address),
         });
+        // Per farm: dnat keeps the client's address where externalTrafficPolicy: Local promises it.
+        const mode = farmMode(service, settings.mode, evaluation.modeSet, set.external || !split);
         farms.push({
           name,
           family,
           protocol,
           ...settings,
+          mode,
           // Traffic from the node itself is balanced too (nftlb's output hook; SPEC §3). dsr is
           // programmed at the ingress hook only, where intra-connect has no effect.
           "intra-connect": dsr === undefined ? "on" : "off",

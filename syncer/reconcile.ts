@@ -5,6 +5,7 @@
 // Service, so whatever drifted is converged and a second run writes nothing. One POST carries
 // every upsert of the batch. Farms of parked Services (nftlb refused them) and of Services whose
 // growth would exceed nftlb's backend limit are left exactly as they are in nftlb.
+import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
 import { SENTINEL_FARM } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
@@ -47,6 +48,8 @@ export interface ReconcilerDeps {
   backendLimit?: number;
   /** kube-nftlb's own table (node-rules*.ts), kept in step with every verified write. */
   nodeRules?: Pick<NodeRulesKeeper, "update" | "lastError">;
+  /** UDP conntrack cleanup after each write nftlb verified (syncer/conntrack-tool.ts). */
+  conntrack?: ConntrackCleaner;
 }
 
 /** `<ns>.<svc>.<port>[...]` → `ns/svc`: the Service a farm belongs to, by its name alone. */
@@ -197,6 +200,7 @@ export class Reconciler {
         this.#rulesFailed(this.#d.nodeRules.lastError ?? "");
       }
     }
+    if (failure === undefined && operations(p).length > 0) await this.#cleanConntrack();
     return failure;
   }
 
@@ -210,6 +214,15 @@ export class Reconciler {
         `loadBalancerSourceRanges are not enforced on this node: table inet kube-nftlb could not be applied (${error}); retrying`,
       );
     }
+  }
+
+  /** After a verified write: stale UDP flows go (their next packet is balanced anew). */
+  async #cleanConntrack(): Promise<void> {
+    const r = await this.#d.conntrack?.clean(this.#d.nftlb.known().values());
+    if (r === undefined) return;
+    if (!r.ok) this.#d.log.warn({ err: r.error }, "UDP conntrack cleanup failed");
+    else if (r.deleted > 0 || r.skipped > 0)
+      this.#d.log.info({ deleted: r.deleted, unreadable: r.skipped }, "stale UDP conntrack entries deleted");
   }
 
   /** Recompute one key's desired farms and tell its Service about problems. */

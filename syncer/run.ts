@@ -2,6 +2,8 @@
 // Order at start: probes up (unready) → nftlb answers → informers synced → one full reconcile →
 // ready. Nothing is written to nftlb from a cache that has not synced: an empty cache would read
 // as "delete everything".
+import { conntrackCleaner, execConntrack } from "./conntrack-tool.ts";
+import { agentCleaner } from "./conntrack-agent.ts";
 import type { V1Endpoints, V1EndpointSlice } from "@kubernetes/client-node";
 import { PROXY_NAME, SERVICE_PROXY_NAME_LABEL } from "../annotations/index.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
@@ -122,6 +124,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     metrics,
     ...opt(nodeRules),
     ...(trace ? { trace } : {}),
+    ...(cfg.conntrack ? { conntrack: conntrackCleaner(execConntrack(cfg.conntrack)) } : {}),
+    ...(cfg.conntrackAgent ? { conntrack: agentCleaner(cfg.conntrackAgent) } : {}),
   });
   const status = new ProxyStatus({
     registry,

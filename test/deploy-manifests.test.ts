@@ -212,7 +212,7 @@ describe("deploy/ security properties", { skip: missing }, () => {
   );
 
   it(
-    "capabilities: exactly NET_ADMIN and NET_RAW for nftlb, NET_ADMIN for the node-rules agent, none for anything else",
+    "capabilities: exactly NET_ADMIN and NET_RAW for nftlb, NET_ADMIN for the node-rules and conntrack agents, none for anything else",
     each((objects, r) => {
       for (const w of workloads(objects)) {
         for (const c of allContainers(w.pod)) {
@@ -220,7 +220,7 @@ describe("deploy/ security properties", { skip: missing }, () => {
           const want =
             node && c.name === "nftlb"
               ? ["NET_ADMIN", "NET_RAW"]
-              : node && c.name === "rules"
+              : node && (c.name === "rules" || c.name === "conntrack")
                 ? ["NET_ADMIN"]
                 : [];
           assert.deepEqual(c.securityContext?.capabilities?.add ?? [], want, `${r}: ${c.name}`);
@@ -230,11 +230,12 @@ describe("deploy/ security properties", { skip: missing }, () => {
   );
 
   it(
-    "every container but nftlb and the node-rules agent runs as a numeric non-root user",
+    "every container but nftlb and the node-rules and conntrack agents runs as a numeric non-root user",
     each((objects, r) => {
       for (const w of workloads(objects)) {
         for (const c of allContainers(w.pod)) {
-          if (w.object.kind === "DaemonSet" && (c.name === "nftlb" || c.name === "rules")) continue;
+          // uid 0 only to hold a capability (Kubernetes has no ambient capabilities).
+          if (w.object.kind === "DaemonSet" && ["nftlb", "rules", "conntrack"].includes(c.name)) continue;
           const at = `${r}: ${w.object.metadata.name}/${c.name}`;
           const uid = c.securityContext?.runAsUser ?? w.pod.securityContext?.runAsUser;
           const nonRoot = c.securityContext?.runAsNonRoot ?? w.pod.securityContext?.runAsNonRoot;

@@ -136,6 +136,9 @@ test("scale up and down: traffic follows, with no moment without a backend", { s
     say("scale 1→3", await until("all three answer", async () => eq(await answering(), [b0, b1, b2])));
     await setSlice([b2]);
     say("scale 3→1", await until("only b2 answers", async () => eq(await answering(), [b2])));
+    // The probe loop and answering() share nftlb's rr counter, so interleaved they can each see
+    // one backend while another is still in the farm: also wait for nftlb's own view.
+    await until("the farm holds only b2", async () => (await farmBackends()).join() === b2);
   });
   assert.deepEqual(failures, [], "every probe during scaling reached a backend");
 });

@@ -177,6 +177,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       stops.push(() => node.pods.stop());
       stops.push(() => node.syncer.stop());
       stops.push(() => node.rules.stop());
+      if (node.agent) stops.push(() => node.agent?.stop());
     }
     const scheduler = startScheduler({
       pods: storeSource(api.store, "", "pods"),
@@ -300,6 +301,9 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         webhook: webhook.pid,
         syncer: syncer.pid,
         ...Object.fromEntries(started.slice(1).map((n, i) => [`syncer${i + 2}`, n.syncer.pid])),
+        ...Object.fromEntries(
+          started.flatMap((n, i) => (n.agent ? [[`conntrack${i === 0 ? "" : i + 1}`, n.agent.pid]] : [])),
+        ),
       },
       namespacePrefix: `${PREFIX}${slot}-`,
     };

@@ -46,6 +46,8 @@ export function syncerArgs(o: {
   kubeconfig: string;
   /** The node-rules agent's socket (rulesArgs). */
   nodeRulesSocket: string;
+  /** the conntrack agent's socket in the lab's directory (the DaemonSet's is in a pod volume) */
+  conntrackSocket: string;
 }): string[] {
   const c = containerOf("deploy/node/daemonset.yaml", "syncer");
   const env: Record<string, string> = { NODE_NAME: o.nodeName };
@@ -63,6 +65,8 @@ export function syncerArgs(o: {
   // deploy/ keeps /metrics on the node's loopback; the lab's node is a namespace of its own, and
   // the host reads /metrics through the node's API-link address.
   args = setFlag(args, "--metrics-bind-address", `0.0.0.0:${SYNCER_METRICS_PORT}`);
+  if (args.some((a) => a.startsWith("--conntrack-agent")))
+    args = setFlag(args, "--conntrack-agent", o.conntrackSocket);
   // In a cluster the service account is mounted; the lab hands over a kubeconfig instead.
   return setFlag(args, "--kubeconfig", o.kubeconfig);
 }
@@ -70,6 +74,17 @@ export function syncerArgs(o: {
 /** The rules container's arguments (the node-rules agent), its socket moved into the lab. */
 export function rulesArgs(o: { socket: string }): string[] {
   return setFlag(containerOf("deploy/node/daemonset.yaml", "rules").args ?? [], "--socket", o.socket);
+}
+
+/** The DaemonSet's conntrack container (undefined without one), its socket moved to the lab's. */
+export function conntrackAgentArgs(socket: string): string[] | undefined {
+  let c: Container;
+  try {
+    c = containerOf("deploy/node/daemonset.yaml", "conntrack");
+  } catch {
+    return undefined;
+  }
+  return setFlag(c.args ?? [], "--socket", socket);
 }
 
 export function webhookArgs(o: { tlsDir: string }): string[] {

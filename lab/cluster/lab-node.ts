@@ -7,7 +7,7 @@ import path from "node:path";
 import { startPodController, type PodController } from "../pods/controller.ts";
 import type { Store } from "../apiserver/store.ts";
 import { MERGE_PATCH, type ApiClient } from "./api-client.ts";
-import { rulesArgs, syncerArgs, SYNCER_METRICS_PORT } from "./deploy-args.ts";
+import { conntrackAgentArgs, rulesArgs, syncerArgs, SYNCER_METRICS_PORT } from "./deploy-args.ts";
 import { startProduct, waitReady, type ProductProcess } from "./processes.ts";
 import { storeSource } from "./sources.ts";
 
@@ -28,6 +28,8 @@ export interface StartedNode {
   pods: PodController;
   syncer: ProductProcess;
   rules: ProductProcess;
+  /** the conntrack agent (the DaemonSet's conntrack container) */
+  agent?: ProductProcess;
   probes: string;
   keyFile: string;
   /** resolves once the syncer is ready, with the error otherwise (never rejects) */
@@ -98,12 +100,25 @@ export async function startLabNode(
     rulesArgs({ socket: nodeRulesSocket }),
     path.join(c.dir, "logs", `node-rules${n.suffix}.log`),
   );
+  // The DaemonSet's conntrack container, in the node's namespace beside the syncer.
+  const conntrackSocket = path.join(c.dir, `conntrack${n.suffix}.sock`);
+  const agentArgs = conntrackAgentArgs(conntrackSocket);
+  const agent =
+    agentArgs === undefined
+      ? undefined
+      : startProduct(
+          `conntrack${n.suffix}`,
+          n.ns,
+          agentArgs,
+          path.join(c.dir, "logs", `conntrack${n.suffix}.log`),
+        );
   const args = syncerArgs({
     nodeName: n.name,
     nftlbUrl: n.nftlb.url,
     keyFile,
     kubeconfig: c.kubeconfig,
     nodeRulesSocket,
+    conntrackSocket,
   });
   const syncer = startProduct(
     `syncer${n.suffix}`,
@@ -116,5 +131,5 @@ export async function startLabNode(
     () => undefined,
     (e: unknown) => e,
   );
-  return { pods, syncer, rules, probes, keyFile, syncerReady };
+  return { pods, syncer, rules, probes, keyFile, syncerReady, ...(agent ? { agent } : {}) };
 }

@@ -47,7 +47,17 @@ export const createSandbox = async (s: SandboxSpec): Promise<Sandbox> => {
       `netns add ${s.ns}`,
       `link add ${s.nodeIface} netns ${s.nodeNs} type veth peer name eth0 netns ${s.ns}`,
     ]);
-    await ipBatch([`link set ${s.nodeIface} master ${s.bridge}`, `link set ${s.nodeIface} up`], s.nodeNs);
+    // Hairpin on the bridge port, as kubelet's hairpin-veth / the CNI bridge plugin's hairpinMode
+    // set it: a Pod's packet to its own Service, DNATed back to that Pod, leaves by the port it
+    // came in on (br_netfilter bridges it).
+    await ipBatch(
+      [
+        `link set ${s.nodeIface} master ${s.bridge}`,
+        `link set ${s.nodeIface} type bridge_slave hairpin on`,
+        `link set ${s.nodeIface} up`,
+      ],
+      s.nodeNs,
+    );
     await ipBatch(
       [
         "link set lo up",

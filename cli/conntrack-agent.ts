@@ -1,0 +1,72 @@
+// `kube-nftlb conntrack-agent`: the node pod's only process with CAP_NET_ADMIN; deletes stale UDP
+// conntrack entries when the syncer asks (syncer/conntrack-agent.ts). Flags only, no logic.
+import { parseArgs } from "node:util";
+import { createLogger, createShutdown } from "../runtime/index.ts";
+import { startConntrackAgent } from "../syncer/conntrack-agent.ts";
+import { cleanWithTool, execConntrack } from "../syncer/conntrack-tool.ts";
+
+export const HELP = `Usage: kube-nftlb conntrack-agent --socket PATH [--conntrack PATH] [--log-level LEVEL]
+
+Listens on a unix socket (mode 0660) for the syncer's UDP Service addresses and their serving
+backends, and deletes the node's UDP conntrack entries no serving backend answers (kube-proxy's
+cleanup) with Debian's conntrack tool. Needs CAP_NET_ADMIN in the node's network namespace and
+nothing else; it holds no API token. See docs/operators.md.
+
+Flags:
+  --socket PATH       the unix socket, in a volume shared with the syncer (required)
+  --conntrack PATH    the conntrack binary (default /usr/sbin/conntrack)
+  --log-level LEVEL   trace, debug, info (default), warn, error
+  -h, --help          show this help
+
+Exit status: 0 after SIGTERM, 1 if it could not start, 2 usage error.`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        socket: { type: "string" },
+        conntrack: { type: "string", default: "/usr/sbin/conntrack" },
+        "log-level": { type: "string", default: "info" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (!values.socket?.startsWith("/")) return usage("--socket must be an absolute path");
+  if (!values.conntrack.startsWith("/")) return usage("--conntrack must be an absolute path");
+  if (!["trace", "debug", "info", "warn", "error"].includes(values["log-level"]))
+    return usage(`--log-level must be trace, debug, info, warn or error, got "${values["log-level"]}"`);
+  const log = createLogger({ name: "conntrack-agent", level: values["log-level"] });
+  let agent;
+  try {
+    agent = await startConntrackAgent({
+      socket: values.socket,
+      clean: cleanWithTool(execConntrack(values.conntrack)),
+      log,
+    });
+  } catch (err) {
+    log.error({ err: (err as Error).message }, "conntrack agent could not start");
+    return 1;
+  }
+  log.info({ socket: values.socket }, "conntrack agent listening");
+  const shutdown = createShutdown({ log });
+  shutdown.add("conntrack-agent", () => agent.close());
+  await shutdown.onSignals();
+  return 0;
+}
+
+const usage = (msg: string): number => {
+  console.error(
+    `kube-nftlb conntrack-agent: ${msg}\n\nRun \`kube-nftlb conntrack-agent --help\` for the flags.`,
+  );
+  return 2;
+};
