@@ -1,13 +1,11 @@
 // Checks a batch of farms before it is sent. nftlb's parser accepts much that nft then refuses
-// (bad addresses, duplicate VIP:port, more than 4,095 backends): it answers 200, installs nothing
+// (bad addresses, duplicate VIP:port, duplicate marks): it answers 200, installs nothing
 // for that farm and rebuilds its whole table, a short outage for every farm. Refusing here is
 // the only way to keep one bad Service from disturbing the others.
 import { isIP } from "node:net";
 import type { Address, Farm } from "./types.ts";
 import type { BackendPatch, FarmPatch } from "./serialize.ts";
-
-/** nftlb's backend marks run from 0x001 to 0xFFF, shared by every backend of every farm. */
-export const MAX_BACKENDS = 4095;
+import { formatMark, isBackendMark, isFarmMark, MAX_BACKENDS_PER_FARM, parseMark } from "./marks.ts";
 
 // Farm names become nft chain names (`filter-<name>`) and URL path segments: no `/`, no spaces.
 const FARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -130,6 +128,32 @@ const checkBackend = (
   if (b.state !== undefined && !["up", "down", "off"].includes(b.state)) {
     problems.push(`${where}: invalid state "${String(b.state)}"`);
   }
+  if (b.mark !== undefined && !isBackendMark(parseMark(b.mark)))
+    problems.push(`${where}: invalid mark ${JSON.stringify(b.mark)} (hex, 0x002-0xfff)`);
+};
+
+/**
+ * Marks of the backends nft will see (all but `down`): unique within the farm, or nft refuses
+ * the farm and nftlb rebuilds everything. At most one mark per backend, 0x002-0xFFF.
+ */
+const checkMarks = (farm: Farm, sent: FarmPatch, problems: string[]): void => {
+  const where = `farm "${farm.name}"`;
+  const live = farm.backends.filter((b) => b.state !== "down");
+  if (live.length > MAX_BACKENDS_PER_FARM)
+    problems.push(`${where}: ${live.length} backends; a farm holds at most ${MAX_BACKENDS_PER_FARM}`);
+  const seen = new Map<number, string>();
+  for (const b of live) {
+    const m = parseMark(b.mark);
+    if (m === undefined) continue;
+    const other = seen.get(m);
+    if (other !== undefined)
+      problems.push(`${where}: backends "${other}" and "${b.name}" share mark ${formatMark(m)}`);
+    seen.set(m, b.name);
+  }
+  if (sent.mark !== undefined && !isFarmMark(parseMark(sent.mark)))
+    problems.push(
+      `${where}: invalid farm mark ${JSON.stringify(sent.mark)} (hex, a multiple of 0x1000 below 0x80000000)`,
+    );
 };
 
 const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
@@ -169,6 +193,7 @@ const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
   }
   const family = [...families][0];
   for (const b of f.backends ?? []) checkBackend(f.name, family, b, problems);
+  checkMarks(merged, f, problems);
 };
 
 /**
@@ -193,9 +218,15 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
     merged.set(f.name, farm);
   }
   const claims = new Map<string, string>();
-  let backends = 0;
+  const farmMarks = new Map<number, string>();
   for (const farm of merged.values()) {
-    backends += farm.backends.length;
+    const fm = parseMark(farm.mark);
+    if (fm !== undefined && fm !== 0) {
+      const owner = farmMarks.get(fm);
+      if (owner !== undefined && (names.has(owner) || names.has(farm.name)))
+        problems.push(`farms "${owner}" and "${farm.name}" share farm mark ${formatMark(fm)}`);
+      farmMarks.set(fm, farm.name);
+    }
     for (const a of farm.addresses) {
       for (const port of expandPorts(a.ports ?? "") ?? []) {
         const claim = `${a.protocol} ${a["ip-addr"]}:${port}`;
@@ -206,9 +237,6 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
         claims.set(claim, farm.name);
       }
     }
-  }
-  if (backends > MAX_BACKENDS) {
-    problems.push(`${backends} backends in all: nftlb holds at most ${MAX_BACKENDS} (one mark each)`);
   }
   return problems;
 };

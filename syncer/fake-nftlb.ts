@@ -123,6 +123,14 @@ export class FakeNftlb implements NftlbClient {
     }));
   }
 
+  deleteBackends(farm: string, names: readonly string[]): Promise<NftlbResult<void>> {
+    const gone = new Set(names);
+    return this.#del(`DELETE ${farm}/backends/${names.join("+")}`, farm, (f) => ({
+      ...f,
+      backends: f.backends.filter((b) => !gone.has(b.name)),
+    }));
+  }
+
   deleteAddress(farm: string, address: string): Promise<NftlbResult<void>> {
     return this.#del(`DELETE ${farm}/addresses/${address}`, farm, (f) => ({
       ...f,

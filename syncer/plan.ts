@@ -14,6 +14,7 @@ import {
   type NormalFarm,
 } from "./plan-normalise.ts";
 import { compare } from "./endpoints.ts";
+import { farmMarksOf, FarmMarkPool, needsFarmMark, withMarks } from "./plan-marks.ts";
 
 export interface AddressRef {
   farm: string;
@@ -28,11 +29,13 @@ export interface BackendRef {
  * The operations, to be applied IN THIS ORDER (see `operations()`):
  * 1. `releaseFarms`, `releaseAddresses`: free every VIP:port that another farm is about to
  *    claim. nft refuses one VIP:port in two farms, and nftlb then rebuilds its whole table.
- * 2. `upserts`: ONE `POST /farms` with every new or changed farm. Adds come before any removal,
- *    so no farm ever has zero backends while the desired farm has some (upstream removed all
- *    backends, then re-added them).
- * 3. `deleteBackends`, 4. `deleteAddresses`, 5. `deleteFarms`: one DELETE each.
- * A step that fails should stop the later ones; the next reconcile plans again from nftlb.
+ * 2. `upserts`: ONE `POST /farms` with every new or changed farm. A backend going away is set
+ *    `down` in the same farm object as the backends that replace it, so nftlb rewrites the
+ *    farm's rules once, from the old set straight to the new: no farm ever has zero backends
+ *    while the desired farm has some (upstream removed all backends, then re-added them).
+ * 3. `deleteBackends` (already down by then: nftlb's memory, not the data plane),
+ *    4. `deleteAddresses`, 5. `deleteFarms`.
+ * Removals of a farm run only after its upsert succeeded; the next reconcile plans again from nftlb.
  */
 export interface Plan {
   /** Owned farms that are going away and hold an address another farm will claim. */
@@ -52,12 +55,14 @@ export interface Plan {
 export interface PlanOptions {
   /** Whether kube-nftlb manages this farm (and may delete it). Desired farms are always managed. */
   owns: (farm: string) => boolean;
+  /** Farm marks in use node-wide (every farm nftlb holds); from `actual` when not given. */
+  farmMarks?: Iterable<number>;
 }
 
 export type Operation =
   | { method: "POST"; farms: FarmPatch[] }
   | { method: "DELETE"; farm: string }
-  | { method: "DELETE"; farm: string; backend: string }
+  | { method: "DELETE"; farm: string; backends: string[] }
   | { method: "DELETE"; farm: string; address: string };
 
 export function plan(desired: readonly Farm[], actual: readonly Farm[], options: PlanOptions): Plan {
@@ -71,17 +76,22 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
 
   // A farm whose protocol or family changed is deleted and made anew: nftlb derives both from the
   // farm's first address, and a farm with addresses of two protocols is not one nft accepts.
+  // Likewise a farm that needs a farm mark (see plan-marks.ts) and has none: nftlb takes one only
+  // in a farm's first POST.
   const recreate = new Set(
     [...want.values()]
       .filter((d) => {
         const a = have.get(d.name);
         return (
           a !== undefined &&
-          ((a.protocol ?? d.protocol) !== d.protocol || (a.family ?? d.family) !== d.family)
+          ((a.protocol ?? d.protocol) !== d.protocol ||
+            (a.family ?? d.family) !== d.family ||
+            (a.mark === 0 && needsFarmMark(d)))
         );
       })
       .map((d) => d.name),
   );
+  const farmMarks = new FarmMarkPool(options.farmMarks ?? farmMarksOf(actual));
 
   // Who holds each VIP:port, and each address name (address objects are shared by name).
   const holders = new Map<string, AddressRef[]>();
@@ -125,9 +135,12 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
         }
       }
     }
-    const farm =
-      blockedHere.size === 0 ? d : { ...d, addresses: d.addresses.filter((a) => !blockedHere.has(a.name)) };
     const current = recreate.has(d.name) ? undefined : have.get(d.name);
+    const farm = withMarks(
+      blockedHere.size === 0 ? d : { ...d, addresses: d.addresses.filter((a) => !blockedHere.has(a.name)) },
+      current,
+      farmMarks,
+    );
     if (current === undefined) {
       p.upserts.push(farm);
       continue;
@@ -183,18 +196,28 @@ function diffFarm(d: Farm, a: NormalFarm, released: ReadonlySet<string>): FarmPa
     );
   });
   if (addresses.length > 0) patch.addresses = addresses;
-  const backends: BackendPatch[] = [];
+  // In this order: changed backends, then the ones going away (down, so their marks are free),
+  // then new ones. nftlb rewrites the farm's rules at once when an up backend's address or mark
+  // changes mid-request; the order keeps that rewrite from ever seeing the farm empty or two
+  // live backends with one mark.
+  const changed: BackendPatch[] = [];
+  const added: BackendPatch[] = [];
   for (const b of d.backends) {
     const have = a.backends.get(b.name);
     if (have === undefined) {
-      backends.push(b);
+      added.push(b);
       continue;
     }
     const want = normaliseBackend(b);
-    const changed = BACKEND_FIELDS.filter((k) => have[k] !== want[k]);
-    if (changed.length > 0)
-      backends.push({ name: b.name, ...Object.fromEntries(changed.map((k) => [k, want[k]])) });
+    const fields = BACKEND_FIELDS.filter((k) => have[k] !== want[k]);
+    if (fields.length > 0)
+      changed.push({ name: b.name, ...Object.fromEntries(fields.map((k) => [k, want[k]])) });
   }
+  const keep = new Set(d.backends.map((b) => b.name));
+  const gone: BackendPatch[] = [...a.backends]
+    .filter(([name, b]) => !keep.has(name) && b.state !== "down")
+    .map(([name]) => ({ name, state: "down" }));
+  const backends = [...changed, ...gone, ...added];
   if (backends.length > 0) patch.backends = backends;
   return patch;
 }
@@ -205,13 +228,23 @@ export function operations(p: Plan): Operation[] {
     ...p.releaseFarms.map((farm): Operation => ({ method: "DELETE", farm })),
     ...p.releaseAddresses.map(({ farm, address }): Operation => ({ method: "DELETE", farm, address })),
     ...(p.upserts.length > 0 ? [{ method: "POST", farms: p.upserts } as Operation] : []),
-    ...p.deleteBackends.map(({ farm, backend }): Operation => ({ method: "DELETE", farm, backend })),
+    ...[...byFarm(p.deleteBackends)].map(([farm, backends]): Operation => ({
+      method: "DELETE",
+      farm,
+      backends,
+    })),
     ...p.deleteAddresses.map(({ farm, address }): Operation => ({ method: "DELETE", farm, address })),
     ...p.deleteFarms.map((farm): Operation => ({ method: "DELETE", farm })),
   ];
 }
 
-/** nftlb requests the plan needs: one POST for all upserts, one DELETE per removal. */
+const byFarm = (refs: readonly BackendRef[]): Map<string, string[]> => {
+  const m = new Map<string, string[]>();
+  for (const r of refs) m.set(r.farm, [...(m.get(r.farm) ?? []), r.backend]);
+  return m;
+};
+
+/** nftlb requests the plan needs: one POST for all upserts, one per farm losing backends, one DELETE per other removal. */
 export const requestCount = (p: Plan): number => operations(p).length;
 
 /** True when nftlb already matches: nothing to send (blocked addresses are a report, not work). */

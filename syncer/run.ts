@@ -85,7 +85,11 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     ...(cfg.ifaceMac ? { ifaceMac: cfg.ifaceMac } : {}),
     ...(cfg.oface ? { oface: cfg.oface } : {}),
   });
-  const reconciler = new Reconciler({ nftlb, view, queue, events, log, metrics });
+  const reconciler = new Reconciler({
+    ...{ nftlb, view, queue, events, log, metrics },
+    nftlbMemoryBytes: cfg.nftlbMemoryBytes,
+    writeBudgetMs: cfg.nftlbTimeoutMs / 2,
+  });
 
   // Keys, not events: every callback only says which Service to look at again.
   const changed = (key: string) => {

@@ -136,6 +136,8 @@ test("scale up and down: traffic follows, with no moment without a backend", { s
     say("scale 1→3", await until("all three answer", async () => eq(await answering(), [b0, b1, b2])));
     await setSlice([b2]);
     say("scale 3→1", await until("only b2 answers", async () => eq(await answering(), [b2])));
+    // The backends that went were set down at once, then deleted from nftlb.
+    await until("nftlb holds only b2", async () => (await farmBackends()).join() === b2);
   });
   assert.deepEqual(failures, [], "every probe during scaling reached a backend");
 });
