@@ -30,12 +30,16 @@ export const serializeAddress = (a: Address, iface?: string): string =>
     ["ether-addr", a["ether-addr"]],
   ]);
 
-/** A backend as a plan may send it: only `name` is required. */
-export type BackendPatch = Pick<Backend, "name"> & Partial<Omit<Backend, "name">>;
+/**
+ * A backend as a plan may send it: only `name` is required. `newname` renames the backend
+ * (kube-nftlb reuses the entry of a backend that went for one that came: see plan-backends.ts).
+ */
+export type BackendPatch = Pick<Backend, "name"> & Partial<Omit<Backend, "name">> & { newname?: string };
 
 export const serializeBackend = (b: BackendPatch): string =>
   object([
     ["name", b.name],
+    ["newname", b.newname],
     ["ip-addr", b["ip-addr"]],
     ["port", b.port],
     ["weight", b.weight],

@@ -3,7 +3,7 @@
 // for that farm and rebuilds its whole table, a short outage for every farm. Refusing here is
 // the only way to keep one bad Service from disturbing the others.
 import { isIP } from "node:net";
-import type { Address, Farm } from "./types.ts";
+import type { Address, Backend, Farm } from "./types.ts";
 import type { BackendPatch, FarmPatch } from "./serialize.ts";
 import { formatMark, isBackendMark, isFarmMark, MAX_BACKENDS_PER_FARM, parseMark } from "./marks.ts";
 
@@ -60,6 +60,22 @@ const byName = <T extends { name: string }>(known: readonly T[] = [], given: rea
   return [...all.values()];
 };
 
+/** The backends nftlb will hold after `patches`, applied in order (renames included). */
+export const mergeBackends = (
+  known: readonly Backend[] = [],
+  patches: readonly BackendPatch[] = [],
+): Backend[] => {
+  const all = new Map(known.map((b) => [b.name, b]));
+  for (const { newname, ...p } of patches) {
+    const merged = { ...all.get(p.name), ...p } as Backend;
+    if (newname !== undefined && newname !== p.name) {
+      all.delete(p.name);
+      all.set(newname, { ...merged, name: newname });
+    } else all.set(p.name, merged);
+  }
+  return [...all.values()];
+};
+
 const checkAddress = (farm: string, a: Address, problems: string[]): void => {
   const where = `farm "${farm}" address "${a.name}"`;
   if (!FARM_NAME.test(a.name ?? "")) problems.push(`${where}: invalid address name`);
@@ -111,6 +127,8 @@ const checkBackend = (
 ): void => {
   const where = `farm "${farm}" backend "${b.name}"`;
   if (!BACKEND_NAME.test(b.name ?? "")) problems.push(`${where}: invalid backend name`);
+  if (b.newname !== undefined && !BACKEND_NAME.test(b.newname))
+    problems.push(`${where}: invalid new name ${JSON.stringify(b.newname)}`);
   const ip = b["ip-addr"];
   if (ip !== undefined) {
     const fam = isIP(ip);
@@ -212,7 +230,7 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
       ...old,
       ...f,
       addresses: byName(old?.addresses, f.addresses),
-      backends: byName(old?.backends, f.backends as Farm["backends"]),
+      backends: mergeBackends(old?.backends, f.backends),
     } as Farm;
     checkFarm(f, farm, problems);
     merged.set(f.name, farm);

@@ -71,11 +71,12 @@ export class FakeNftlb implements NftlbClient {
         this.farms.get(p.name) ?? ({ name: p.name, addresses: [], backends: [] } as unknown as Farm);
       const { backends = [], addresses = [], ...fields } = p;
       const merged: Farm = { ...cur, ...fields };
-      for (const b of backends) {
+      for (const { newname, ...b } of backends) {
         const i = merged.backends.findIndex((x) => x.name === b.name);
         const nb = {
           ...(i >= 0 ? merged.backends[i] : {}),
           ...b,
+          ...(newname !== undefined ? { name: newname } : {}),
           state: b.state ?? "up",
         } as Farm["backends"][number];
         merged.backends =

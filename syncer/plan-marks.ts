@@ -2,8 +2,8 @@
 // nftlb's own pick scans every backend of every farm from one node-wide pool of 4,095
 // (docs/nftlb.md). A backend keeps the mark nftlb reports for it (read back from GET, so it
 // survives reconciles and syncer restarts: persistence and connection tracking are keyed on
-// it); a new backend takes the lowest mark from 0x002 that no other live backend of the farm
-// holds. Backends being removed are set down in the same POST, so their marks are free.
+// it); a new backend takes the mark of the entry it reuses, or the lowest from 0x002 that no
+// other backend of the farm holds (plan-backends.ts).
 import type { Backend, Farm } from "../nftlb/types.ts";
 import {
   BACKEND_MARK_MAX,
@@ -11,47 +11,21 @@ import {
   FARM_MARK_LIMIT,
   FARM_MARK_STEP,
   formatMark,
-  isBackendMark,
   parseMark,
 } from "../nftlb/marks.ts";
-import type { NormalFarm } from "./plan-normalise.ts";
 
 /**
- * The desired farm with a mark on every backend it can hold (at most 4,094: the capacity check
- * refuses larger farms before plan), and, for a farm nftlb does not have yet, a farm mark taken
- * from `farmMarks` (the farm marks in use node-wide, updated).
+ * A farm nftlb does not have yet, as its first POST: backend marks 0x002, 0x003, … (at most
+ * 4,094: the capacity check refuses larger farms before plan) and a farm mark from `farmMarks`.
+ * Farms nftlb has: plan-backends.ts.
  */
-export function withMarks(d: Farm, actual: NormalFarm | undefined, farmMarks: FarmMarkPool): Farm {
-  const taken = new Set<number>();
-  const marks = new Map<string, number>();
-  // Backends nft sees now keep their mark first; one coming back from down yields on a clash.
-  const kept = d.backends
-    .map((b) => ({ b, have: actual?.backends.get(b.name) }))
-    .filter((x) => x.have !== undefined)
-    .sort((x, y) => Number(x.have!.state === "down") - Number(y.have!.state === "down"));
-  for (const { b, have } of kept) {
-    const m = parseMark(have!.mark);
-    if (isBackendMark(m) && !taken.has(m)) {
-      taken.add(m);
-      marks.set(b.name, m);
-    }
-  }
-  let next = BACKEND_MARK_MIN;
-  const backends: Backend[] = d.backends.map((b) => {
-    let m = marks.get(b.name);
-    if (m === undefined) {
-      while (taken.has(next)) next++;
-      if (next > BACKEND_MARK_MAX) return b;
-      m = next;
-      taken.add(m);
-    }
-    return { ...b, mark: formatMark(m) };
-  });
+export function withMarks(d: Farm, farmMarks: FarmMarkPool): Farm {
+  const backends: Backend[] = d.backends.map((b, i) =>
+    BACKEND_MARK_MIN + i > BACKEND_MARK_MAX ? b : { ...b, mark: formatMark(BACKEND_MARK_MIN + i) },
+  );
   const farm: Farm = { ...d, backends };
-  if (actual === undefined) {
-    const fm = farmMarks.take();
-    if (fm !== undefined) farm.mark = formatMark(fm);
-  }
+  const fm = farmMarks.take();
+  if (fm !== undefined) farm.mark = formatMark(fm);
   return farm;
 }
 

@@ -131,8 +131,17 @@ describe("plan", () => {
     assert.deepEqual(summary(p), ["POST shop.web.http", "DELETE shop.web.http/web-2+web-3"]);
   });
 
-  it("replacing every backend: one POST sets the old ones down, then adds the new on their marks", () => {
+  it("replacing every backend: the old entries are set down and renamed to the new, in one POST", () => {
     const p = plan([farm({ backends: [4, 5].map(backend) })], [asGet(farm())], ours);
+    const renamed = (from: number, to: number) => ({
+      name: `web-${from}`,
+      newname: `web-${to}`,
+      "ip-addr": `10.244.0.${to}`,
+      port: "8080",
+      weight: "1",
+      priority: "1",
+      state: "up",
+    });
     assert.deepEqual(p.upserts, [
       {
         name: "shop.web.http",
@@ -140,12 +149,13 @@ describe("plan", () => {
           { name: "web-1", state: "down" },
           { name: "web-2", state: "down" },
           { name: "web-3", state: "down" },
-          mark(backend(4), 2),
-          mark(backend(5), 3),
+          renamed(1, 4),
+          renamed(2, 5),
         ],
       },
     ]);
-    assert.deepEqual(summary(p), ["POST shop.web.http", "DELETE shop.web.http/web-1+web-2+web-3"]);
+    // web-4 and web-5 inherit the marks of web-1 and web-2; web-3 has no successor: deleted after.
+    assert.deepEqual(summary(p), ["POST shop.web.http", "DELETE shop.web.http/web-3"]);
   });
 
   it("marks: kept backends keep nftlb's mark; new ones take the lowest free from 0x002; 0x001 is replaced", () => {

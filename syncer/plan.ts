@@ -1,20 +1,19 @@
 // plan: the desired farms and the farms nftlb has → the fewest nftlb requests that get there.
 // Pure. nftlb's POST merges (fields and backends not sent are kept), so a changed farm is sent as
-// its name plus what differs; removals need one DELETE each. Unchanged farms are not sent:
+// its name plus what differs (backends: plan-backends.ts). Unchanged farms are not sent:
 // nftlb's cost grows with the farms it already has (SPEC §4).
 import type { Farm } from "../nftlb/types.ts";
-import type { BackendPatch, FarmPatch } from "../nftlb/serialize.ts";
+import type { FarmPatch } from "../nftlb/serialize.ts";
 import {
   ADDRESS_FIELDS,
-  BACKEND_FIELDS,
   FARM_FIELDS,
   normaliseAddress,
-  normaliseBackend,
   normaliseFarm,
   type NormalFarm,
 } from "./plan-normalise.ts";
 import { compare } from "./endpoints.ts";
 import { farmMarksOf, FarmMarkPool, needsFarmMark, withMarks } from "./plan-marks.ts";
+import { backendChanges } from "./plan-backends.ts";
 
 export interface AddressRef {
   farm: string;
@@ -136,21 +135,15 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
       }
     }
     const current = recreate.has(d.name) ? undefined : have.get(d.name);
-    const farm = withMarks(
-      blockedHere.size === 0 ? d : { ...d, addresses: d.addresses.filter((a) => !blockedHere.has(a.name)) },
-      current,
-      farmMarks,
-    );
+    const farm =
+      blockedHere.size === 0 ? d : { ...d, addresses: d.addresses.filter((a) => !blockedHere.has(a.name)) };
     if (current === undefined) {
-      p.upserts.push(farm);
+      p.upserts.push(withMarks(farm, farmMarks));
       continue;
     }
-    const patch = diffFarm(farm, current, released);
+    const { patch, remove } = diffFarm(farm, current, released);
     if (Object.keys(patch).length > 1) p.upserts.push(patch);
-    const backends = new Set(farm.backends.map((b) => b.name));
-    for (const name of current.backends.keys()) {
-      if (!backends.has(name)) p.deleteBackends.push({ farm: d.name, backend: name });
-    }
+    for (const backend of remove) p.deleteBackends.push({ farm: d.name, backend });
     const addresses = new Set(farm.addresses.map((a) => a.name));
     for (const name of current.addresses.keys()) {
       if (!addresses.has(name) && !released.has(`${d.name}\n${name}`)) {
@@ -168,7 +161,11 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
 }
 
 /** Name + the farm fields that differ + addresses and backends that are new or changed. */
-function diffFarm(d: Farm, a: NormalFarm, released: ReadonlySet<string>): FarmPatch {
+function diffFarm(
+  d: Farm,
+  a: NormalFarm,
+  released: ReadonlySet<string>,
+): { patch: FarmPatch; remove: string[] } {
   const patch: FarmPatch = { name: d.name };
   const wanted = normaliseFarm(d)!;
   const out = patch as Record<string, unknown>;
@@ -196,30 +193,9 @@ function diffFarm(d: Farm, a: NormalFarm, released: ReadonlySet<string>): FarmPa
     );
   });
   if (addresses.length > 0) patch.addresses = addresses;
-  // In this order: changed backends, then the ones going away (down, so their marks are free),
-  // then new ones. nftlb rewrites the farm's rules at once when an up backend's address or mark
-  // changes mid-request; the order keeps that rewrite from ever seeing the farm empty or two
-  // live backends with one mark.
-  const changed: BackendPatch[] = [];
-  const added: BackendPatch[] = [];
-  for (const b of d.backends) {
-    const have = a.backends.get(b.name);
-    if (have === undefined) {
-      added.push(b);
-      continue;
-    }
-    const want = normaliseBackend(b);
-    const fields = BACKEND_FIELDS.filter((k) => have[k] !== want[k]);
-    if (fields.length > 0)
-      changed.push({ name: b.name, ...Object.fromEntries(fields.map((k) => [k, want[k]])) });
-  }
-  const keep = new Set(d.backends.map((b) => b.name));
-  const gone: BackendPatch[] = [...a.backends]
-    .filter(([name, b]) => !keep.has(name) && b.state !== "down")
-    .map(([name]) => ({ name, state: "down" }));
-  const backends = [...changed, ...gone, ...added];
+  const { patches: backends, remove } = backendChanges(d.backends, a);
   if (backends.length > 0) patch.backends = backends;
-  return patch;
+  return { patch, remove };
 }
 
 /** The operations in the order they must be applied (see `Plan`). */
