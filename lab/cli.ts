@@ -31,6 +31,8 @@ Flags:
   --dir DIR                 the lab's directory (default ${path.join(tmpdir(), "kube-nftlb-lab")})
   --pod-ready-delay MS      up: default delay from a Pod's start to Ready (default 0)
   --termination-delay MS    up: how long a deleted Pod stays terminating (default 2000)
+  --nodes N                 up: 1 or 2 nodes, each with its own nftlb and syncer; Pods are
+                            spread over them (default 1)
   -h, --help                show this help
 
 Exit status: 0 done, 1 failed (the reason is printed), 2 usage error.`;
@@ -49,8 +51,12 @@ function nextSteps(i: LabInfo): string {
   const kc = `kubectl --kubeconfig ${i.kubeconfig}`;
   return `lab is up (${i.dir}/lab.json)
   API server      ${i.apiServer}
-  node            ${i.node.name} (${i.node.addresses.InternalIP}), network namespace ${i.node.netns}
-  nftlb           ${i.nftlb.url}, key in ${i.nftlb.keyFile}
+${i.nodes
+  .map(
+    (n) => `  node            ${n.name} (${n.addresses.InternalIP}), network namespace ${n.netns}
+  nftlb           ${n.nftlb.url}, key in ${n.nftlb.keyFile}`,
+  )
+  .join("\n")}
   client          network namespace ${i.client.netns}, addresses ${i.client.addresses.join(" ")}
   logs            ${i.dir}/logs/
 
@@ -62,7 +68,7 @@ Try:
   npm run lab -- down --dir ${i.dir}`;
 }
 
-async function up(dir: string, readyDelay: number, terminationDelay: number): Promise<number> {
+async function up(dir: string, readyDelay: number, terminationDelay: number, nodes: number): Promise<number> {
   const why = cannotBuildNetwork();
   if (why !== undefined) return fail(`cannot start a lab here: ${why}`);
   mkdirSync(path.join(dir, "logs"), { recursive: true });
@@ -92,6 +98,8 @@ async function up(dir: string, readyDelay: number, terminationDelay: number): Pr
       String(readyDelay),
       "--termination-delay",
       String(terminationDelay),
+      "--nodes",
+      String(nodes),
     ],
     { detached: true, stdio: ["ignore", out, out] },
   );
@@ -115,7 +123,12 @@ async function up(dir: string, readyDelay: number, terminationDelay: number): Pr
   return 0;
 }
 
-async function supervise(dir: string, readyDelay: number, terminationDelay: number): Promise<number> {
+async function supervise(
+  dir: string,
+  readyDelay: number,
+  terminationDelay: number,
+  nodes: number,
+): Promise<number> {
   const { startCluster } = await import("./cluster/cluster.ts");
   const f = files(dir);
   const log = (l: string) => console.log(`${new Date().toISOString()} ${l}`);
@@ -125,6 +138,7 @@ async function supervise(dir: string, readyDelay: number, terminationDelay: numb
       dir,
       podReadyDelayMs: readyDelay,
       terminationDelayMs: terminationDelay,
+      nodes,
       log,
     });
   } catch (err) {
@@ -187,6 +201,7 @@ export async function main(argv: string[]): Promise<number> {
         dir: { type: "string", default: path.join(tmpdir(), "kube-nftlb-lab") },
         "pod-ready-delay": { type: "string" },
         "termination-delay": { type: "string" },
+        nodes: { type: "string", default: "1" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -206,10 +221,13 @@ export async function main(argv: string[]): Promise<number> {
   if (typeof readyDelay === "string") return fail(readyDelay, 2);
   if (typeof terminationDelay === "string") return fail(terminationDelay, 2);
   if (values.dir === "") return fail("--dir must not be empty", 2);
+  if (values.nodes !== "1" && values.nodes !== "2")
+    return fail(`--nodes must be 1 or 2, got "${values.nodes}"`, 2);
+  const nodes = Number(values.nodes);
   const dir = path.resolve(values.dir);
-  if (cmd === "up") return up(dir, readyDelay, terminationDelay);
+  if (cmd === "up") return up(dir, readyDelay, terminationDelay, nodes);
   if (cmd === "down") return down(dir);
-  return supervise(dir, readyDelay, terminationDelay);
+  return supervise(dir, readyDelay, terminationDelay, nodes);
 }
 
 if (import.meta.main) process.exitCode = await main(process.argv.slice(2));

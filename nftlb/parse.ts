@@ -37,6 +37,7 @@ const FarmJson = z.looseObject({
   log: optStr,
   "log-prefix": optStr,
   mark: optStr,
+  "intra-connect": optStr,
   state: optStr,
   addresses: z.array(AddressJson).optional(),
   backends: z.array(BackendJson).optional(),
@@ -76,6 +77,9 @@ const toFarm = (f: z.infer<typeof FarmJson>): Farm => ({
   log: f.log ?? "none",
   ...(f["log-prefix"] !== undefined ? { "log-prefix": f["log-prefix"] } : {}),
   ...(f.mark !== undefined ? { mark: f.mark } : {}),
+  ...(f["intra-connect"] !== undefined
+    ? { "intra-connect": f["intra-connect"] === "on" ? "on" : "off" }
+    : {}),
   ...(f.state !== undefined ? { state: f.state } : {}),
   // nftlb lists an empty default address `<farm>-addr` when a farm was created with farm-level
   // shortcuts; it carries no VIP and is not ours.

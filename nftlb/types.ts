@@ -52,6 +52,12 @@ export interface Farm {
   log: string;
   "log-prefix"?: string;
   /**
+   * "on": nftlb also balances traffic that starts on the node itself (its output hook: hostNetwork
+   * Pods, the kubelet, kube-apiserver calling webhooks by ClusterIP). nftlb's default is "off",
+   * and GET lists the field only when it is on.
+   */
+  "intra-connect"?: "on" | "off";
+  /**
    * dsr/stlsdnat only. `iface`: never sent at farm level (it would create a broken default
    * address); serialize copies it into addresses that have none — kube-nftlb's farms carry it on
    * each address instead. `oface`: the interface toward backends (nftlb replaces it by the route

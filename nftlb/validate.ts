@@ -20,6 +20,8 @@ const ENUMS: Record<string, readonly string[]> = {
   mode: ["snat", "dnat", "dsr", "stlsdnat"],
   scheduler: ["rr", "weight", "hash", "symhash"],
   helper: ["none", "ftp", "pptp", "sip", "snmp", "tftp"],
+  // nftlb 1.0.7 reads anything but "on" as "off", silently (config_value_switch).
+  "intra-connect": ["on", "off"],
 };
 const HELPER_PROTOCOLS: Record<string, readonly string[]> = {
   ftp: ["tcp"],

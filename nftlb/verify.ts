@@ -26,6 +26,9 @@ export const verifyWritten = (sent: readonly FarmPatch[], actual: ReadonlyMap<st
       continue;
     }
     if (got.state === "config_error") problems.push(`farm "${want.name}" is in config_error`);
+    const intra = want["intra-connect"];
+    if (intra !== undefined && (got["intra-connect"] ?? "off") !== intra)
+      problems.push(`farm "${want.name}" has intra-connect ${got["intra-connect"] ?? "off"}, not ${intra}`);
     for (const a of want.addresses ?? []) {
       const g = got.addresses.find((x) => x.name === a.name);
       if (!g || g["ip-addr"] !== a["ip-addr"] || g.ports !== a.ports || g.protocol !== a.protocol) {

@@ -211,6 +211,9 @@ function build(
           family,
           protocol,
           ...settings,
+          // Traffic from the node itself is balanced too (nftlb's output hook; SPEC §3). dsr is
+          // programmed at the ingress hook only, where intra-connect has no effect.
+          "intra-connect": dsr === undefined ? "on" : "off",
           ...(dsr === undefined ? {} : { oface: dsr.oface }),
           addresses,
           backends: dsr === undefined ? backends : keepClientPort(name, port.port, backends, problems),

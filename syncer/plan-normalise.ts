@@ -21,6 +21,8 @@ export const FARM_DEFAULTS = {
   helper: "none",
   log: "none",
   "log-prefix": "TYPE-FNAME ",
+  // GET omits it when off.
+  "intra-connect": "off",
 } as const;
 export type FarmField = keyof typeof FARM_DEFAULTS;
 export const FARM_FIELDS = Object.keys(FARM_DEFAULTS) as FarmField[];

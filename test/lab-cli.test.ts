@@ -63,6 +63,8 @@ describe("lab CLI: usage", () => {
         /--pod-ready-delay must be a whole number of milliseconds, got "soon"/,
       ],
       [["up", "--termination-delay=-5"], /--termination-delay must be a whole number/],
+      [["up", "--nodes", "3"], /--nodes must be 1 or 2, got "3"/],
+      [["up", "--nodes=two"], /--nodes must be 1 or 2, got "two"/],
       [["up", "--frobnicate"], /Unknown option '--frobnicate'/],
       [["up", "--dir", ""], /--dir must not be empty/],
     ] as const) {
@@ -93,16 +95,17 @@ describe("lab CLI: up and down", { skip: whyNoLab() ?? false, timeout: 300_000 }
     assert.match(r.out, /cannot start a lab here: needs root/);
   });
 
-  it("up starts a lab that kubectl reaches; a second up refuses; down leaves nothing", async () => {
-    const up = await lab(["up", "--dir", dir]);
+  it("up (two nodes) starts a lab that kubectl reaches; a second up refuses; down leaves nothing", async () => {
+    const up = await lab(["up", "--dir", dir, "--nodes", "2"]);
     assert.equal(up.code, 0, up.out);
     assert.match(up.out, /lab is up/);
     assert.match(up.out, /kubectl --kubeconfig .* apply -f examples\/lab\//);
     const info = JSON.parse(readFileSync(path.join(dir, "lab.json"), "utf8")) as LabInfo;
     assert.ok(info.nftlb.url && info.nftlb.key && info.nftlb.netns && info.client.netns && info.node.name);
     assert.ok(alive(info.pids.supervisor) && alive(info.pids.syncer) && alive(info.pids.webhook));
+    assert.ok(info.pids.syncer2 !== undefined && alive(info.pids.syncer2), "node 2's syncer runs");
     const nodes = await sh(["kubectl", "--kubeconfig", info.kubeconfig, "get", "nodes", "-o", "name"]);
-    assert.equal(nodes.trim(), `node/${info.node.name}`);
+    assert.equal(nodes.trim(), `node/${info.node.name}\nnode/${info.node.name}-2`);
     // A Service, so that nftlb has tables and rules in the kernel for down to remove.
     const examples = path.join(import.meta.dirname, "..", "examples", "lab");
     await sh(["kubectl", "--kubeconfig", info.kubeconfig, "apply", "-f", examples]);
@@ -126,7 +129,7 @@ describe("lab CLI: up and down", { skip: whyNoLab() ?? false, timeout: 300_000 }
     assert.equal(down.code, 0, down.out);
     assert.match(down.out, /nothing left behind/);
     assert.deepEqual(await remains(info), []);
-    assert.ok(!existsSync(path.join(dir, "lab.json")) && !existsSync(path.join(dir, "nftlb.key")));
+    for (const f of ["lab.json", "nftlb.key", "nftlb-2.key"]) assert.ok(!existsSync(path.join(dir, f)), f);
   });
 
   it("a lab whose supervisor was killed is removed by the next up in its directory", async () => {

@@ -41,7 +41,8 @@ export async function startLab(o: Omit<ClusterOptions, "dir"> = {}): Promise<Lab
   const dir = mkdtempSync(path.join(tmpdir(), "kube-nftlb-lab-test-"));
   let cluster: Cluster;
   try {
-    cluster = await startCluster({ ...o, dir });
+    // Two nodes unless a test says otherwise: every lab test runs on the two-node lab (issue 12).
+    cluster = await startCluster({ nodes: 2, ...o, dir });
   } catch (err) {
     // Said here as well: a failing before() hook only shows its tests as cancelled.
     console.error(`# the lab did not start: ${(err as Error).message}`);

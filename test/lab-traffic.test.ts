@@ -12,6 +12,8 @@ const SCHED = "service.kubernetes.io/kube-nftlb-load-balancer-scheduler";
 describe("lab: Pods, Service, traffic", { skip: skip ?? false, timeout: 180_000 }, () => {
   let lab: Lab;
   let vip = "";
+  /** Pod name → the node the lab scheduled it to (read in the first test). */
+  let podNodes = new Map<string, string>();
   const answers = async (n: number, proto: "tcp" | "udp" = "tcp") => {
     const out: string[] = [];
     for (let i = 0; i < n; i++) {
@@ -68,15 +70,19 @@ spec:
       };
       return list.items.length === 5 && list.items.every((p) => p.status.podIP) ? list.items : undefined;
     });
-    const range = lab.cluster.info.node.podCIDR.replace(/0\/24$/, "");
+    const nodes = new Map(lab.cluster.info.nodes.map((n) => [n.name, n.podCIDR.replace(/0\/24$/, "")]));
     for (const p of pods) {
       assert.equal(p.status.phase, "Running");
+      // Scheduled to a lab node, with an IP from that node's pod range.
+      const range = nodes.get(p.spec.nodeName ?? "");
+      assert.ok(range !== undefined, `${p.metadata.name} on node ${p.spec.nodeName}`);
       assert.ok(p.status.podIP?.startsWith(range), `${p.metadata.name} ${p.status.podIP} in ${range}0/24`);
-      assert.equal(p.spec.nodeName, lab.cluster.info.node.name);
       const ready = p.status.conditions?.find((c) => c.type === "Ready")?.status;
       assert.equal(ready, ["web-2", "odd"].includes(p.metadata.name) ? "False" : "True", p.metadata.name);
     }
     assert.equal(new Set(pods.map((p) => p.status.podIP)).size, 5, "every Pod has its own IP");
+    assert.equal(new Set(pods.map((p) => p.spec.nodeName)).size, nodes.size, "Pods on every node");
+    podNodes = new Map(pods.map((p) => [p.metadata.name, p.spec.nodeName ?? ""]));
     const odd = pods
       .find((p) => p.metadata.name === "odd")
       ?.status.conditions?.find((c) => c.type === "Ready");
@@ -128,7 +134,7 @@ spec:
       (slice.endpoints ?? []).map((e) => [e.targetRef.name, e.conditions.ready]),
     );
     assert.deepEqual(ready, { "web-0": true, "web-1": true, "web-2": false });
-    assert.ok(slice.endpoints?.every((e) => e.nodeName === lab.cluster.info.node.name));
+    assert.ok(slice.endpoints?.every((e) => e.nodeName === podNodes.get(e.targetRef.name)));
   });
 
   it("TCP and UDP from the client namespace reach exactly the ready Pods, round-robin", async () => {

@@ -3,7 +3,9 @@
 // for service references, and the response checked as VerifyAdmissionResponse does. Failures come
 // back as the text Go's client would print ("Post \"https://...\": dial tcp ...: connection refused").
 import https from "node:https";
-import { isIP } from "node:net";
+import { isIP, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import tls from "node:tls";
 
 export interface ServiceRef {
   namespace: string;
@@ -11,8 +13,14 @@ export interface ServiceRef {
   port: number;
   path?: string;
 }
-/** Maps a webhook's service reference to where it really listens (https://127.0.0.1:PORT), or undefined. */
-export type ServiceResolver = (svc: ServiceRef) => string | undefined;
+/** Opens a TCP connection the way kube-apiserver would (e.g. from a node, through a CONNECT proxy). */
+export type Dialer = (host: string, port: number) => Promise<Socket>;
+/**
+ * Maps a webhook's service reference to where it really listens (https://127.0.0.1:PORT), or
+ * undefined. With `dial`, the connection to `url` is opened by it (the lab: the Service's
+ * ClusterIP, dialled from a node, as kube-apiserver on a control-plane node does).
+ */
+export type ServiceResolver = (svc: ServiceRef) => string | { url: string; dial: Dialer } | undefined;
 
 export interface ClientConfig {
   url?: string;
@@ -60,6 +68,7 @@ export async function callWebhook(
   let shown: URL;
   let target: URL;
   let servername: string | undefined;
+  let dial: Dialer | undefined;
   try {
     if (cc.service !== undefined) {
       const s = cc.service;
@@ -70,7 +79,8 @@ export async function callWebhook(
         return {
           error: `failed to call webhook: Post "${goUrl(shown, timeoutSeconds)}": no endpoints available for service "${s.name}"`,
         };
-      target = new URL(base);
+      target = new URL(typeof base === "string" ? base : base.url);
+      if (typeof base !== "string") dial = base.dial;
     } else {
       shown = new URL(cc.url ?? "");
       target = shown;
@@ -96,7 +106,7 @@ export async function callWebhook(
       ...(ca !== undefined ? { ca } : {}),
       ...(servername !== undefined ? { servername } : {}),
       ALPNProtocols: ["http/1.1"],
-      agent: false,
+      ...(dial === undefined ? { agent: false } : { createConnection: viaDialer(dial, servername, ca) }),
       headers: {
         "content-type": "application/json",
         accept: "application/json, */*",
@@ -134,6 +144,26 @@ export async function callWebhook(
     });
     req.end(body);
   });
+}
+
+/** An https createConnection that runs TLS over a socket from `dial` (no agent: one use each). */
+function viaDialer(dial: Dialer, servername: string | undefined, ca: string | undefined) {
+  return (o: https.RequestOptions, done: (err: Error | null, socket: Duplex) => void): undefined => {
+    dial(o.hostname ?? "", Number(o.port)).then(
+      (socket) =>
+        done(
+          null,
+          tls.connect({
+            socket,
+            ...(servername !== undefined ? { servername } : {}),
+            ...(ca !== undefined ? { ca } : {}),
+            ALPNProtocols: ["http/1.1"],
+          }),
+        ),
+      (err: Error) => done(err, undefined as unknown as Duplex),
+    );
+    return undefined;
+  };
 }
 
 /** VerifyAdmissionResponse: the checks whose failure counts as a call error, not a denial. */

@@ -12,10 +12,20 @@ import {
   startEndpointSliceController,
   type EndpointSliceController,
 } from "../controllers/endpointslice-controller.ts";
-import { startPodController, type PodController } from "../pods/controller.ts";
+import type { PodController } from "../pods/controller.ts";
+import { startLabNode, type LabNodeSpec, type StartedNode } from "./lab-node.ts";
 import { apiClient, type ApiClient } from "./api-client.ts";
-import { syncerArgs, webhookArgs, portOf } from "./deploy-args.ts";
+import { webhookArgs, portOf } from "./deploy-args.ts";
 import { exited, startProduct, waitReady, type ProductProcess } from "./processes.ts";
+import { startScheduler } from "./scheduler.ts";
+import { addSecondNode } from "../net/second-node.ts";
+import { startNodeDialer } from "../net/tunnel.ts";
+import {
+  clusterIpResolver,
+  createWebhookService,
+  publishWebhookEndpoint,
+  waitWebhookReachable,
+} from "./webhook-service.ts";
 import { storeSource } from "./sources.ts";
 import { startTraffic, type Traffic } from "./traffic.ts";
 import { WEBHOOK_NAMESPACE, WEBHOOK_SECRET, WEBHOOK_SERVICE, webhookConfigs } from "./webhook-configs.ts";
@@ -24,6 +34,8 @@ import type { LabInfo } from "./info.ts";
 export interface ClusterOptions {
   dir: string;
   nodeName?: string;
+  /** 1 (default) or 2: a second node with its own nftlb and syncer, Pods spread over both */
+  nodes?: number;
   /** default delay from a Pod's start to Ready (default 0) */
   podReadyDelayMs?: number;
   /** how long a deleted Pod stays terminating before its sandbox goes (default 1000) */
@@ -41,9 +53,21 @@ export interface Cluster {
   traffic: Traffic;
   pods: PodController;
   processes: ProductProcess[];
+  /** every node: the first is `info.node` (the webhook and the API stand-in's dialler run there) */
+  nodes: LabNode[];
   /** Stops everything in reverse order of start and removes the namespaces (idempotent). */
   stop(): Promise<void>;
 }
+
+export interface LabNode {
+  name: string;
+  ns: string;
+  ip: string;
+  nftlb: { url: string; key: string };
+}
+
+/** The egress port of the node's CONNECT proxy (konnectivity's). */
+const DIALER_PORT = 8132;
 
 export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   const log = o.log ?? (() => undefined);
@@ -73,17 +97,26 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       net.client.ns,
     );
     log(`network: node ${net.nftlb.ns}, client ${net.client.ns}, nftlb ${net.nftlb.url}`);
+    // A node's uplink: its default route, toward the client namespace (which does not forward).
+    await ipBatch([`route add default via ${net.client.ip}`], net.node.ns);
+    const second = (o.nodes ?? 1) >= 2 ? await addSecondNode(net) : undefined;
+    if (second) stops.push(() => second.nftlb.stop());
+    const nodes: LabNode[] = [
+      { name: nodeName, ns: net.node.ns, ip: net.node.clientSideIp, nftlb: net.nftlb },
+      ...(second ? [{ name: `${nodeName}-2`, ns: second.ns, ip: second.ip, nftlb: second.nftlb }] : []),
+    ];
+    // kube-apiserver dials from a node: the stand-in's webhook calls start in node 1.
+    const dialer = await startNodeDialer(net.node.ns, nodeApiIp, DIALER_PORT);
+    stops.push(() => dialer.stop());
 
     const wh = webhookArgs({ tlsDir: path.join(dir, "tls") });
     const webhookPort = portOf(wh, "--port", 9443);
     const webhookProbe = portOf(wh, "--probe-port", 8080);
-    const api = await startApiServer({
+    const api: ApiServer = await startApiServer({
       host: hostSide,
       dir,
-      resolveService: (s) =>
-        s.namespace === WEBHOOK_NAMESPACE && s.name === WEBHOOK_SERVICE && s.port === 443
-          ? `https://${nodeApiIp}:${webhookPort}`
-          : undefined,
+      // Called only for admission, once `api` is set.
+      resolveService: clusterIpResolver(() => api.store, dialer),
     });
     stops.push(() => api.stop());
     const client = apiClient({ url: api.url, token: api.token, ca: api.ca.cert });
@@ -94,52 +127,61 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     };
     log(`api: ${api.url}`);
 
-    // The node, as kubelet registers it: InternalIP on the side clients reach.
     const nodeIp = net.node.clientSideIp;
-    await must("POST", "/api/v1/nodes", {
-      apiVersion: "v1",
-      kind: "Node",
-      metadata: {
-        name: nodeName,
-        labels: { "kubernetes.io/hostname": nodeName, "kubernetes.io/os": "linux" },
-      },
-      spec: { podCIDR: `10.203.${slot}.0/24`, podCIDRs: [`10.203.${slot}.0/24`] },
-    });
-    await must(
-      "PATCH",
-      `/api/v1/nodes/${nodeName}/status`,
+    const specs: LabNodeSpec[] = [
       {
-        status: {
-          addresses: [
-            { type: "InternalIP", address: nodeIp },
-            { type: "Hostname", address: nodeName },
-          ],
-          conditions: [{ type: "Ready", status: "True", reason: "KubeletReady", message: "lab node" }],
+        name: nodeName,
+        ns: net.node.ns,
+        ip: nodeIp,
+        apiIp: nodeApiIp,
+        nftlb: net.nftlb,
+        suffix: "",
+        pods: {
+          bridge: "br0",
+          ipPrefix: `10.203.${slot}.`,
+          gateway: `10.203.${slot}.1`,
+          cidr: `10.203.${slot}.0/24`,
+          nsPrefix: `${PREFIX}${slot}-p`,
         },
       },
-      "application/merge-patch+json",
-    );
-
-    const pods = startPodController({
+      ...(second
+        ? [
+            {
+              name: nodes[1]!.name,
+              ns: second.ns,
+              ip: second.ip,
+              apiIp: second.apiIp,
+              nftlb: second.nftlb,
+              suffix: "-2",
+              pods: { ...second.pods, nsPrefix: `${PREFIX}${slot}-n2p` },
+            },
+          ]
+        : []),
+    ];
+    const started: StartedNode[] = [];
+    for (const spec of specs) {
+      // Started first, checked last: the syncers need neither the webhook nor its certificates.
+      const node = await startLabNode(spec, {
+        dir,
+        api: client,
+        store: api.store,
+        kubeconfig: api.kubeconfigPath,
+        readyDelayMs: o.podReadyDelayMs ?? 0,
+        terminationDelayMs: o.terminationDelayMs ?? 1000,
+        log,
+      });
+      started.push(node);
+      stops.push(() => node.pods.stop());
+      stops.push(() => node.syncer.stop());
+    }
+    const scheduler = startScheduler({
       pods: storeSource(api.store, "", "pods"),
       api: client,
-      nodeName,
-      hostIP: nodeIp,
-      network: {
-        nodeNs: net.node.ns,
-        bridge: "br0",
-        nsPrefix: `${PREFIX}${slot}-p`,
-        ipPrefix: `10.203.${slot}.`,
-        firstHost: 10,
-        lastHost: 250,
-        prefixLength: 24,
-        gateway: `10.203.${slot}.1`,
-      },
-      readyDelayMs: o.podReadyDelayMs ?? 0,
-      terminationDelayMs: o.terminationDelayMs ?? 1000,
-      log: (l) => log(l),
+      nodes: specs.map((n) => n.name),
+      log,
     });
-    stops.push(() => pods.stop());
+    stops.push(() => scheduler.stop());
+    const pods = mergedPods(started.map((n) => n.pods));
     const slices: EndpointSliceController = startEndpointSliceController({
       services: storeSource(api.store, "", "services"),
       pods: storeSource(api.store, "", "pods"),
@@ -148,25 +190,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       log: (l) => log(l),
     });
     stops.push(() => slices.stop());
-
-    const processes: ProductProcess[] = [];
-    // The syncer, with the DaemonSet's arguments.
-    const keyFile = path.join(dir, "nftlb.key");
-    writeFileSync(keyFile, net.nftlb.key, { mode: 0o600 });
-    const sy = syncerArgs({ nodeName, nftlbUrl: net.nftlb.url, keyFile, kubeconfig: api.kubeconfigPath });
-    const syncer = startProduct("syncer", net.node.ns, sy, path.join(dir, "logs", "syncer.log"));
-    stops.push(() => syncer.stop());
-    // Started first, checked last: it needs neither the webhook nor its certificates.
-    const syncerReady = waitReady(
-      `http://${nodeApiIp}:${portOf(sy, "--probe-port", 8081)}/readyz`,
-      syncer,
-      60_000,
-    ).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-
-    processes.push(syncer);
+    const processes: ProductProcess[] = started.map((n) => n.syncer);
+    const syncer = started[0]!.syncer;
 
     // The webhook: namespace, configurations, certificates from `certs ensure`, then the server.
     await must("POST", "/api/v1/namespaces", {
@@ -174,6 +199,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       kind: "Namespace",
       metadata: { name: WEBHOOK_NAMESPACE },
     });
+    // Its Service first, so the syncers program its ClusterIP while the rest starts.
+    const webhookIp = await createWebhookService(client);
     const { configs, source } = webhookConfigs();
     for (const c of configs) {
       const plural = c.kind === "MutatingWebhookConfiguration" ? "mutating" : "validating";
@@ -211,11 +238,17 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     processes.push(webhook);
     stops.push(() => webhook.stop());
     await waitReady(`http://${nodeApiIp}:${webhookProbe}/readyz`, webhook, 30_000);
-    log(`webhook ready on ${nodeApiIp}:${webhookPort}`);
+    await publishWebhookEndpoint(client, { name: nodeName, ip: nodeIp }, webhookPort);
+    log(`webhook ready on ${nodeIp}:${webhookPort}, Service ClusterIP ${webhookIp}:443`);
 
-    const failed = await syncerReady;
-    if (failed !== undefined) throw failed instanceof Error ? failed : new Error(JSON.stringify(failed));
-    log("syncer ready");
+    for (const n of started) {
+      const failed = await n.syncerReady;
+      if (failed !== undefined) throw failed instanceof Error ? failed : new Error(JSON.stringify(failed));
+    }
+    log(`syncer ready on ${started.length} node(s)`);
+    // kube-apiserver's path to the webhook: its ClusterIP, from the node (needs intra-connect).
+    await waitWebhookReachable(dialer, webhookIp, 30_000);
+    log("webhook reachable through its ClusterIP from the node");
 
     const traffic = await startTraffic(net.client.ns);
     stops.push(() => traffic.close());
@@ -226,7 +259,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       slot,
       kubeconfig: api.kubeconfigPath,
       apiServer: api.url,
-      nftlb: { url: net.nftlb.url, key: net.nftlb.key, keyFile, netns: net.nftlb.ns },
+      nftlb: { url: net.nftlb.url, key: net.nftlb.key, keyFile: started[0]!.keyFile, netns: net.nftlb.ns },
       client: { netns: net.client.ns, addresses: [net.client.ip, ...clientIps] },
       node: {
         name: nodeName,
@@ -234,14 +267,44 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         addresses: { InternalIP: nodeIp },
         podCIDR: `10.203.${slot}.0/24`,
       },
-      webhook: { url: `https://${nodeApiIp}:${webhookPort}`, log: webhook.logFile },
-      syncer: { probes: `http://${nodeApiIp}:${portOf(sy, "--probe-port", 8081)}`, log: syncer.logFile },
-      pids: { supervisor: process.pid, webhook: webhook.pid, syncer: syncer.pid },
+      nodes: specs.map((n, i) => ({
+        name: n.name,
+        netns: n.ns,
+        addresses: { InternalIP: n.ip },
+        podCIDR: n.pods.cidr,
+        nftlb: { url: n.nftlb.url, keyFile: started[i]!.keyFile },
+        syncer: { probes: started[i]!.probes, log: started[i]!.syncer.logFile, pid: started[i]!.syncer.pid },
+      })),
+      webhook: {
+        url: `https://${nodeApiIp}:${webhookPort}`,
+        clusterIP: webhookIp,
+        log: webhook.logFile,
+      },
+      syncer: { probes: started[0]!.probes, log: syncer.logFile },
+      pids: {
+        supervisor: process.pid,
+        webhook: webhook.pid,
+        syncer: syncer.pid,
+        ...Object.fromEntries(started.slice(1).map((n, i) => [`syncer${i + 2}`, n.syncer.pid])),
+      },
       namespacePrefix: `${PREFIX}${slot}-`,
     };
-    return { info, api, client, net, traffic, pods, processes, stop };
+    return { info, api, client, net, traffic, pods, processes, nodes, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** The kubelets of every node as one: sandboxes of all, idle when all are. */
+function mergedPods(all: PodController[]): PodController {
+  return {
+    sandboxes: () => new Map(all.flatMap((p) => [...p.sandboxes()])),
+    idle: async () => {
+      await Promise.all(all.map((p) => p.idle()));
+    },
+    stop: async () => {
+      await Promise.all(all.map((p) => p.stop()));
+    },
+  };
 }

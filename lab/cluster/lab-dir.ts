@@ -63,6 +63,6 @@ export const readInfo = (dir: string): ReadInfo => {
 
 /** Removes what a lab leaves in its directory, except the logs. */
 export const cleanDir = (dir: string) => {
-  for (const f of ["lab.json", "lab.lock", "lab.error", "kubeconfig", "nftlb.key", "tls"])
+  for (const f of ["lab.json", "lab.lock", "lab.error", "kubeconfig", "nftlb.key", "nftlb-2.key", "tls"])
     rmSync(path.join(dir, f), { recursive: true, force: true });
 };

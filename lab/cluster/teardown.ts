@@ -23,8 +23,8 @@ export function removeLab(info: LabInfo): void {
 export function leftovers(info: LabInfo): string[] {
   const left: string[] = [];
   for (const ns of namespacesOf(info.slot)) left.push(`network namespace ${ns}`);
-  if (runQuiet(["ip", "-o", "link", "show", `knl${info.slot}-api`]).trim() !== "")
-    left.push(`veth knl${info.slot}-api`);
+  for (const veth of [`knl${info.slot}-api`, `knl${info.slot}-api2`])
+    if (runQuiet(["ip", "-o", "link", "show", veth]).trim() !== "") left.push(`veth ${veth}`);
   for (const [name, pid] of Object.entries(info.pids)) if (alive(pid)) left.push(`process ${name} (${pid})`);
   return left;
 }

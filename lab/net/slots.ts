@@ -44,6 +44,7 @@ export const removeSlot = (slot: number): void => {
     runQuiet(["ip", "netns", "del", ns]);
   }
   runQuiet(["ip", "link", "del", `${PREFIX}${slot}-api`]);
+  runQuiet(["ip", "link", "del", `${PREFIX}${slot}-api2`]);
 };
 
 /** Removes every slot left behind by a run that crashed (owner dead or no lock at all). */

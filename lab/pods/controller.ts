@@ -122,6 +122,8 @@ export function startPodController(o: PodControllerOptions): PodController {
       await teardown(key);
       if (pod === undefined) return undefined;
     }
+    // The lab's scheduler (lab/cluster/scheduler.ts) binds Pods; this kubelet runs only its own.
+    if (!running.has(key) && pod.spec?.nodeName !== o.nodeName) return undefined;
     const finalizers = pod.metadata.finalizers ?? [];
     if (pod.metadata.deletionTimestamp !== undefined) {
       if (!finalizers.includes(FINALIZER)) {
@@ -143,14 +145,11 @@ export function startPodController(o: PodControllerOptions): PodController {
     }
     let r = running.get(key);
     if (r === undefined) {
-      // Finalizer and node first: from here on a delete waits for us to clean up.
+      // Finalizer first: from here on a delete waits for us to clean up.
       const claim = await o.api.request(
         "PATCH",
         pathOf(ns, name),
-        {
-          metadata: { finalizers: [...finalizers.filter((f) => f !== FINALIZER), FINALIZER] },
-          ...(pod.spec?.nodeName ? {} : { spec: { nodeName: o.nodeName } }),
-        },
+        { metadata: { finalizers: [...finalizers.filter((f) => f !== FINALIZER), FINALIZER] } },
         MERGE_PATCH,
       );
       if (!claim.ok) {
