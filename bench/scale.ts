@@ -117,6 +117,7 @@ const put = (api: ApiServer, from: number, n: number, endpoints = 10) => {
 function watcher() {
   let waiter: { cond: (c: NftlbClient) => boolean; resolve: () => void } | undefined;
   let client: NftlbClient | undefined;
+  let lists = 0;
   const check = () => {
     if (waiter && client && waiter.cond(client)) {
       waiter.resolve();
@@ -128,7 +129,10 @@ function watcher() {
     return {
       ...c,
       known: () => c.known(),
-      listFarms: () => c.listFarms(),
+      listFarms: () => {
+        lists++;
+        return c.listFarms();
+      },
       async upsertFarms(farms) {
         const r = await c.upsertFarms(farms);
         check();
@@ -141,9 +145,13 @@ function watcher() {
       },
     };
   };
+  /** Resolves at once when `cond` already holds, else after the write that makes it hold. */
   const next = (cond: (c: NftlbClient) => boolean) =>
-    new Promise<void>((resolve) => (waiter = { cond, resolve }));
-  return { wrap, next };
+    new Promise<void>((resolve) => {
+      waiter = { cond, resolve };
+      check();
+    });
+  return { wrap, next, lists: () => lists };
 }
 
 const liveCount = (c: NftlbClient, farm: string) =>
@@ -202,7 +210,10 @@ async function main() {
     );
 
     // nftlb restart under the running syncer.
-    const back = w.next((c) => [...c.known().keys()].filter((k) => k.startsWith("bench.m")).length >= N);
+    const listed = w.lists();
+    const back = w.next(
+      (c) => w.lists() > listed && [...c.known().keys()].filter((k) => k.startsWith("bench.m")).length >= N,
+    );
     const t1 = performance.now();
     await net.nftlb.restart();
     await back;
