@@ -80,6 +80,11 @@ describe("virtual addresses", () => {
       ["10.96.0.10:80"],
     ],
     [
+      "the ingress status of a Service that is no longer a LoadBalancer is not programmed",
+      service(nodePort, {}, { loadBalancer: { ingress: [{ ip: "203.0.113.7" }] } }),
+      ["10.96.0.10:80", "192.168.1.10:30080"],
+    ],
+    [
       "externalIPs on the service port",
       service({ externalIPs: ["198.51.100.1"] }),
       ["10.96.0.10:80", "198.51.100.1:80"],

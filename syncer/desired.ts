@@ -278,8 +278,13 @@ function readIps(values: readonly unknown[], key: string, problems: Problem[]): 
   return out;
 }
 
-/** Ingress IPs, except those with `ipMode: Proxy`: kube-proxy leaves those to the load balancer. */
+/**
+ * Ingress IPs of a LoadBalancer, except those with `ipMode: Proxy`: kube-proxy leaves those to the
+ * load balancer. Another type's leftover status is not programmed (kube-proxy reads it only for
+ * type LoadBalancer; the API server clears it on a type change, but a stale cache may still hold it).
+ */
 function lbIngress(service: Service): unknown[] {
+  if (service.spec.type !== "LoadBalancer") return [];
   const ingress = service.status?.loadBalancer?.ingress ?? [];
   return ingress.filter((i) => i.ipMode !== "Proxy" && i.ip !== undefined).map((i) => i.ip);
 }

@@ -9,6 +9,7 @@ import { request } from "../lab/apiserver/client.ts";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { startTestWebhook, type Decision, type TestWebhook } from "../lab/apiserver/test-webhook.ts";
+import { pythonMissing, runPython } from "./kube-python.ts";
 
 type Req = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- AdmissionReview requests
 let api: ApiServer;
@@ -318,4 +319,28 @@ describe("admission webhooks", () => {
     await register(VWC, "another", [webhook("x.lab.example.com", "/validate")]);
     assert.equal(hook.reviews.length, 0);
   });
+
+  it(
+    "decodes a mutating webhook's patch into the type: a misspelt field is dropped (seen by the Python client)",
+    { skip: pythonMissing },
+    async () => {
+      decide = () => ({
+        allowed: true,
+        patch: [
+          { op: "add", path: "/dataa", value: { k: "v" } },
+          { op: "add", path: "/metadata/labels", value: { patched: "yes" } },
+        ],
+      });
+      await register(MWC, "misspelt", [webhook("m.lab.example.com", "/mutate")]);
+      const out = await runPython(
+        api.kubeconfigPath,
+        `
+call(v1.create_namespaced_config_map, "default", {"metadata": {"name": "misspelt"}})
+out["raw"] = raw("GET", "/api/v1/namespaces/default/configmaps/misspelt")
+`,
+      );
+      assert.equal(out.raw.object.metadata.labels.patched, "yes");
+      assert.equal(out.raw.object.dataa, undefined);
+    },
+  );
 });

@@ -147,11 +147,12 @@ describe("create, get, update, delete", () => {
     assert.equal(r.json.metadata.generation, cur.metadata.generation);
   });
   it("keeps status out of the main resource and the rest out of /status", async () => {
-    const cur = (await request(api, "GET", `${SVCS}/alpha`)).json;
+    // ingress status is only valid on a LoadBalancer (ValidateLoadBalancerStatus)
+    const cur = (await request(api, "POST", SVCS, { body: svc("lbstatus", { type: "LoadBalancer" }) })).json;
     const lb = { loadBalancer: { ingress: [{ ip: "192.0.2.10" }] } };
-    const main = await request(api, "PUT", `${SVCS}/alpha`, { body: { ...cur, status: lb } });
+    const main = await request(api, "PUT", `${SVCS}/lbstatus`, { body: { ...cur, status: lb } });
     assert.deepEqual(main.json.status, { loadBalancer: {} });
-    const st = await request(api, "PUT", `${SVCS}/alpha/status`, {
+    const st = await request(api, "PUT", `${SVCS}/lbstatus/status`, {
       body: { ...main.json, status: lb, spec: { ...main.json.spec, sessionAffinity: "ClientIP" } },
     });
     assert.equal(st.status, 200, st.text);

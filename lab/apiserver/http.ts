@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import type { ManagedFields } from "./managedfields.ts";
 import { decodeProtobufObject } from "./protobuf.ts";
 import type { Resource } from "./resources.ts";
-import type { Allocators } from "./service.ts";
+import type { Allocators } from "./service-alloc.ts";
 import { badRequest, failure, unsupportedMediaType, type Status } from "./status.ts";
 import type { Obj, Store } from "./store.ts";
 import type { ServiceResolver } from "./webhook-call.ts";
@@ -93,12 +93,7 @@ export function decodeObject(ctx: Ctx, body: Buffer, type = mediaType(ctx.req)):
     throw badRequest(
       `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${want})`,
     );
-  const meta = obj.metadata;
-  if (meta !== undefined && (typeof meta !== "object" || meta === null || Array.isArray(meta))) {
-    throw badRequest(
-      `json: cannot unmarshal ${Array.isArray(meta) ? "array" : typeof meta} into Go struct field ${r.kind}.metadata of type v1.ObjectMeta`,
-    );
-  }
+  // metadata of the wrong type is refused by the typed decoding (field-validation.ts); null is none
   obj.metadata ??= {};
   return obj as Obj;
 }

@@ -3,16 +3,14 @@
 import type { Resource } from "./resources.ts";
 import type { FieldError } from "./status.ts";
 import type { Obj } from "./store.ts";
+import { validateEndpointSlice, validateEndpoints, validateSecret } from "./endpoints.ts";
 import { defaultService, validateService } from "./service.ts";
 import {
   invalidValue,
-  isPortNumber,
   metadataErrors,
   nameErrors,
   notSupported,
-  PORT_RANGE,
   required,
-  validIP,
   type NameRule,
 } from "./validation.ts";
 
@@ -90,6 +88,9 @@ export function applyDefaults(res: Resource, obj: Obj): void {
     case "EndpointSlice":
       for (const p of arr(obj.ports)) p.protocol ??= "TCP";
       return;
+    case "Endpoints":
+      for (const sub of arr(obj.subsets)) for (const p of arr(sub.ports)) p.protocol ??= "TCP";
+      return;
     case "MutatingWebhookConfiguration":
       return defaultWebhooks(obj, true);
     case "ValidatingWebhookConfiguration":
@@ -149,31 +150,6 @@ function validateWebhooks(obj: Obj): FieldError[] {
   return out;
 }
 
-function validateEndpointSlice(obj: Obj, old: Obj | undefined): FieldError[] {
-  const out: FieldError[] = [];
-  const types = ["FQDN", "IPv4", "IPv6"];
-  if (!types.includes(obj.addressType as string))
-    out.push(notSupported("addressType", obj.addressType, types));
-  if (old !== undefined && old.addressType !== obj.addressType)
-    out.push(invalidValue("addressType", obj.addressType, "field is immutable"));
-  arr(obj.endpoints).forEach((e, i) => {
-    const addrs = e.addresses;
-    if (!Array.isArray(addrs) || addrs.length === 0)
-      out.push(required(`endpoints[${i}].addresses`, "must contain at least 1 address"));
-    else if (obj.addressType !== "FQDN") {
-      addrs.forEach((a, j) => {
-        if (!validIP(a))
-          out.push(invalidValue(`endpoints[${i}].addresses[${j}]`, a, "must be a valid IP address"));
-      });
-    }
-  });
-  arr(obj.ports).forEach((p, i) => {
-    if (p.port !== undefined && p.port !== null && !isPortNumber(p.port))
-      out.push(invalidValue(`ports[${i}].port`, p.port, PORT_RANGE));
-  });
-  return out;
-}
-
 function validatePod(obj: Obj): FieldError[] {
   const spec = (obj.spec ?? {}) as Any;
   const containers = arr(spec.containers);
@@ -196,6 +172,10 @@ export function validate(res: Resource, obj: Obj, old: Obj | undefined): FieldEr
       return [...out, ...validatePod(obj)];
     case "EndpointSlice":
       return [...out, ...validateEndpointSlice(obj, old)];
+    case "Endpoints":
+      return [...out, ...validateEndpoints(obj)];
+    case "Secret":
+      return [...out, ...validateSecret(obj, old)];
     case "MutatingWebhookConfiguration":
     case "ValidatingWebhookConfiguration":
       return [...out, ...validateWebhooks(obj)];

@@ -72,3 +72,17 @@ export function openApiRoot(): Record<string, unknown> {
   }
   return { paths };
 }
+
+/**
+ * /openapi/v2 as the protobuf Document client-go asks for, with no definitions. kubectl reads it
+ * only to validate on the client what the server cannot validate itself — a `kind: List` — and
+ * skips kinds it has no schema for, so each item goes to the server with fieldValidation=Strict.
+ */
+export function openApiV2Protobuf(): Buffer {
+  const str = (field: number, text: string) => {
+    const b = Buffer.from(text, "utf8");
+    return Buffer.concat([Buffer.from([(field << 3) | 2, b.length]), b]);
+  };
+  const info = Buffer.concat([str(1, "Kubernetes"), str(2, "v1.32.4-lab")]);
+  return Buffer.concat([str(1, "2.0"), Buffer.from([(2 << 3) | 2, info.length]), info]);
+}

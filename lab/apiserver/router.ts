@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.ts";
 import type { Faults } from "./faults.ts";
 import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
-import { openApiDocument, openApiRoot } from "./openapi.ts";
+import { openApiDocument, openApiRoot, openApiV2Protobuf } from "./openapi.ts";
 import { handleGet, handleList } from "./read.ts";
 import { findResource } from "./resources.ts";
 import { asStatus, failure, methodNotAllowed, pathNotFound, unauthorized } from "./status.ts";
@@ -62,7 +62,11 @@ async function dispatch(
   const doc = documents(path, o.serverAddress());
   if (doc !== undefined)
     return method === "GET" ? sendJson(base, 200, doc) : sendStatus(base, methodNotAllowed().status);
-  if (path === "/openapi/v2") return sendStatus(base, pathNotFound().status);
+  if (path === "/openapi/v2" && method === "GET") {
+    res.writeHead(200, { "Content-Type": "application/com.github.proto-openapi.spec.v2.v1.0+protobuf" });
+    res.end(openApiV2Protobuf());
+    return;
+  }
 
   let segs: string[];
   try {

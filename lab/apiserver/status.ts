@@ -88,7 +88,9 @@ export function invalid(res: Resource, name: string, errors: FieldError[]): Stat
   if (res.group !== "") details.group = res.group;
   details.kind = res.kind;
   details.causes = errors.map((e) => ({ reason: e.type, message: e.detail, field: e.field }));
-  return failure(422, "Invalid", `${res.kind} "${name}" is invalid: ${joined}`, details);
+  // GroupKind.String(): "Service", "EndpointSlice.discovery.k8s.io"
+  const kind = res.group === "" ? res.kind : `${res.kind}.${res.group}`;
+  return failure(422, "Invalid", `${kind} "${name}" is invalid: ${joined}`, details);
 }
 
 export const badRequest = (message: string): StatusError => failure(400, "BadRequest", message);
@@ -121,3 +123,21 @@ export function asStatus(err: unknown): Status {
   const message = err instanceof Error ? err.message : String(err);
   return internalError(message).status;
 }
+
+/** ListOptions / PatchOptions... refused: `ListOptions.meta.k8s.io "" is invalid: ...` */
+export function invalidOptions(kind: string, errors: FieldError[]): StatusError {
+  const texts = errors.map((e) => `${e.field}: ${e.detail}`);
+  const joined = texts.length === 1 ? (texts[0] ?? "") : `[${texts.join(", ")}]`;
+  return failure(422, "Invalid", `${kind}.meta.k8s.io "" is invalid: ${joined}`, {
+    group: "meta.k8s.io",
+    kind,
+    causes: errors.map((e) => ({ reason: e.type, message: e.detail, field: e.field })),
+  });
+}
+
+/** The watch cache's answer to a resourceVersion it has not reached (storage.NewTooLargeResourceVersionError). */
+export const tooLargeResourceVersion = (rv: number, current: number): StatusError =>
+  failure(504, "Timeout", `Timeout: Too large resource version: ${rv}, current: ${current}`, {
+    causes: [{ reason: "ResourceVersionTooLarge", message: "Too large resource version" }],
+    retryAfterSeconds: 1,
+  });

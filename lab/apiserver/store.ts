@@ -129,6 +129,23 @@ export class Store {
     this.#history.length = 0;
   }
 
+  /**
+   * The objects of `res` as they were at revision `rv` (what etcd serves for an exact read), by
+   * undoing the kept events after it; undefined when compaction took what that needs.
+   */
+  listAt(res: Resource, ns: string | undefined, rv: number): Obj[] | undefined {
+    if (rv < this.#compacted) return undefined;
+    const key = (o: Obj) => objKey(o.metadata.namespace, o.metadata.name ?? "");
+    const at = new Map(this.list(res, ns).map((o) => [key(o), o]));
+    for (const e of [...this.#history].reverse()) {
+      if (e.rv <= rv) break;
+      if (e.res !== res || (ns !== undefined && e.object.metadata.namespace !== ns)) continue;
+      if (e.type === "ADDED") at.delete(key(e.object));
+      else if (e.prev !== undefined) at.set(key(e.prev), structuredClone(e.prev));
+    }
+    return [...at.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, o]) => o);
+  }
+
   subscribe(fn: (e: StoreEvent) => void): () => void {
     this.#listeners.add(fn);
     return () => this.#listeners.delete(fn);

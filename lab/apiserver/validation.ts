@@ -1,7 +1,7 @@
 // Validation with the real field paths and message texts (k8s.io/apimachinery validation and
 // pkg/apis/core/validation), for the fields our manifests and tests touch. The result is a list of
 // field errors; the caller turns a non-empty list into a 422 Invalid.
-import { isIP } from "node:net";
+import { isIP, isIPv4 } from "node:net";
 import type { FieldError } from "./status.ts";
 import type { Obj } from "./store.ts";
 
@@ -110,6 +110,37 @@ export function metadataErrors(obj: Obj, rule: NameRule, namespaced: boolean): F
   }
   for (const k of Object.keys(m.annotations ?? {}))
     out.push(...qualifiedNameErrors(k.toLowerCase(), "metadata.annotations"));
+  out.push(...finalizerErrors(m.finalizers ?? []), ...ownerErrors(m.ownerReferences ?? []));
+  return out;
+}
+
+const STANDARD_FINALIZERS = ["kubernetes", "orphan", "foregroundDeletion"];
+
+/** apimachinery's ValidateFinalizers, then core's validateKubeFinalizerName for each one. */
+function finalizerErrors(finalizers: string[]): FieldError[] {
+  const out = finalizers.flatMap((f) => qualifiedNameErrors(f, "metadata.finalizers"));
+  finalizers.forEach((f, i) => {
+    const field = `metadata.finalizers[${i}]`;
+    out.push(...qualifiedNameErrors(f, field));
+    if (!f.includes("/") && !STANDARD_FINALIZERS.includes(f))
+      out.push(invalidValue(field, f, "name is neither a standard finalizer name nor is it fully qualified"));
+  });
+  return out;
+}
+
+/** validateOwnerReference: each field must be set (the path is not indexed, as in the real one). */
+function ownerErrors(refs: unknown[]): FieldError[] {
+  const out: FieldError[] = [];
+  for (const r of refs as Record<string, unknown>[]) {
+    const apiVersion = typeof r.apiVersion === "string" ? r.apiVersion : "";
+    const version = apiVersion.includes("/") ? apiVersion.split("/")[1] : apiVersion;
+    const f = "metadata.ownerReferences";
+    if (version === "" || version === undefined)
+      out.push(invalidValue(`${f}.apiVersion`, apiVersion, "version must not be empty"));
+    for (const k of ["kind", "name", "uid"])
+      if (typeof r[k] !== "string" || r[k] === "")
+        out.push(invalidValue(`${f}.${k}`, r[k] ?? "", "must not be empty"));
+  }
   return out;
 }
 
@@ -121,3 +152,28 @@ export const isPortNumber = (v: unknown): v is number =>
   typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 65535;
 export const PORT_RANGE = "must be between 1 and 65535, inclusive";
 export const PROTOCOLS = ["SCTP", "TCP", "UDP"];
+
+/** IsValidPortName (IANA_SVC_NAME): a named targetPort or containerPort name. */
+export function portNameErrors(name: string): string[] {
+  const out: string[] = [];
+  if (name.length > 15) out.push("must be no more than 15 characters");
+  if (!/^[-a-z0-9]+$/.test(name))
+    out.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+  if (!/[a-z]/.test(name)) out.push("must contain at least one letter (a-z)");
+  if (name.includes("--")) out.push("must not contain consecutive hyphens");
+  if (name.startsWith("-") || name.endsWith("-")) out.push("must not begin or end with a hyphen");
+  return out;
+}
+
+/** ValidateNonSpecialIP: addresses a Service or endpoint may not use. */
+export function specialIP(ip: string): string | undefined {
+  const v4 = isIPv4(ip) ? ip.split(".").map(Number) : undefined;
+  const low = ip.toLowerCase();
+  if (ip === "0.0.0.0" || ip === "::") return "may not be unspecified (0.0.0.0)";
+  if (v4?.[0] === 127 || low === "::1") return "may not be in the loopback range (127.0.0.0/8, ::1/128)";
+  if ((v4?.[0] === 169 && v4[1] === 254) || /^fe[89ab]/.test(low))
+    return "may not be in the link-local range (169.254.0.0/16, fe80::/10)";
+  if ((v4?.[0] === 224 && v4[1] === 0 && v4[2] === 0) || low.startsWith("ff02:"))
+    return "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)";
+  return undefined;
+}

@@ -11,10 +11,11 @@ import {
   type Ctx,
   type Server,
 } from "./http.ts";
+import { checkApplied, checkBody, checkPatched } from "./field-validation.ts";
 import { applyJsonPatch, applyMergePatch, strategicMerge } from "./patch.ts";
 import { apiVersionOf, RESOURCES } from "./resources.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
-import { releaseService } from "./service.ts";
+import { releaseService } from "./service-alloc.ts";
 import { badRequest, conflict, failure, notFound, unsupportedMediaType } from "./status.ts";
 import type { Obj } from "./store.ts";
 import { admissionAttributes, createObject, timestamp, updateObject } from "./write.ts";
@@ -28,6 +29,7 @@ const PATCH_TYPES = [
 
 export async function handleCreate(srv: Server, ctx: Ctx): Promise<void> {
   const obj = decodeObject(ctx, await readBody(ctx.req));
+  checkBody(ctx, obj, "CreateOptions");
   const dryRun = isDryRun(ctx);
   const created = await createObject(srv, ctx, obj, { dryRun });
   sendJson(ctx, 201, created);
@@ -35,6 +37,7 @@ export async function handleCreate(srv: Server, ctx: Ctx): Promise<void> {
 
 export async function handleUpdate(srv: Server, ctx: Ctx): Promise<void> {
   const obj = decodeObject(ctx, await readBody(ctx.req));
+  checkBody(ctx, obj, "UpdateOptions");
   const dryRun = isDryRun(ctx);
   const old = srv.store.get(ctx.resource, ctx.namespace, ctx.name ?? "");
   if (old === undefined) {
@@ -76,6 +79,9 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
         'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
       );
     const applied = decodeObject(ctx, body, "application/apply-patch+yaml");
+    if (applied.metadata.managedFields !== undefined && applied.metadata.managedFields !== null)
+      throw badRequest("metadata.managedFields must be nil");
+    checkApplied(ctx, applied);
     if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
       throw badRequest(
         `the name of the object (${String(applied.metadata.name)}) does not match the name on the URL (${name})`,
@@ -118,6 +124,7 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
   const obj = next as Obj;
   if (typeof obj !== "object" || obj === null || typeof obj.metadata !== "object" || obj.metadata === null)
     throw badRequest("the patched object has no metadata");
+  checkPatched(ctx, obj, patch, type === "application/strategic-merge-patch+json");
   if (obj.kind !== old.kind || obj.apiVersion !== old.apiVersion)
     throw badRequest("the patch may not change the object's apiVersion or kind");
   sendJson(ctx, 200, await updateObject(srv, ctx, obj, old, { dryRun }));

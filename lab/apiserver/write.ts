@@ -4,10 +4,16 @@
 // creationTimestamp, generation, resourceVersion, managedFields) is set here and nowhere else.
 import { randomBytes, randomUUID } from "node:crypto";
 import { mutate, validateAdmission, type Attributes } from "./admission.ts";
+import { prune } from "./decode.ts";
 import { managerOf, type Ctx, type Server } from "./http.ts";
 import { applyDefaults, validate } from "./kinds.ts";
 import { apiVersionOf, findResource } from "./resources.ts";
-import { allocateService, carryOverAllocated, releaseService } from "./service.ts";
+import {
+  allocateService,
+  carryOverAllocated,
+  dropTypeDependentFields,
+  releaseService,
+} from "./service-alloc.ts";
 import { alreadyExists, badRequest, conflict, failure, invalid, MODIFIED, notFound } from "./status.ts";
 import type { Obj } from "./store.ts";
 
@@ -101,10 +107,14 @@ export async function createObject(srv: Server, ctx: Ctx, obj: Obj, o: WriteOpti
     "selfLink",
   ])
     delete obj.metadata[k];
+  // the Service strategy's PrepareForCreate: status is the controllers' to write, never the creator's
+  if (res.kind === "Service") delete obj.status;
   applyDefaults(res, obj);
   const mutated =
     (await mutate(attrs(ctx, "CREATE", obj, undefined, o.dryRun), srv.store, srv.resolve, ctx.warnings)) ??
     obj;
+  // a webhook's patch is decoded into the type too: what it does not have is dropped
+  prune(res, mutated);
   const m = mutated.metadata;
   if (
     (m.name === undefined || m.name === "") &&
@@ -194,9 +204,13 @@ export async function updateObject(
   if (old.metadata.deletionTimestamp !== undefined) m.deletionTimestamp = old.metadata.deletionTimestamp;
   else delete m.deletionTimestamp;
   applyDefaults(res, obj);
-  if (res.kind === "Service") carryOverAllocated(obj, old);
+  if (res.kind === "Service" && ctx.subresource === "") {
+    dropTypeDependentFields(obj, old);
+    carryOverAllocated(obj, old);
+  }
   const mutated =
     (await mutate(attrs(ctx, "UPDATE", obj, old, o.dryRun), srv.store, srv.resolve, ctx.warnings)) ?? obj;
+  prune(res, mutated);
   const allocErrors =
     res.kind === "Service" && ctx.subresource === ""
       ? allocateService(mutated, old, srv.alloc, o.dryRun)
@@ -225,7 +239,17 @@ export async function updateObject(
     ...x,
     metadata: { ...x.metadata, resourceVersion: undefined, managedFields: undefined },
   });
-  if (same(strip(mutated), strip(old))) return old;
+  if (same(strip(mutated), strip(old))) {
+    // an apply of values already there still changes who owns them (shared ownership), and
+    // that is a write; nothing else that changes nothing is
+    if (o.record === undefined || o.dryRun) return old;
+    o.record(uid);
+    const untimed = (list: unknown[] | undefined) =>
+      (list ?? []).map((e) => ({ ...(e as Record<string, unknown>), time: undefined }));
+    const entries = srv.fields.entries(uid);
+    if (same(untimed(entries), untimed(old.metadata.managedFields))) return old;
+    return srv.store.put(res, { ...old, metadata: { ...old.metadata, managedFields: entries } });
+  }
   if (o.dryRun)
     return { ...mutated, metadata: { ...mutated.metadata, resourceVersion: old.metadata.resourceVersion } };
   if (o.record !== undefined) o.record(uid);
