@@ -27,7 +27,13 @@ const farm = (name: string, backends: Backend[], mark?: string): Farm => ({
   log: "none",
   ...(mark ? { mark } : {}),
   addresses: [
-    { name: `${name}-a`, family: "ipv4", "ip-addr": `10.96.0.${name.charCodeAt(2)}`, ports: "80", protocol: "tcp" },
+    {
+      name: `${name}-a`,
+      family: "ipv4",
+      "ip-addr": `10.96.0.${name.charCodeAt(2)}`,
+      ports: "80",
+      protocol: "tcp",
+    },
   ],
   backends,
 });
