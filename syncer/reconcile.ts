@@ -278,7 +278,8 @@ export class Reconciler {
         }
         continue;
       }
-      if (refused.has(ownerOfFarm(op.farm)) && !("backends" in op && op.backends.length === 0)) continue;
+      // A refused Service keeps exactly what it has: none of its removals.
+      if (refused.has(ownerOfFarm(op.farm))) continue;
       if ("backends" in op) {
         removing ??= performance.now();
         const failed = await this.#removeBackends(op.farm, op.backends, removing, ownerOfFarm);
