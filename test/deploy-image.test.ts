@@ -23,6 +23,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCa } from "../lab/pki/ca.ts";
+import { parseSize } from "../syncer/config.ts";
 import { ROOT, daemonSet, find, kubectlMissing, render, workloads } from "./deploy-render.ts";
 
 const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
@@ -187,12 +188,19 @@ describe("the runtime image's layout", { skip }, () => {
   });
 
   it("the syncer accepts the DaemonSet's arguments (it stops at the API server, not at a flag)", async () => {
-    const { syncer } = daemonSet(render("deploy"));
+    const { syncer, nftlb } = daemonSet(render("deploy"));
     const keyDir = mkdtempSync(join(tmpdir(), "deploy-image-key-"));
     writeFileSync(join(keyDir, "key"), "0123456789abcdef".repeat(4));
     const mount = syncer.volumeMounts!.find((m) => m.name === "nftlb-key")!.mountPath;
-    // What kubelet does: $(VAR) from the container's env, spec.nodeName from the downward API.
-    const env = new Map((syncer.env ?? []).map((e) => [e.name, e.value ?? (e.valueFrom ? "node-a" : "")]));
+    // What kubelet does: $(VAR) from the container's env, spec.nodeName and the nftlb
+    // container's memory limit (in bytes) from the downward API.
+    const limit = String(parseSize(String(nftlb.resources?.limits?.memory ?? "")) ?? "");
+    const env = new Map(
+      (syncer.env ?? []).map((e) => [
+        e.name,
+        e.value ?? (e.valueFrom?.resourceFieldRef ? limit : e.valueFrom ? "node-a" : ""),
+      ]),
+    );
     const args = syncer.args!.map((a) =>
       a.replace(/\$\((\w+)\)/g, (_, name: string) => env.get(name) ?? `$(${name})`).replace(mount, keyDir),
     );
