@@ -22,6 +22,7 @@ import {
 } from "./contract.ts";
 import { balanced, DEFAULT_SCOPE, type Balanced, type ProxyScope } from "./balanced.ts";
 import { nearest } from "./suggest.ts";
+import { sourceRangeWarnings } from "./source-ranges.ts";
 import type { Service } from "./service.ts";
 
 export interface Finding {
@@ -107,6 +108,8 @@ export function evaluateService(service: Service, opts: EvaluateOptions = {}): E
       message: `kube-nftlb does not balance this Service (${isBalanced.reason}): its kube-nftlb annotations have no effect`,
     });
   }
+
+  if (isBalanced.balanced) warnings.push(...sourceRangeWarnings(service));
 
   const choices: Choices = { mode, scheduler, persistence, helper, log, persistTtl };
   return { choices, settings: toFarmSettings(service, choices), errors, warnings, balanced: isBalanced };

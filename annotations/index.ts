@@ -4,3 +4,4 @@ export * from "./balanced.ts";
 export * from "./evaluate.ts";
 export * from "./defaults.ts";
 export { nearest } from "./suggest.ts";
+export * from "./source-ranges.ts";

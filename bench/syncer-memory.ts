@@ -190,6 +190,8 @@ async function measure(n: number) {
     [
       ...["bin/kube-nftlb.js", "syncer", "--kubeconfig", api.kubeconfigPath, "--nftlb-url", sink.url],
       ...["--nftlb-key-file", keyFile, "--node-name", "node-1", "--probe-port", String(port)],
+      // A sink, not a node: no nftables table of its own in this namespace.
+      "--node-rules=off",
       ...["--resync-period", "1h", "--nftlb-probe-period", "1h", "--log-level", "warn"],
     ],
     { cwd: root, stdio: ["ignore", "pipe", "inherit"] },

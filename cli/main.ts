@@ -6,6 +6,7 @@ const COMMANDS: Record<string, string> = {
   render: "print the nftlb farms a node would get for manifests",
   webhook: "run the validating and mutating admission webhook",
   syncer: "run the node sidecar that keeps nftlb equal to the cluster",
+  "node-rules": "run the agent that writes kube-nftlb's own nftables table (NET_ADMIN)",
   certs: "create and rotate the webhook's TLS certificates",
 };
 const EXT = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
@@ -18,7 +19,7 @@ const USAGE = `Usage: kube-nftlb <command> [flags]
 
 Commands:
 ${Object.entries(COMMANDS)
-  .map(([name, summary]) => `  ${name.padEnd(9)} ${summary}`)
+  .map(([name, summary]) => `  ${name.padEnd(10)} ${summary}`)
   .join("\n")}
 
 Run \`kube-nftlb <command> --help\` for a command's flags.`;

@@ -2,6 +2,7 @@
 import { createLogger, createShutdown } from "../runtime/index.ts";
 import { HELP, parseSyncerArgs } from "../syncer/config.ts";
 import { startSyncer } from "../syncer/run.ts";
+import { runCleanup } from "../syncer/cleanup-cli.ts";
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseSyncerArgs(argv);
@@ -15,6 +16,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const cfg = parsed.config;
   const log = createLogger({ name: "syncer", level: cfg.logLevel, secrets: () => [cfg.nftlbKey] });
+  if (cfg.cleanup) return runCleanup(cfg, log);
   let syncer;
   try {
     syncer = await startSyncer(cfg, { log });

@@ -17,8 +17,8 @@ const HELP = `Usage: npm run lab -- <up|down> [--dir DIR] [flags]
 
 The whole of kube-nftlb on one machine: a Kubernetes API stand-in, a node network namespace
 running the real nftlb and the syncer, the admission webhook (certificates from
-\`kube-nftlb certs ensure\`), Pods as network namespaces, an EndpointSlice controller, and a client
-namespace to send traffic from. Needs root and Linux network namespaces. See docs/lab.md.
+\`kube-nftlb certs ensure\`), Pods as network namespaces, Deployment/ReplicaSet and EndpointSlice
+controllers, and a client namespace to send traffic from. Needs root and Linux network namespaces. See docs/lab.md.
 
 Commands:
   up      start a lab and return once it is ready; it keeps running in the background.

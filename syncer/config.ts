@@ -24,6 +24,14 @@ export interface SyncerConfig {
   ifaceMac?: string;
   oface?: string;
   logLevel: string;
+  /** kube-nftlb's own table `inet kube-nftlb` (syncer/node-rules.ts); undefined = on. */
+  nodeRules?: boolean;
+  /** The node-rules agent's socket (`--node-rules unix:PATH`); absent: run nft directly. */
+  nodeRulesSocket?: string;
+  /** How nft is run; ["nft"] unless a test runs it inside a network namespace. */
+  nftCommand?: string[];
+  /** `--cleanup`: remove kube-nftlb's farms and table from this node, then exit. */
+  cleanup?: boolean;
 }
 
 export const HELP = `Usage: kube-nftlb syncer --nftlb-url URL --nftlb-key-file FILE --node-name NAME [flags]
@@ -59,6 +67,16 @@ Flags:
                             toward the Pods (e.g. eth0, cni0); both or neither. The MAC of
                             --iface is read from /sys/class/net/NAME/address at start. Without
                             them, Services annotated for dsr are served in snat (with an Event)
+  --node-rules HOW          kube-nftlb's own nftables table, table inet kube-nftlb: refuses
+                            clients of Services without endpoints, drops Local traffic without
+                            a local endpoint, enforces loadBalancerSourceRanges. unix:PATH: ask
+                            the node-rules agent (\`kube-nftlb node-rules\`, which holds NET_ADMIN)
+                            on that socket, as the DaemonSet does; nft (default): run nft here,
+                            which needs NET_ADMIN; off: none of that
+  --cleanup                 remove every farm kube-nftlb made in this nftlb (its farm names and
+                            its sentinel; other farms stay) and table inet kube-nftlb, then exit
+                            (0 when done; harmless to repeat). Needs --nftlb-url and
+                            --nftlb-key-file only
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
 
@@ -157,6 +175,8 @@ export function parseSyncerArgs(
         iface: { type: "string" },
         oface: { type: "string" },
         "log-level": { type: "string", default: "info" },
+        "node-rules": { type: "string", default: "nft" },
+        cleanup: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -189,8 +209,13 @@ export function parseSyncerArgs(
   }
   if (key === "") return { ok: false, error: `--nftlb-key-file ${keyFile} is empty` };
   if (/[\r\n]/.test(key)) return { ok: false, error: `--nftlb-key-file ${keyFile} holds more than one line` };
-  const nodeName = values["node-name"];
-  if (!nodeName) return { ok: false, error: "--node-name is required (the downward API's spec.nodeName)" };
+  const nodeName = values["node-name"] ?? "";
+  if (!nodeName && !values.cleanup)
+    return { ok: false, error: "--node-name is required (the downward API's spec.nodeName)" };
+  const nodeRules = values["node-rules"];
+  const socket = nodeRules.startsWith("unix:") ? nodeRules.slice(5) : undefined;
+  if (nodeRules !== "nft" && nodeRules !== "off" && !socket?.startsWith("/"))
+    return { ok: false, error: `--node-rules must be nft, off or unix:/absolute/path, got "${nodeRules}"` };
   const probe = values["probe-port"];
   if (!/^\d+$/.test(probe) || Number(probe) > 65535)
     return { ok: false, error: `--probe-port must be a port number from 0 to 65535, got "${probe}"` };
@@ -228,7 +253,10 @@ export function parseSyncerArgs(
     nftlbProbeMs: probeMs,
     nftlbTimeoutMs: 30_000,
     logLevel: values["log-level"],
+    nodeRules: nodeRules !== "off",
   };
+  if (socket) config.nodeRulesSocket = socket;
+  if (values.cleanup) config.cleanup = true;
   if (values.kubeconfig) config.kubeconfig = values.kubeconfig;
   const memory = values["nftlb-memory-limit"];
   if (memory !== undefined) {

@@ -24,6 +24,8 @@ import { parseIp, type Ip } from "./desired-ip.ts";
 import { addressName, farmName } from "./desired-names.ts";
 import { groupsFromSlices, isRecord, optional as opt, type EndpointGroup } from "./endpoints.ts";
 import { groupsFromEndpoints } from "./endpoints-v1.ts";
+import { readSourceRanges } from "../annotations/source-ranges.ts";
+import { farmRules, proxiedIngress, type ServiceNodeRules } from "./node-rules-desired.ts";
 
 export interface NodeInfo {
   name: string;
@@ -63,6 +65,8 @@ export interface DesiredService {
   service: ServiceRef;
   farms: Farm[];
   problems: Problem[];
+  /** What kube-nftlb's own table needs for these farms (node-rules-desired.ts). */
+  nodeRules?: ServiceNodeRules;
 }
 
 const PROTOCOLS: Record<"TCP" | "UDP" | "SCTP", NftlbProtocol> = { TCP: "tcp", UDP: "udp", SCTP: "sctp" };
@@ -147,6 +151,9 @@ function build(
   const externalIPs = ips(spec.externalIPs ?? [], "spec.externalIPs");
   const ingressIps = ips(lbIngress(service), "status.loadBalancer.ingress");
   const nodePorts = spec.type === "NodePort" || spec.type === "LoadBalancer";
+  const ranges = readSourceRanges(service);
+  const nodeRules: ServiceNodeRules = { verdicts: {}, firewall: [] };
+  if (ranges.given) problems.push(...proxiedIngress(service));
 
   // kube-proxy's rules: the internal policy covers ClusterIPs; the external one only applies to
   // Services reachable from outside (NodePort, LoadBalancer, or with externalIPs).
@@ -196,6 +203,7 @@ function build(
             { external: true, addresses: external, local: externalLocal },
           ]
         : [{ external: false, addresses: [...internal, ...external], local: internalLocal }];
+      const lbIps = mine(ingressIps).map((ip) => ip.address);
       for (const set of sets) {
         const addresses = unique(set.addresses);
         if (addresses.length === 0) continue;
@@ -206,6 +214,20 @@ function build(
           ...(set.local ? { localNode: node.name } : {}),
         });
         const name = farmName(ref.namespace, ref.name, port.name || String(port.port), set.external, family);
+        farmRules(nodeRules, {
+          farm: name,
+          family,
+          protocol,
+          port: port.port,
+          backends,
+          local: set.local,
+          endpointsElsewhere: () =>
+            selectBackends(groups, { portName: port.name ?? "", protocol: port.protocol ?? "TCP", family })
+              .length > 0,
+          loadBalancerIps: set.external || !split ? lbIps : [],
+          ranges,
+          nodeIps: mine(nodeIps).map((ip) => ip.address),
+        });
         farms.push({
           name,
           family,
@@ -221,7 +243,7 @@ function build(
       }
     }
   }
-  return { service: ref, farms, problems };
+  return { service: ref, farms, problems, nodeRules };
 }
 
 interface DsrNode {

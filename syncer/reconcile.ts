@@ -27,6 +27,8 @@ import { farmMarksOf } from "./plan-marks.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { KeyQueue } from "./queue.ts";
 import type { SyncerMetrics } from "./metrics.ts";
+import { nodeRulesFrom } from "./node-rules-desired.ts";
+import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
 
 /** The queue key that asks for a full reconcile (every Service recomputed). No Service key lacks a "/". */
 export const FULL = "*";
@@ -52,6 +54,8 @@ export interface ReconcilerDeps {
   nftlbMemoryBytes?: number | undefined;
   /** The longest one POST should take by estimate (capacity.ts); half nftlb's client timeout. */
   writeBudgetMs?: number;
+  /** kube-nftlb's own table (node-rules*.ts), kept in step with every verified write. */
+  nodeRules?: Pick<NodeRulesKeeper, "update" | "lastError">;
 }
 
 /** `<ns>.<svc>.<port>[...]` → `ns/svc`: the Service a farm belongs to, by its name alone. */
@@ -192,9 +196,32 @@ export class Reconciler {
         `address ${b.address} of farm ${b.farm} is held by nftlb farm "${b.heldBy}", which kube-nftlb does not manage: not programmed`,
       );
     }
+    // kube-nftlb's table before the write (a LoadBalancer IP gets its firewall before nftlb
+    // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
+    // it) and after it (what nftlb now holds).
+    const rules = () =>
+      nodeRulesFrom(nftlb.known().values(), this.#memo.values(), { owns, planned: resolved.farms });
+    await this.#d.nodeRules?.update(rules());
     const failure = await this.#apply(p, ownerOfFarm);
-    if (failure === undefined) this.#observeProgramming(keys);
+    if (failure === undefined) {
+      this.#observeProgramming(keys);
+      if (this.#d.nodeRules && !(await this.#d.nodeRules.update(rules(), { force: full }))) {
+        this.#rulesFailed(this.#d.nodeRules.lastError ?? "");
+      }
+    }
     return failure;
+  }
+
+  /** Never silently open: each Service whose source ranges the node could not install hears of it. */
+  #rulesFailed(error: string): void {
+    for (const [key, d] of this.#memo) {
+      if ((d.nodeRules?.firewall.length ?? 0) === 0) continue;
+      this.#event(
+        key,
+        "SourceRangesNotEnforced",
+        `loadBalancerSourceRanges are not enforced on this node: table inet kube-nftlb could not be applied (${error}); retrying`,
+      );
+    }
   }
 
   /** Recompute one key's desired farms and tell its Service about problems. */

@@ -23,6 +23,9 @@ import { meteredNftlb } from "./nftlb-metered.ts";
 import { KeyQueue } from "./queue.ts";
 import { FULL, Reconciler, runWorker } from "./reconcile.ts";
 import type { SyncerConfig } from "./config.ts";
+import { NodeRulesKeeper } from "./node-rules-keeper.ts";
+import type { NodeRulesTable } from "./node-rules-nft.ts";
+import { nodeRulesTable } from "./node-rules-agent.ts";
 
 export interface SyncerDeps {
   log?: Logger;
@@ -30,6 +33,8 @@ export interface SyncerDeps {
   /** Replace the nftlb client (benchmarks: a fake sink; tests: a counting wrapper). */
   wrapNftlb?: (client: NftlbClient) => NftlbClient;
   timers?: Timers;
+  /** Replace how kube-nftlb's table reaches the kernel (default: the nft binary). */
+  nodeRulesTable?: NodeRulesTable;
 }
 
 export interface Syncer {
@@ -85,8 +90,17 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     ...(cfg.ifaceMac ? { ifaceMac: cfg.ifaceMac } : {}),
     ...(cfg.oface ? { oface: cfg.oface } : {}),
   });
+  const nodeRules =
+    cfg.nodeRules === false
+      ? undefined
+      : new NodeRulesKeeper({
+          table: deps.nodeRulesTable ?? nodeRulesTable(cfg),
+          log,
+          timers,
+        });
   const reconciler = new Reconciler({
     ...{ nftlb, view, queue, events, log, metrics },
+    ...opt(nodeRules),
     nftlbMemoryBytes: cfg.nftlbMemoryBytes,
     writeBudgetMs: cfg.nftlbTimeoutMs / 2,
   });
@@ -161,6 +175,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
         metrics.informerRestarts.set({ informer: inf.name }, inf.stats.restarts);
         metrics.informerRelists.set({ informer: inf.name }, inf.stats.relists);
       }
+      await nodeRules?.check();
       if (r.ok && !r.value.sentinel && reconciler.sentinelPlanted) {
         metrics.nftlbRestarts.inc();
         log.warn({}, "nftlb lost its farms (restarted): re-programming everything");
@@ -184,6 +199,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
       draining = true;
       stopping = true;
       for (const t of timersToCancel) t.cancel();
+      nodeRules?.stop();
       await Promise.all(sources.all().map((inf) => inf.stop()));
       await queue.shutDown();
       await worker;
@@ -192,6 +208,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     },
   };
 }
+
+const opt = (nodeRules: NodeRulesKeeper | undefined) => (nodeRules ? { nodeRules } : {});
 
 /** Polls a condition every 20 ms (a wait for a state, not a sleep standing in for one). */
 function waitFor(cond: () => boolean, timers: Timers): Promise<void> {

@@ -127,7 +127,7 @@ spec:
 `;
   it("creates, records ownership in managedFields, and requires a fieldManager", async () => {
     const none = await patch("ssa", APPLY, cfg(8080));
-    assert.equal(none.status, 400);
+    assert.equal(none.status, 422, "ValidatePatchOptions: fieldManager Required");
     const r = await patch("ssa", APPLY, cfg(8080), "?fieldManager=alice");
     assert.equal(r.status, 201, r.text);
     const mf = r.json.metadata.managedFields;
@@ -174,6 +174,6 @@ spec:
 
   it("refuses force on other patch types", async () => {
     const r = await patch("ssa", MERGE, {}, "?force=true");
-    assert.equal(r.status, 400);
+    assert.equal(r.status, 422, "ValidatePatchOptions: force Forbidden");
   });
 });

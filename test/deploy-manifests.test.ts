@@ -212,27 +212,29 @@ describe("deploy/ security properties", { skip: missing }, () => {
   );
 
   it(
-    "capabilities: exactly NET_ADMIN and NET_RAW for nftlb, none for anything else",
+    "capabilities: exactly NET_ADMIN and NET_RAW for nftlb, NET_ADMIN for the node-rules agent, none for anything else",
     each((objects, r) => {
       for (const w of workloads(objects)) {
         for (const c of allContainers(w.pod)) {
-          const isNftlb = w.object.kind === "DaemonSet" && c.name === "nftlb";
-          assert.deepEqual(
-            c.securityContext?.capabilities?.add ?? [],
-            isNftlb ? ["NET_ADMIN", "NET_RAW"] : [],
-            `${r}: ${c.name}`,
-          );
+          const node = w.object.kind === "DaemonSet";
+          const want =
+            node && c.name === "nftlb"
+              ? ["NET_ADMIN", "NET_RAW"]
+              : node && c.name === "rules"
+                ? ["NET_ADMIN"]
+                : [];
+          assert.deepEqual(c.securityContext?.capabilities?.add ?? [], want, `${r}: ${c.name}`);
         }
       }
     }),
   );
 
   it(
-    "every container but nftlb runs as a numeric non-root user",
+    "every container but nftlb and the node-rules agent runs as a numeric non-root user",
     each((objects, r) => {
       for (const w of workloads(objects)) {
         for (const c of allContainers(w.pod)) {
-          if (w.object.kind === "DaemonSet" && c.name === "nftlb") continue;
+          if (w.object.kind === "DaemonSet" && (c.name === "nftlb" || c.name === "rules")) continue;
           const at = `${r}: ${w.object.metadata.name}/${c.name}`;
           const uid = c.securityContext?.runAsUser ?? w.pod.securityContext?.runAsUser;
           const nonRoot = c.securityContext?.runAsNonRoot ?? w.pod.securityContext?.runAsNonRoot;

@@ -132,6 +132,7 @@ export function daemonSet(objects: KObject[]): {
   pod: PodSpec;
   nftlb: Container;
   syncer: Container;
+  rules: Container;
   key: Container;
 } {
   const [w] = workloads([find(objects, "DaemonSet", "kube-nftlb-node")]);
@@ -145,6 +146,7 @@ export function daemonSet(objects: KObject[]): {
     pod,
     nftlb: byName(pod.containers, "nftlb"),
     syncer: byName(pod.containers, "syncer"),
+    rules: byName(pod.containers, "rules"),
     key: byName(pod.initContainers, "key"),
   };
 }

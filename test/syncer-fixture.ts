@@ -41,6 +41,8 @@ export function syncerConfig(
     nftlbProbeMs: 250,
     nftlbTimeoutMs: 10_000,
     logLevel: "warn",
+    // kube-nftlb's own table goes where nftlb runs: the node's namespace, not the test's.
+    nftCommand: ["ip", "netns", "exec", net.nftlb.ns, "nft"],
     ...over,
   };
 }

@@ -99,6 +99,23 @@ const admitted: [
     [/persistence: the annotation "srcport" takes priority over spec.sessionAffinity: ClientIP/],
   ],
   [
+    "a LoadBalancer with source ranges and nodePorts (warned: the nodePorts stay open)",
+    { [key("mode")]: "snat" },
+    { type: "LoadBalancer", loadBalancerSourceRanges: ["10.0.0.0/8"], ports: [{ port: 80 }] },
+    [
+      /spec\.loadBalancerSourceRanges: enforced on the load balancer's IPs only: this Service's nodePorts accept every source/,
+    ],
+  ],
+  [
+    "source ranges on a ClusterIP Service, one of them garbage (warned twice)",
+    { [key("mode")]: "snat" },
+    { loadBalancerSourceRanges: ["10.0.0.0/8", "10.0.0.0/99"], ports: [{ port: 80 }] },
+    [
+      /"10\.0\.0\.0\/99" is not a CIDR: skipped/,
+      /applies only to type LoadBalancer; this ClusterIP Service's addresses accept every source/,
+    ],
+  ],
+  [
     "headless with annotations (warned: no effect)",
     { [key("mode")]: "dnat" },
     { clusterIP: "None", ports: [{ port: 80 }] },

@@ -62,7 +62,16 @@ export function apiResourceList(group: string, version: string): Record<string, 
       kind: r.kind,
       verbs: ["get", "patch", "update"],
     };
-    return r.status ? [main, status] : [main];
+    const scale = {
+      name: `${r.resource}/scale`,
+      singularName: "",
+      namespaced: r.namespaced,
+      group: "autoscaling",
+      version: "v1",
+      kind: "Scale",
+      verbs: ["get", "patch", "update"],
+    };
+    return [main, ...(r.status ? [status] : []), ...(r.scale ? [scale] : [])];
   });
   return {
     kind: "APIResourceList",

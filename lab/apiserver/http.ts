@@ -3,6 +3,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import type { ManagedFields } from "./managedfields.ts";
+import { writeOptions } from "./params.ts";
 import { decodeProtobufObject } from "./protobuf.ts";
 import type { Resource } from "./resources.ts";
 import type { Allocators } from "./service-alloc.ts";
@@ -18,6 +19,8 @@ export interface Server {
   /** open watch responses, so faults can drop them */
   watches: Set<ServerResponse>;
   bookmarkIntervalMs: number;
+  /** workload kinds a controller runs (the others get a Warning on create) */
+  running: ReadonlySet<string>;
 }
 
 export interface Ctx {
@@ -128,15 +131,8 @@ export function query(ctx: Ctx, name: string): string | null {
   return ctx.url.searchParams.get(name);
 }
 
-export function isDryRun(ctx: Ctx): boolean {
-  const v = ctx.url.searchParams.getAll("dryRun");
-  for (const x of v)
-    if (x !== "All")
-      throw badRequest(
-        `Invalid dry run value: dryRun: Unsupported value: ${JSON.stringify(x)}: supported values: "All"`,
-      );
-  return v.length > 0;
-}
+/** true for ?dryRun=All; refuses bad write options (params.ts) */
+export const isDryRun = (ctx: Ctx): boolean => writeOptions(ctx);
 
 /** The field manager a non-apply write is recorded under: ?fieldManager, else the User-Agent's product. */
 export function managerOf(ctx: Ctx): string {

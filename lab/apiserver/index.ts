@@ -40,6 +40,8 @@ export interface ApiServerOptions {
   /** a CA to sign the serving certificate with; default: a new one */
   ca?: LabCa;
   log?: (line: string) => void;
+  /** workload kinds something runs, e.g. ["Deployment", "ReplicaSet"] in the lab; default none */
+  running?: string[];
 }
 
 export interface ApiServer {
@@ -96,6 +98,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     resolve: opts.resolveService ?? (() => undefined),
     watches,
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 60_000,
+    running: new Set(opts.running ?? []),
   };
   const faults = new Faults(store, watches);
   let address = "";

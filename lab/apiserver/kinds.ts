@@ -3,16 +3,11 @@
 import type { Resource } from "./resources.ts";
 import type { FieldError } from "./status.ts";
 import type { Obj } from "./store.ts";
+import { defaultWorkload, validateWorkload } from "./apps.ts";
+import { defaultPodSpec, validatePodSpec } from "./podspec.ts";
 import { validateEndpointSlice, validateEndpoints, validateSecret } from "./endpoints.ts";
 import { defaultService, validateService } from "./service.ts";
-import {
-  invalidValue,
-  metadataErrors,
-  nameErrors,
-  notSupported,
-  required,
-  type NameRule,
-} from "./validation.ts";
+import { invalidValue, metadataErrors, notSupported, required, type NameRule } from "./validation.ts";
 
 const NAME_RULES: Record<string, NameRule> = {
   Namespace: "label",
@@ -53,24 +48,13 @@ export function applyDefaults(res: Resource, obj: Obj): void {
       };
       return;
     }
-    case "Pod": {
-      const spec = (obj.spec ??= {}) as Any;
-      spec.restartPolicy ??= "Always";
-      spec.dnsPolicy ??= "ClusterFirst";
-      spec.schedulerName ??= "default-scheduler";
-      spec.terminationGracePeriodSeconds ??= 30;
-      for (const c of arr(spec.containers)) {
-        c.terminationMessagePath ??= "/dev/termination-log";
-        c.terminationMessagePolicy ??= "File";
-        c.imagePullPolicy ??=
-          typeof c.image === "string" && (c.image.endsWith(":latest") || !c.image.includes(":"))
-            ? "Always"
-            : "IfNotPresent";
-        for (const p of arr(c.ports)) p.protocol ??= "TCP";
-      }
+    case "Pod":
+      defaultPodSpec((obj.spec ??= {}) as Any);
       obj.status ??= { phase: "Pending", qosClass: "BestEffort" };
       return;
-    }
+    case "Deployment":
+    case "ReplicaSet":
+      return defaultWorkload(res.kind, obj);
     case "Secret": {
       obj.type ??= "Opaque";
       // Like the real registry: stringData is write-only, merged into data (base64) and dropped.
@@ -150,18 +134,7 @@ function validateWebhooks(obj: Obj): FieldError[] {
   return out;
 }
 
-function validatePod(obj: Obj): FieldError[] {
-  const spec = (obj.spec ?? {}) as Any;
-  const containers = arr(spec.containers);
-  if (containers.length === 0) return [required("spec.containers")];
-  const out: FieldError[] = [];
-  containers.forEach((c, i) => {
-    if (typeof c.name !== "string" || c.name === "") out.push(required(`spec.containers[${i}].name`));
-    else out.push(...nameErrors(c.name, "label", `spec.containers[${i}].name`));
-    if (typeof c.image !== "string" || c.image === "") out.push(required(`spec.containers[${i}].image`));
-  });
-  return out;
-}
+const validatePod = (obj: Obj): FieldError[] => validatePodSpec((obj.spec ?? {}) as Any, "spec");
 
 export function validate(res: Resource, obj: Obj, old: Obj | undefined): FieldError[] {
   const out = metadataErrors(obj, NAME_RULES[res.kind] ?? "subdomain", res.namespaced);
@@ -172,6 +145,9 @@ export function validate(res: Resource, obj: Obj, old: Obj | undefined): FieldEr
       return [...out, ...validatePod(obj)];
     case "EndpointSlice":
       return [...out, ...validateEndpointSlice(obj, old)];
+    case "Deployment":
+    case "ReplicaSet":
+      return [...out, ...validateWorkload(obj, old)];
     case "Endpoints":
       return [...out, ...validateEndpoints(obj)];
     case "Secret":

@@ -26,9 +26,20 @@ const POD: Record<string, string> = {
     ]),
   ),
 };
+/** Deployments and ReplicaSets carry a Pod spec at spec.template.spec */
+const WORKLOAD: Record<string, string> = {
+  ...Object.fromEntries(
+    Object.entries(POD)
+      .filter(([k]) => k.startsWith("spec."))
+      .map(([k, v]) => [`spec.template.${k}`, v]),
+  ),
+  "status.conditions": "type",
+};
 export const MERGE_KEYS: Record<string, Record<string, string>> = {
   Service: { "spec.ports": "port", "status.conditions": "type" },
   Pod: POD,
+  Deployment: WORKLOAD,
+  ReplicaSet: WORKLOAD,
   Node: { "status.conditions": "type", "status.addresses": "type", "status.images": SET },
   MutatingWebhookConfiguration: { webhooks: "name" },
   ValidatingWebhookConfiguration: { webhooks: "name" },

@@ -1,7 +1,8 @@
 // Decoding of Kubernetes protobuf request bodies ("k8s\0" + runtime.Unknown) for the kinds
 // kubectl's generator commands create with the typed client (`kubectl create namespace|service|
-// configmap|secret`). Field numbers are those of k8s.io/api core/v1 and apimachinery meta/v1
-// generated.proto. Unknown fields are skipped; other kinds are refused by the caller (415).
+// configmap|secret|deployment`). Field numbers are those of k8s.io/api core/v1, apps/v1 and
+// apimachinery meta/v1 generated.proto. Unknown fields are skipped; other kinds are refused by
+// the caller (415).
 type Kind = "string" | "int" | "bool" | "bytes" | "time" | "intstr" | "map" | "mapBytes" | Schema;
 interface Schema {
   [field: number]: [name: string, kind: Kind, repeated?: boolean];
@@ -58,7 +59,67 @@ const SERVICE_SPEC: Schema = {
   22: ["internalTrafficPolicy", "string"],
   23: ["trafficDistribution", "string"],
 };
+const SELECTOR: Schema = {
+  1: ["matchLabels", "map"],
+  2: [
+    "matchExpressions",
+    { 1: ["key", "string"], 2: ["operator", "string"], 3: ["values", "string", true] },
+    true,
+  ],
+};
+const CONTAINER: Schema = {
+  1: ["name", "string"],
+  2: ["image", "string"],
+  3: ["command", "string", true],
+  4: ["args", "string", true],
+  5: ["workingDir", "string"],
+  6: [
+    "ports",
+    {
+      1: ["name", "string"],
+      2: ["hostPort", "int"],
+      3: ["containerPort", "int"],
+      4: ["protocol", "string"],
+      5: ["hostIP", "string"],
+    },
+    true,
+  ],
+  7: ["env", { 1: ["name", "string"], 2: ["value", "string"] }, true],
+  13: ["terminationMessagePath", "string"],
+  14: ["imagePullPolicy", "string"],
+  20: ["terminationMessagePolicy", "string"],
+};
+const POD_SPEC: Schema = {
+  2: ["containers", CONTAINER, true],
+  3: ["restartPolicy", "string"],
+  4: ["terminationGracePeriodSeconds", "int"],
+  6: ["dnsPolicy", "string"],
+  7: ["nodeSelector", "map"],
+  8: ["serviceAccountName", "string"],
+  10: ["nodeName", "string"],
+  11: ["hostNetwork", "bool"],
+  19: ["schedulerName", "string"],
+  20: ["initContainers", CONTAINER, true],
+};
+// apps/v1 generated.proto: what `kubectl create deployment` sends
+const DEPLOYMENT_SPEC: Schema = {
+  1: ["replicas", "int"],
+  2: ["selector", SELECTOR],
+  3: ["template", { 1: ["metadata", META], 2: ["spec", POD_SPEC] }],
+  4: [
+    "strategy",
+    {
+      1: ["type", "string"],
+      2: ["rollingUpdate", { 1: ["maxUnavailable", "intstr"], 2: ["maxSurge", "intstr"] }],
+    },
+  ],
+  5: ["minReadySeconds", "int"],
+  6: ["revisionHistoryLimit", "int"],
+  7: ["paused", "bool"],
+  9: ["progressDeadlineSeconds", "int"],
+};
 export const PROTOBUF_KINDS: Record<string, Schema> = {
+  Deployment: { 1: ["metadata", META], 2: ["spec", DEPLOYMENT_SPEC] },
   Namespace: { 1: ["metadata", META], 2: ["spec", { 1: ["finalizers", "string", true] }] },
   Service: { 1: ["metadata", META], 2: ["spec", SERVICE_SPEC] },
   ConfigMap: {
@@ -76,12 +137,16 @@ export const PROTOBUF_KINDS: Record<string, Schema> = {
   },
 };
 
-// *bool fields: false is a value there, not "unset"
-const POINTER_BOOLS = new Set([
+// *bool and *int32 fields: false and 0 are values there, not "unset"
+const POINTERS = new Set([
   "allocateLoadBalancerNodePorts",
   "immutable",
   "controller",
   "blockOwnerDeletion",
+  "replicas",
+  "revisionHistoryLimit",
+  "progressDeadlineSeconds",
+  "terminationGracePeriodSeconds",
 ]);
 
 interface Raw {
@@ -133,6 +198,8 @@ function decodeValue(kind: Kind, v: bigint | Buffer): unknown {
       return asInt(v) !== 0;
     case "time": {
       const t = decodeMessage({ 1: ["seconds", "int"] }, asBuf(v)) as { seconds?: number };
+      // a zero time (JSON null, e.g. a Pod template's creationTimestamp) is unset
+      if ((t.seconds ?? 0) <= 0) return "";
       return new Date((t.seconds ?? 0) * 1000).toISOString().replace(/\.\d+Z$/, "Z");
     }
     case "intstr": {
@@ -166,7 +233,7 @@ export function decodeMessage(schema: Schema, buf: Buffer): Record<string, unkno
     } else if (repeated === true) out[name] = [...((out[name] as unknown[] | undefined) ?? []), value];
     // gogo-protobuf writes Go's zero values ("" and 0) that JSON's omitempty leaves out; the
     // defaulters treat them as unset, so drop them here
-    else if (value !== "" && value !== 0 && (value !== false || POINTER_BOOLS.has(name))) out[name] = value;
+    else if (value !== "" && ((value !== 0 && value !== false) || POINTERS.has(name))) out[name] = value;
   }
   return out;
 }

@@ -12,10 +12,13 @@ export interface Resource {
   categories: string[];
   /** has a status subresource: the main resource ignores status, /status ignores the rest */
   status: boolean;
-  /** DELETE answers with the object (true) or a Status Success (false), as the real registry does */
+  /** DELETE answers with the object (true) or a Status Success (false), as the real registry does
+   * (ReturnDeletedObject: Pods, Services, Namespaces...; not the apps and batch kinds) */
   returnDeletedObject: boolean;
   /** PUT of a missing object creates it (Endpoints, Events, Leases) instead of 404 */
   createOnUpdate: boolean;
+  /** has a scale subresource (autoscaling/v1 Scale over spec.replicas) */
+  scale: boolean;
 }
 
 const VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -41,6 +44,7 @@ function r(
     status: false,
     returnDeletedObject: false,
     createOnUpdate: false,
+    scale: false,
     ...extra,
   };
 }
@@ -101,20 +105,25 @@ export const RESOURCES: readonly Resource[] = [
     shortNames: ["ds"],
     categories: ["all"],
     status: true,
-    returnDeletedObject: true,
   }),
+  // Run by lab/controllers (deployment-controller.ts) when the lab runs, stored only otherwise.
   r("apps", "v1", "deployments", "Deployment", true, {
     shortNames: ["deploy"],
     categories: ["all"],
     status: true,
-    returnDeletedObject: true,
+    scale: true,
   }),
-  r("batch", "v1", "jobs", "Job", true, { categories: ["all"], status: true, returnDeletedObject: true }),
+  r("apps", "v1", "replicasets", "ReplicaSet", true, {
+    shortNames: ["rs"],
+    categories: ["all"],
+    status: true,
+    scale: true,
+  }),
+  r("batch", "v1", "jobs", "Job", true, { categories: ["all"], status: true }),
   r("batch", "v1", "cronjobs", "CronJob", true, {
     shortNames: ["cj"],
     categories: ["all"],
     status: true,
-    returnDeletedObject: true,
   }),
   r("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", true, {
     shortNames: ["pdb"],

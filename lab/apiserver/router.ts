@@ -8,8 +8,10 @@ import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } fro
 import type { Faults } from "./faults.ts";
 import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
 import { openApiDocument, openApiRoot, openApiV2Protobuf } from "./openapi.ts";
+import { flag } from "./params.ts";
 import { handleGet, handleList } from "./read.ts";
 import { findResource } from "./resources.ts";
+import { handleScale } from "./scale.ts";
 import { asStatus, failure, methodNotAllowed, pathNotFound, unauthorized } from "./status.ts";
 import { handleCreate, handleDelete, handlePatch, handleUpdate } from "./verbs.ts";
 import { handleWatch } from "./watch.ts";
@@ -97,7 +99,9 @@ async function dispatch(
   if (
     resource === undefined ||
     extra.length > 0 ||
-    (subresource !== "" && !(subresource === "status" && resource.status))
+    (subresource !== "" &&
+      !(subresource === "status" && resource.status) &&
+      !(subresource === "scale" && resource.scale))
   ) {
     return sendStatus(base, pathNotFound().status);
   }
@@ -114,10 +118,13 @@ async function dispatch(
     name,
     subresource,
   };
-  const watch = url.searchParams.get("watch");
+  if (subresource === "scale") {
+    if (["GET", "PUT", "PATCH"].includes(method)) return handleScale(srv, ctx);
+    return sendStatus(base, methodNotAllowed().status);
+  }
   switch (method) {
     case "GET":
-      if (watch === "true" || watch === "1") return handleWatch(srv, ctx);
+      if (flag(ctx, "watch")) return handleWatch(srv, ctx);
       return name === undefined ? handleList(srv, ctx) : handleGet(srv, ctx);
     case "POST":
       if (name !== undefined || (resource.namespaced && namespace === undefined)) break;

@@ -1,8 +1,9 @@
 // Server-side printing: `kubectl get` asks for meta.k8s.io/v1 Tables and prints the server's
-// columns. Services, Namespaces, Pods, Endpoints and EndpointSlices get the real printers'
-// columns; other kinds get Name and Age.
+// columns. Services, Namespaces, Pods, Endpoints, EndpointSlices, Deployments and ReplicaSets
+// (table-apps.ts) get the real printers' columns; other kinds get Name and Age.
 import type { IncomingMessage } from "node:http";
 import type { Resource } from "./resources.ts";
+import { APPS_PRINTERS } from "./table-apps.ts";
 import type { Obj } from "./store.ts";
 
 type Any = Record<string, unknown>;
@@ -159,6 +160,8 @@ const PRINTERS: Record<string, { columns: Column[]; cells: (o: Obj) => unknown[]
     },
   },
 };
+for (const [kind, p] of Object.entries(APPS_PRINTERS))
+  PRINTERS[kind] = { columns: p.columns, cells: (o) => p.cells(o, age(o)) };
 const GENERIC = {
   columns: [
     ["Name", "string"],

@@ -12,6 +12,8 @@ import {
   type Server,
 } from "./http.ts";
 import { checkApplied, checkBody, checkPatched } from "./field-validation.ts";
+import { notRunWarning } from "./not-run.ts";
+import { boolParam, invalidOptions } from "./params.ts";
 import { applyJsonPatch, applyMergePatch, strategicMerge } from "./patch.ts";
 import { apiVersionOf, RESOURCES } from "./resources.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
@@ -27,11 +29,28 @@ const PATCH_TYPES = [
   "application/apply-patch+yaml",
 ];
 
+/**
+ * etcd3's Create refuses an object that carries a resourceVersion (one that parses as a number
+ * other than 0); the error is not a Status, so the client gets a 500 with no reason.
+ */
+function refuseResourceVersion(obj: Obj): void {
+  const rv = obj.metadata.resourceVersion;
+  if (typeof rv === "string" && /^\d+$/.test(rv) && BigInt(rv) !== 0n)
+    throw failure(500, "", "resourceVersion should not be set on objects to be created");
+}
+
+function warnNotRun(srv: Server, ctx: Ctx): void {
+  const w = notRunWarning(ctx.resource, srv.running);
+  if (w !== undefined) ctx.warnings.push(w);
+}
+
 export async function handleCreate(srv: Server, ctx: Ctx): Promise<void> {
   const obj = decodeObject(ctx, await readBody(ctx.req));
   checkBody(ctx, obj, "CreateOptions");
   const dryRun = isDryRun(ctx);
+  refuseResourceVersion(obj);
   const created = await createObject(srv, ctx, obj, { dryRun });
+  warnNotRun(srv, ctx);
   sendJson(ctx, 201, created);
 }
 
@@ -68,15 +87,23 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
   const dryRun = isDryRun(ctx);
   const res = ctx.resource;
   const name = ctx.name ?? "";
-  const force = query(ctx, "force");
-  if (force !== null && type !== "application/apply-patch+yaml")
-    throw badRequest("force: Invalid value: true: may not be specified for non-apply patch");
+  const force = boolParam(ctx, "force");
+  if (force !== undefined && type !== "application/apply-patch+yaml")
+    throw invalidOptions(
+      "PatchOptions",
+      "force",
+      "FieldValueForbidden",
+      "Forbidden: may not be specified for non-apply patch",
+    );
   const old = srv.store.get(res, ctx.namespace, name);
   if (type === "application/apply-patch+yaml") {
     const manager = query(ctx, "fieldManager");
     if (manager === null || manager === "")
-      throw badRequest(
-        'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+      throw invalidOptions(
+        "PatchOptions",
+        "fieldManager",
+        "FieldValueRequired",
+        "Required value: is required for apply patch",
       );
     const applied = decodeObject(ctx, body, "application/apply-patch+yaml");
     if (applied.metadata.managedFields !== undefined && applied.metadata.managedFields !== null)
@@ -97,11 +124,14 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
       ctx.subresource,
       live,
       applied,
-      force === "true",
+      force === true,
     );
     if (old === undefined) {
       if (ctx.subresource !== "") throw notFound(res, name);
-      return sendJson(ctx, 201, await createObject(srv, ctx, object as Obj, { dryRun, record: commit }));
+      refuseResourceVersion(applied);
+      const created = await createObject(srv, ctx, object as Obj, { dryRun, record: commit });
+      warnNotRun(srv, ctx);
+      return sendJson(ctx, 201, created);
     }
     const next = object as Obj;
     next.metadata.resourceVersion = applied.metadata.resourceVersion ?? old.metadata.resourceVersion;

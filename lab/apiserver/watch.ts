@@ -4,6 +4,7 @@
 // enter or leave the selector into ADDED/DELETED as the watch cache does, sends BOOKMARKs when
 // allowed, and ends at timeoutSeconds (default: a random 30-60 minutes, as the real server).
 import { query, sendStatus, type Ctx, type Server } from "./http.ts";
+import { flag } from "./params.ts";
 import { apiVersionOf } from "./resources.ts";
 import { withType } from "./read.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
@@ -24,8 +25,8 @@ export function handleWatch(srv: Server, ctx: Ctx): void {
     throw badRequest(
       `resourceVersion: Invalid value: ${JSON.stringify(rvText)}: must be a non-negative integer`,
     );
-  const bookmarks = query(ctx, "allowWatchBookmarks") === "true";
-  const initial = query(ctx, "sendInitialEvents") === "true";
+  const bookmarks = flag(ctx, "allowWatchBookmarks");
+  const initial = flag(ctx, "sendInitialEvents");
   if (initial && !bookmarks) {
     return sendStatus(
       ctx,

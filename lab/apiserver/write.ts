@@ -2,7 +2,7 @@
 // namespace lifecycle → defaults → mutating webhooks → allocation (Services) → validation →
 // validating webhooks → storage (or nothing, for dryRun=All). Server-owned metadata (uid,
 // creationTimestamp, generation, resourceVersion, managedFields) is set here and nowhere else.
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
 import { mutate, validateAdmission, type Attributes } from "./admission.ts";
 import { prune } from "./decode.ts";
 import { managerOf, type Ctx, type Server } from "./http.ts";
@@ -22,8 +22,16 @@ const GENERATION = new Set([
   "EndpointSlice",
   "MutatingWebhookConfiguration",
   "ValidatingWebhookConfiguration",
+  "Deployment",
+  "ReplicaSet",
+  "DaemonSet",
 ]);
 const NS = findResource("", "v1", "namespaces");
+
+// names.SimpleNameGenerator: the base cut to 58 characters, then 5 of utilrand's alphabet
+const ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789";
+const generateName = (base: string) =>
+  `${base.slice(0, 58)}${Array.from({ length: 5 }, () => ALPHANUMS[randomInt(ALPHANUMS.length)]).join("")}`;
 
 export const timestamp = () => new Date().toISOString().replace(/\.\d+Z$/, "Z");
 
@@ -121,7 +129,7 @@ export async function createObject(srv: Server, ctx: Ctx, obj: Obj, o: WriteOpti
     typeof m.generateName === "string" &&
     m.generateName !== ""
   ) {
-    m.name = `${m.generateName}${randomBytes(3).toString("hex").slice(0, 5)}`;
+    m.name = generateName(m.generateName);
   }
   m.uid = randomUUID();
   m.creationTimestamp = timestamp();

@@ -1,7 +1,8 @@
 // The whole system on one machine: the API stand-in, the node namespace with the real nftlb, a
-// client namespace, the pod and EndpointSlice controllers, and the product wired as deploy/
-// wires it (certs ensure → webhook with those certificates → webhook configurations; the syncer
-// with the DaemonSet's arguments). startCluster returns once all of it is ready.
+// client namespace, the pod, EndpointSlice and Deployment/ReplicaSet controllers, and the product
+// wired as deploy/ wires it (certs ensure → webhook with those certificates → webhook
+// configurations; the syncer with the DaemonSet's arguments). startCluster returns once all of
+// it is ready.
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { startApiServer, type ApiServer } from "../apiserver/index.ts";
@@ -12,6 +13,7 @@ import {
   startEndpointSliceController,
   type EndpointSliceController,
 } from "../controllers/endpointslice-controller.ts";
+import { startDeploymentController } from "../controllers/deployment-controller.ts";
 import type { PodController } from "../pods/controller.ts";
 import { startLabNode, type LabNodeSpec, type StartedNode } from "./lab-node.ts";
 import { apiClient, type ApiClient } from "./api-client.ts";
@@ -115,6 +117,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const api: ApiServer = await startApiServer({
       host: hostSide,
       dir,
+      running: ["Deployment", "ReplicaSet"],
       // Called only for admission, once `api` is set.
       resolveService: clusterIpResolver(() => api.store, dialer),
     });
@@ -173,6 +176,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       started.push(node);
       stops.push(() => node.pods.stop());
       stops.push(() => node.syncer.stop());
+      stops.push(() => node.rules.stop());
     }
     const scheduler = startScheduler({
       pods: storeSource(api.store, "", "pods"),
@@ -190,6 +194,15 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       log: (l) => log(l),
     });
     stops.push(() => slices.stop());
+    const deployments = startDeploymentController({
+      deployments: storeSource(api.store, "apps", "deployments"),
+      replicaSets: storeSource(api.store, "apps", "replicasets"),
+      pods: storeSource(api.store, "", "pods"),
+      api: client,
+      log: (l) => log(l),
+    });
+    stops.push(() => deployments.stop());
+
     const processes: ProductProcess[] = started.map((n) => n.syncer);
     const syncer = started[0]!.syncer;
 

@@ -65,6 +65,8 @@ export function syncerArgs(o: {
   nftlbUrl: string;
   keyFile: string;
   kubeconfig: string;
+  /** The node-rules agent's socket (rulesArgs). */
+  nodeRulesSocket: string;
 }): string[] {
   const { c, pod } = containersOf("deploy/node/daemonset.yaml", "syncer");
   const env: Record<string, string> = { NODE_NAME: o.nodeName };
@@ -78,8 +80,14 @@ export function syncerArgs(o: {
   // namespace's API link so the host can reach it too.
   args = setFlag(args, "--nftlb-url", o.nftlbUrl);
   args = setFlag(args, "--nftlb-key-file", o.keyFile);
+  args = setFlag(args, "--node-rules", `unix:${o.nodeRulesSocket}`);
   // In a cluster the service account is mounted; the lab hands over a kubeconfig instead.
   return setFlag(args, "--kubeconfig", o.kubeconfig);
+}
+
+/** The rules container's arguments (the node-rules agent), its socket moved into the lab. */
+export function rulesArgs(o: { socket: string }): string[] {
+  return setFlag(containerOf("deploy/node/daemonset.yaml", "rules").args ?? [], "--socket", o.socket);
 }
 
 export function webhookArgs(o: { tlsDir: string }): string[] {

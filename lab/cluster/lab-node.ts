@@ -1,12 +1,13 @@
 // One lab node as a cluster sees it: the Node object (registered as kubelet does), its kubelet
-// (lab/pods/, running the Pods bound to it) and the syncer with the DaemonSet's arguments, in the
-// node's namespace against that node's nftlb.
+// (lab/pods/, running the Pods bound to it), the syncer and the node-rules agent (the rules
+// container: kube-nftlb's own nftables table) with the DaemonSet's arguments, in the node's
+// namespace against that node's nftlb.
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { startPodController, type PodController } from "../pods/controller.ts";
 import type { Store } from "../apiserver/store.ts";
 import { MERGE_PATCH, type ApiClient } from "./api-client.ts";
-import { syncerArgs, portOf } from "./deploy-args.ts";
+import { rulesArgs, syncerArgs, portOf } from "./deploy-args.ts";
 import { startProduct, waitReady, type ProductProcess } from "./processes.ts";
 import { storeSource } from "./sources.ts";
 
@@ -26,6 +27,7 @@ export interface LabNodeSpec {
 export interface StartedNode {
   pods: PodController;
   syncer: ProductProcess;
+  rules: ProductProcess;
   probes: string;
   keyFile: string;
   /** resolves once the syncer is ready, with the error otherwise (never rejects) */
@@ -89,7 +91,20 @@ export async function startLabNode(
   });
   const keyFile = path.join(c.dir, `nftlb${n.suffix}.key`);
   writeFileSync(keyFile, n.nftlb.key, { mode: 0o600 });
-  const args = syncerArgs({ nodeName: n.name, nftlbUrl: n.nftlb.url, keyFile, kubeconfig: c.kubeconfig });
+  const nodeRulesSocket = path.join(c.dir, `node-rules${n.suffix}.sock`);
+  const rules = startProduct(
+    `node-rules${n.suffix}`,
+    n.ns,
+    rulesArgs({ socket: nodeRulesSocket }),
+    path.join(c.dir, "logs", `node-rules${n.suffix}.log`),
+  );
+  const args = syncerArgs({
+    nodeName: n.name,
+    nftlbUrl: n.nftlb.url,
+    keyFile,
+    kubeconfig: c.kubeconfig,
+    nodeRulesSocket,
+  });
   const syncer = startProduct(
     `syncer${n.suffix}`,
     n.ns,
@@ -101,5 +116,5 @@ export async function startLabNode(
     () => undefined,
     (e: unknown) => e,
   );
-  return { pods, syncer, probes, keyFile, syncerReady };
+  return { pods, syncer, rules, probes, keyFile, syncerReady };
 }

@@ -1,7 +1,8 @@
 // Runs inside the client namespace and opens connections on request, so a test in the host
 // namespace can send real traffic from there without starting a process per request.
 // Protocol: one JSON request per stdin line, one JSON answer per stdout line:
-//   {"id":1,"proto":"tcp"|"udp","host":"10.204.1.10","port":80,"timeoutMs":1000}
+//   {"id":1,"proto":"tcp"|"udp","host":"10.204.1.10","port":80,"timeoutMs":1000,"from":"10.202.1.3"}
+//   ("from", optional: the source address, one of the namespace's own)
 //   {"id":1,"ok":true,"answer":"web-0"} | {"id":1,"ok":false,"error":"ETIMEDOUT"}
 import net from "node:net";
 import dgram from "node:dgram";
@@ -14,13 +15,18 @@ interface Ask {
   host: string;
   port: number;
   timeoutMs: number;
+  from?: string;
 }
 type Reply = { ok: true; answer: string } | { ok: false; error: string };
 
 const tcp = (ask: Ask): Promise<Reply> =>
   new Promise((resolve) => {
     let data = "";
-    const socket = net.connect({ host: ask.host, port: ask.port });
+    const socket = net.connect({
+      host: ask.host,
+      port: ask.port,
+      ...(ask.from === undefined ? {} : { localAddress: ask.from }),
+    });
     const timer = setTimeout(() => {
       socket.destroy();
       resolve({ ok: false, error: "timeout" });
@@ -55,7 +61,9 @@ const udp = (ask: Ask): Promise<Reply> =>
       socket.close();
       resolve({ ok: false, error: e.code ?? e.message });
     });
-    socket.send("who?", ask.port, ask.host);
+    const send = () => socket.send("who?", ask.port, ask.host);
+    if (ask.from === undefined) send();
+    else socket.bind({ address: ask.from }, send);
   });
 
 const lines = readline.createInterface({ input: process.stdin });

@@ -7,10 +7,10 @@ import { LAB_DIR, NODE } from "./sys.ts";
 export type Probe = { ok: true; answer: string } | { ok: false; error: string };
 
 export interface ClientAgent {
-  /** One TCP connection to vip:port; the answer is the backend's name. */
-  tcp(vip: string, port: number, timeoutMs?: number): Promise<Probe>;
+  /** One TCP connection to vip:port (from the source address `from`); the answer is the backend's name. */
+  tcp(vip: string, port: number, timeoutMs?: number, from?: string): Promise<Probe>;
   /** One datagram from a fresh socket; the answer is the backend's name. */
-  udp(vip: string, port: number, timeoutMs?: number): Promise<Probe>;
+  udp(vip: string, port: number, timeoutMs?: number, from?: string): Promise<Probe>;
   /** `count` sequential requests; answers in order. */
   many(proto: "tcp" | "udp", vip: string, port: number, count: number, timeoutMs?: number): Promise<Probe[]>;
   close(): Promise<void>;
@@ -31,15 +31,21 @@ export const startClientAgent = async (ns: string): Promise<ClientAgent> => {
     for (const resolve of waiting.values()) resolve({ ok: false, error: "client agent exited" });
     waiting.clear();
   });
-  const ask = (proto: "tcp" | "udp", host: string, port: number, timeoutMs = 1000): Promise<Probe> =>
+  const ask = (
+    proto: "tcp" | "udp",
+    host: string,
+    port: number,
+    timeoutMs = 1000,
+    from?: string,
+  ): Promise<Probe> =>
     new Promise((resolve) => {
       const n = ++id;
       waiting.set(n, resolve);
-      agent.child.stdin!.write(`${JSON.stringify({ id: n, proto, host, port, timeoutMs })}\n`);
+      agent.child.stdin!.write(`${JSON.stringify({ id: n, proto, host, port, timeoutMs, from })}\n`);
     });
   return {
-    tcp: (vip, port, timeoutMs) => ask("tcp", vip, port, timeoutMs),
-    udp: (vip, port, timeoutMs) => ask("udp", vip, port, timeoutMs),
+    tcp: (vip, port, timeoutMs, from) => ask("tcp", vip, port, timeoutMs, from),
+    udp: (vip, port, timeoutMs, from) => ask("udp", vip, port, timeoutMs, from),
     many: async (proto, vip, port, count, timeoutMs) => {
       const out: Probe[] = [];
       for (let i = 0; i < count; i++) out.push(await ask(proto, vip, port, timeoutMs));

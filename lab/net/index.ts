@@ -3,3 +3,5 @@ export { cleanupStale } from "./slots.ts";
 export { cannotBuildNetwork } from "./sys.ts";
 export type { Probe, ClientAgent } from "./client.ts";
 export { testFarm, tally, type TestFarmOptions } from "./farms.ts";
+export { addCountingGateway, type CountingGateway } from "./gateway.ts";
+export { startClientAgent } from "./client.ts";

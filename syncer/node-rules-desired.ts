@@ -1,0 +1,122 @@
+// What kube-nftlb's own table (node-rules.ts) must hold on this node. Pure.
+//
+// - desired.ts asks farmRules() for each farm it makes: the verdict its destinations get while it
+//   has no backend (kube-proxy's: reject when the Service port has no endpoint anywhere, drop
+//   when a Local policy finds none on this node), and the firewall of its LoadBalancer IPs.
+// - Before and after each write, nodeRulesFrom() takes the farms nftlb holds and the farms about
+//   to be written: a destination is refused while either has no backend for it. The check runs
+//   after DNAT (node-rules.ts), so an entry for a farm nftlb still balances never matches: a
+//   Service losing its last endpoint is refused from the moment nftlb stops balancing it, and
+//   one gaining endpoints is balanced from the moment nftlb starts. A firewall is installed for
+//   every farm nftlb holds or is about to get, before the write: a restricted LoadBalancer IP is
+//   never balanced unrestricted.
+import { cidrContains, type SourceRanges } from "../annotations/source-ranges.ts";
+import type { Service } from "../annotations/index.ts";
+import type { Address, Backend, Family, Farm, NftlbProtocol } from "../nftlb/types.ts";
+import { parseIp } from "./desired-ip.ts";
+import type { Destination, Firewall, NodeRules, Verdict } from "./node-rules.ts";
+
+/** The table's share of one Service (on DesiredService). */
+export interface ServiceNodeRules {
+  /** Farm name → verdict while it has no backend (absent: reject). */
+  verdicts: Record<string, Verdict>;
+  firewall: (Firewall & { farm: string })[];
+}
+
+export interface FarmRulesInput {
+  farm: string;
+  family: Family;
+  protocol: NftlbProtocol;
+  port: number;
+  backends: readonly Backend[];
+  /** Whether a Local policy chose the backends (then "none here" may still mean "some elsewhere"). */
+  local: boolean;
+  /** The same selection without the node filter is not empty (asked only when needed). */
+  endpointsElsewhere: () => boolean;
+  /** The farm's LoadBalancer ingress IPs of its family. */
+  loadBalancerIps: readonly string[];
+  ranges: SourceRanges;
+  /** The node's own addresses: a range holding one lets the node reach the LB IPs (kube-proxy). */
+  nodeIps: readonly string[];
+}
+
+export function farmRules(into: ServiceNodeRules, f: FarmRulesInput): void {
+  if (f.backends.length === 0 && f.local && f.endpointsElsewhere()) into.verdicts[f.farm] = "drop";
+  if (!f.ranges.given) return;
+  const allow = f.ranges.cidrs.filter((c) => c.family === f.family);
+  const fromNode = allow.some((c) => f.nodeIps.some((ip) => cidrContains(c, ip)));
+  const texts = [
+    ...allow.map((c) => c.text),
+    // As kube-proxy: a VIP-like load balancer often puts the LB IP on the node, so the node's
+    // own requests to it leave with the LB IP as their source.
+    ...(fromNode ? f.loadBalancerIps.map((ip) => `${ip}/${f.family === "ipv4" ? 32 : 128}`) : []),
+  ];
+  for (const ip of f.loadBalancerIps) {
+    into.firewall.push({
+      farm: f.farm,
+      family: f.family,
+      protocol: f.protocol,
+      ip,
+      port: f.port,
+      allow: [...new Set(texts)],
+    });
+  }
+}
+
+function destination(farm: Farm, a: Address): Destination | undefined {
+  const ip = parseIp(a["ip-addr"]);
+  if (ip === undefined || !/^\d{1,5}$/.test(a.ports)) return undefined;
+  return { family: ip.family, protocol: a.protocol ?? farm.protocol, ip: ip.address, port: Number(a.ports) };
+}
+
+/**
+ * The table's content from the farms nftlb holds (`owns`: kube-nftlb's), the farms planned, and
+ * what desired said of them. A farm with no backend `up` is a Service with nothing to reach.
+ */
+export function nodeRulesFrom(
+  actual: Iterable<Farm>,
+  desired: Iterable<{ nodeRules?: ServiceNodeRules }>,
+  opts: { owns: (farm: string) => boolean; planned: readonly Farm[] },
+): NodeRules {
+  const { owns } = opts;
+  const planned = new Set(opts.planned.map((f) => f.name));
+  const verdicts = new Map<string, Verdict>();
+  const firewalls: ServiceNodeRules["firewall"] = [];
+  for (const d of desired) {
+    for (const [farm, v] of Object.entries(d.nodeRules?.verdicts ?? {})) verdicts.set(farm, v);
+    firewalls.push(...(d.nodeRules?.firewall ?? []));
+  }
+  const held = new Set<string>();
+  const rules: NodeRules = { noEndpoints: [], firewall: [] };
+  for (const farm of [...actual, ...opts.planned]) {
+    if (!owns(farm.name)) continue;
+    held.add(farm.name);
+    if (farm.backends.some((b) => b.state === "up")) continue;
+    for (const a of farm.addresses) {
+      const d = destination(farm, a);
+      if (d !== undefined) rules.noEndpoints.push({ ...d, verdict: verdicts.get(farm.name) ?? "reject" });
+    }
+  }
+  for (const { farm, ...fw } of firewalls) if (held.has(farm) || planned.has(farm)) rules.firewall.push(fw);
+  return rules;
+}
+
+/**
+ * Ingress entries this node never sees the client behind: `ipMode: Proxy` (the load balancer
+ * terminates the connection; kube-proxy leaves those IPs alone too) or a hostname without an IP
+ * (the load balancer forwards to NodePorts). Their source ranges are the load balancer's to enforce.
+ */
+export function proxiedIngress(service: Service): { severity: "warning"; key: string; message: string }[] {
+  const ingress = service.status?.loadBalancer?.ingress ?? [];
+  const named = ingress
+    .filter((i) => i.ipMode === "Proxy" || typeof i.ip !== "string")
+    .map((i) => (typeof i.ip === "string" ? i.ip : typeof i.hostname === "string" ? i.hostname : "?"));
+  if (named.length === 0) return [];
+  return [
+    {
+      severity: "warning",
+      key: "spec.loadBalancerSourceRanges",
+      message: `not enforced by the node for ${named.join(", ")}: the load balancer proxies them (ipMode Proxy or a hostname), so the node never sees the client's address; the load balancer must enforce the ranges`,
+    },
+  ];
+}

@@ -1,0 +1,80 @@
+// The keeper over a fake table: applies only what changed, retries failures with backoff on the
+// injected timers, puts a vanished table back.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Timers } from "../kube/timers.ts";
+import { NodeRulesKeeper } from "./node-rules-keeper.ts";
+import type { NodeRulesTable, TableResult } from "./node-rules-nft.ts";
+import { EMPTY_RULES, type NodeRules } from "./node-rules.ts";
+
+function fakes() {
+  const scripts: NodeRules[] = [];
+  const pending: { ms: number; fn: () => void }[] = [];
+  const state = { fail: "", present: true };
+  const table: NodeRulesTable = {
+    apply: (s): Promise<TableResult> => {
+      scripts.push(s);
+      return Promise.resolve(state.fail ? { ok: false, error: state.fail } : { ok: true, value: undefined });
+    },
+    exists: () => Promise.resolve({ ok: true, value: state.present }),
+    remove: () => Promise.resolve({ ok: true, value: undefined }),
+  };
+  const timers: Timers = {
+    now: () => 0,
+    after: (ms, fn) => {
+      const t = { ms, fn };
+      pending.push(t);
+      return { cancel: () => pending.splice(pending.indexOf(t), 1) };
+    },
+  };
+  const logs: string[] = [];
+  const log = { info: (_: object, m: string) => logs.push(m), warn: (_: object, m: string) => logs.push(m) };
+  return { keeper: new NodeRulesKeeper({ table, log, timers }), scripts, pending, state, logs };
+}
+
+const ONE: NodeRules = {
+  noEndpoints: [{ family: "ipv4", protocol: "tcp", ip: "10.96.0.1", port: 80, verdict: "reject" }],
+  firewall: [],
+};
+
+test("applies once; the same rules again write nothing; force writes again", async () => {
+  const f = fakes();
+  assert.equal(await f.keeper.update(ONE), true);
+  assert.equal(await f.keeper.update(ONE), true);
+  assert.equal(f.scripts.length, 1);
+  await f.keeper.update(ONE, { force: true });
+  assert.equal(f.scripts.length, 2);
+});
+
+test("a failure is logged and retried with backoff until nft takes it", async () => {
+  const f = fakes();
+  f.state.fail = "nft exited with 1: Operation not permitted";
+  assert.equal(await f.keeper.update(ONE), false);
+  assert.equal(f.keeper.lastError, "nft exited with 1: Operation not permitted");
+  assert.deepEqual(
+    f.pending.map((p) => p.ms),
+    [500],
+  );
+  f.pending.shift()!.fn();
+  await f.keeper.check(); // runs after the retry in flight (one nft run at a time), which failed again
+  assert.equal(f.scripts.length, 2);
+  assert.equal(f.pending.at(-1)?.ms, 1000, "the backoff doubles");
+  f.state.fail = "";
+  f.pending.shift()!.fn();
+  assert.equal(await f.keeper.update(ONE), true);
+  assert.equal(f.keeper.lastError, undefined);
+  assert.ok(f.logs.some((m) => /cannot apply table inet kube-nftlb; retrying/.test(m)));
+});
+
+test("check() puts a vanished table back, and does nothing while it is there", async () => {
+  const f = fakes();
+  await f.keeper.check();
+  assert.equal(f.scripts.length, 0, "nothing wanted yet");
+  await f.keeper.update(EMPTY_RULES);
+  await f.keeper.check();
+  assert.equal(f.scripts.length, 1);
+  f.state.present = false;
+  await f.keeper.check();
+  assert.equal(f.scripts.length, 2);
+  assert.equal(f.keeper.stats.reapplied, 1);
+});

@@ -1,0 +1,78 @@
+// The renderer of kube-nftlb's table: one script that replaces the table, names no other table,
+// renders equal rules to equal text, and is valid nft (checked with the real nft where root).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { EMPTY_RULES, removeScript, renderNodeRules, type NodeRules } from "./node-rules.ts";
+
+const RULES: NodeRules = {
+  noEndpoints: [
+    { family: "ipv4", protocol: "tcp", ip: "10.96.0.10", port: 80, verdict: "reject" },
+    { family: "ipv4", protocol: "udp", ip: "10.96.0.10", port: 53, verdict: "drop" },
+    { family: "ipv6", protocol: "tcp", ip: "fd00::10", port: 80, verdict: "reject" },
+    // The same destination again (two farms claiming it): the first wins, nft refuses duplicates.
+    { family: "ipv4", protocol: "tcp", ip: "10.96.0.10", port: 80, verdict: "drop" },
+  ],
+  firewall: [
+    { family: "ipv4", protocol: "tcp", ip: "203.0.113.7", port: 443, allow: ["10.0.0.0/8", "192.0.2.1/32"] },
+    { family: "ipv6", protocol: "sctp", ip: "2001:db8::7", port: 443, allow: [] },
+  ],
+};
+
+test("the script replaces table inet kube-nftlb and names no other table", () => {
+  const script = renderNodeRules(RULES);
+  const tables = script.split("\n").filter((l) => /^\s*(table|delete table|flush)/.test(l));
+  assert.deepEqual(tables, [
+    "table inet kube-nftlb {}",
+    "delete table inet kube-nftlb",
+    "table inet kube-nftlb {",
+  ]);
+  assert.doesNotMatch(script, /(?<!kube-)nftlb|flush ruleset/);
+});
+
+test("verdicts, firewall chains, hooks and priorities", () => {
+  const script = renderNodeRules(RULES);
+  assert.match(script, /10\.96\.0\.10 \. tcp \. 80 : goto reject-chain,/);
+  assert.doesNotMatch(script, /10\.96\.0\.10 \. tcp \. 80 : drop/, "the first entry for a destination wins");
+  assert.match(script, /10\.96\.0\.10 \. udp \. 53 : drop,/);
+  assert.match(script, /fd00::10 \. tcp \. 80 : goto reject-chain/);
+  assert.match(script, /203\.0\.113\.7 \. tcp \. 443 : goto fw-tcp-203\.0\.113\.7-443/);
+  assert.match(script, /ip saddr != \{ 10\.0\.0\.0\/8, 192\.0\.2\.1\/32 \} drop/);
+  // No allowed source of the family: everything is dropped, never everything allowed.
+  assert.match(script, /chain fw-sctp-2001-db8--7-443 \{\n {4}drop\n/);
+  for (const [chain, hook, prio] of [
+    ["filter-prerouting", "prerouting", -110],
+    ["filter-output", "output", -110],
+    ["filter-input", "input", -110],
+    ["filter-forward", "forward", -110],
+    ["filter-output-post-dnat", "output", -90],
+  ] as const) {
+    assert.match(script, new RegExp(`chain ${chain} \\{\\n {4}type filter hook ${hook} priority ${prio};`));
+  }
+});
+
+test("equal rules in any order render to equal text", () => {
+  const shuffled: NodeRules = {
+    noEndpoints: [RULES.noEndpoints[2]!, RULES.noEndpoints[1]!, RULES.noEndpoints[0]!],
+    firewall: [...RULES.firewall].reverse(),
+  };
+  assert.equal(
+    renderNodeRules(shuffled),
+    renderNodeRules({ ...RULES, noEndpoints: RULES.noEndpoints.slice(0, 3) }),
+  );
+});
+
+const nftCheck = (script: string) => spawnSync("nft", ["-c", "-f", "-"], { input: script, encoding: "utf8" });
+const noNft = process.getuid?.() !== 0 || nftCheck("").error !== undefined;
+
+test(
+  "the real nft accepts every script (nft -c: checked, not applied)",
+  { skip: noNft && "needs root and nft" },
+  () => {
+    for (const script of [renderNodeRules(RULES), renderNodeRules(EMPTY_RULES), removeScript()]) {
+      const r = nftCheck(script);
+      assert.equal(r.status, 0, r.stderr);
+    }
+  },
+);
