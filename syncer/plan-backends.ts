@@ -14,6 +14,9 @@ import type { BackendPatch } from "../nftlb/serialize.ts";
 import { BACKEND_MARK_MAX, BACKEND_MARK_MIN, formatMark, isBackendMark, parseMark } from "../nftlb/marks.ts";
 import { BACKEND_FIELDS, normaliseBackend, type NormalFarm } from "./plan-normalise.ts";
 
+/** Backends going away with no successor: up to this many are simply deleted after the POST. */
+export const SET_DOWN_FIRST_OVER = 10;
+
 export interface BackendChanges {
   patches: BackendPatch[];
   /** Backends to delete from nftlb once the POST went through (down by then). */
@@ -85,7 +88,10 @@ export function backendChanges(want: readonly Backend[], a: NormalFarm): Backend
       state: b.state,
     });
   }
-  for (const [old, entry] of slots) if (entry.state !== "down") down.push({ name: old, state: "down" });
+  // Few left over: deleted straight away (one rule rewrite each, as setting them down would
+  // cost one more). Many: down in this POST, so the rules are right at once, deleted after.
+  if (slots.length > SET_DOWN_FIRST_OVER)
+    for (const [old, entry] of slots) if (entry.state !== "down") down.push({ name: old, state: "down" });
   // Changed first (an up backend whose address changes makes nftlb rewrite the rules there and
   // then: the old set is still whole), then the ones going down, then renamed and new ones.
   return { patches: [...changed, ...down, ...renamed, ...added], remove: slots.map(([name]) => name) };

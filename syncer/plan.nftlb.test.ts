@@ -112,14 +112,10 @@ describe("plan against the real nftlb", () => {
     const steps: [string, Farm[], number][] = [
       ["create", [farm({})], 1],
       ["scheduler hash srcip, persistence srcip, log: one POST", [farm(tuned)], 1],
-      [
-        "scale 3 → 1: one POST sets two down, one request deletes them",
-        [farm({ ...tuned, backends: backends([1]) })],
-        2,
-      ],
+      ["scale 3 → 1: one request deletes the two", [farm({ ...tuned, backends: backends([1]) })], 1],
       ["scale 1 → 5: one POST", [farm({ ...tuned, backends: backends([1, 2, 3, 4, 5]) })], 1],
       [
-        "replace every backend: one POST (5 down, 2 new), one request deletes the 5",
+        "replace every backend: one POST (2 entries renamed to the 2 new), one request deletes the other 3",
         [farm({ ...tuned, backends: backends([6, 7]) })],
         2,
       ],
