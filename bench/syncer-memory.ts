@@ -2,19 +2,24 @@
 // its RSS read from /proc once it is ready and settled, for 0 (baseline), 1,000 and 10,000
 // Services × 10 endpoints. Settled: every farm is in the sink (kube-nftlb assigns the backend
 // marks, so nftlb has no node-wide backend limit any more). Prints, never asserts. No root, no namespace:
-// `node bench/syncer-memory.ts [N ...]` or `npm run bench -- syncer-memory`.
+// `node bench/syncer-memory.ts [--sources] [--heap-snapshot DIR] [--endpoints E] [N ...]` or
+// `npm run bench -- syncer-memory`. By default it runs the BUILT JavaScript as the image does
+// (tsconfig.build.json compiled into node_modules/.cache, NODE_ENV=production, Node 24);
+// `--sources` runs the TypeScript sources instead. `--heap-snapshot DIR` writes a V8 heap
+// snapshot of each settled syncer (SIGUSR2) for attribution.
 // The Kubernetes API is the lab stand-in (in this process). nftlb is replaced by a small HTTP SINK
 // below — not nftlb: it only stores what is POSTed and hands it back, enough for the syncer's
 // client (Key check, GET /farms, GET /farms/NAME with nftlb's 500 "invalid request" for an unknown
 // farm, POST /farms merging farms, addresses and backends by name, the DELETE routes). The real
 // nftlb would need ~2.6 GiB for 10,000 farm addresses (bench/scale.ts).
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
+import { parse } from "yaml";
 import { startApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cip, service, slice } from "./lib/cluster-objects.ts";
@@ -29,6 +34,25 @@ const NODE = findResource("", "v1", "nodes")!;
 const NAMESPACE = findResource("", "v1", "namespaces")!;
 // `[--endpoints E] [N ...]`: endpoints per Service (default 10) and the Service counts.
 const args = process.argv.slice(2);
+const flag = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? (args.splice(i, 1), true) : false;
+};
+const SOURCES = flag("--sources");
+const snapAt = args.indexOf("--heap-snapshot");
+const SNAPSHOTS = snapAt >= 0 ? args.splice(snapAt, 2)[1] : undefined;
+if (snapAt >= 0 && !SNAPSHOTS) {
+  console.error("--heap-snapshot needs a directory");
+  process.exit(2);
+}
+if (SNAPSHOTS) mkdirSync(SNAPSHOTS, { recursive: true });
+// `--idle-seconds S`: read the RSS again after S s with nothing to do (V8 gives memory back late).
+const idleAt = args.indexOf("--idle-seconds");
+const IDLE_S = idleAt >= 0 ? Number(args.splice(idleAt, 2)[1]) : 0;
+if (!Number.isFinite(IDLE_S) || IDLE_S < 0) {
+  console.error("--idle-seconds takes a number of seconds");
+  process.exit(2);
+}
 const at = args.indexOf("--endpoints");
 const ENDPOINTS = at >= 0 ? Number(args.splice(at, 2)[1]) : 10;
 const SIZES = args.map(Number);
@@ -133,24 +157,24 @@ const readyz = (port: number) =>
     req.on("timeout", () => req.destroy());
   });
 
-/** kube_nftlb_capacity_refusals_total from the syncer's /metrics. */
-const refusals = (port: number) =>
-  new Promise<number>((resolve) => {
+/** The syncer's /metrics text ("" when it does not answer). */
+const metricsText = (port: number) =>
+  new Promise<string>((resolve) => {
     const req = http.get({ host: "127.0.0.1", port, path: "/metrics", timeout: 5_000 }, (res) => {
       let text = "";
       res.on("data", (c: Buffer) => (text += c.toString()));
-      res.on("end", () =>
-        resolve(
-          [...text.matchAll(/^kube_nftlb_capacity_refusals_total(?:\{[^}]*\})? (\d+)/gm)].reduce(
-            (n, m) => n + Number(m[1]),
-            0,
-          ),
-        ),
-      );
+      res.on("end", () => resolve(text));
     });
-    req.on("error", () => resolve(-1));
+    req.on("error", () => resolve(""));
     req.on("timeout", () => req.destroy());
   });
+/** A sample's value (summed over its labels), -1 when absent. */
+const sample = (text: string, name: string) => {
+  const values = [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, "gm"))];
+  return values.length === 0 ? -1 : values.reduce((a, m) => a + Number(m[1]), 0);
+};
+const refusals = async (port: number) =>
+  sample(await metricsText(port), "kube_nftlb_capacity_refusals_total");
 
 /** Polls `cond` every 100 ms until it holds; fails if the child dies or the deadline passes. */
 async function until(what: string, child: ChildProcess, cond: () => boolean | Promise<boolean>) {
@@ -167,6 +191,58 @@ function memory(pid: number) {
   const status = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]) / 1024;
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
+}
+
+/** NODE_OPTIONS of the syncer container in deploy/node/daemonset.yaml: the syncer runs as deployed. */
+function deployedNodeOptions(): string {
+  const ds = parse(readFileSync(path.join(root, "deploy/node/daemonset.yaml"), "utf8")) as {
+    spec: {
+      template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } };
+    };
+  };
+  const syncer = ds.spec.template.spec.containers.find((c) => c.name === "syncer");
+  return syncer?.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+}
+
+/** The command the syncer runs as: the compiled output (as in the image) or the sources. */
+function entry(): { argv: string[]; env: NodeJS.ProcessEnv } {
+  // An explicit NODE_OPTIONS (e.g. to compare V8 settings) wins over the DaemonSet's.
+  const NODE_OPTIONS = process.env.NODE_OPTIONS ?? deployedNodeOptions();
+  if (SOURCES) return { argv: ["bin/kube-nftlb.js"], env: { ...process.env, NODE_OPTIONS } };
+  // Inside node_modules so that the compiled files resolve the dependencies from the checkout,
+  // and neither git, the linters nor bin/kube-nftlb.js (which prefers dist/) see them.
+  const out = path.join(root, "node_modules/.cache/kube-nftlb-bench-build");
+  rmSync(out, { recursive: true, force: true });
+  execFileSync(path.join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json", "--outDir", out], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  const main = path.join(out, "cli", "main.js");
+  const bin = path.join(out, "bin.mjs");
+  writeFileSync(
+    bin,
+    `import { main } from ${JSON.stringify(main)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
+  );
+  return { argv: [bin], env: { ...process.env, NODE_ENV: "production", NODE_OPTIONS } };
+}
+const run = entry();
+
+/** SIGUSR2 → the child writes Heap.*.heapsnapshot into SNAPSHOTS; resolves once it is complete. */
+async function snapshot(child: ChildProcess) {
+  const before = new Set(readdirSync(SNAPSHOTS!));
+  child.kill("SIGUSR2");
+  const fresh = () => readdirSync(SNAPSHOTS!).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
+  // Complete when its size stops changing between two polls.
+  let last = -1;
+  await until("a heap snapshot", child, () => {
+    const f = fresh();
+    if (f === undefined) return false;
+    const size = statSync(path.join(SNAPSHOTS!, f)).size;
+    const done = size > 0 && size === last;
+    last = size;
+    return done;
+  });
+  console.log(`  heap snapshot: ${path.join(SNAPSHOTS!, fresh()!)}`);
 }
 
 const dir = mkdtempSync(path.join(tmpdir(), "kube-nftlb-bench-"));
@@ -188,13 +264,16 @@ async function measure(n: number) {
   const child = spawn(
     path.join(root, "node_modules/.bin/node"),
     [
-      ...["bin/kube-nftlb.js", "syncer", "--kubeconfig", api.kubeconfigPath, "--nftlb-url", sink.url],
+      ...(SNAPSHOTS ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${SNAPSHOTS}`] : []),
+      ...[...run.argv, "syncer", "--kubeconfig", api.kubeconfigPath, "--nftlb-url", sink.url],
       ...["--nftlb-key-file", keyFile, "--node-name", "node-1", "--probe-port", String(port)],
       // A sink, not a node: no nftables table of its own in this namespace.
       "--node-rules=off",
       ...["--resync-period", "1h", "--nftlb-probe-period", "1h", "--log-level", "warn"],
+      // No kube-proxy health port (0.0.0.0:10256 by default): nothing here probes it.
+      "--healthz-bind-address=",
     ],
-    { cwd: root, stdio: ["ignore", "pipe", "inherit"] },
+    { cwd: root, env: run.env, stdio: ["ignore", "pipe", "inherit"] },
   );
   let tail = "";
   child.stdout.on("data", (c: Buffer) => (tail = (tail + c.toString()).slice(-4000)));
@@ -204,9 +283,27 @@ async function measure(n: number) {
     const ours = () => [...sink.farms.keys()].filter((f) => f.startsWith("bench.")).length;
     await until("/readyz 200", child, () => readyz(port));
     await until(`${programmed} farms in the sink`, child, () => ours() === programmed);
-    await until(`${n - programmed} refusals`, child, async () => (await refusals(port)) === n - programmed);
+    // A labelled counter with no refusal yet has no sample (-1).
+    await until(
+      `${n - programmed} refusals`,
+      child,
+      async () => Math.max(0, await refusals(port)) === n - programmed,
+    );
     const seconds = (performance.now() - t0) / 1000;
-    return { n, programmed, seconds, ...memory(child.pid!) };
+    const mem = memory(child.pid!);
+    const text = await metricsText(port);
+    const mib = (name: string) => sample(text, name) / 2 ** 20;
+    // V8's view, from the syncer's own default metrics: what the JavaScript holds (heap used),
+    // what V8 keeps for it (heap total), and buffers outside the heap (external).
+    const v8 = {
+      used: mib("kube_nftlb_syncer_nodejs_heap_size_used_bytes"),
+      total: mib("kube_nftlb_syncer_nodejs_heap_size_total_bytes"),
+      external: mib("kube_nftlb_syncer_nodejs_external_memory_bytes"),
+    };
+    if (IDLE_S > 0) await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+    const idle = memory(child.pid!).rss;
+    if (SNAPSHOTS) await snapshot(child);
+    return { n, programmed, seconds, ...mem, v8, idle };
   } catch (err) {
     if (tail) console.error(`syncer output (last lines):\n${tail}`);
     throw err;
@@ -224,24 +321,27 @@ async function measure(n: number) {
 
 try {
   console.log(
-    "syncer memory: `kube-nftlb syncer` as a child process, lab API stand-in, HTTP sink (not nftlb);\n" +
+    `syncer memory: \`kube-nftlb syncer\` as a child process (${SOURCES ? "TypeScript sources" : "built JavaScript, NODE_ENV=production"}, Node ${process.versions.node}, NODE_OPTIONS=${JSON.stringify(run.env.NODE_OPTIONS)}), lab API stand-in, HTTP sink (not nftlb);\n` +
       "RSS read from /proc/PID/status once /readyz is 200, the written farms are in the sink and the rest refused",
   );
   console.log(
     `every Service has ${ENDPOINTS} endpoints; the syncer writes every farm (no nftlb memory limit given)`,
   );
   console.log(
-    "Services | farms written |  RSS MiB | peak MiB | per Service (RSS − RSS(0)) / N | start → settled",
+    "Services | farms written |  RSS MiB | peak MiB | above idle (goal ≤ 150 MiB) | per Service | start → settled | heap used / total, external MiB",
   );
   let base: number | undefined;
   for (const n of [0, ...sizes.filter((s) => s > 0)]) {
     const m = await measure(n);
     base ??= m.rss;
     const per = n === 0 ? "—" : `${(((m.rss - base) * 1024) / n).toFixed(1)} KiB`;
+    const above = n === 0 ? "(idle)" : `+${(m.rss - base).toFixed(0)} MiB`;
     console.log(
       `${n.toLocaleString("en").padStart(8)} | ${m.programmed.toLocaleString("en").padStart(13)} | ` +
         `${m.rss.toFixed(0).padStart(8)} | ${m.peak.toFixed(0).padStart(8)} | ` +
-        `${per.padStart(31)} | ${m.seconds.toFixed(1)} s`,
+        `${above.padStart(27)} | ${per.padStart(11)} | ${`${m.seconds.toFixed(1)} s`.padStart(15)} | ` +
+        `${m.v8.used.toFixed(0)} / ${m.v8.total.toFixed(0)}, ${m.v8.external.toFixed(0)}` +
+        (IDLE_S > 0 ? ` | RSS after ${IDLE_S} s idle: ${m.idle.toFixed(0)} MiB` : ""),
     );
   }
 } finally {

@@ -1,20 +1,18 @@
 // Admission webhook throughput and latency over HTTPS keep-alive, next to a floor: a minimal
 // express HTTPS server answering a constant AdmissionReview. Printed, never asserted.
-//   npm run bench -- webhook            (or: node bench/webhook.ts [--seconds N] [--rounds N])
-// The load generator runs in a worker thread, so it does not share the servers' event loop;
-// both still share the machine's CPUs, as a client and server on one host do.
+//   npm run bench -- webhook   (or: node bench/webhook.ts [--seconds N] [--rounds N] [--profile DIR])
+// Each server runs in its own Node process pinned to one CPU (taskset), and the load generator is
+// Debian's wrk, a separate process pinned to the other CPU: neither shares a core or an event loop
+// with the server it measures. Beside throughput it prints each server's CPU time per request (from
+// /proc), which a busy machine disturbs far less. `--profile DIR`: V8 CPU profiles of both servers.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { Agent, createServer, request } from "node:https";
-import type { AddressInfo } from "node:net";
-import { cpus, loadavg } from "node:os";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import { parseArgs } from "node:util";
-import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
-import express from "express";
-import { pino } from "pino";
-import { startWebhook } from "../webhook/server.ts";
 import { mutate } from "../webhook/mutate.ts";
 import { parseReview } from "../webhook/review.ts";
 import { validate } from "../webhook/validate.ts";
@@ -25,127 +23,42 @@ import {
   service,
 } from "../webhook/review-fixtures.test-helpers.ts";
 import { makeCa } from "../test/webhook-pki.ts";
+import { wrk, type WrkResult } from "./lib/wrk.ts";
+import { serve } from "./lib/webhook-servers.ts";
 
-interface Job {
-  port: number;
-  ca: string;
-  path: string;
-  body: string;
-  concurrency: number;
-  warmupMs: number;
-  ms: number;
-}
-interface Result {
-  requests: number;
-  errors: number;
-  seconds: number;
-  p50: number;
-  p99: number;
-}
+const { values } = parseArgs({
+  options: {
+    seconds: { type: "string", default: "4" },
+    rounds: { type: "string", default: "2" },
+    profile: { type: "string" },
+    serve: { type: "string" },
+    connections: { type: "string", default: "1,16,64" },
+    paths: { type: "string", default: "validate,mutate" },
+    dir: { type: "string" },
+  },
+});
 
-async function load(job: Job): Promise<Result> {
-  const agent = new Agent({ keepAlive: true, maxSockets: job.concurrency });
-  const latencies: number[] = [];
-  let errors = 0;
-  let measuring = false;
-  let stop = false;
-  const one = () =>
-    new Promise<void>((resolve) => {
-      const t0 = performance.now();
-      const req = request(
-        {
-          host: "127.0.0.1",
-          port: job.port,
-          path: job.path,
-          method: "POST",
-          ca: job.ca,
-          agent,
-          headers: { "content-type": "application/json", "content-length": Buffer.byteLength(job.body) },
-        },
-        (res) => {
-          res.resume();
-          res.on("end", () => {
-            if (measuring) {
-              if (res.statusCode === 200) latencies.push(performance.now() - t0);
-              else errors++;
-            }
-            resolve();
-          });
-        },
-      );
-      req.on("error", () => {
-        if (measuring) errors++;
-        resolve();
-      });
-      req.end(job.body);
-    });
-  const loop = async () => {
-    while (!stop) await one();
-  };
-  const loops = Array.from({ length: job.concurrency }, loop);
-  await new Promise((r) => setTimeout(r, job.warmupMs));
-  measuring = true;
-  const start = performance.now();
-  await new Promise((r) => setTimeout(r, job.ms));
-  measuring = false;
-  const seconds = (performance.now() - start) / 1000;
-  stop = true;
-  await Promise.all(loops);
-  agent.destroy();
-  latencies.sort((a, b) => a - b);
-  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  return { requests: latencies.length, errors, seconds, p50: q(0.5), p99: q(0.99) };
-}
-
-if (!isMainThread) {
-  parentPort?.postMessage(await load(workerData as Job));
-} else {
-  const { values } = parseArgs({
-    options: { seconds: { type: "string", default: "3" }, rounds: { type: "string", default: "2" } },
-  });
+async function main() {
   const rounds = Math.max(1, Number(values.rounds));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  const merge = (rs: Result[]): Result => ({
-    requests: rs.reduce((a, r) => a + r.requests, 0),
-    errors: rs.reduce((a, r) => a + r.errors, 0),
-    seconds: rs.reduce((a, r) => a + r.seconds, 0),
-    p50: median(rs.map((r) => r.p50)),
-    p99: median(rs.map((r) => r.p99)),
-  });
-  const ms = Number(values.seconds) * 1000;
+  const connectionCounts = values.connections.split(",").map(Number);
+  const paths = values.paths.split(",");
+  if (
+    connectionCounts.some((c) => !Number.isInteger(c) || c < 1) ||
+    paths.some((p) => p !== "validate" && p !== "mutate")
+  )
+    throw new Error("--connections takes counts like 1,16,64; --paths takes validate,mutate");
+  const seconds = Math.max(1, Number(values.seconds));
+  const SERVER_CPU = 0;
+  const WRK_CPU = cpus().length > 1 ? 1 : 0;
+  // wrk --version exits 1, but a missing wrk or taskset is ENOENT: say so before anything starts.
+  for (const tool of ["wrk", "taskset"])
+    if (spawnSync(tool, ["--version"]).error)
+      throw new Error(`${tool} is needed (Debian: apt-get install ${tool === "wrk" ? "wrk" : "util-linux"})`);
   const dir = mkdtempSync(join(tmpdir(), "bench-webhook-"));
   const ca = makeCa();
   const leaf = ca.sign("bench");
   writeFileSync(join(dir, "tls.crt"), leaf.cert);
   writeFileSync(join(dir, "tls.key"), leaf.key);
-
-  // The webhook as deployed: JSON logs at info (one line per review), here to /dev/null.
-  const log = pino({ level: "info" }, pino.destination({ dest: "/dev/null", sync: false }));
-  const webhook = await startWebhook({
-    tlsCert: join(dir, "tls.crt"),
-    tlsKey: join(dir, "tls.key"),
-    port: 0,
-    probePort: 0,
-    host: "127.0.0.1",
-    log,
-  });
-
-  // The floor: express over HTTPS, the body read but not parsed, one constant answer.
-  const constant = JSON.stringify({
-    apiVersion: "admission.k8s.io/v1",
-    kind: "AdmissionReview",
-    response: { uid: "constant", allowed: true },
-  });
-  const floorApp = express();
-  floorApp.post("/{*path}", (req, res) => {
-    req.resume();
-    req.on("end", () => res.type("application/json").send(constant));
-  });
-  const floor = createServer({ cert: leaf.cert, key: leaf.key, minVersion: "TLSv1.2" }, floorApp);
-  floor.keepAliveTimeout = 120_000;
-  floor.listen(0, "127.0.0.1");
-  await once(floor, "listening");
-  const floorPort = (floor.address() as AddressInfo).port;
 
   const annotated = service({
     annotations: {
@@ -162,79 +75,181 @@ if (!isMainThread) {
     mutate: JSON.stringify(admissionReview(admission(bare, { uid: "bench-mutate" }))),
   };
 
-  // The pure work per review (JSON parse, AdmissionReview and Service parse, the contract), without
-  // HTTP: what the webhook adds on top of any server.
+  // The pure work per review (JSON parse, AdmissionReview and Service parse, the contract),
+  // without HTTP: what the webhook must add on top of any server.
   for (const [name, body, judge] of [
     ["validate", bodies.validate, validate],
     ["mutate", bodies.mutate, mutate],
   ] as const) {
-    const once = () => {
+    const one = () => {
       const r = parseReview(JSON.parse(body));
       if (r.ok) judge(r.request);
     };
-    for (let i = 0; i < 5_000; i++) once();
+    for (let i = 0; i < 5_000; i++) one();
     const n = 50_000;
     const t0 = performance.now();
-    for (let i = 0; i < n; i++) once();
+    for (let i = 0; i < n; i++) one();
     console.log(
       `pure ${name}: ${(((performance.now() - t0) * 1000) / n).toFixed(1)} µs per review (no HTTP)`,
     );
   }
 
-  const run = async (port: number, path: string, body: string, concurrency: number): Promise<Result> => {
-    const worker = new Worker(new URL(import.meta.url), {
-      workerData: { port, ca: ca.cert, path, body, concurrency, warmupMs: 500, ms } satisfies Job,
+  const start = async (which: "floor" | "webhook") => {
+    const node = [
+      ...(values.profile ? ["--cpu-prof", "--cpu-prof-dir", join(values.profile, which)] : []),
+      import.meta.filename,
+      "--serve",
+      which,
+      "--dir",
+      dir,
+    ];
+    const child = spawn("taskset", ["-c", String(SERVER_CPU), process.execPath, ...node], {
+      stdio: ["ignore", "pipe", "inherit"],
     });
-    const [result] = (await once(worker, "message")) as [Result];
-    await worker.terminate();
-    return result;
+    const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
+    return { child, port: (JSON.parse(line) as { port: number }).port };
   };
-
-  console.log(
-    `node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? "?"}), ${values.seconds} s × ${rounds} rounds per cell, load average ${loadavg()[0]?.toFixed(1)}, ` +
-      `bodies: validate ${bodies.validate.length} B, mutate ${bodies.mutate.length} B`,
-  );
-  const row = (cells: (string | number)[]) =>
-    console.log(cells.map((c, i) => String(c).padStart(i === 0 ? 10 : 12)).join(""));
-  row(["path", "concurrency", "req/s", "p50 ms", "p99 ms", "errors", "floor req/s", "ratio"]);
-  for (const concurrency of [1, 16, 64]) {
-    for (const path of ["validate", "mutate"] as const) {
-      // Alternate the order over rounds (floor first, then webhook first) so drift in the
-      // machine's load does not favour either side; sums give the throughput, medians the rest.
-      const bases: Result[] = [];
-      const ourss: Result[] = [];
-      for (let round = 0; round < rounds; round++) {
-        if (round % 2 === 0) bases.push(await run(floorPort, `/${path}`, bodies[path], concurrency));
-        ourss.push(await run(webhook.port, `/${path}`, bodies[path], concurrency));
-        if (round % 2 === 1) bases.push(await run(floorPort, `/${path}`, bodies[path], concurrency));
-      }
-      const base = merge(bases);
-      const ours = merge(ourss);
-      const rps = (r: Result) => r.requests / r.seconds;
-      row([
-        `/${path}`,
-        concurrency,
-        rps(ours).toFixed(0),
-        ours.p50.toFixed(2),
-        ours.p99.toFixed(2),
-        ours.errors,
-        rps(base).toFixed(0),
-        (rps(ours) / rps(base)).toFixed(2),
-      ]);
-      row([
-        "  floor",
-        concurrency,
-        rps(base).toFixed(0),
-        base.p50.toFixed(2),
-        base.p99.toFixed(2),
-        base.errors,
-        "",
-        "",
-      ]);
+  const floor = await start("floor");
+  const webhook = await start("webhook");
+  try {
+    // Both answer a review before any load: 200, and the webhook echoes the uid.
+    for (const [srv, path] of [
+      [floor, "validate"],
+      [webhook, "validate"],
+      [webhook, "mutate"],
+    ] as const) {
+      const answer = await post(srv.port, `/${path}`, bodies[path], ca.cert);
+      if (answer.status !== 200 || (srv === webhook && !answer.body.includes(`"uid":"bench-${path}"`)))
+        throw new Error(`/${path} answered ${answer.status}: ${answer.body}`);
     }
+    console.log(
+      `node ${process.version}, ${cpus().length} CPU(s) (${cpus()[0]?.model ?? "?"}); servers on CPU ${SERVER_CPU}, wrk on CPU ${WRK_CPU}; ` +
+        `${seconds} s × ${rounds} rounds per cell; load average ${loadavg()[0]?.toFixed(1)}; ` +
+        `bodies: validate ${bodies.validate.length} B, mutate ${bodies.mutate.length} B`,
+    );
+    const row = (cells: (string | number)[]) =>
+      console.log(cells.map((c, i) => String(c).padStart(i === 0 ? 10 : 12)).join(""));
+    row([
+      "path",
+      "connections",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "errors",
+      "CPU µs/req",
+      "floor req/s",
+      "ratio",
+      "CPU ratio",
+    ]);
+    for (const connections of connectionCounts) {
+      for (const path of paths as ("validate" | "mutate")[]) {
+        // wrk against one server, with the CPU time that server's process spent meanwhile: the
+        // throughput ratio moves with whatever else the machine runs; CPU per request much less.
+        const load = async (srv: { port: number; child: ChildProcess }): Promise<Cell> => {
+          const cpu0 = cpuMs(srv.child.pid!);
+          const r = await wrk({
+            url: `https://127.0.0.1:${srv.port}/${path}`,
+            body: bodies[path],
+            connections,
+            seconds,
+            cpu: WRK_CPU,
+          });
+          return { ...r, cpuUs: ((cpuMs(srv.child.pid!) - cpu0) * 1000) / Math.max(1, r.requests) };
+        };
+        // Alternate the order over rounds so that drift in the machine's load favours neither.
+        const bases: Cell[] = [];
+        const ourss: Cell[] = [];
+        for (let round = 0; round < rounds; round++) {
+          if (round % 2 === 0) bases.push(await load(floor));
+          ourss.push(await load(webhook));
+          if (round % 2 === 1) bases.push(await load(floor));
+        }
+        const base = merge(bases);
+        const ours = merge(ourss);
+        row([
+          `/${path}`,
+          connections,
+          ours.rps.toFixed(0),
+          ours.p50.toFixed(2),
+          ours.p99.toFixed(2),
+          ours.errors,
+          ours.cpuUs.toFixed(0),
+          base.rps.toFixed(0),
+          (ours.rps / base.rps).toFixed(2),
+          (base.cpuUs / ours.cpuUs).toFixed(2),
+        ]);
+        row([
+          "  floor",
+          connections,
+          base.rps.toFixed(0),
+          base.p50.toFixed(2),
+          base.p99.toFixed(2),
+          base.errors,
+          base.cpuUs.toFixed(0),
+          "",
+          "",
+          "",
+        ]);
+      }
+    }
+  } finally {
+    await Promise.all([stop(floor.child), stop(webhook.child)]);
+    rmSync(dir, { recursive: true, force: true });
   }
-  await webhook.close();
-  floor.close();
-  floor.closeAllConnections();
-  rmSync(dir, { recursive: true, force: true });
+  if (values.profile)
+    console.log(`CPU profiles written to ${values.profile}/webhook and ${values.profile}/floor`);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+type Cell = WrkResult & { cpuUs: number };
+/** Rounds together: throughput and CPU per request averaged, latencies as medians of the rounds. */
+const merge = (rs: Cell[]): Cell => ({
+  requests: rs.reduce((a, r) => a + r.requests, 0),
+  rps: rs.reduce((a, r) => a + r.rps, 0) / rs.length,
+  errors: rs.reduce((a, r) => a + r.errors, 0),
+  p50: median(rs.map((r) => r.p50)),
+  p99: median(rs.map((r) => r.p99)),
+  cpuUs:
+    rs.reduce((a, r) => a + r.cpuUs * r.requests, 0) /
+    Math.max(
+      1,
+      rs.reduce((a, r) => a + r.requests, 0),
+    ),
+});
+
+/** User + system CPU time of a process so far (ms), from /proc/PID/stat (clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // After the command: state is field 3, utime 14 and stime 15 (1-based, man 5 proc).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function stop(child: ChildProcess) {
+  if (child.exitCode !== null) return;
+  const exited = once(child, "exit");
+  child.kill("SIGTERM");
+  await exited;
+}
+
+function post(port: number, path: string, body: string, ca: string) {
+  return new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port, path, method: "POST", ca, headers: { "content-type": "application/json" } },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => (text += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+if (values.serve !== undefined) {
+  await serve(values.serve, values.dir ?? ".");
+} else {
+  await main();
 }

@@ -14,6 +14,13 @@ export interface Timers {
 export const realTimers: Timers = {
   now: () => Date.now(),
   after(ms, fn) {
+    // 0 means "on the event loop's next turn, after the I/O already read": setImmediate. A
+    // setTimeout(0) is clamped to 1 ms, which every change paid in the queue's batch window.
+    if (ms <= 0) {
+      const i = setImmediate(fn);
+      i.unref();
+      return { cancel: () => clearImmediate(i) };
+    }
     const t = setTimeout(fn, ms);
     t.unref();
     return { cancel: () => clearTimeout(t) };

@@ -8,6 +8,7 @@
 //     Register your own metrics on it: new Counter({ name, help, registers: [registry] }).
 //   startProbeServer({ port, host?, registry, ready, live? }) → { port, close() }
 //     Plain HTTP: GET /healthz (live), /readyz (ready), /metrics (the registry). port 0 = any.
+//   closeServer(server) → stops an http.Server, dropping idle keep-alive connections.
 //   createShutdown({ log, timeoutMs? }) → { add(name, step), run(reason), onSignals(signals?) }
 //     Steps run in the order added; a failing step is logged and the next runs; the whole is
 //     bounded by timeoutMs. `await shutdown.onSignals()` resolves after SIGTERM/SIGINT and all steps.
@@ -24,5 +25,5 @@
 //   await shutdown.onSignals();
 export { createLogger, scrub, REDACTED_PATHS, type Logger, type LoggerOptions } from "./log.ts";
 export { createRegistry, Registry, type MetricsOptions } from "./metrics.ts";
-export { startProbeServer, type ProbeOptions, type ProbeServer } from "./probes.ts";
+export { closeServer, startProbeServer, type ProbeOptions, type ProbeServer } from "./probes.ts";
 export { createShutdown, type Shutdown, type ShutdownOptions } from "./shutdown.ts";

@@ -41,12 +41,12 @@ export async function startProbeServer(opts: ProbeOptions): Promise<ProbeServer>
     server.once("error", reject);
     server.listen(opts.port, opts.host ?? "0.0.0.0", () => resolve());
   });
-  return {
-    port: (server.address() as AddressInfo).port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
 }
+
+/** Stops listening and drops keep-alive connections, so close never waits on an idle client. */
+export const closeServer = (server: Server): Promise<void> =>
+  new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });

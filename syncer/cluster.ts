@@ -11,6 +11,7 @@ import {
   type DesiredService,
   type NodeInfo,
 } from "./desired.ts";
+import { ZONE_LABEL } from "./topology.ts";
 
 export const TRIGGER_TIME_ANNOTATION = "endpoints.kubernetes.io/last-change-trigger-time";
 
@@ -24,13 +25,14 @@ export interface ClusterView {
   triggerTimes(key: string): Map<string, number>;
 }
 
-/** The node's own addresses, InternalIP and ExternalIP, from its Node object. */
+/** The node's own addresses, InternalIP and ExternalIP, and its zone, from its Node object. */
 export function nodeInfo(nodeName: string, node: V1Node | undefined): NodeInfo {
   const addresses = (node?.status?.addresses ?? [])
     .filter((a) => a.type === "InternalIP" || a.type === "ExternalIP")
     .map((a) => a.address)
     .filter((a, i, all) => typeof a === "string" && a !== "" && all.indexOf(a) === i);
-  return { name: nodeName, addresses };
+  const zone = node?.metadata?.labels?.[ZONE_LABEL];
+  return { name: nodeName, addresses, ...(zone ? { zone } : {}) };
 }
 
 export const splitKey = (key: string): [string, string] => {

@@ -22,7 +22,10 @@ test("defaults", () => {
   const r = parseSyncerArgs(base, readKey);
   assert.ok(r.ok === true);
   assert.equal(r.config.nftlbKey, KEY);
-  assert.equal(r.config.probePort, 8081);
+  assert.equal(r.config.probePort, 10249);
+  assert.equal(r.config.metricsHost, "127.0.0.1");
+  assert.deepEqual(r.config.healthzBindAddress, { host: "0.0.0.0", port: 10256 });
+  assert.equal(r.config.healthzTimeoutMs, 60_000);
   assert.equal(r.config.endpointsApi, "slices");
   assert.equal(r.config.proxyMode, "replace");
   assert.equal(r.config.resyncMs, 300_000);

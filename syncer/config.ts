@@ -1,7 +1,9 @@
 // The syncer's flags → a checked configuration, or one clear error. Pure but for reading the
 // key file; the key never appears in an error message.
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { parseArgs } from "node:util";
+import { parseConfigFile } from "./config-file.ts";
 import type { EndpointsApi } from "../kube/sources.ts";
 import type { ProxyMode } from "../annotations/index.ts";
 
@@ -32,6 +34,12 @@ export interface SyncerConfig {
   nftCommand?: string[];
   /** `--cleanup`: remove kube-nftlb's farms and table from this node, then exit. */
   cleanup?: boolean;
+  /** Where /metrics and /healthz /readyz listen (the port is probePort); 127.0.0.1 when absent. */
+  metricsHost?: string;
+  /** kube-proxy's /healthz /livez (and /readyz); not served when absent (tests, benchmarks). */
+  healthzBindAddress?: { host: string; port: number };
+  /** /healthz turns 503 once a queued change is this old and not programmed; 60 s when absent. */
+  healthzTimeoutMs?: number;
 }
 
 export const HELP = `Usage: kube-nftlb syncer --nftlb-url URL --nftlb-key-file FILE --node-name NAME [flags]
@@ -42,17 +50,37 @@ and for every cache to sync before writing; batches changes into one POST; delet
 Services deleted while it was down (only farms named like its own); notices an nftlb restart and
 re-programs everything. Problems reach the Service as Warning Events.
 
-Probes and metrics on a plain-HTTP port: /healthz, /readyz (caches synced and nftlb programmed
-once), /metrics. JSON logs on stdout, the nftlb key redacted. On SIGTERM: stops watching,
-finishes the write in flight, leaves nftlb's rules in place, exits 0.
+Health like kube-proxy's, on --healthz-bind-address: /healthz (503 once a change has waited
+longer than --healthz-timeout to reach nftlb, or while the Node is being deleted), /livez, and
+/readyz (caches synced and nftlb programmed once). /metrics, /healthz (process alive) and /readyz
+on --metrics-bind-address. For each LoadBalancer Service with externalTrafficPolicy: Local, HTTP
+on its healthCheckNodePort on the node's addresses: 200 with the local endpoint count, else 503.
+EndpointSlice topology hints are followed as kube-proxy follows them. JSON logs on stdout, the
+nftlb key redacted. On SIGTERM: stops watching, finishes the write in flight, leaves nftlb's
+rules in place, exits 0.
 
-Flags:
+Flags (each may also be set in --config FILE; a flag given here wins):
+  --config FILE             YAML settings, keys the flags' names in camelCase, e.g.
+                              apiVersion: kube-nftlb.io/v1alpha1   # optional
+                              kind: SyncerConfiguration            # optional
+                              proxyMode: replace
+                              healthzBindAddress: 0.0.0.0:10256
+                            keys: nftlbUrl nftlbKeyFile nodeName kubeconfig metricsBindAddress
+                            healthzBindAddress healthzTimeout endpointsApi proxyMode resyncPeriod
+                            nftlbProbePeriod iface oface logLevel nodeRules. An unknown key or a bad value
+                            stops the start, naming the key.
   --nftlb-url URL           nftlb's REST API, e.g. http://127.0.0.1:5555
   --nftlb-key-file FILE     file holding nftlb's key (a mounted Secret)
   --node-name NAME          this node's name (downward API spec.nodeName): its addresses serve
                             NodePorts, and Local traffic policies select its endpoints
   --kubeconfig FILE         kubeconfig; in-cluster service account when absent
-  --probe-port N            port of /healthz /readyz /metrics (default 8081; 0 = any)
+  --metrics-bind-address IP:PORT  /metrics /healthz /readyz (default 127.0.0.1:10249, as
+                            kube-proxy: loopback, since the pod runs on the host network)
+  --healthz-bind-address IP:PORT  kube-proxy's /healthz /livez, and /readyz (default
+                            0.0.0.0:10256; "" turns it off)
+  --healthz-timeout DURATION  how long a queued change may wait for nftlb before /healthz says
+                            503 (default 60s: kube-proxy's 2 × its 30 s sync period)
+  --probe-port N            deprecated: the port of --metrics-bind-address (0 = any)
   --endpoints-api API       slices (default) or endpoints (v1 Endpoints, deprecated in 1.33)
   --proxy-mode MODE         replace (default): every Service not labelled for another proxy;
                             alongside: only Services labelled
@@ -152,30 +180,61 @@ export function ifaceMac(
   return { ok: true, mac };
 }
 
+/** Flag defaults, applied under the config file's values (and those under the flags'). */
+const DEFAULTS = {
+  "metrics-bind-address": "127.0.0.1:10249",
+  "healthz-bind-address": "0.0.0.0:10256",
+  "healthz-timeout": "60s",
+  "endpoints-api": "slices",
+  "proxy-mode": "replace",
+  "resync-period": "5m",
+  "nftlb-probe-period": "5s",
+  "log-level": "info",
+  "node-rules": "nft",
+};
+
+/** "IP:port" or "[IPv6]:port" → host and port, or undefined. */
+export function parseBindAddress(raw: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):(\d{1,5})$/.exec(raw.trim());
+  if (!m) return undefined;
+  const host = m[1] ?? m[2]!;
+  const port = Number(m[3]);
+  if ((m[1] !== undefined ? isIP(host) !== 6 : isIP(host) !== 4) || port > 65535) return undefined;
+  return { host, port };
+}
+
+/**
+ * Flags, over `--config FILE`'s values, over the defaults. `readFile` reads the key file and the
+ * config file; an error about a value that came from the file names its key there.
+ */
 export function parseSyncerArgs(
   argv: string[],
-  readKey = (f: string) => readFileSync(f, "utf8"),
+  readFile = (f: string) => readFileSync(f, "utf8"),
   readMac: (iface: string) => string = readSysMac,
 ): Parsed {
-  let values;
+  let flags;
   try {
-    ({ values } = parseArgs({
+    ({ values: flags } = parseArgs({
       args: argv,
       options: {
+        config: { type: "string" },
         "nftlb-url": { type: "string" },
         "nftlb-key-file": { type: "string" },
         "node-name": { type: "string" },
         kubeconfig: { type: "string" },
-        "probe-port": { type: "string", default: "8081" },
-        "endpoints-api": { type: "string", default: "slices" },
-        "proxy-mode": { type: "string", default: "replace" },
-        "resync-period": { type: "string", default: "5m" },
-        "nftlb-probe-period": { type: "string", default: "5s" },
+        "metrics-bind-address": { type: "string" },
+        "healthz-bind-address": { type: "string" },
+        "healthz-timeout": { type: "string" },
+        "probe-port": { type: "string" },
+        "endpoints-api": { type: "string" },
+        "proxy-mode": { type: "string" },
+        "resync-period": { type: "string" },
+        "nftlb-probe-period": { type: "string" },
         "nftlb-memory-limit": { type: "string" },
         iface: { type: "string" },
         oface: { type: "string" },
-        "log-level": { type: "string", default: "info" },
-        "node-rules": { type: "string", default: "nft" },
+        "log-level": { type: "string" },
+        "node-rules": { type: "string" },
         cleanup: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -185,7 +244,39 @@ export function parseSyncerArgs(
   } catch (err) {
     return { ok: false, error: (err as Error).message };
   }
-  if (values.help) return { ok: "help" };
+  if (flags.help) return { ok: "help" };
+  const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => typeof v === "string")) as Record<
+    string,
+    string
+  >;
+  let fromFile = new Map<string, string>();
+  let keyOf = new Map<string, string>();
+  if (flags.config !== undefined) {
+    const f = parseConfigFile(flags.config, readFile);
+    if (!f.ok) return f;
+    ({ values: fromFile, keyOf } = f);
+  }
+  const values = {
+    ...DEFAULTS,
+    ...Object.fromEntries(fromFile),
+    ...given,
+    ...(flags.cleanup === true ? { cleanup: "true" } : {}),
+  } as typeof DEFAULTS & Partial<Record<string, string>>;
+  const r = checkValues(values, readFile, readMac);
+  if (r.ok === false) {
+    // Say where a bad value came from: an operator reads the ConfigMap, not argv.
+    const flag = /^--([a-z-]+)/.exec(r.error)?.[1];
+    if (flag !== undefined && keyOf.has(flag) && given[flag] === undefined)
+      return { ok: false, error: `--config ${flags.config}: ${keyOf.get(flag)}: ${r.error}` };
+  }
+  return r;
+}
+
+function checkValues(
+  values: typeof DEFAULTS & Partial<Record<string, string>>,
+  readKey: (f: string) => string,
+  readMac: (iface: string) => string,
+): Parsed {
   const url = values["nftlb-url"];
   if (!url) return { ok: false, error: "--nftlb-url is required" };
   let parsedUrl: URL;
@@ -216,9 +307,28 @@ export function parseSyncerArgs(
   const socket = nodeRules.startsWith("unix:") ? nodeRules.slice(5) : undefined;
   if (nodeRules !== "nft" && nodeRules !== "off" && !socket?.startsWith("/"))
     return { ok: false, error: `--node-rules must be nft, off or unix:/absolute/path, got "${nodeRules}"` };
-  const probe = values["probe-port"];
+  const metricsAt = parseBindAddress(values["metrics-bind-address"]);
+  if (metricsAt === undefined)
+    return {
+      ok: false,
+      error: `--metrics-bind-address must be IP:port, e.g. 127.0.0.1:10249 or [::1]:10249, got "${values["metrics-bind-address"]}"`,
+    };
+  const probe = values["probe-port"] ?? String(metricsAt.port);
   if (!/^\d+$/.test(probe) || Number(probe) > 65535)
     return { ok: false, error: `--probe-port must be a port number from 0 to 65535, got "${probe}"` };
+  const healthzRaw = values["healthz-bind-address"];
+  const healthzAt = healthzRaw === "" ? undefined : parseBindAddress(healthzRaw);
+  if (healthzRaw !== "" && healthzAt === undefined)
+    return {
+      ok: false,
+      error: `--healthz-bind-address must be IP:port, e.g. 0.0.0.0:10256 or [::]:10256 ("" turns it off), got "${healthzRaw}"`,
+    };
+  const healthzTimeoutMs = parseDuration(values["healthz-timeout"]);
+  if (healthzTimeoutMs === undefined)
+    return {
+      ok: false,
+      error: `--healthz-timeout must be a duration like 60s or 2m, got "${values["healthz-timeout"]}"`,
+    };
   const api = values["endpoints-api"];
   if (api !== "slices" && api !== "endpoints")
     return { ok: false, error: `--endpoints-api must be slices or endpoints, got "${api}"` };
@@ -247,6 +357,9 @@ export function parseSyncerArgs(
     nftlbKey: key,
     nodeName,
     probePort: Number(probe),
+    metricsHost: metricsAt.host,
+    ...(healthzAt ? { healthzBindAddress: healthzAt } : {}),
+    healthzTimeoutMs,
     endpointsApi: api,
     proxyMode: mode,
     resyncMs,

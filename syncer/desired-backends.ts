@@ -2,6 +2,7 @@
 import type { Backend, Family } from "../nftlb/types.ts";
 import { backendNames } from "./desired-names.ts";
 import { compare, type Endpoint, type EndpointGroup, type PortProtocol } from "./endpoints.ts";
+import { clusterEndpoints, type NodeTopology } from "./topology.ts";
 
 export interface BackendQuery {
   /** The Service port's name; "" when unnamed. Slice ports carry the same name (named targetPorts). */
@@ -10,6 +11,8 @@ export interface BackendQuery {
   family: Family;
   /** Set for a `Local` traffic policy: only endpoints on this node serve. */
   localNode?: string;
+  /** Cluster policy: this node, for EndpointSlice hints (topology.ts). Absent: hints ignored. */
+  topology?: NodeTopology;
 }
 
 interface Candidate {
@@ -25,7 +28,8 @@ interface Candidate {
  * 3. deduplicated by address (an endpoint may sit in two slices for a moment): a ready copy
  *    beats a serving-and-terminating one, which beats the rest; otherwise the first group wins;
  * 4. the ready ones; if none is ready, the serving-and-terminating ones (kube-proxy's fallback,
- *    applied after the node filter as kube-proxy does for Local policies).
+ *    applied after the node filter as kube-proxy does for Local policies); for a Cluster policy,
+ *    the ready ones the EndpointSlice hints leave this node (topology.ts).
  * Sorted by name, so the result does not depend on the order of the groups.
  */
 export function selectBackends(groups: readonly EndpointGroup[], q: BackendQuery): Backend[] {
@@ -43,8 +47,19 @@ export function selectBackends(groups: readonly EndpointGroup[], q: BackendQuery
     }
   }
   const all = [...byAddress.values()];
-  const ready = all.filter((c) => c.endpoint.ready);
-  const chosen = ready.length > 0 ? ready : all.filter((c) => usableWhileTerminating(c.endpoint));
+  let chosen: Candidate[];
+  if (q.localNode === undefined && q.topology !== undefined) {
+    const usable = new Set(
+      clusterEndpoints(
+        all.map((c) => c.endpoint),
+        q.topology,
+      ),
+    );
+    chosen = all.filter((c) => usable.has(c.endpoint));
+  } else {
+    const ready = all.filter((c) => c.endpoint.ready);
+    chosen = ready.length > 0 ? ready : all.filter((c) => usableWhileTerminating(c.endpoint));
+  }
   chosen.sort((a, b) => compare(a.endpoint.address, b.endpoint.address));
   const names = backendNames(chosen.map((c) => c.endpoint));
   return chosen

@@ -31,6 +31,8 @@ export interface NodeInfo {
   name: string;
   /** The node's own addresses (either family): NodePorts listen on each. */
   addresses: readonly string[];
+  /** The Node's topology.kubernetes.io/zone label, for EndpointSlice zone hints. */
+  zone?: string;
 }
 
 export interface DesiredOptions {
@@ -211,7 +213,9 @@ function build(
           portName: port.name ?? "",
           protocol: port.protocol ?? "TCP",
           family,
-          ...(set.local ? { localNode: node.name } : {}),
+          ...(set.local
+            ? { localNode: node.name }
+            : { topology: { name: node.name, ...opt("zone", node.zone) } }),
         });
         const name = farmName(ref.namespace, ref.name, port.name || String(port.port), set.external, family);
         farmRules(nodeRules, {

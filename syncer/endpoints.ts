@@ -27,6 +27,9 @@ export interface Endpoint {
   ready: boolean;
   serving: boolean;
   terminating: boolean;
+  /** EndpointSlice `hints.forZones[].name` / `hints.forNodes[].name` (topology.ts). */
+  zoneHints?: string[];
+  nodeHints?: string[];
 }
 
 /** Endpoints that share a port list: one EndpointSlice, or one subset of an Endpoints object. */
@@ -72,6 +75,7 @@ export function groupsFromSlices(
         ready: bool(c.ready) ?? true,
         serving: bool(c.serving) ?? true,
         terminating: bool(c.terminating) ?? false,
+        ...hints(e.hints),
       });
     }
     groups.push({
@@ -95,6 +99,18 @@ export function readPorts(value: unknown): EndpointPort[] {
     ports.push({ name: str(p.name) ?? "", protocol, port });
   }
   return ports;
+}
+
+/** The names in `hints.forZones` and `hints.forNodes`; entries without a name are dropped. */
+function hints(value: unknown): { zoneHints?: string[]; nodeHints?: string[] } {
+  if (!isRecord(value)) return {};
+  const names = (v: unknown) => list(v).flatMap((h) => (isRecord(h) && str(h.name) ? [str(h.name)!] : []));
+  const zones = names(value.forZones);
+  const nodes = names(value.forNodes);
+  return {
+    ...(zones.length > 0 ? { zoneHints: zones } : {}),
+    ...(nodes.length > 0 ? { nodeHints: nodes } : {}),
+  };
 }
 
 /** The Pod's name from a targetRef; a reference to anything else names no Pod. */

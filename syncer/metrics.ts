@@ -3,7 +3,7 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 /** kube-proxy: ExponentialBuckets(0.001, 2, 15): 1 ms … ~16 s. */
-const SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
+export const SYNC_BUCKETS = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
 /** kube-proxy: 0.25, 0.5, 1..59 step 1, 60..115 step 5, 120..300 step 30. */
 const PROGRAMMING_BUCKETS = [
   0.25,

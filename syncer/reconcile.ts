@@ -29,6 +29,7 @@ import type { KeyQueue } from "./queue.ts";
 import type { SyncerMetrics } from "./metrics.ts";
 import { nodeRulesFrom } from "./node-rules-desired.ts";
 import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
+import type { SyncTrace } from "./trace.ts";
 
 /** The queue key that asks for a full reconcile (every Service recomputed). No Service key lacks a "/". */
 export const FULL = "*";
@@ -46,6 +47,8 @@ export interface ReconcilerDeps {
   events: { record(ref: ObjectRef, type: EventType, reason: string, message: string): Promise<void> };
   log: ReconcileLog;
   metrics?: SyncerMetrics;
+  /** Stage timestamps for latency attribution (syncer/trace.ts); off by default. */
+  trace?: SyncTrace;
   /** Wall clock (ms), for the network programming latency. */
   now?: () => number;
   /** Which nftlb farms kube-nftlb may delete; its own name shape by default. */
@@ -110,6 +113,7 @@ export class Reconciler {
   /** Reconcile one batch from the queue and tell the queue what became of each key. */
   async sync(batch: readonly string[]): Promise<void> {
     const started = performance.now();
+    this.#d.trace?.({ stage: "dequeued", at: started, keys: batch });
     const full = batch.includes(FULL);
     this.stats.syncs++;
     const failure = await this.#sync(batch, full);
@@ -145,6 +149,7 @@ export class Reconciler {
     }
     metrics?.syncDuration.observe({ full: String(full) }, (performance.now() - started) / 1000);
     this.#report();
+    this.#d.trace?.({ stage: "synced", at: performance.now(), keys: batch });
   }
 
   async #sync(batch: readonly string[], full: boolean): Promise<Failure | undefined> {
@@ -196,6 +201,7 @@ export class Reconciler {
         `address ${b.address} of farm ${b.farm} is held by nftlb farm "${b.heldBy}", which kube-nftlb does not manage: not programmed`,
       );
     }
+    this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
     // kube-nftlb's table before the write (a LoadBalancer IP gets its firewall before nftlb
     // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
     // it) and after it (what nftlb now holds).
@@ -436,7 +442,7 @@ export function scopeOf(
   return scope;
 }
 
-export async function runWorker(queue: KeyQueue, reconciler: Reconciler): Promise<void> {
+export async function runWorker(queue: KeyQueue, reconciler: Pick<Reconciler, "sync">): Promise<void> {
   for (;;) {
     const batch = await queue.get();
     if (batch === undefined) return;

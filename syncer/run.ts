@@ -5,6 +5,7 @@
 import type { V1Endpoints, V1EndpointSlice } from "@kubernetes/client-node";
 import { PROXY_NAME, SERVICE_PROXY_NAME_LABEL } from "../annotations/index.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
+import { createTransport } from "../nftlb/transport.ts";
 import {
   createLogger,
   createRegistry,
@@ -22,10 +23,16 @@ import { createSyncerMetrics, type SyncerMetrics } from "./metrics.ts";
 import { meteredNftlb } from "./nftlb-metered.ts";
 import { KeyQueue } from "./queue.ts";
 import { FULL, Reconciler, runWorker } from "./reconcile.ts";
+import { informerLocalView, ProxyStatus } from "./proxy-status.ts";
+import { startProxyHealthServer } from "./proxy-health-server.ts";
 import type { SyncerConfig } from "./config.ts";
+import { tracedSend, type SyncTrace } from "./trace.ts";
 import { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { NodeRulesTable } from "./node-rules-nft.ts";
 import { nodeRulesTable } from "./node-rules-agent.ts";
+
+/** kube-proxy's: 2 × its default 30 s sync period. */
+export const DEFAULT_HEALTHZ_TIMEOUT_MS = 60_000;
 
 export interface SyncerDeps {
   log?: Logger;
@@ -35,6 +42,8 @@ export interface SyncerDeps {
   timers?: Timers;
   /** Replace how kube-nftlb's table reaches the kernel (default: the nft binary). */
   nodeRulesTable?: NodeRulesTable;
+  /** Stage timestamps of every change (benchmarks: where the latency goes). */
+  trace?: SyncTrace;
 }
 
 export interface Syncer {
@@ -44,6 +53,10 @@ export interface Syncer {
   queue: KeyQueue;
   sources: Sources;
   metrics: SyncerMetrics;
+  /** Proxy health, healthCheckNodePort servers, kube-proxy's sync-loop metrics. */
+  status: ProxyStatus;
+  /** The port of /healthz /livez (--healthz-bind-address), when served. */
+  healthzPort?: number;
   /** Resolves once informers synced and the first full reconcile went through. */
   started: Promise<void>;
   /** Stop watching, finish the write in flight; nftlb's rules stay. */
@@ -58,11 +71,11 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   if (!kc.ok) throw new Error(kc.error);
   const registry = deps.registry ?? createRegistry({ prefix: "kube_nftlb_syncer_" });
   const metrics = createSyncerMetrics(registry);
+  const transport = { url: cfg.nftlbUrl, key: cfg.nftlbKey, timeoutMs: cfg.nftlbTimeoutMs };
   const client = createNftlbClient({
-    url: cfg.nftlbUrl,
-    key: cfg.nftlbKey,
-    timeoutMs: cfg.nftlbTimeoutMs,
+    ...transport,
     log,
+    ...(deps.trace ? { send: tracedSend(createTransport(transport), deps.trace) } : {}),
   });
   const nftlb = meteredNftlb(deps.wrapNftlb ? deps.wrapNftlb(client) : client, metrics);
   const queue = new KeyQueue({ timers });
@@ -84,8 +97,9 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     timers,
     log,
   });
+  const scope = { proxyName: PROXY_NAME, mode: cfg.proxyMode };
   const view = informerView(sources, cfg.nodeName, {
-    scope: { proxyName: PROXY_NAME, mode: cfg.proxyMode },
+    scope,
     ...(cfg.iface ? { iface: cfg.iface } : {}),
     ...(cfg.ifaceMac ? { ifaceMac: cfg.ifaceMac } : {}),
     ...(cfg.oface ? { oface: cfg.oface } : {}),
@@ -98,41 +112,81 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
           log,
           timers,
         });
+  const trace = deps.trace;
   const reconciler = new Reconciler({
-    ...{ nftlb, view, queue, events, log, metrics },
+    nftlb,
+    view,
+    queue,
+    events,
+    log,
+    metrics,
     ...opt(nodeRules),
+    ...(trace ? { trace } : {}),
     nftlbMemoryBytes: cfg.nftlbMemoryBytes,
     writeBudgetMs: cfg.nftlbTimeoutMs / 2,
+  });
+  const status = new ProxyStatus({
+    registry,
+    view: informerLocalView(sources, cfg.nodeName, scope),
+    healthzTimeoutMs: cfg.healthzTimeoutMs ?? DEFAULT_HEALTHZ_TIMEOUT_MS,
+    nodeName: cfg.nodeName,
+    events,
+    log,
   });
 
   // Keys, not events: every callback only says which Service to look at again.
   const changed = (key: string) => {
+    trace?.({ stage: "queued", at: performance.now(), keys: [key] });
     queue.add(key);
     metrics.lastQueued.set(Date.now() / 1000);
   };
   const key = (o: { metadata?: { namespace?: string; name?: string } }) =>
     `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-  sources.services.onChange((s) => changed(key(s)));
+  sources.services.onChange((s) => {
+    status.serviceChanged(key(s));
+    changed(key(s));
+  });
   if (sources.endpointsApi === "slices") {
     (sources.endpoints as SupervisedInformer<V1EndpointSlice>).onChange((s) => {
       const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-      if (svc) changed(`${s.metadata?.namespace ?? ""}/${svc}`);
+      if (!svc) return;
+      status.endpointsChanged(`${s.metadata?.namespace ?? ""}/${svc}`);
+      changed(`${s.metadata?.namespace ?? ""}/${svc}`);
     });
   } else {
-    (sources.endpoints as SupervisedInformer<V1Endpoints>).onChange((e) => changed(key(e)));
+    (sources.endpoints as SupervisedInformer<V1Endpoints>).onChange((e) => {
+      status.endpointsChanged(key(e));
+      changed(key(e));
+    });
   }
-  sources.node.onChange(() => changed(FULL));
+  sources.node.onChange(() => {
+    status.nodeChanged(sources.node.get(cfg.nodeName));
+    changed(FULL);
+  });
 
   let draining = false;
   let synced = false;
   const probes = await startProbeServer({
     port: cfg.probePort,
+    host: cfg.metricsHost ?? "127.0.0.1",
     registry,
     ready: () => synced && reconciler.programmed && !draining,
   });
+  const healthz = cfg.healthzBindAddress
+    ? await startProxyHealthServer({
+        ...cfg.healthzBindAddress,
+        health: status.health,
+        metrics: status.metrics,
+        ready: () => synced && reconciler.programmed && !draining,
+      }).catch(async (err: unknown) => {
+        await probes.close();
+        throw err;
+      })
+    : undefined;
   log.info(
     {
       probePort: probes.port,
+      ...(healthz ? { healthzPort: healthz.port } : {}),
       nftlb: cfg.nftlbUrl,
       node: cfg.nodeName,
       endpointsApi: cfg.endpointsApi,
@@ -162,7 +216,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     synced = true;
     log.info({}, "caches synced");
     queue.add(FULL);
-    worker = runWorker(queue, reconciler);
+    worker = runWorker(queue, status.reporting(reconciler));
     const resync = () => {
       queue.add(FULL, { resync: true });
       timersToCancel.push(timers.after(cfg.resyncMs, resync));
@@ -194,6 +248,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     queue,
     sources,
     metrics,
+    status,
+    ...(healthz ? { healthzPort: healthz.port } : {}),
     started,
     async stop() {
       draining = true;
@@ -203,6 +259,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
       await Promise.all(sources.all().map((inf) => inf.stop()));
       await queue.shutDown();
       await worker;
+      await status.close();
+      await healthz?.close();
       await probes.close();
       log.info({}, "syncer stopped; nftlb's rules left in place");
     },

@@ -188,10 +188,16 @@ describe("the runtime image's layout", { skip }, () => {
   });
 
   it("the syncer accepts the DaemonSet's arguments (it stops at the API server, not at a flag)", async () => {
-    const { syncer, nftlb } = daemonSet(render("deploy"));
+    const objects = render("deploy");
+    const { pod, syncer, nftlb } = daemonSet(objects);
     const keyDir = mkdtempSync(join(tmpdir(), "deploy-image-key-"));
     writeFileSync(join(keyDir, "key"), "0123456789abcdef".repeat(4));
     const mount = syncer.volumeMounts!.find((m) => m.name === "nftlb-key")!.mountPath;
+    // The settings ConfigMap, as kubelet mounts it.
+    const configMount = syncer.volumeMounts!.find((m) => m.name === "syncer-config")!.mountPath;
+    const cmName = (pod.volumes!.find((v) => v.name === "syncer-config")!.configMap as { name: string }).name;
+    const cm = find(objects, "ConfigMap", cmName) as unknown as { data: Record<string, string> };
+    for (const [k, v] of Object.entries(cm.data)) writeFileSync(join(keyDir, k), v);
     // What kubelet does: $(VAR) from the container's env, spec.nodeName and the nftlb
     // container's memory limit (in bytes) from the downward API.
     const limit = String(parseSize(String(nftlb.resources?.limits?.memory ?? "")) ?? "");
@@ -202,7 +208,10 @@ describe("the runtime image's layout", { skip }, () => {
       ]),
     );
     const args = syncer.args!.map((a) =>
-      a.replace(/\$\((\w+)\)/g, (_, name: string) => env.get(name) ?? `$(${name})`).replace(mount, keyDir),
+      a
+        .replace(/\$\((\w+)\)/g, (_, name: string) => env.get(name) ?? `$(${name})`)
+        .replace(mount, keyDir)
+        .replace(configMount, keyDir),
     );
     assert.ok(!args.some((a) => a.includes("$(")), `unexpanded variable in ${args.join(" ")}`);
     const [cmd, ...rest] = entrypoint();

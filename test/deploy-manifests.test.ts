@@ -341,6 +341,32 @@ describe("deploy/ node DaemonSet and webhook Deployment", { skip: missing }, () 
     assert.ok(daemonSet(rendered.get("deploy")!).syncer.args!.includes("--proxy-mode=$(PROXY_MODE)"));
   });
 
+  it("the syncer's health and metrics ports: kube-proxy's in replace mode, beside kube-proxy's alongside it", () => {
+    const ports = (r: RenderName) => {
+      const { syncer } = daemonSet(rendered.get(r)!);
+      const flag = (f: string) => syncer.args!.find((a) => a.startsWith(`${f}=`))?.slice(f.length + 1);
+      return {
+        healthz: flag("--healthz-bind-address"),
+        metrics: flag("--metrics-bind-address"),
+        containerPort: syncer.ports?.find((p) => p.name === "healthz")?.containerPort,
+        probes: [syncer.livenessProbe?.httpGet?.port, syncer.readinessProbe?.httpGet?.port],
+      };
+    };
+    // Base: the settings file's kube-proxy ports (no flag overrides them).
+    assert.deepEqual(ports("deploy"), {
+      healthz: undefined,
+      metrics: undefined,
+      containerPort: 10256,
+      probes: ["healthz", "healthz"],
+    });
+    assert.deepEqual(ports("deploy/overlays/alongside-kube-proxy"), {
+      healthz: "0.0.0.0:10356",
+      metrics: "127.0.0.1:10349",
+      containerPort: 10356,
+      probes: ["healthz", "healthz"],
+    });
+  });
+
   it("the webhook's proxy mode follows the syncer's, so it defaults only the Services kube-nftlb balances", () => {
     for (const r of ["deploy", "deploy/overlays/alongside-kube-proxy"] as const) {
       const [pod] = workloads([find(rendered.get(r)!, "Deployment", "kube-nftlb-webhook")]);

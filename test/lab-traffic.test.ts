@@ -186,4 +186,43 @@ spec:
     ]);
     assert.match(slice, /^web-0=true$/m);
   });
+
+  it("trafficDistribution: PreferClose in one zone → zone hints in the slice (as the real controller), still served", async () => {
+    // One zone for every node (two zones, one per node: test/lab-proxy-health.test.ts).
+    for (const n of lab.cluster.info.nodes)
+      await lab.k(["label", "node", n.name, "topology.kubernetes.io/zone=zone-a"]);
+    await lab.k([
+      "patch",
+      "svc",
+      "web",
+      "--type=merge",
+      "-p",
+      '{"spec":{"trafficDistribution":"PreferClose"}}',
+    ]);
+    const hinted = () =>
+      lab.k([
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=web",
+        "-o",
+        'jsonpath={range .items[*].endpoints[*]}{.targetRef.name}={.zone}/{.hints.forZones[*].name}{"\\n"}{end}',
+      ]);
+    const lines = await until("zone hints on the ready endpoints", async () => {
+      const out = await hinted();
+      return /^web-1=zone-a\/zone-a$/m.test(out) ? out : undefined;
+    });
+    // Every ready endpoint is hinted for the node's zone: the syncer keeps all of them.
+    assert.match(lines, /^web-2=zone-a\/zone-a$/m);
+    assert.deepEqual(count(await answers(20)), { "web-1": 10, "web-2": 10 });
+    await lab.k([
+      "patch",
+      "svc",
+      "web",
+      "--type=json",
+      "-p",
+      '[{"op":"remove","path":"/spec/trafficDistribution"}]',
+    ]);
+    await until("the hints removed", async () => (/\/zone-a/.test(await hinted()) ? undefined : true));
+  });
 });

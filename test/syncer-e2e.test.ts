@@ -128,6 +128,9 @@ test("scale up and down: traffic follows, with no moment without a backend", { s
 });
 
 test("scheduler annotation change → the farm changes, the backends stay", { skip }, async () => {
+  // Traffic reaching only b2 does not mean the scale-down's DELETEs are all answered: start from
+  // the farm once they are, so that "before" is not read mid-reconcile.
+  await until("the scale-down's removals are done", async () => (await farmBackends()).length === 1);
   const before = await farmBackends();
   const writes = syncer!.reconciler.stats.writes;
   const svc = await core.readNamespacedService({ name: "web", namespace: NS });

@@ -1,5 +1,8 @@
 // The express app over real sockets (supertest): every bad request and every verdict.
-import { test } from "node:test";
+import { after, test } from "node:test";
+import { request as httpRequest } from "node:http";
+import { connect, type AddressInfo } from "node:net";
+import { deflateSync, gzipSync } from "node:zlib";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import request from "supertest";
@@ -257,6 +260,40 @@ test("a failure inside judging is a 500 AdmissionReview without the stack; the l
   assert.ok(broken.lines.some((l) => JSON.stringify(l).includes("boom in options")));
 });
 
+test("at info, admitted reviews write no line, refusals and errors do; at debug, every review does", async () => {
+  const allowed = admissionReview(admission(service(), { uid: "quiet-allowed" }));
+  const patched = admissionReview(admission(service(), { uid: "quiet-patched" }));
+  const denied = admissionReview(
+    admission(service({ annotations: { [key("mode")]: "bad" } }), { uid: "loud-denied" }),
+  );
+  await post("/validate", allowed);
+  await post("/mutate", patched);
+  await post("/validate", denied);
+  await post("/validate", "{oops");
+  const uids = lines.map((l) => l.uid);
+  assert.ok(
+    !uids.includes("quiet-allowed") && !uids.includes("quiet-patched"),
+    "admitted reviews logged at info",
+  );
+  assert.equal(lines.find((l) => l.uid === "loud-denied")?.level, 30);
+  assert.ok(
+    lines.some((l) => l.level === 40 && l.verdict === "errored" && /malformed JSON/.test(String(l.reason))),
+  );
+
+  const debugLines: Record<string, unknown>[] = [];
+  const debugLog = createLogger({
+    name: "webhook",
+    level: "debug",
+    destination: { write: (s: string) => void debugLines.push(JSON.parse(s) as Record<string, unknown>) },
+  });
+  const metrics = webhookMetrics(createRegistry({ defaultMetrics: false }));
+  const debugApp = createApp({ log: debugLog, metrics, options: () => ({}) });
+  await request(debugApp).post("/mutate").set("content-type", "application/json").send(patched);
+  const line = debugLines.find((l) => l.uid === "quiet-patched");
+  assert.equal(line?.level, 20);
+  assert.equal(line?.verdict, "patched");
+});
+
 test("each answer is logged with uid, namespace, name, operation and verdict, and counted", async () => {
   const object = service({ name: "api", namespace: "prod", annotations: { [key("mode")]: "bad" } });
   await post("/validate", admissionReview(admission(object, { uid: "logged", operation: "CREATE" })));
@@ -286,4 +323,75 @@ test("each answer is logged with uid, namespace, name, operation and verdict, an
     metrics,
     /kube_nftlb_webhook_admission_duration_seconds_bucket\{le="0.005",path="\/validate",verdict="errored"\} \d+/,
   );
+});
+
+/** The app on a real port, for bodies supertest would re-encode (Buffers are sent as JSON). */
+const listening = new Promise<number>((resolve) => {
+  const s = app.listen(0, "127.0.0.1", () => resolve((s.address() as AddressInfo).port));
+  after(() => s.close());
+});
+
+async function rawPost(headers: Record<string, string>, body: Buffer | string) {
+  const port = await listening;
+  return new Promise<AdmissionReviewOut>((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/validate",
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+      },
+      (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () => resolve(JSON.parse(text) as AdmissionReviewOut));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+test("bodies: gzip and deflate are decoded, a compressed bomb is 413, other encodings 415", async () => {
+  const review = JSON.stringify(admissionReview(admission(service(), { uid: "zipped" })));
+  for (const [encoding, packed] of [
+    ["gzip", gzipSync(review)],
+    ["deflate", deflateSync(review)],
+  ] as const) {
+    const b = await rawPost({ "content-encoding": encoding }, packed);
+    assert.deepEqual(b.response, { uid: "zipped", allowed: true }, encoding);
+  }
+  const bomb = gzipSync(Buffer.alloc(8 * 1024 * 1024, 32)); // 8 MiB of spaces in ~8 KB
+  assert.equal((await rawPost({ "content-encoding": "gzip" }, bomb)).response.status?.code, 413);
+  const odd = await rawPost({ "content-encoding": "compress" }, review);
+  assert.equal(odd.response.status?.code, 415);
+  assert.match(odd.response.status?.message ?? "", /content encoding "compress"/);
+  const broken = await rawPost({ "content-encoding": "gzip" }, "not gzip at all");
+  assert.equal(broken.response.status?.code, 400);
+});
+
+test("bodies: charset utf-8 in any spelling is accepted; a body shorter than its Content-Length is not judged", async () => {
+  for (const type of [
+    "application/json; charset=utf-8",
+    'Application/JSON; charset="UTF-8"',
+    "application/json;charset=utf8",
+  ]) {
+    const b = await post("/validate", admissionReview(admission(service(), { uid: "cs" })), type);
+    assert.deepEqual(b.response, { uid: "cs", allowed: true }, type);
+  }
+  // A client that promises more than it sends and half-closes: never judged.
+  const port = await listening;
+  const answer = await new Promise<string>((resolve) => {
+    const sock = connect(port, "127.0.0.1", () => {
+      sock.end(
+        "POST /validate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{}",
+      );
+    });
+    let text = "";
+    sock.on("data", (c: Buffer) => (text += c.toString()));
+    sock.on("close", () => resolve(text));
+    sock.on("error", () => resolve(text));
+  });
+  assert.doesNotMatch(answer, /"allowed":true/);
 });

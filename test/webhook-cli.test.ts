@@ -123,6 +123,8 @@ test("runs with --defaults-file, serves, and on SIGTERM drains and exits 0", asy
       "0",
       "--defaults-file",
       join(dir, "defaults.yaml"),
+      "--log-level",
+      "debug", // admitted reviews are logged at debug
     ]),
     { stdio: ["ignore", "pipe", "pipe"] },
   );

@@ -190,6 +190,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       services: storeSource(api.store, "", "services"),
       pods: storeSource(api.store, "", "pods"),
       slices: storeSource(api.store, "discovery.k8s.io", "endpointslices"),
+      nodes: storeSource(api.store, "", "nodes"),
       api: client,
       log: (l) => log(l),
     });

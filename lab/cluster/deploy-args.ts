@@ -60,6 +60,9 @@ const setFlag = (args: string[], flag: string, value: string): string[] => {
 const expand = (args: string[], env: Record<string, string>): string[] =>
   args.map((a) => a.replace(/\$\((\w+)\)/g, (m, v: string) => env[v] ?? m));
 
+/** The syncer's /metrics /readyz port in the lab (kube-proxy's metrics port). */
+export const SYNCER_METRICS_PORT = 10249;
+
 export function syncerArgs(o: {
   nodeName: string;
   nftlbUrl: string;
@@ -81,6 +84,13 @@ export function syncerArgs(o: {
   args = setFlag(args, "--nftlb-url", o.nftlbUrl);
   args = setFlag(args, "--nftlb-key-file", o.keyFile);
   args = setFlag(args, "--node-rules", `unix:${o.nodeRulesSocket}`);
+  // The settings file is the one deploy/ puts in the ConfigMap.
+  args = args.map((a) =>
+    a.replace("/etc/kube-nftlb/syncer/syncer.yaml", path.join(REPO, "deploy/node/syncer.yaml")),
+  );
+  // deploy/ keeps /metrics on the node's loopback; the lab's node is a namespace of its own, and
+  // the host reads /metrics through the node's API-link address.
+  args = setFlag(args, "--metrics-bind-address", `0.0.0.0:${SYNCER_METRICS_PORT}`);
   // In a cluster the service account is mounted; the lab hands over a kubeconfig instead.
   return setFlag(args, "--kubeconfig", o.kubeconfig);
 }

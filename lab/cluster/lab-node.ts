@@ -7,7 +7,7 @@ import path from "node:path";
 import { startPodController, type PodController } from "../pods/controller.ts";
 import type { Store } from "../apiserver/store.ts";
 import { MERGE_PATCH, type ApiClient } from "./api-client.ts";
-import { rulesArgs, syncerArgs, portOf } from "./deploy-args.ts";
+import { rulesArgs, syncerArgs, SYNCER_METRICS_PORT } from "./deploy-args.ts";
 import { startProduct, waitReady, type ProductProcess } from "./processes.ts";
 import { storeSource } from "./sources.ts";
 
@@ -111,7 +111,7 @@ export async function startLabNode(
     args,
     path.join(c.dir, "logs", `syncer${n.suffix}.log`),
   );
-  const probes = `http://${n.apiIp}:${portOf(args, "--probe-port", 8081)}`;
+  const probes = `http://${n.apiIp}:${SYNCER_METRICS_PORT}`;
   const syncerReady = waitReady(`${probes}/readyz`, syncer, 60_000).then(
     () => undefined,
     (e: unknown) => e,

@@ -25,6 +25,8 @@ export interface EndpointSliceControllerOptions {
   services: Source<Service>;
   pods: Source<Pod>;
   slices: Source<SliceObject>;
+  /** Nodes, for the endpoints' zones (topology.kubernetes.io/zone); none: no zones. */
+  nodes?: Source<{ metadata: { name: string; labels?: Record<string, string> } }>;
   api: ApiClient;
   log: (line: string) => void;
   clock?: () => number;
@@ -34,6 +36,8 @@ export interface EndpointSliceController {
   idle(): Promise<void>;
   stop(): void;
 }
+
+const ZONE_LABEL = "topology.kubernetes.io/zone";
 
 const base = (ns: string) => `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`;
 
@@ -53,7 +57,8 @@ export function startEndpointSliceController(o: EndpointSliceControllerOptions):
     triggers.delete(key);
     const svc = o.services.get(ns, name);
     const existing = o.slices.list(ns).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === name);
-    const desired = svc === undefined ? undefined : desiredSlices(svc, o.pods.list(ns));
+    const zoneOf = (node: string) => o.nodes?.get("", node)?.metadata.labels?.[ZONE_LABEL];
+    const desired = svc === undefined ? undefined : desiredSlices(svc, o.pods.list(ns), zoneOf);
     const ops = planSlices(svc, desired, existing, trigger);
     for (const op of ops) {
       const r =
@@ -78,6 +83,10 @@ export function startEndpointSliceController(o: EndpointSliceControllerOptions):
     o.pods.watch((p) => {
       for (const s of o.services.list(nsOf(p.metadata))) enqueue(nsOf(s.metadata), s.metadata.name);
     }),
+    // A node's zone is in every endpoint on it: any node change re-checks every Service.
+    o.nodes?.watch(() => {
+      for (const s of o.services.list()) enqueue(nsOf(s.metadata), s.metadata.name);
+    }) ?? (() => undefined),
     o.slices.watch((s) => {
       const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
       if (svc !== undefined && s.metadata.labels?.[MANAGED_BY_LABEL] === MANAGED_BY)

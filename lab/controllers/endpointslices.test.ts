@@ -115,3 +115,60 @@ describe("desiredSlices", () => {
     );
   });
 });
+
+describe("desiredSlices: zones and trafficDistribution hints (the real controller's trafficdist)", () => {
+  const zones: Record<string, string> = { "node-a": "zone-a" };
+  const zoneOf = (n: string) => zones[n];
+  const endpointsOf = (svc: ServiceForSlices, pods: Pod[], z = zoneOf) =>
+    desiredSlices(svc, pods, z)![0]!.endpoints.map((e) => ({ zone: e.zone, hints: e.hints }));
+  const cases: [string, string | undefined, Pod[], object[]][] = [
+    [
+      "no trafficDistribution: the zone, no hints",
+      undefined,
+      [pod("a", "10.0.0.1")],
+      [{ zone: "zone-a", hints: undefined }],
+    ],
+    [
+      "PreferClose: a hint for its own zone",
+      "PreferClose",
+      [pod("a", "10.0.0.1")],
+      [{ zone: "zone-a", hints: { forZones: [{ name: "zone-a" }] } }],
+    ],
+    [
+      "PreferSameZone: the same",
+      "PreferSameZone",
+      [pod("a", "10.0.0.1")],
+      [{ zone: "zone-a", hints: { forZones: [{ name: "zone-a" }] } }],
+    ],
+    [
+      "PreferSameNode: zone and node hints",
+      "PreferSameNode",
+      [pod("a", "10.0.0.1")],
+      [{ zone: "zone-a", hints: { forZones: [{ name: "zone-a" }], forNodes: [{ name: "node-a" }] } }],
+    ],
+    [
+      "not-ready endpoints get no hint",
+      "PreferClose",
+      [pod("a", "10.0.0.1", { ready: false })],
+      [{ zone: "zone-a", hints: undefined }],
+    ],
+    [
+      "an unknown distribution: no hints",
+      "PreferFar",
+      [pod("a", "10.0.0.1")],
+      [{ zone: "zone-a", hints: undefined }],
+    ],
+  ];
+  for (const [name, dist, pods, want] of cases)
+    it(name, () =>
+      assert.deepEqual(
+        endpointsOf(service(dist === undefined ? {} : { trafficDistribution: dist }), pods),
+        want,
+      ),
+    );
+  it("a node without a zone label: no zone, no zone hint", () =>
+    assert.deepEqual(
+      endpointsOf(service({ trafficDistribution: "PreferClose" }), [pod("a", "10.0.0.1")], () => undefined),
+      [{ zone: undefined, hints: undefined }],
+    ));
+});

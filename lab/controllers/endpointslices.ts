@@ -1,6 +1,10 @@
 // What the real EndpointSlice controller (kube-controller-manager) would write for a Service:
 // the endpoints of the Pods its selector matches, one slice per address family and port mapping,
-// at most 100 endpoints each. Pure: the lab's controller loop diffs this against the API.
+// at most 100 endpoints each, each with its node's zone, and with the hints the real controller's
+// trafficdist package writes for spec.trafficDistribution (PreferClose / PreferSameZone: a
+// forZones hint of the endpoint's own zone; PreferSameNode: also forNodes of its node; only on
+// ready endpoints). The topology-mode: Auto annotation's proportional hints are not made.
+// Pure: the lab's controller loop diffs this against the API.
 
 export interface Pod {
   metadata: {
@@ -28,6 +32,7 @@ export interface ServiceForSlices {
     selector?: Record<string, string> | null;
     ipFamilies?: ("IPv4" | "IPv6")[];
     publishNotReadyAddresses?: boolean;
+    trafficDistribution?: string;
     ports?: { name?: string; protocol?: string; port: number; targetPort?: number | string }[] | null;
   };
 }
@@ -42,6 +47,8 @@ export interface SliceEndpoint {
   addresses: [string];
   conditions: { ready: boolean; serving: boolean; terminating: boolean };
   nodeName?: string;
+  zone?: string;
+  hints?: { forZones?: { name: string }[]; forNodes?: { name: string }[] };
   targetRef: { kind: "Pod"; name: string; namespace: string; uid?: string };
 }
 
@@ -57,8 +64,17 @@ export function selects(selector: Record<string, string>, labels: Record<string,
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
-/** Slices for a Service, or undefined when the controller leaves it alone (no selector). */
-export function desiredSlices(service: ServiceForSlices, pods: readonly Pod[]): SliceSpec[] | undefined {
+const CLOSE = new Set(["PreferClose", "PreferSameZone", "PreferSameNode"]);
+
+/**
+ * Slices for a Service, or undefined when the controller leaves it alone (no selector).
+ * `zoneOf` gives a node's topology.kubernetes.io/zone label.
+ */
+export function desiredSlices(
+  service: ServiceForSlices,
+  pods: readonly Pod[],
+  zoneOf: (node: string) => string | undefined = () => undefined,
+): SliceSpec[] | undefined {
   const selector = service.spec.selector;
   if (!selector || Object.keys(selector).length === 0) return undefined;
   const namespace = service.metadata.namespace ?? "default";
@@ -93,7 +109,12 @@ export function desiredSlices(service: ServiceForSlices, pods: readonly Pod[]): 
           ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
         },
       };
-      if (pod.spec?.nodeName) endpoint.nodeName = pod.spec.nodeName;
+      const node = pod.spec?.nodeName;
+      if (node) endpoint.nodeName = node;
+      const zone = node ? zoneOf(node) : undefined;
+      if (zone) endpoint.zone = zone;
+      const hints = hintsFor(service.spec.trafficDistribution, ready, zone, node);
+      if (hints) endpoint.hints = hints;
       group.endpoints.push(endpoint);
     }
   }
@@ -105,6 +126,19 @@ export function desiredSlices(service: ServiceForSlices, pods: readonly Pod[]): 
     }
   }
   return slices;
+}
+
+/** The trafficdist package's hints for one endpoint; none for other distributions or not-ready ones. */
+function hintsFor(
+  distribution: string | undefined,
+  ready: boolean,
+  zone: string | undefined,
+  node: string | undefined,
+): SliceEndpoint["hints"] {
+  if (!ready || distribution === undefined || !CLOSE.has(distribution)) return undefined;
+  const forNodes = distribution === "PreferSameNode" && node ? [{ name: node }] : undefined;
+  if (!zone && !forNodes) return undefined;
+  return { ...(zone ? { forZones: [{ name: zone }] } : {}), ...(forNodes ? { forNodes } : {}) };
 }
 
 /** The slice ports for one Pod: each Service port's targetPort resolved against the Pod's containers. */

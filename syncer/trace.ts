@@ -1,0 +1,40 @@
+// Where a change spends its time inside the syncer. An optional sink (benchmarks, debugging) gets
+// one timestamp per stage from the real code path — informer callback, queue hand-out, plan done,
+// each nftlb request sent and answered — on the monotonic clock, so a caller can line the stages
+// up against its own `performance.now()` (e.g. the moment it wrote the object to the API).
+import type { Send } from "../nftlb/transport.ts";
+
+export type TraceStage =
+  /** An informer callback enqueued the key (the watch event arrived). */
+  | "queued"
+  /** The worker took the batch off the queue. */
+  | "dequeued"
+  /** desired + conflicts + capacity + plan are done; nftlb requests follow. */
+  | "planned"
+  /** An nftlb request was handed to the transport (`method`, `path`). */
+  | "request"
+  /** nftlb's answer to it arrived. */
+  | "answered"
+  /** The batch is finished (written and read back, or failed). */
+  | "synced";
+
+export interface TraceEvent {
+  stage: TraceStage;
+  /** `performance.now()` when the stage was reached. */
+  at: number;
+  keys?: readonly string[];
+  method?: string;
+  path?: string;
+}
+
+export type SyncTrace = (event: TraceEvent) => void;
+
+/** The transport, reporting every request and answer to `trace`. */
+export const tracedSend =
+  (send: Send, trace: SyncTrace): Send =>
+  async (method, path, body) => {
+    trace({ stage: "request", at: performance.now(), method, path });
+    const sent = await send(method, path, body);
+    trace({ stage: "answered", at: performance.now(), method, path });
+    return sent;
+  };
