@@ -38,6 +38,12 @@ export interface NftlbClient {
   upsertFarms(farms: readonly FarmPatch[]): Promise<NftlbResult<Farm[]>>;
   deleteFarm(name: string): Promise<NftlbResult<void>>;
   deleteBackend(farm: string, backend: string): Promise<NftlbResult<void>>;
+  /**
+   * Several backends of one farm removed in ONE POST, then the farm read back. Meant for
+   * backends already set down (out of the rules): nftlb then rewrites nothing nft sees, and
+   * one request costs a third of a DELETE per backend (measured, docs/nftlb.md).
+   */
+  deleteBackends(farm: string, backends: readonly string[]): Promise<NftlbResult<void>>;
   deleteAddress(farm: string, address: string): Promise<NftlbResult<void>>;
   /** Cheap liveness and restart probe: `sentinel: false` means nftlb lost its farms (restarted). */
   ping(): Promise<NftlbResult<{ sentinel: boolean }>>;
@@ -185,6 +191,36 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
         const f = known.get(farm);
         if (f) known.set(farm, { ...f, backends: f.backends.filter((b) => b.name !== backend) });
       }),
+
+    async deleteBackends(farm, backends) {
+      const operation = "deleteBackends";
+      if (backends.length === 0) return { ok: true, value: undefined };
+      const bad = checkNames(operation, farm, ...backends);
+      if (bad) return bad;
+      // One farm object per backend: after a backend's "action": "delete" nftlb 1.0.7 has no
+      // current backend, and the next one in the same array is refused (404, measured).
+      const body = `{"farms":[${backends
+        .map(
+          (b) =>
+            `{"name":${JSON.stringify(farm)},"backends":[{"name":${JSON.stringify(b)},"action":"delete"}]}`,
+        )
+        .join(",")}]}`;
+      const res = await call(operation, "POST", "/farms", body);
+      if (!res.ok) return res;
+      const message = parseMessage(res.value.body);
+      if (UNKNOWN_VALUE.test(message)) return fail(operation, "terminal", message, res.value.status);
+      const read = await getFarm(farm, operation);
+      if (!read.ok) return read;
+      const left = new Set((read.value?.backends ?? []).map((b) => b.name));
+      const stuck = backends.filter((b) => left.has(b));
+      if (stuck.length > 0)
+        return fail(
+          operation,
+          "terminal",
+          `farm "${farm}" still has backends ${stuck.slice(0, 5).join(", ")}`,
+        );
+      return { ok: true, value: undefined };
+    },
 
     deleteAddress: (farm, address) =>
       del("deleteAddress", `/farms/${farm}/addresses/${address}`, [farm, address], () => {

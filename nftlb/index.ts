@@ -7,4 +7,5 @@ export {
   type NftlbLog,
 } from "./client.ts";
 export { serializeFarms, serializeFarm, type FarmPatch, type BackendPatch } from "./serialize.ts";
-export { validateFarms, MAX_BACKENDS } from "./validate.ts";
+export { validateFarms } from "./validate.ts";
+export * from "./marks.ts";

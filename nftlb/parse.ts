@@ -20,6 +20,7 @@ const BackendJson = z.looseObject({
   port: optStr,
   weight: optStr,
   priority: optStr,
+  mark: optStr,
   state: optStr,
 });
 
@@ -35,6 +36,7 @@ const FarmJson = z.looseObject({
   helper: optStr,
   log: optStr,
   "log-prefix": optStr,
+  mark: optStr,
   "intra-connect": optStr,
   state: optStr,
   addresses: z.array(AddressJson).optional(),
@@ -58,6 +60,7 @@ const toBackend = (b: z.infer<typeof BackendJson>): Backend => ({
   port: b.port ?? "",
   weight: b.weight ?? "1",
   priority: b.priority ?? "1",
+  ...(b.mark !== undefined ? { mark: b.mark } : {}),
   state: (b.state ?? "config_error") as Backend["state"],
 });
 
@@ -73,6 +76,7 @@ const toFarm = (f: z.infer<typeof FarmJson>): Farm => ({
   helper: f.helper ?? "none",
   log: f.log ?? "none",
   ...(f["log-prefix"] !== undefined ? { "log-prefix": f["log-prefix"] } : {}),
+  ...(f.mark !== undefined ? { mark: f.mark } : {}),
   ...(f["intra-connect"] !== undefined
     ? { "intra-connect": f["intra-connect"] === "on" ? "on" : "off" }
     : {}),

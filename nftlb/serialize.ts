@@ -30,16 +30,23 @@ export const serializeAddress = (a: Address, iface?: string): string =>
     ["ether-addr", a["ether-addr"]],
   ]);
 
-/** A backend as a plan may send it: only `name` is required. */
-export type BackendPatch = Pick<Backend, "name"> & Partial<Omit<Backend, "name">>;
+/**
+ * A backend as a plan may send it: only `name` is required. `newname` renames the backend
+ * (kube-nftlb reuses the entry of a backend that went for one that came: see plan-backends.ts).
+ */
+export type BackendPatch = Pick<Backend, "name"> & Partial<Omit<Backend, "name">> & { newname?: string };
 
 export const serializeBackend = (b: BackendPatch): string =>
   object([
     ["name", b.name],
+    ["newname", b.newname],
     ["ip-addr", b["ip-addr"]],
     ["port", b.port],
     ["weight", b.weight],
     ["priority", b.priority],
+    // After name (nftlb applies keys to the current object) and before state: a mark change on
+    // a backend that is up makes nftlb rewrite the farm's rules there and then.
+    ["mark", b.mark],
     // nftlb 1.0.7's default backend state is config_error: always say "up" unless told otherwise.
     ["state", b.state ?? "up"],
   ]);
@@ -51,6 +58,8 @@ export type FarmPatch = Pick<Farm, "name"> &
 export const serializeFarm = (f: FarmPatch): string =>
   object([
     ["name", f.name],
+    // Before anything that makes nftlb write the farm's rules, so they are written with it.
+    ["mark", f.mark],
     ["scheduler", f.scheduler],
     ["sched-param", f["sched-param"]],
     ["persistence", f.persistence],

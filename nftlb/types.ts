@@ -12,6 +12,12 @@ export interface Backend {
   port: string;
   weight?: string;
   priority?: string;
+  /**
+   * The connection mark, hex ("0x002"). kube-nftlb assigns it (unique within the farm, from
+   * 0x002, never 0x001): when nftlb picks, it scans every backend of every farm for a free mark in
+   * one node-wide pool of 4,095 (docs/nftlb.md). Out of 0x001-0xFFF nftlb silently ignores it.
+   */
+  mark?: string;
   /** Always sent: nftlb 1.0.7's default backend state is config_error. */
   state: "up" | "down" | "off";
 }
@@ -59,6 +65,13 @@ export interface Farm {
    */
   iface?: string;
   oface?: string;
+  /**
+   * The farm mark, hex ("0x3000"), ORed into every backend mark of the farm: it makes the marks
+   * of farms sharing backend marks distinct node-wide, which nftlb's global mark maps need
+   * (`log: forward`, source-addr). Only set in a farm's first POST: setting it on a live farm
+   * costs an nft error and a full rebuild (measured, docs/nftlb.md).
+   */
+  mark?: string;
   /** Farm-level state as GET reports it (up, down, off, config_error). */
   state?: string;
   addresses: Address[];

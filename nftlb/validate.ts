@@ -1,13 +1,11 @@
 // Checks a batch of farms before it is sent. nftlb's parser accepts much that nft then refuses
-// (bad addresses, duplicate VIP:port, more than 4,095 backends): it answers 200, installs nothing
+// (bad addresses, duplicate VIP:port, duplicate marks): it answers 200, installs nothing
 // for that farm and rebuilds its whole table, a short outage for every farm. Refusing here is
 // the only way to keep one bad Service from disturbing the others.
 import { isIP } from "node:net";
-import type { Address, Farm } from "./types.ts";
+import type { Address, Backend, Farm } from "./types.ts";
 import type { BackendPatch, FarmPatch } from "./serialize.ts";
-
-/** nftlb's backend marks run from 0x001 to 0xFFF, shared by every backend of every farm. */
-export const MAX_BACKENDS = 4095;
+import { formatMark, isBackendMark, isFarmMark, MAX_BACKENDS_PER_FARM, parseMark } from "./marks.ts";
 
 // Farm names become nft chain names (`filter-<name>`) and URL path segments: no `/`, no spaces.
 const FARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
@@ -64,6 +62,22 @@ const byName = <T extends { name: string }>(known: readonly T[] = [], given: rea
   return [...all.values()];
 };
 
+/** The backends nftlb will hold after `patches`, applied in order (renames included). */
+export const mergeBackends = (
+  known: readonly Backend[] = [],
+  patches: readonly BackendPatch[] = [],
+): Backend[] => {
+  const all = new Map(known.map((b) => [b.name, b]));
+  for (const { newname, ...p } of patches) {
+    const merged = { ...all.get(p.name), ...p } as Backend;
+    if (newname !== undefined && newname !== p.name) {
+      all.delete(p.name);
+      all.set(newname, { ...merged, name: newname });
+    } else all.set(p.name, merged);
+  }
+  return [...all.values()];
+};
+
 const checkAddress = (farm: string, a: Address, problems: string[]): void => {
   const where = `farm "${farm}" address "${a.name}"`;
   if (!FARM_NAME.test(a.name ?? "")) problems.push(`${where}: invalid address name`);
@@ -115,6 +129,8 @@ const checkBackend = (
 ): void => {
   const where = `farm "${farm}" backend "${b.name}"`;
   if (!BACKEND_NAME.test(b.name ?? "")) problems.push(`${where}: invalid backend name`);
+  if (b.newname !== undefined && !BACKEND_NAME.test(b.newname))
+    problems.push(`${where}: invalid new name ${JSON.stringify(b.newname)}`);
   const ip = b["ip-addr"];
   if (ip !== undefined) {
     const fam = isIP(ip);
@@ -132,6 +148,32 @@ const checkBackend = (
   if (b.state !== undefined && !["up", "down", "off"].includes(b.state)) {
     problems.push(`${where}: invalid state "${String(b.state)}"`);
   }
+  if (b.mark !== undefined && !isBackendMark(parseMark(b.mark)))
+    problems.push(`${where}: invalid mark ${JSON.stringify(b.mark)} (hex, 0x002-0xfff)`);
+};
+
+/**
+ * Marks of the backends nft will see (all but `down`): unique within the farm, or nft refuses
+ * the farm and nftlb rebuilds everything. At most one mark per backend, 0x002-0xFFF.
+ */
+const checkMarks = (farm: Farm, sent: FarmPatch, problems: string[]): void => {
+  const where = `farm "${farm.name}"`;
+  const live = farm.backends.filter((b) => b.state !== "down");
+  if (live.length > MAX_BACKENDS_PER_FARM)
+    problems.push(`${where}: ${live.length} backends; a farm holds at most ${MAX_BACKENDS_PER_FARM}`);
+  const seen = new Map<number, string>();
+  for (const b of live) {
+    const m = parseMark(b.mark);
+    if (m === undefined) continue;
+    const other = seen.get(m);
+    if (other !== undefined)
+      problems.push(`${where}: backends "${other}" and "${b.name}" share mark ${formatMark(m)}`);
+    seen.set(m, b.name);
+  }
+  if (sent.mark !== undefined && !isFarmMark(parseMark(sent.mark)))
+    problems.push(
+      `${where}: invalid farm mark ${JSON.stringify(sent.mark)} (hex, a multiple of 0x1000 below 0x80000000)`,
+    );
 };
 
 const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
@@ -171,6 +213,7 @@ const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
   }
   const family = [...families][0];
   for (const b of f.backends ?? []) checkBackend(f.name, family, b, problems);
+  checkMarks(merged, f, problems);
 };
 
 /**
@@ -189,15 +232,21 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
       ...old,
       ...f,
       addresses: byName(old?.addresses, f.addresses),
-      backends: byName(old?.backends, f.backends as Farm["backends"]),
+      backends: mergeBackends(old?.backends, f.backends),
     } as Farm;
     checkFarm(f, farm, problems);
     merged.set(f.name, farm);
   }
   const claims = new Map<string, string>();
-  let backends = 0;
+  const farmMarks = new Map<number, string>();
   for (const farm of merged.values()) {
-    backends += farm.backends.length;
+    const fm = parseMark(farm.mark);
+    if (fm !== undefined && fm !== 0) {
+      const owner = farmMarks.get(fm);
+      if (owner !== undefined && (names.has(owner) || names.has(farm.name)))
+        problems.push(`farms "${owner}" and "${farm.name}" share farm mark ${formatMark(fm)}`);
+      farmMarks.set(fm, farm.name);
+    }
     for (const a of farm.addresses) {
       for (const port of expandPorts(a.ports ?? "") ?? []) {
         const claim = `${a.protocol} ${a["ip-addr"]}:${port}`;
@@ -208,9 +257,6 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
         claims.set(claim, farm.name);
       }
     }
-  }
-  if (backends > MAX_BACKENDS) {
-    problems.push(`${backends} backends in all: nftlb holds at most ${MAX_BACKENDS} (one mark each)`);
   }
   return problems;
 };

@@ -2,7 +2,20 @@
 // took the request. A farm in config_error, or a backend or address that did not stick, is a
 // failure the caller must hear about.
 import type { Farm } from "./types.ts";
-import type { FarmPatch } from "./serialize.ts";
+import type { BackendPatch, FarmPatch } from "./serialize.ts";
+
+/** What each backend named in `patches` should be once applied in order (renames followed). */
+const expected = (patches: readonly BackendPatch[]): BackendPatch[] => {
+  const out = new Map<string, BackendPatch>();
+  for (const { newname, ...p } of patches) {
+    const merged = { ...out.get(p.name), ...p };
+    if (newname !== undefined && newname !== p.name) {
+      out.delete(p.name);
+      out.set(newname, { ...merged, name: newname });
+    } else out.set(p.name, merged);
+  }
+  return [...out.values()];
+};
 
 export const verifyWritten = (sent: readonly FarmPatch[], actual: ReadonlyMap<string, Farm>): string[] => {
   const problems: string[] = [];
@@ -24,7 +37,7 @@ export const verifyWritten = (sent: readonly FarmPatch[], actual: ReadonlyMap<st
         );
       }
     }
-    for (const b of want.backends ?? []) {
+    for (const b of expected(want.backends ?? [])) {
       const g = got.backends.find((x) => x.name === b.name);
       const state = b.state ?? "up";
       if (!g) problems.push(`farm "${want.name}" backend "${b.name}" is missing`);

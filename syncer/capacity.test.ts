@@ -1,6 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { admit, measure, MAX_BACKENDS, BYTES_PER_ADDRESS } from "./capacity.ts";
+import {
+  admit,
+  BYTES_PER_ADDRESS,
+  chunkUpserts,
+  estimateMemory,
+  footprint,
+  MAX_BACKENDS_PER_FARM,
+  measure,
+  MEMORY_HEADROOM,
+  writeMs,
+} from "./capacity.ts";
 import type { Farm } from "../nftlb/types.ts";
 
 const farm = (name: string, backends: number, addresses = 1): Farm => ({
@@ -29,69 +39,145 @@ const farm = (name: string, backends: number, addresses = 1): Farm => ({
   })),
 });
 
-test("measure counts backends, addresses and nftlb's ~256 KB per address", () => {
+test("measure counts backends, addresses and nftlb's ~256 KiB per address", () => {
   const c = measure([farm("a.b.c", 3, 2), farm("a.d.c", 4, 1)]);
-  assert.deepEqual(c, { backends: 7, addresses: 3, farms: 2, addressBytes: 3 * BYTES_PER_ADDRESS });
-  assert.deepEqual(measure([]), { backends: 0, addresses: 0, farms: 0, addressBytes: 0 });
+  assert.deepEqual(c, { backends: 7, addresses: 3, farms: 2, memoryBytes: estimateMemory(3, 7) });
+  assert.equal(estimateMemory(1, 0) - estimateMemory(0, 0), BYTES_PER_ADDRESS);
+  assert.equal(BYTES_PER_ADDRESS, 65_535 * 4, "nftlb 1.0.7: int port_list[65535] per address");
 });
 
-test("the limit is nftlb's 4,095 marks", () => assert.equal(MAX_BACKENDS, 4095));
+test("one farm holds 4,094 backends: marks 0x002-0xfff", () => assert.equal(MAX_BACKENDS_PER_FARM, 4094));
+
+const fp = (addresses: number, backends: number, widest = backends) => ({ addresses, backends, widest });
+const MiB = 1024 * 1024;
+// Room for exactly 10 more addresses (with no backends) under the limit.
+const room = (present: number, more: number) => (estimateMemory(present + more, 0) + 1) / MEMORY_HEADROOM;
 
 const cases: {
   name: string;
-  total: number;
-  changes: [string, number, number][];
-  refused: string[];
-  after: number;
+  present: number;
+  limit?: number;
+  changes: [string, ReturnType<typeof fp>, ReturnType<typeof fp>][];
+  refused: [string, string][];
 }[] = [
-  { name: "fits", total: 100, changes: [["ns/a", 50, 0]], refused: [], after: 150 },
-  { name: "exactly at the limit fits", total: 4000, changes: [["ns/a", 95, 0]], refused: [], after: 4095 },
-  { name: "one over is refused", total: 4000, changes: [["ns/a", 96, 0]], refused: ["ns/a"], after: 4000 },
+  {
+    name: "no memory limit given: only farm width counts",
+    present: 100_000,
+    changes: [["ns/a", fp(50, 0), fp(0, 0)]],
+    refused: [],
+  },
+  {
+    name: "a farm of 4,094 backends fits",
+    present: 0,
+    changes: [["ns/a", fp(1, 4094), fp(1, 10)]],
+    refused: [],
+  },
+  {
+    name: "a farm of 4,095 is refused, whatever the memory",
+    present: 0,
+    changes: [["ns/a", fp(1, 4095), fp(1, 10)]],
+    refused: [["ns/a", "backends-per-farm"]],
+  },
+  {
+    name: "exactly at the memory limit fits",
+    present: 100,
+    limit: room(100, 10),
+    changes: [["ns/a", fp(10, 0), fp(0, 0)]],
+    refused: [],
+  },
+  {
+    name: "one address over is refused",
+    present: 100,
+    limit: room(100, 10),
+    changes: [["ns/a", fp(11, 0), fp(0, 0)]],
+    refused: [["ns/a", "memory"]],
+  },
   {
     name: "a shrinking key makes room for a growing one in the same batch",
-    total: 4095,
+    present: 100,
+    limit: room(100, 0),
     changes: [
-      ["ns/grow", 10, 0],
-      ["ns/shrink", 0, 10],
+      ["ns/grow", fp(5, 0), fp(0, 0)],
+      ["ns/shrink", fp(0, 0), fp(5, 0)],
     ],
     refused: [],
-    after: 4095,
   },
   {
     name: "growing keys in name order; a later small one still fits",
-    total: 4000,
+    present: 100,
+    limit: room(100, 10),
     changes: [
-      ["ns/a", 90, 0],
-      ["ns/b", 10, 0],
-      ["ns/c", 5, 0],
+      ["ns/a", fp(8, 0), fp(0, 0)],
+      ["ns/b", fp(5, 0), fp(0, 0)],
+      ["ns/c", fp(2, 0), fp(0, 0)],
     ],
-    refused: ["ns/b"],
-    after: 4095,
+    refused: [["ns/b", "memory"]],
   },
   {
     name: "shrinking is never refused, even over the limit",
-    total: 5000,
-    changes: [["ns/a", 1, 10]],
+    present: 5000,
+    limit: 64 * MiB,
+    changes: [["ns/a", fp(1, 1), fp(10, 10)]],
     refused: [],
-    after: 4991,
   },
   {
-    name: "growing a key over the limit is refused",
-    total: 4090,
-    changes: [["ns/a", 20, 10]],
-    refused: ["ns/a"],
-    after: 4090,
+    name: "more backends on the same addresses are not a memory refusal",
+    present: 100,
+    limit: room(100, 0),
+    changes: [["ns/a", fp(1, 100), fp(1, 1)]],
+    refused: [],
   },
 ];
 
 for (const c of cases) {
   test(`admit: ${c.name}`, () => {
-    const r = admit(c.total, new Map(c.changes.map(([k, wanted, has]) => [k, { wanted, has }])));
+    const current = { ...measure([]), addresses: c.present, memoryBytes: estimateMemory(c.present, 0) };
+    const r = admit(current, new Map(c.changes.map(([k, wanted, has]) => [k, { wanted, has }])), {
+      memoryBytes: c.limit,
+    });
     assert.deepEqual(
-      r.refused.map((x) => x.key),
+      r.refused.map((x) => [x.key, x.reason]),
       c.refused,
     );
-    assert.equal(r.total, c.after);
-    for (const x of r.refused) assert.match(x.message, /limit of 4095/);
+    for (const x of r.refused) {
+      assert.match(x.message, x.reason === "memory" ? /memory limit/ : /at most 4094 per farm/);
+      assert.match(x.message, /keeps what it has/);
+    }
   });
 }
+
+test("admit: the same refusal reads the same whatever else is in nftlb (one Event, not one per reconcile)", () => {
+  const change = new Map([["ns/a", { wanted: fp(50, 0), has: fp(0, 0) }]]);
+  const at = (present: number) =>
+    admit({ ...measure([]), addresses: present, memoryBytes: 0 }, change, { memoryBytes: 64 * MiB })
+      .refused[0]?.message;
+  assert.equal(at(300), at(400));
+});
+
+test("footprint: addresses, backends and the widest farm", () => {
+  assert.deepEqual(footprint([farm("a", 3, 2), farm("b", 7, 1)]), { addresses: 3, backends: 10, widest: 7 });
+});
+
+test("chunkUpserts: one POST while the estimate fits the budget, more when it does not; order kept", () => {
+  const farms = Array.from({ length: 10 }, (_, i) => farm(`f${i}`, 10));
+  assert.deepEqual(
+    chunkUpserts(farms, 0, 60_000).map((c) => c.length),
+    [10],
+  );
+  const one = writeMs(1000, 10);
+  const chunks = chunkUpserts(farms, 1000, one * 3.5);
+  assert.deepEqual(
+    chunks.map((c) => c.length),
+    [3, 3, 3, 1],
+  );
+  assert.deepEqual(
+    chunks.flat().map((f) => f.name),
+    farms.map((f) => f.name),
+  );
+  assert.deepEqual(
+    chunkUpserts([farm("huge", 4094)], 5000, 1).map((c) => c.length),
+    [1],
+    "a farm alone over the budget still goes, alone",
+  );
+  assert.deepEqual(chunkUpserts([], 0, 1), []);
+});

@@ -1,22 +1,36 @@
-// nftlb's capacity (SPEC §4), checked before anything is sent:
-// - marks run from 1 to 4,095 and every backend of every farm takes one, so one nftlb holds at
-//   most 4,095 backends in all; beyond that backends silently share a mark (broken persistence
-//   and accounting), so a change that would cross the limit is refused instead;
-// - every farm address costs about 256 KB of nftlb memory (a 65,535-entry port array): reported,
-//   so operators can size nftlb's memory limit before the OOM killer does it for them.
+// nftlb's capacity (SPEC §4, docs/nftlb.md), checked before anything is sent. With kube-nftlb
+// assigning the marks there is no node-wide backend limit any more; what remains:
+// - backends per farm: one mark each, 0x002-0xFFF, so 4,094 at most;
+// - nftlb's memory: every farm address holds a 65,535-entry port array (~256 KiB). Past the
+//   container's memory limit the OOM killer restarts nftlb, which flushes every farm: a change
+//   that would take the estimate past the limit is refused instead;
+// - the time a write takes, which grows with the farms present: batches are cut so that one
+//   POST stays well inside the client's timeout (a POST that times out is retried for ever).
+// A refused Service keeps exactly what nftlb has for it. Shrinking is never refused.
 // Pure: counts in, decisions out.
 import type { Farm } from "../nftlb/types.ts";
+import type { FarmPatch } from "../nftlb/serialize.ts";
+import { MAX_BACKENDS_PER_FARM } from "../nftlb/marks.ts";
 
-export const MAX_BACKENDS = 4095;
-export const BYTES_PER_ADDRESS = 256 * 1024;
+export { MAX_BACKENDS_PER_FARM };
+/** `int port_list[65535]` per address (nftlb 1.0.7 include/addresses.h). */
+export const BYTES_PER_ADDRESS = 65_535 * 4;
+/** nftlb's RSS with no farm, and per backend (measured, bench/scale.ts). */
+export const BASE_BYTES = 8 * 1024 * 1024;
+export const BYTES_PER_BACKEND = 2 * 1024;
+/** Part of the memory limit the estimate may use: nftlb needs room to render rules and answers. */
+export const MEMORY_HEADROOM = 0.85;
 
 export interface Capacity {
   backends: number;
   addresses: number;
   farms: number;
-  /** nftlb's estimated memory for farm addresses. */
-  addressBytes: number;
+  /** nftlb's estimated memory (RSS) for what it holds. */
+  memoryBytes: number;
 }
+
+export const estimateMemory = (addresses: number, backends: number): number =>
+  BASE_BYTES + addresses * BYTES_PER_ADDRESS + backends * BYTES_PER_BACKEND;
 
 export function measure(farms: Iterable<Farm>): Capacity {
   let backends = 0;
@@ -27,53 +41,122 @@ export function measure(farms: Iterable<Farm>): Capacity {
     backends += f.backends.length;
     addresses += f.addresses.length;
   }
-  return { backends, addresses, farms: count, addressBytes: addresses * BYTES_PER_ADDRESS };
+  return { backends, addresses, farms: count, memoryBytes: estimateMemory(addresses, backends) };
 }
+
+export interface Footprint {
+  addresses: number;
+  backends: number;
+  /** The largest farm's backends. */
+  widest: number;
+}
+
+export const footprint = (farms: readonly Farm[]): Footprint => ({
+  addresses: farms.reduce((n, f) => n + f.addresses.length, 0),
+  backends: farms.reduce((n, f) => n + f.backends.length, 0),
+  widest: farms.reduce((n, f) => Math.max(n, f.backends.length), 0),
+});
+
+export type RefusalReason = "backends-per-farm" | "memory";
 
 export interface Refusal {
   key: string;
-  /** Backends the key would have after the change, and how many it has now. */
-  wanted: number;
-  has: number;
+  reason: RefusalReason;
   message: string;
 }
 
+export interface Limits {
+  /** The nftlb container's memory limit in bytes; undefined: estimated and reported, not enforced. */
+  memoryBytes?: number | undefined;
+}
+
+const MiB = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
+
 /**
- * Which keys' changes fit under the backend limit. `actual` is what nftlb holds (every farm,
- * ours or not: all share one mark space); `desired` the backends each key wants; `has` what each
- * key holds now. Shrinking keys go first (they free marks), then growing ones, in `order`;
- * a growing key that does not fit is refused as a whole and keeps what it has.
+ * Which keys' changes fit. `current` is what nftlb holds (every farm, ours or not: one process,
+ * one memory); `changes` what each changed key wants and has now. Shrinking keys go first (they
+ * free memory), then growing ones by key; a key that does not fit is refused as a whole.
+ * Messages carry no running totals: the same refusal reads the same on every reconcile, or
+ * each would post a new Event.
  */
 export function admit(
-  actualTotal: number,
-  changes: ReadonlyMap<string, { wanted: number; has: number }>,
-  limit = MAX_BACKENDS,
-): { total: number; refused: Refusal[] } {
-  let total = actualTotal;
-  const growing: [string, { wanted: number; has: number }][] = [];
+  current: Capacity,
+  changes: ReadonlyMap<string, { wanted: Footprint; has: Footprint }>,
+  limits: Limits = {},
+): { memoryBytes: number; refused: Refusal[] } {
+  let addresses = current.addresses;
+  let backends = current.backends;
+  const refused: Refusal[] = [];
+  const growing: [string, { wanted: Footprint; has: Footprint }][] = [];
   for (const [key, c] of changes) {
-    if (c.wanted <= c.has) total += c.wanted - c.has;
-    else growing.push([key, c]);
+    if (c.wanted.widest > MAX_BACKENDS_PER_FARM) {
+      refused.push({
+        key,
+        reason: "backends-per-farm",
+        message:
+          `not programmed: a farm of this Service would have ${c.wanted.widest} backends; nftlb holds at ` +
+          `most ${MAX_BACKENDS_PER_FARM} per farm (one connection mark each, 0x002-0xfff). ` +
+          `It keeps what it has (${c.has.widest}). Scale the Service down or split it.`,
+      });
+    } else if (c.wanted.addresses <= c.has.addresses) {
+      addresses += c.wanted.addresses - c.has.addresses;
+      backends += c.wanted.backends - c.has.backends;
+    } else growing.push([key, c]);
   }
   growing.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const refused: Refusal[] = [];
+  const limit = limits.memoryBytes === undefined ? Infinity : limits.memoryBytes * MEMORY_HEADROOM;
   for (const [key, c] of growing) {
-    const after = total + c.wanted - c.has;
-    if (after <= limit) {
-      total = after;
+    const a = addresses + c.wanted.addresses - c.has.addresses;
+    const b = backends + c.wanted.backends - c.has.backends;
+    if (estimateMemory(a, b) <= limit) {
+      addresses = a;
+      backends = b;
       continue;
     }
     refused.push({
       key,
-      wanted: c.wanted,
-      has: c.has,
+      reason: "memory",
       message:
-        // No running totals in the text: the same refusal must read the same on every
-        // reconcile, or each one would post a new Event.
-        `not programmed: its ${c.wanted} backends would take this nftlb over its limit of ${limit} ` +
-        `backends (one connection mark each, marks 1-${limit}); ` +
-        `it keeps its current ${c.has}. Scale down, or move Services to nodes with room.`,
+        `not programmed: its ${c.wanted.addresses} farm addresses (~256 KiB of nftlb memory each) would ` +
+        `take nftlb past ${Math.round(MEMORY_HEADROOM * 100)}% of its memory limit ` +
+        `(${MiB(limits.memoryBytes ?? 0)}). It keeps what it has. Raise the nftlb container's memory ` +
+        `limit (docs/operators.md), or move Services to nodes with room.`,
     });
   }
-  return { total, refused };
+  return { memoryBytes: estimateMemory(addresses, backends), refused };
+}
+
+/**
+ * nftlb's time to write one farm with `farms` farms present, and per backend sent (measured
+ * on nftlb 1.0.7 with client marks, docs/nftlb.md: a new farm ~12 ms with 1,000 present and
+ * ~76 ms with 5,000; 1,000 backends in one farm ~55 ms).
+ */
+export const writeMs = (farms: number, backends: number): number => 2 + 0.015 * farms + 0.05 * backends;
+
+/**
+ * Upserts cut into POSTs whose estimated time stays under `budgetMs`, in order. One POST
+ * carries as much as fits: per request nftlb re-renders every farm, so fewer is cheaper.
+ */
+export function chunkUpserts(
+  upserts: readonly FarmPatch[],
+  farmsPresent: number,
+  budgetMs: number,
+): FarmPatch[][] {
+  const chunks: FarmPatch[][] = [];
+  let chunk: FarmPatch[] = [];
+  let ms = 0;
+  let farms = farmsPresent;
+  for (const f of upserts) {
+    const cost = writeMs(farms, f.backends?.length ?? 0);
+    if (chunk.length > 0 && ms + cost > budgetMs) {
+      chunks.push(chunk);
+      chunk = [];
+      ms = 0;
+    }
+    chunk.push(f);
+    ms += cost;
+    farms++;
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }

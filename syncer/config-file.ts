@@ -21,6 +21,7 @@ export const FILE_KEYS = {
   proxyMode: "proxy-mode",
   resyncPeriod: "resync-period",
   nftlbProbePeriod: "nftlb-probe-period",
+  nftlbMemoryLimit: "nftlb-memory-limit",
   iface: "iface",
   oface: "oface",
   logLevel: "log-level",

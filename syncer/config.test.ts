@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ifaceMac, parseDuration, parseSyncerArgs } from "./config.ts";
+import { ifaceMac, parseDuration, parseSize, parseSyncerArgs } from "./config.ts";
 
 const KEY = "s3cr3t-nftlb-key";
 const readKey = (f: string) => {
@@ -30,6 +30,23 @@ test("defaults", () => {
   assert.equal(r.config.proxyMode, "replace");
   assert.equal(r.config.resyncMs, 300_000);
   assert.equal(r.config.kubeconfig, undefined);
+  assert.equal(r.config.nftlbMemoryBytes, undefined, "nftlb's memory estimated, not enforced");
+});
+
+test("--nftlb-memory-limit: Kubernetes quantities, as the downward API gives them (bytes)", () => {
+  for (const [raw, bytes] of [
+    ["335544320", 335_544_320],
+    ["320Mi", 320 * 2 ** 20],
+    ["2Gi", 2 * 2 ** 30],
+    ["1G", 1e9],
+    ["1.5Gi", 1.5 * 2 ** 30],
+  ] as const) {
+    const r = parseSyncerArgs([...base, "--nftlb-memory-limit", raw], readKey);
+    assert.ok(r.ok === true, raw);
+    assert.equal(r.config.nftlbMemoryBytes, bytes, raw);
+  }
+  for (const b of ["", "0", "-1Gi", "2GB", "1Mi", "lots", "1e9", "2Ti", " Mi"])
+    assert.equal(parseSize(b), undefined, b);
 });
 
 test("every flag", () => {
@@ -96,6 +113,12 @@ const bad: [string, string[], RegExp][] = [
   ["unknown flag", [...base, "--bogus"], /bogus/],
   ["positional", [...base, "extra"], /extra|positional/i],
   ["bad level", [...base, "--log-level", "loud"], /--log-level/],
+  [
+    "bad memory limit",
+    [...base, "--nftlb-memory-limit", "320MB"],
+    /--nftlb-memory-limit must be a size like 512Mi/,
+  ],
+  ["tiny memory limit", [...base, "--nftlb-memory-limit", "1Ki"], /at least 16Mi/],
   ["--iface alone", [...base, "--iface", "eth0"], /--iface and --oface go together/],
   ["--oface alone", [...base, "--oface", "cni0"], /--iface and --oface go together/],
   ["empty --iface", [...base, "--iface", "", "--oface", "cni0"], /go together/],

@@ -19,6 +19,8 @@ export interface SyncerConfig {
   /** How often nftlb is probed for a restart. */
   nftlbProbeMs: number;
   nftlbTimeoutMs: number;
+  /** The nftlb container's memory limit; changes that would take nftlb past it are refused. */
+  nftlbMemoryBytes?: number | undefined;
   /** dsr: the interface client traffic arrives on, its MAC (read at start) and the one toward the backends. */
   iface?: string;
   ifaceMac?: string;
@@ -69,7 +71,7 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                               healthzBindAddress: 0.0.0.0:10256
                             keys: nftlbUrl nftlbKeyFile nodeName kubeconfig metricsBindAddress
                             healthzBindAddress healthzTimeout endpointsApi proxyMode resyncPeriod
-                            nftlbProbePeriod iface oface logLevel nodeRules conntrack
+                            nftlbProbePeriod nftlbMemoryLimit iface oface logLevel nodeRules conntrack
                             conntrackAgent. An unknown key or a bad value
                             stops the start, naming the key.
   --nftlb-url URL           nftlb's REST API, e.g. http://127.0.0.1:5555
@@ -90,6 +92,10 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             service.kubernetes.io/service-proxy-name=kube-nftlb
   --resync-period DURATION  full relist and reconcile period, e.g. 5m (default), 30s, 1h
   --nftlb-probe-period DUR  how often nftlb is checked for a restart (default 5s)
+  --nftlb-memory-limit SIZE the nftlb container's memory limit (bytes, or 512Mi, 2Gi, 1G): a
+                            change that would take nftlb's estimated memory (~256 KiB per farm
+                            address) past 85% of it is refused with an Event. Unset: estimated
+                            and exported, not enforced. deploy/ passes nftlb's own limit
   --iface NAME, --oface NAME  dsr farms: the interface client traffic arrives on and the one
                             toward the Pods (e.g. eth0, cni0); both or neither. The MAC of
                             --iface is read from /sys/class/net/NAME/address at start. Without
@@ -125,6 +131,24 @@ export function parseDuration(raw: string): number | undefined {
   const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
   const ms = Math.round(n * unit);
   return ms > 0 && ms <= 86_400_000 ? ms : undefined;
+}
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+};
+
+/** A Kubernetes memory quantity (bytes, 1G, 512Mi, 2Gi) in bytes; at least 16Mi, at most 1Ti. */
+export function parseSize(raw: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(k|M|G|Ki|Mi|Gi)?$/.exec(raw.trim());
+  if (!m) return undefined;
+  const bytes = Math.round(Number(m[1]) * UNITS[m[2] ?? ""]!);
+  return bytes >= 16 * 2 ** 20 && bytes <= 2 ** 40 ? bytes : undefined;
 }
 
 // Linux interface names: 1 to 15 bytes, no "/" or whitespace (the name becomes a /sys path).
@@ -217,6 +241,7 @@ export function parseSyncerArgs(
         "proxy-mode": { type: "string" },
         "resync-period": { type: "string" },
         "nftlb-probe-period": { type: "string" },
+        "nftlb-memory-limit": { type: "string" },
         iface: { type: "string" },
         oface: { type: "string" },
         conntrack: { type: "string" },
@@ -371,6 +396,16 @@ function checkValues(
     if (config.conntrack !== undefined)
       return { ok: false, error: "--conntrack and --conntrack-agent exclude each other: one cleans up" };
     config.conntrackAgent = agent;
+  }
+  const memory = values["nftlb-memory-limit"];
+  if (memory !== undefined) {
+    const bytes = parseSize(memory);
+    if (bytes === undefined)
+      return {
+        ok: false,
+        error: `--nftlb-memory-limit must be a size like 512Mi, 2Gi or a number of bytes (at least 16Mi), got "${memory}"`,
+      };
+    config.nftlbMemoryBytes = bytes;
   }
   if (values.iface !== undefined || values.oface !== undefined) {
     const { iface, oface } = values;

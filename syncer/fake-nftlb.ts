@@ -71,11 +71,12 @@ export class FakeNftlb implements NftlbClient {
         this.farms.get(p.name) ?? ({ name: p.name, addresses: [], backends: [] } as unknown as Farm);
       const { backends = [], addresses = [], ...fields } = p;
       const merged: Farm = { ...cur, ...fields };
-      for (const b of backends) {
+      for (const { newname, ...b } of backends) {
         const i = merged.backends.findIndex((x) => x.name === b.name);
         const nb = {
           ...(i >= 0 ? merged.backends[i] : {}),
           ...b,
+          ...(newname !== undefined ? { name: newname } : {}),
           state: b.state ?? "up",
         } as Farm["backends"][number];
         merged.backends =
@@ -120,6 +121,14 @@ export class FakeNftlb implements NftlbClient {
     return this.#del(`DELETE ${farm}/backends/${backend}`, farm, (f) => ({
       ...f,
       backends: f.backends.filter((b) => b.name !== backend),
+    }));
+  }
+
+  deleteBackends(farm: string, names: readonly string[]): Promise<NftlbResult<void>> {
+    const gone = new Set(names);
+    return this.#del(`DELETE ${farm}/backends/${names.join("+")}`, farm, (f) => ({
+      ...f,
+      backends: f.backends.filter((b) => !gone.has(b.name)),
     }));
   }
 

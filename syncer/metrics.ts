@@ -77,12 +77,17 @@ export function createSyncerMetrics(registry: Registry) {
     }),
     backends: new Gauge({
       name: "kube_nftlb_backends_programmed",
-      help: "Backends in nftlb, all farms (they share nftlb's 4,095 connection marks)",
+      help: "Backends in nftlb, all farms",
       registers,
     }),
     backendLimit: new Gauge({
       name: "kube_nftlb_backends_limit",
-      help: "nftlb's backend limit (connection marks 1-4095)",
+      help: "Backends one nftlb farm can hold (connection marks 0x002-0xfff, assigned by kube-nftlb)",
+      registers,
+    }),
+    memoryLimit: new Gauge({
+      name: "kube_nftlb_nftlb_memory_limit_bytes",
+      help: "The nftlb container's memory limit the syncer keeps nftlb's estimated memory under",
       registers,
     }),
     addresses: new Gauge({
@@ -92,12 +97,13 @@ export function createSyncerMetrics(registry: Registry) {
     }),
     addressBytes: new Gauge({
       name: "kube_nftlb_nftlb_address_memory_bytes",
-      help: "Estimated nftlb memory for farm addresses (~256 KB each: a 65,535-entry port array)",
+      help: "Estimated nftlb memory (~256 KiB per farm address: a 65,535-entry port array, plus backends)",
       registers,
     }),
     refusals: new Counter({
       name: "kube_nftlb_capacity_refusals_total",
-      help: "Changes refused because they would exceed nftlb's backend limit",
+      help: "Changes refused for nftlb's capacity, by reason (backends-per-farm, memory)",
+      labelNames: ["reason"],
       registers,
     }),
     nftlbRestarts: new Counter({

@@ -26,6 +26,9 @@ export function meteredNftlb(
     ),
     deleteFarm: wrap("deleteFarm", (name: string) => client.deleteFarm(name)),
     deleteBackend: wrap("deleteBackend", (farm: string, b: string) => client.deleteBackend(farm, b)),
+    deleteBackends: wrap("deleteBackends", (farm: string, b: readonly string[]) =>
+      client.deleteBackends(farm, b),
+    ),
     deleteAddress: wrap("deleteAddress", (farm: string, a: string) => client.deleteAddress(farm, a)),
     ping: wrap("ping", () => client.ping()),
     plantSentinel: wrap("plantSentinel", () => client.plantSentinel()),

@@ -53,10 +53,12 @@ describe("intra-connect: node-originated traffic", () => {
 
   it("plan: a farm nftlb lists without it (off) gets it sent; one listed with it is left alone", () => {
     const [want] = farmsOf();
-    const off = withoutIntraConnect(want!);
+    // As nftlb holds it once written: with the backend and farm marks the syncer assigned.
+    const written = plan([want!], [], { owns }).upserts[0] as typeof want & object;
+    const off = withoutIntraConnect(written);
     const p = plan([want!], [off], { owns });
     assert.deepEqual(p.upserts, [{ name: want!.name, "intra-connect": "on" }]);
-    assert.deepEqual(plan([want!], [want!], { owns }).upserts, []);
+    assert.deepEqual(plan([want!], [written], { owns }).upserts, []);
   });
 
   it("parse: nftlb's GET shows the field only when on; absent reads as off", () => {

@@ -7,6 +7,7 @@
 // - iface/oface are never shown, and `log-prefix` only when not the default.
 // Anything malformed in an answer is skipped, never thrown.
 import type { Address, Backend, Farm } from "../nftlb/types.ts";
+import { formatMark, parseMark } from "../nftlb/marks.ts";
 import { parseIp } from "./desired-ip.ts";
 import { isRecord, list } from "./endpoints.ts";
 
@@ -26,7 +27,14 @@ export const FARM_DEFAULTS = {
 export type FarmField = keyof typeof FARM_DEFAULTS;
 export const FARM_FIELDS = Object.keys(FARM_DEFAULTS) as FarmField[];
 
-export const BACKEND_DEFAULTS = { "ip-addr": "", port: "", weight: "1", priority: "1", state: "up" } as const;
+export const BACKEND_DEFAULTS = {
+  "ip-addr": "",
+  port: "",
+  weight: "1",
+  priority: "1",
+  mark: "",
+  state: "up",
+} as const;
 export type BackendField = keyof typeof BACKEND_DEFAULTS;
 export const BACKEND_FIELDS = Object.keys(BACKEND_DEFAULTS) as BackendField[];
 
@@ -39,6 +47,8 @@ export interface NormalFarm {
   protocol?: string;
   family?: string;
   fields: Record<FarmField, string>;
+  /** The farm mark as a number; 0 when nftlb has none. */
+  mark: number;
   addresses: Map<string, Record<AddressField, string>>;
   backends: Map<string, Record<BackendField, string>>;
 }
@@ -77,6 +87,7 @@ export function normaliseFarm(farm: Farm | Record<string, unknown>): NormalFarm 
     const backend = {} as Record<BackendField, string>;
     for (const k of BACKEND_FIELDS) backend[k] = text(b[k]) ?? BACKEND_DEFAULTS[k];
     backend["ip-addr"] = parseIp(backend["ip-addr"])?.address ?? backend["ip-addr"];
+    backend.mark = comparableMark(backend.mark);
     backend.state = configuredState(backend.state);
     backends.set(text(b.name)!, backend);
   }
@@ -88,10 +99,17 @@ export function normaliseFarm(farm: Farm | Record<string, unknown>): NormalFarm 
     ...(protocol === undefined ? {} : { protocol }),
     ...(family === undefined ? {} : { family }),
     fields,
+    mark: parseMark(text(f.mark)) ?? 0,
     addresses,
     backends,
   };
 }
+
+/** "0x2" (GET) and "0x002" (sent) are one mark. */
+const comparableMark = (m: string): string => {
+  const n = parseMark(m);
+  return n === undefined ? "" : formatMark(n);
+};
 
 /** Field lists ("srcip srcport", "input output") compare as sets: nftlb prints its own order. */
 function comparable(key: FarmField, value: string): string {
@@ -121,5 +139,6 @@ export function normaliseBackend(b: Backend): Record<BackendField, string> {
   const out = {} as Record<BackendField, string>;
   for (const k of BACKEND_FIELDS) out[k] = (b[k] ?? BACKEND_DEFAULTS[k]).trim();
   out["ip-addr"] = parseIp(out["ip-addr"])?.address ?? out["ip-addr"];
+  out.mark = comparableMark(out.mark);
   return out;
 }

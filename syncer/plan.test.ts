@@ -53,12 +53,13 @@ function asGet(f: Farm): Farm {
     state: "up",
     verdict: "log drop accept",
     addresses: f.addresses.map((a) => ({ ...a, used: "1" })),
+    // The marks kube-nftlb gave them (GET prints them unpadded).
     backends: f.backends.map((b, i) => ({
-      ...b,
       weight: "1",
       priority: "1",
-      mark: `0x${i + 1}`,
+      mark: `0x${(i + 2).toString(16)}`,
       "est-connlimit": "0",
+      ...b,
     })),
     policies: [],
   } as unknown as Farm;
@@ -69,13 +70,20 @@ const summary = (p: Plan) =>
   operations(p).map((o) =>
     "farms" in o
       ? `POST ${o.farms.map((f) => f.name).join(",")}`
-      : `DELETE ${[o.farm, "backend" in o ? o.backend : "", "address" in o ? o.address : ""].filter(Boolean).join("/")}`,
+      : `DELETE ${[o.farm, "backends" in o ? o.backends.join("+") : "", "address" in o ? o.address : ""].filter(Boolean).join("/")}`,
   );
+/** `f` as plan sends it new: backend marks from 0x002, and a farm mark. */
+const marked = (f: Farm, farmMark = "0x1000"): Farm => ({
+  ...f,
+  backends: f.backends.map((b, i) => ({ ...b, mark: `0x${(i + 2).toString(16).padStart(3, "0")}` })),
+  mark: farmMark,
+});
+const mark = (b: Backend, m: number): Backend => ({ ...b, mark: `0x${m.toString(16).padStart(3, "0")}` });
 
 describe("plan", () => {
   it("create: one POST with the whole farm", () => {
     const p = plan([farm()], [], ours);
-    assert.deepEqual(p.upserts, [farm()]);
+    assert.deepEqual(p.upserts, [marked(farm())]);
     assert.deepEqual(summary(p), ["POST shop.web.http"]);
     assert.equal(requestCount(p), 1);
   });
@@ -103,23 +111,90 @@ describe("plan", () => {
 
   it("scale up: only the new backends", () => {
     const p = plan([farm({ backends: [1, 2, 3, 4, 5].map(backend) })], [asGet(farm())], ours);
-    assert.deepEqual(p.upserts, [{ name: "shop.web.http", backends: [backend(4), backend(5)] }]);
+    assert.deepEqual(p.upserts, [
+      { name: "shop.web.http", backends: [mark(backend(4), 5), mark(backend(5), 6)] },
+    ]);
     assert.deepEqual(p.deleteBackends, []);
   });
 
-  it("scale down: only the DELETEs of the backends that go", () => {
+  it("scale down by a few: one request deletes them (one rule rewrite each, nothing else)", () => {
     const p = plan([farm({ backends: [backend(1)] })], [asGet(farm())], ours);
-    assert.deepEqual(summary(p), ["DELETE shop.web.http/web-2", "DELETE shop.web.http/web-3"]);
+    assert.deepEqual(p.upserts, []);
+    assert.deepEqual(summary(p), ["DELETE shop.web.http/web-2+web-3"]);
   });
 
-  it("replacing every backend: the new ones are added before any is deleted", () => {
-    const p = plan([farm({ backends: [4, 5].map(backend) })], [asGet(farm())], ours);
-    assert.deepEqual(summary(p), [
-      "POST shop.web.http",
-      "DELETE shop.web.http/web-1",
-      "DELETE shop.web.http/web-2",
-      "DELETE shop.web.http/web-3",
+  it("scale down by many: set down in one POST (the rules right at once), deleted after", () => {
+    const many = Array.from({ length: 12 }, (_, i) => backend(i + 1));
+    const p = plan([farm({ backends: [backend(1)] })], [asGet(farm({ backends: many }))], ours);
+    assert.deepEqual(p.upserts, [
+      { name: "shop.web.http", backends: many.slice(1).map((b) => ({ name: b.name, state: "down" })) },
     ]);
+    assert.equal(
+      summary(p)[1],
+      `DELETE shop.web.http/${many
+        .slice(1)
+        .map((b) => b.name)
+        .join("+")}`,
+    );
+  });
+
+  it("replacing every backend: the old entries are set down and renamed to the new, in one POST", () => {
+    const p = plan([farm({ backends: [4, 5].map(backend) })], [asGet(farm())], ours);
+    const renamed = (from: number, to: number) => ({
+      name: `web-${from}`,
+      newname: `web-${to}`,
+      "ip-addr": `10.244.0.${to}`,
+      port: "8080",
+      weight: "1",
+      priority: "1",
+      state: "up",
+    });
+    assert.deepEqual(p.upserts, [
+      {
+        name: "shop.web.http",
+        backends: [
+          { name: "web-1", state: "down" },
+          { name: "web-2", state: "down" },
+          renamed(1, 4),
+          renamed(2, 5),
+        ],
+      },
+    ]);
+    // web-4 and web-5 inherit the marks of web-1 and web-2; web-3 has no successor: deleted after.
+    assert.deepEqual(summary(p), ["POST shop.web.http", "DELETE shop.web.http/web-3"]);
+  });
+
+  it("marks: kept backends keep nftlb's mark; new ones take the lowest free from 0x002; 0x001 is replaced", () => {
+    const actual = asGet(farm()) as unknown as { backends: Record<string, string>[] };
+    actual.backends[0]!.mark = "0x1"; // nftlb's own pick, from before kube-nftlb assigned marks
+    actual.backends[1]!.mark = "0x9";
+    const p = plan([farm({ backends: [1, 2, 3, 4].map(backend) })], [actual as unknown as Farm], ours);
+    assert.deepEqual(p.upserts, [
+      {
+        name: "shop.web.http",
+        backends: [{ name: "web-1", mark: "0x002" }, mark(backend(4), 3)],
+      },
+    ]);
+    // A backend that was down and comes back keeps its mark unless a live one took it meanwhile.
+    const back = asGet(farm({ backends: [backend(1), { ...backend(2), state: "down" }, backend(3)] }));
+    (back as unknown as { backends: Record<string, string>[] }).backends[1]!.mark = "0x2";
+    assert.deepEqual(plan([farm()], [back], ours).upserts, [
+      { name: "shop.web.http", backends: [{ name: "web-2", mark: "0x003", state: "up" }] },
+    ]);
+  });
+
+  it("farm marks: a new farm takes the lowest free node-wide; a farm with log forward and none is made anew", () => {
+    const p = plan([farm({ name: "shop.new.http", addresses: [] })], [], {
+      ...ours,
+      farmMarks: [0x1000, 0x3000],
+    });
+    assert.equal(p.upserts[0]!.mark, "0x2000");
+    const fwd = farm({ log: "forward" });
+    const q = plan([fwd], [asGet(farm())], ours);
+    assert.deepEqual(summary(q), ["DELETE shop.web.http", "POST shop.web.http"]);
+    assert.equal(q.upserts[0]!.mark, "0x1000");
+    const withMark = { ...(asGet(farm()) as unknown as Record<string, unknown>), mark: "0x4000" };
+    assert.deepEqual(summary(plan([fwd], [withMark as unknown as Farm], ours)), ["POST shop.web.http"]);
   });
 
   it("a changed backend is sent with only what changed", () => {
@@ -133,7 +208,7 @@ describe("plan", () => {
     const actual = farm({
       backends: [backend(1), { ...backend(2), state: "down" }, { ...backend(3), weight: "5" }],
     });
-    const p = plan([farm()], [actual], ours);
+    const p = plan([farm()], [asGet(actual)], ours);
     assert.deepEqual(p.upserts, [
       {
         name: "shop.web.http",
@@ -191,7 +266,7 @@ describe("plan", () => {
   it("an address held by a farm we do not own is not sent, and reported", () => {
     const p = plan([farm()], [asGet(farm({ name: "legacy" }))], ours);
     assert.deepEqual(p.blocked, [{ farm: "shop.web.http", address: "tcp-10.96.0.10-80", heldBy: "legacy" }]);
-    assert.deepEqual(p.upserts, [farm({ addresses: [] })]);
+    assert.deepEqual(p.upserts, [marked(farm({ addresses: [] }))]);
   });
 
   it("a protocol change deletes the farm first and makes it anew", () => {
@@ -203,7 +278,7 @@ describe("plan", () => {
     });
     const p = plan([udp], [asGet(farm())], ours);
     assert.deepEqual(summary(p), ["DELETE shop.web.http", "POST shop.web.http"]);
-    assert.deepEqual(p.upserts, [udp]);
+    assert.deepEqual(p.upserts, [marked(udp)]);
   });
 
   it("oface and the addresses' iface/ether-addr (never shown by GET) are sent when the mode changes", () => {
@@ -238,7 +313,7 @@ describe("plan", () => {
         null,
       ],
       backends: [
-        { name: "fd00--5", "ip-addr": "FD00::5", port: "8080", state: "config_error" },
+        { name: "fd00--5", "ip-addr": "FD00::5", port: "8080", mark: "0x002", state: "config_error" },
         7,
         { port: "1" },
       ],

@@ -1,19 +1,19 @@
 // plan: the desired farms and the farms nftlb has → the fewest nftlb requests that get there.
 // Pure. nftlb's POST merges (fields and backends not sent are kept), so a changed farm is sent as
-// its name plus what differs; removals need one DELETE each. Unchanged farms are not sent:
+// its name plus what differs (backends: plan-backends.ts). Unchanged farms are not sent:
 // nftlb's cost grows with the farms it already has (SPEC §4).
 import type { Farm } from "../nftlb/types.ts";
-import type { BackendPatch, FarmPatch } from "../nftlb/serialize.ts";
+import type { FarmPatch } from "../nftlb/serialize.ts";
 import {
   ADDRESS_FIELDS,
-  BACKEND_FIELDS,
   FARM_FIELDS,
   normaliseAddress,
-  normaliseBackend,
   normaliseFarm,
   type NormalFarm,
 } from "./plan-normalise.ts";
 import { compare } from "./endpoints.ts";
+import { farmMarksOf, FarmMarkPool, needsFarmMark, withMarks } from "./plan-marks.ts";
+import { backendChanges } from "./plan-backends.ts";
 
 export interface AddressRef {
   farm: string;
@@ -28,11 +28,13 @@ export interface BackendRef {
  * The operations, to be applied IN THIS ORDER (see `operations()`):
  * 1. `releaseFarms`, `releaseAddresses`: free every VIP:port that another farm is about to
  *    claim. nft refuses one VIP:port in two farms, and nftlb then rebuilds its whole table.
- * 2. `upserts`: ONE `POST /farms` with every new or changed farm. Adds come before any removal,
- *    so no farm ever has zero backends while the desired farm has some (upstream removed all
- *    backends, then re-added them).
- * 3. `deleteBackends`, 4. `deleteAddresses`, 5. `deleteFarms`: one DELETE each.
- * A step that fails should stop the later ones; the next reconcile plans again from nftlb.
+ * 2. `upserts`: ONE `POST /farms` with every new or changed farm. A backend going away is set
+ *    `down` in the same farm object as the backends that replace it, so nftlb rewrites the
+ *    farm's rules once, from the old set straight to the new: no farm ever has zero backends
+ *    while the desired farm has some (upstream removed all backends, then re-added them).
+ * 3. `deleteBackends` (already down by then: nftlb's memory, not the data plane),
+ *    4. `deleteAddresses`, 5. `deleteFarms`.
+ * Removals of a farm run only after its upsert succeeded; the next reconcile plans again from nftlb.
  */
 export interface Plan {
   /** Owned farms that are going away and hold an address another farm will claim. */
@@ -52,12 +54,14 @@ export interface Plan {
 export interface PlanOptions {
   /** Whether kube-nftlb manages this farm (and may delete it). Desired farms are always managed. */
   owns: (farm: string) => boolean;
+  /** Farm marks in use node-wide (every farm nftlb holds); from `actual` when not given. */
+  farmMarks?: Iterable<number>;
 }
 
 export type Operation =
   | { method: "POST"; farms: FarmPatch[] }
   | { method: "DELETE"; farm: string }
-  | { method: "DELETE"; farm: string; backend: string }
+  | { method: "DELETE"; farm: string; backends: string[] }
   | { method: "DELETE"; farm: string; address: string };
 
 export function plan(desired: readonly Farm[], actual: readonly Farm[], options: PlanOptions): Plan {
@@ -71,17 +75,22 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
 
   // A farm whose protocol or family changed is deleted and made anew: nftlb derives both from the
   // farm's first address, and a farm with addresses of two protocols is not one nft accepts.
+  // Likewise a farm that needs a farm mark (see plan-marks.ts) and has none: nftlb takes one only
+  // in a farm's first POST.
   const recreate = new Set(
     [...want.values()]
       .filter((d) => {
         const a = have.get(d.name);
         return (
           a !== undefined &&
-          ((a.protocol ?? d.protocol) !== d.protocol || (a.family ?? d.family) !== d.family)
+          ((a.protocol ?? d.protocol) !== d.protocol ||
+            (a.family ?? d.family) !== d.family ||
+            (a.mark === 0 && needsFarmMark(d)))
         );
       })
       .map((d) => d.name),
   );
+  const farmMarks = new FarmMarkPool(options.farmMarks ?? farmMarksOf(actual));
 
   // Who holds each VIP:port, and each address name (address objects are shared by name).
   const holders = new Map<string, AddressRef[]>();
@@ -125,19 +134,16 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
         }
       }
     }
+    const current = recreate.has(d.name) ? undefined : have.get(d.name);
     const farm =
       blockedHere.size === 0 ? d : { ...d, addresses: d.addresses.filter((a) => !blockedHere.has(a.name)) };
-    const current = recreate.has(d.name) ? undefined : have.get(d.name);
     if (current === undefined) {
-      p.upserts.push(farm);
+      p.upserts.push(withMarks(farm, farmMarks));
       continue;
     }
-    const patch = diffFarm(farm, current, released);
+    const { patch, remove } = diffFarm(farm, current, released);
     if (Object.keys(patch).length > 1) p.upserts.push(patch);
-    const backends = new Set(farm.backends.map((b) => b.name));
-    for (const name of current.backends.keys()) {
-      if (!backends.has(name)) p.deleteBackends.push({ farm: d.name, backend: name });
-    }
+    for (const backend of remove) p.deleteBackends.push({ farm: d.name, backend });
     const addresses = new Set(farm.addresses.map((a) => a.name));
     for (const name of current.addresses.keys()) {
       if (!addresses.has(name) && !released.has(`${d.name}\n${name}`)) {
@@ -155,7 +161,11 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
 }
 
 /** Name + the farm fields that differ + addresses and backends that are new or changed. */
-function diffFarm(d: Farm, a: NormalFarm, released: ReadonlySet<string>): FarmPatch {
+function diffFarm(
+  d: Farm,
+  a: NormalFarm,
+  released: ReadonlySet<string>,
+): { patch: FarmPatch; remove: string[] } {
   const patch: FarmPatch = { name: d.name };
   const wanted = normaliseFarm(d)!;
   const out = patch as Record<string, unknown>;
@@ -183,20 +193,9 @@ function diffFarm(d: Farm, a: NormalFarm, released: ReadonlySet<string>): FarmPa
     );
   });
   if (addresses.length > 0) patch.addresses = addresses;
-  const backends: BackendPatch[] = [];
-  for (const b of d.backends) {
-    const have = a.backends.get(b.name);
-    if (have === undefined) {
-      backends.push(b);
-      continue;
-    }
-    const want = normaliseBackend(b);
-    const changed = BACKEND_FIELDS.filter((k) => have[k] !== want[k]);
-    if (changed.length > 0)
-      backends.push({ name: b.name, ...Object.fromEntries(changed.map((k) => [k, want[k]])) });
-  }
+  const { patches: backends, remove } = backendChanges(d.backends, a);
   if (backends.length > 0) patch.backends = backends;
-  return patch;
+  return { patch, remove };
 }
 
 /** The operations in the order they must be applied (see `Plan`). */
@@ -205,13 +204,23 @@ export function operations(p: Plan): Operation[] {
     ...p.releaseFarms.map((farm): Operation => ({ method: "DELETE", farm })),
     ...p.releaseAddresses.map(({ farm, address }): Operation => ({ method: "DELETE", farm, address })),
     ...(p.upserts.length > 0 ? [{ method: "POST", farms: p.upserts } as Operation] : []),
-    ...p.deleteBackends.map(({ farm, backend }): Operation => ({ method: "DELETE", farm, backend })),
+    ...[...byFarm(p.deleteBackends)].map(([farm, backends]): Operation => ({
+      method: "DELETE",
+      farm,
+      backends,
+    })),
     ...p.deleteAddresses.map(({ farm, address }): Operation => ({ method: "DELETE", farm, address })),
     ...p.deleteFarms.map((farm): Operation => ({ method: "DELETE", farm })),
   ];
 }
 
-/** nftlb requests the plan needs: one POST for all upserts, one DELETE per removal. */
+const byFarm = (refs: readonly BackendRef[]): Map<string, string[]> => {
+  const m = new Map<string, string[]>();
+  for (const r of refs) m.set(r.farm, [...(m.get(r.farm) ?? []), r.backend]);
+  return m;
+};
+
+/** nftlb requests the plan needs: one POST for all upserts, one per farm losing backends, one DELETE per other removal. */
 export const requestCount = (p: Plan): number => operations(p).length;
 
 /** True when nftlb already matches: nothing to send (blocked addresses are a report, not work). */

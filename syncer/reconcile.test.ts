@@ -7,6 +7,7 @@ import { desired } from "./desired.ts";
 import { splitKey, triggerTimes, type ClusterView } from "./cluster.ts";
 import { FakeTimers, settle } from "../kube/fake-timers.ts";
 import type { Farm } from "../nftlb/types.ts";
+import { estimateMemory, MEMORY_HEADROOM } from "./capacity.ts";
 
 const PREFIX = "service.kubernetes.io/kube-nftlb-load-balancer-";
 
@@ -57,7 +58,7 @@ class Cluster implements ClusterView {
   }
 }
 
-function setup(opts: { backendLimit?: number } = {}) {
+function setup(opts: { nftlbMemoryBytes?: number } = {}) {
   const timers = new FakeTimers();
   const queue = new KeyQueue({ timers, backoffBaseMs: 100, backoffCapMs: 1_000 });
   const nftlb = new FakeNftlb();
@@ -137,7 +138,7 @@ test("a full reconcile deletes kube-nftlb-shaped garbage farms, never others", a
   await t.stop();
 });
 
-test("scaling: adds go in before removals, so a farm never has zero backends", async () => {
+test("a backend replaced by another: one POST reuses its entry (no DELETE), never zero backends", async () => {
   const t = setup();
   t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
   t.queue.add(FULL);
@@ -145,7 +146,7 @@ test("scaling: adds go in before removals, so a farm never has zero backends", a
   t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.2"]);
   t.queue.add("ns/web");
   await t.run();
-  assert.deepEqual(t.nftlb.writes.slice(1), ["POST ns.web.http", "DELETE ns.web.http/backends/10.1.0.1"]);
+  assert.deepEqual(t.nftlb.writes.slice(1), ["POST ns.web.http"]);
   assert.deepEqual(backends(t.nftlb.farms.get("ns.web.http")), ["10.1.0.2"]);
   await t.stop();
 });
@@ -243,24 +244,50 @@ test("a 401 is fatal: logged loudly, not programmed (readyz false) until nftlb t
   await t.stop();
 });
 
-test("over nftlb's backend limit: the growing Service is refused with a Warning naming the limit", async () => {
-  const t = setup({ backendLimit: 3 });
+test("over nftlb's memory limit: the Service adding addresses is refused with a Warning, keeps what it has", async () => {
+  // Room for two farm addresses (and a few backends), not three.
+  const t = setup({ nftlbMemoryBytes: (estimateMemory(2, 10) + 1) / MEMORY_HEADROOM });
   t.cluster.put("ns", "a", "10.96.0.10", ["10.1.0.1", "10.1.0.2"]);
+  t.cluster.put("ns", "b", "10.96.0.11", ["10.1.0.3"]);
   t.queue.add(FULL);
   await t.run();
-  t.cluster.put("ns", "b", "10.96.0.11", ["10.1.0.3", "10.1.0.4"]);
-  t.queue.add("ns/b");
+  t.cluster.put("ns", "c", "10.96.0.12", ["10.1.0.4"]);
+  t.queue.add("ns/c");
   await t.run();
-  assert.ok(!t.nftlb.farms.has("ns.b.http"));
+  assert.ok(!t.nftlb.farms.has("ns.c.http"));
   assert.ok(
-    t.events.some((e) => /ns\/b NftlbCapacityExceeded: .*limit of 3/.test(e)),
+    t.events.some((e) => /ns\/c NftlbCapacityExceeded: .*memory limit/.test(e)),
     t.events.join("\n"),
   );
-  assert.ok(t.logs.some((l) => /backend limit \(3\) reached/.test(l)));
+  assert.ok(t.logs.some((l) => /nftlb capacity: change refused/.test(l)));
   t.cluster.services.delete("ns/a");
   t.queue.add("ns/a");
   await t.run();
-  assert.ok(t.nftlb.farms.has("ns.b.http"), "room made by another Service lets it in");
+  assert.ok(t.nftlb.farms.has("ns.c.http"), "room made by another Service lets it in");
+  await t.stop();
+});
+
+test("a farm over 4,094 backends is refused whole: the Service keeps exactly what it had", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", "10.1.0.2"]);
+  t.queue.add(FULL);
+  await t.run();
+  const before = structuredClone(t.nftlb.farms.get("ns.web.http"));
+  const many = Array.from({ length: 4095 }, (_, i) => `10.2.${i >> 8}.${i & 255}`);
+  t.cluster.put("ns", "web", "10.96.0.10", many);
+  t.queue.add("ns/web");
+  await t.run();
+  assert.deepEqual(t.nftlb.farms.get("ns.web.http"), before);
+  assert.ok(t.events.some((e) => /ns\/web NftlbCapacityExceeded: .*4095 backends.*at most 4094/.test(e)));
+  t.cluster.put("ns", "web", "10.96.0.10", many.slice(0, 4094));
+  t.queue.add("ns/web");
+  await t.run();
+  const marks = (t.nftlb.farms.get("ns.web.http")?.backends ?? [])
+    .filter((b) => b.state !== "down")
+    .map((b) => b.mark);
+  assert.equal(marks.length, 4094);
+  assert.equal(new Set(marks).size, 4094, "every backend its own mark");
+  assert.ok(!marks.includes("0x001"));
   await t.stop();
 });
 
@@ -300,7 +327,7 @@ test("a batch plans only its own Services' farms; a full reconcile plans them al
   t.nftlb.writes.length = 0;
   t.queue.add("ns/web");
   await t.run();
-  assert.deepEqual(t.nftlb.writes, ["POST ns.web.http", "DELETE ns.web.http/backends/10.1.0.1"]);
+  assert.deepEqual(t.nftlb.writes, ["POST ns.web.http"]);
   assert.deepEqual(backends(t.nftlb.farms.get("ns.db.http")), ["10.1.0.3"]);
   t.queue.add(FULL);
   await t.run();
@@ -323,5 +350,24 @@ test("an address conflict settles when the winner lets go, even if only the winn
   await t.run();
   assert.deepEqual(vips("ns.a.http"), ["10.96.0.20"]);
   assert.deepEqual(vips("ns.b.http"), ["10.96.0.10"], "b gets the address a released");
+  await t.stop();
+});
+
+test("all endpoints replaced while nftlb refuses the upsert: the farm keeps exactly what it had", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", "10.1.0.2", "10.1.0.3"]);
+  t.queue.add(FULL);
+  await t.run();
+  const before = structuredClone(t.nftlb.farms.get("ns.web.http"));
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.4", "10.1.0.5", "10.1.0.6"]);
+  t.nftlb.refuse.add("ns.web.http");
+  t.queue.add("ns/web");
+  await t.run();
+  assert.deepEqual(t.nftlb.farms.get("ns.web.http"), before, "no removal ran after the refused upsert");
+  assert.ok(t.events.some((e) => /ns\/web NftlbRefusedFarm: .*left as they were/.test(e)));
+  assert.ok(
+    !t.nftlb.writes.some((w) => w.startsWith("DELETE")),
+    `no DELETE after a refused POST: ${t.nftlb.writes.join(", ")}`,
+  );
   await t.stop();
 });

@@ -3,8 +3,9 @@
 //
 // Level-triggered: the keys only say what to recompute; the plan is always taken over every
 // Service, so whatever drifted is converged and a second run writes nothing. One POST carries
-// every upsert of the batch. Farms of parked Services (nftlb refused them) and of Services whose
-// growth would exceed nftlb's backend limit are left exactly as they are in nftlb.
+// every upsert of the batch (cut in several when one would take too long). Farms of parked
+// Services (nftlb refused them) and of Services over nftlb's capacity (capacity.ts) are left
+// exactly as they are in nftlb.
 import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
 import { SENTINEL_FARM } from "../nftlb/index.ts";
@@ -15,7 +16,15 @@ import type { DesiredService } from "./desired.ts";
 import { resolveConflicts } from "./desired-conflicts.ts";
 import { looksLikeOurFarm } from "./desired-names.ts";
 import { operations, plan, type Plan } from "./plan.ts";
-import { admit, measure, MAX_BACKENDS } from "./capacity.ts";
+import {
+  admit,
+  chunkUpserts,
+  footprint,
+  measure,
+  MAX_BACKENDS_PER_FARM,
+  type Footprint,
+} from "./capacity.ts";
+import { farmMarksOf } from "./plan-marks.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { KeyQueue } from "./queue.ts";
 import type { SyncerMetrics } from "./metrics.ts";
@@ -45,7 +54,10 @@ export interface ReconcilerDeps {
   now?: () => number;
   /** Which nftlb farms kube-nftlb may delete; its own name shape by default. */
   owns?: (farm: string) => boolean;
-  backendLimit?: number;
+  /** The nftlb container's memory limit (bytes); unset: nftlb's memory is estimated, not enforced. */
+  nftlbMemoryBytes?: number | undefined;
+  /** The longest one POST should take by estimate (capacity.ts); half nftlb's client timeout. */
+  writeBudgetMs?: number;
   /** kube-nftlb's own table (node-rules*.ts), kept in step with every verified write. */
   nodeRules?: Pick<NodeRulesKeeper, "update" | "lastError">;
   /** UDP conntrack cleanup after each write nftlb verified (syncer/conntrack-tool.ts). */
@@ -59,6 +71,12 @@ export const ownerOf = (farm: string): string => {
 };
 
 type Failure = { error: NftlbError };
+
+// Deleting backends that are already down costs nftlb ~22 ms each in a farm of 2,000 (one POST
+// for many; a DELETE each costs ~70 ms): at most ~1 s of it per pass, 25 per request.
+const REMOVAL_CHUNK = 25;
+const REMOVAL_BUDGET_MS = 1_000;
+const DEFAULT_WRITE_BUDGET_MS = 15_000;
 
 export class Reconciler {
   readonly #d: ReconcilerDeps;
@@ -178,7 +196,7 @@ export class Reconciler {
     const desired = resolved.farms.filter(planned);
     const have = actual.filter(planned);
     const owns = this.#d.owns ?? ((name: string) => name !== SENTINEL_FARM && looksLikeOurFarm(name));
-    const p = plan(desired, have, { owns });
+    const p = plan(desired, have, { owns, farmMarks: farmMarksOf(actual) });
     for (const b of p.blocked) {
       this.#event(
         ownerOfFarm(b.farm),
@@ -247,32 +265,32 @@ export class Reconciler {
       const key = ownerOfFarm(f.name);
       if (this.#d.queue.isParked(key)) held.add(key);
     }
-    const count = (farms: readonly Farm[]) => {
-      const m = new Map<string, number>();
-      for (const f of farms)
-        if (!held.has(ownerOfFarm(f.name)))
-          m.set(ownerOfFarm(f.name), (m.get(ownerOfFarm(f.name)) ?? 0) + f.backends.length);
+    const byKey = (farms: readonly Farm[]) => {
+      const m = new Map<string, Farm[]>();
+      for (const f of farms) {
+        const key = ownerOfFarm(f.name);
+        if (!held.has(key)) m.set(key, [...(m.get(key) ?? []), f]);
+      }
       return m;
     };
-    const wanted = count(desired);
-    const has = count(actual);
-    const changes = new Map<string, { wanted: number; has: number }>();
+    const wanted = byKey(desired);
+    const has = byKey(actual);
+    const none: Footprint = { addresses: 0, backends: 0, widest: 0 };
+    const changes = new Map<string, { wanted: Footprint; has: Footprint }>();
     for (const key of new Set([...wanted.keys(), ...has.keys()])) {
-      const c = { wanted: wanted.get(key) ?? 0, has: has.get(key) ?? 0 };
-      if (c.wanted !== c.has) changes.set(key, c);
+      const w = wanted.get(key);
+      const h = has.get(key);
+      const c = { wanted: w ? footprint(w) : none, has: h ? footprint(h) : none };
+      if (JSON.stringify(c.wanted) !== JSON.stringify(c.has)) changes.set(key, c);
     }
-    const limit = this.#d.backendLimit ?? MAX_BACKENDS;
-    const { refused } = admit(measure(actual).backends, changes, limit);
+    const { refused } = admit(measure(actual), changes, { memoryBytes: this.#d.nftlbMemoryBytes });
     const now = new Set<string>();
     for (const r of refused) {
       now.add(r.key);
       held.add(r.key);
       if (!this.#refused.has(r.key)) {
-        this.#d.metrics?.refusals.inc();
-        this.#d.log.warn(
-          { key: r.key, wanted: r.wanted, has: r.has, limit },
-          `nftlb backend limit (${limit}) reached: change refused`,
-        );
+        this.#d.metrics?.refusals.inc({ reason: r.reason });
+        this.#d.log.warn({ key: r.key, reason: r.reason }, `nftlb capacity: change refused (${r.message})`);
       }
       this.#event(r.key, "NftlbCapacityExceeded", r.message);
     }
@@ -281,25 +299,42 @@ export class Reconciler {
     return held;
   }
 
+  /**
+   * Sends the plan in order. A Service whose upsert nftlb refused keeps exactly what it had: its
+   * removals (backends, addresses) are not sent. Backends going away were set down by the
+   * upsert; deleting them from nftlb is housekeeping, bounded per pass (REMOVAL_BUDGET_MS) so
+   * that one big shrink never holds other Services' changes back: the rest is left for a later
+   * pass of the same key.
+   */
   async #apply(p: Plan, ownerOfFarm: (n: string) => string): Promise<Failure | undefined> {
     const { nftlb } = this.#d;
+    const refused = new Set<string>();
+    let removing: number | undefined;
     for (const op of operations(p)) {
-      this.stats.writes++;
       if ("farms" in op) {
-        const r = await nftlb.upsertFarms(op.farms);
-        if (r.ok) continue;
-        if (r.error.kind !== "terminal") return { error: r.error };
-        this.#needList = true;
-        const failed = await this.#isolate(op.farms, ownerOfFarm);
+        const budget = this.#d.writeBudgetMs ?? DEFAULT_WRITE_BUDGET_MS;
+        for (const farms of chunkUpserts(op.farms, nftlb.known().size, budget)) {
+          this.stats.writes++;
+          const r = await nftlb.upsertFarms(farms);
+          if (r.ok) continue;
+          if (r.error.kind !== "terminal") return { error: r.error };
+          this.#needList = true;
+          const failed = await this.#isolate(farms, ownerOfFarm, refused);
+          if (failed !== undefined) return failed;
+        }
+        continue;
+      }
+      // A refused Service keeps exactly what it has: none of its removals.
+      if (refused.has(ownerOfFarm(op.farm))) continue;
+      if ("backends" in op) {
+        removing ??= performance.now();
+        const failed = await this.#removeBackends(op.farm, op.backends, removing, ownerOfFarm);
         if (failed !== undefined) return failed;
         continue;
       }
+      this.stats.writes++;
       const r =
-        "backend" in op
-          ? await nftlb.deleteBackend(op.farm, op.backend)
-          : "address" in op
-            ? await nftlb.deleteAddress(op.farm, op.address)
-            : await nftlb.deleteFarm(op.farm);
+        "address" in op ? await nftlb.deleteAddress(op.farm, op.address) : await nftlb.deleteFarm(op.farm);
       if (r.ok) continue;
       // A removal nftlb refuses is most often one that already happened: read nftlb again and
       // let the next pass decide; never park a deletion.
@@ -309,10 +344,32 @@ export class Reconciler {
     return undefined;
   }
 
+  /** Down backends deleted in chunks while the pass's removal budget lasts; the rest later. */
+  async #removeBackends(
+    farm: string,
+    names: readonly string[],
+    since: number,
+    ownerOfFarm: (n: string) => string,
+  ): Promise<Failure | undefined> {
+    for (let i = 0; i < names.length; i += REMOVAL_CHUNK) {
+      if (performance.now() - since > REMOVAL_BUDGET_MS) {
+        this.#d.queue.add(ownerOfFarm(farm));
+        return undefined;
+      }
+      this.stats.writes++;
+      const r = await this.#d.nftlb.deleteBackends(farm, names.slice(i, i + REMOVAL_CHUNK));
+      if (r.ok) continue;
+      this.#d.log.warn({ farm, err: r.error.message }, "nftlb removal failed");
+      return { error: r.error };
+    }
+    return undefined;
+  }
+
   /** nftlb refused a batched POST: send each Service's farms alone, and park the ones it refuses. */
   async #isolate(
     farms: readonly FarmPatch[],
     ownerOfFarm: (n: string) => string,
+    refused: Set<string>,
   ): Promise<Failure | undefined> {
     const byKey = new Map<string, FarmPatch[]>();
     for (const f of farms) {
@@ -324,6 +381,7 @@ export class Reconciler {
       const r = await this.#d.nftlb.upsertFarms(group);
       if (r.ok) continue;
       if (r.error.kind !== "terminal") return { error: r.error };
+      refused.add(key);
       this.#d.queue.park(key);
       this.#d.log.warn(
         { key, err: r.error.message },
@@ -364,8 +422,9 @@ export class Reconciler {
     m.farms.set(all.filter((f) => looksLikeOurFarm(f.name)).length);
     m.backends.set(c.backends);
     m.addresses.set(c.addresses);
-    m.addressBytes.set(c.addressBytes);
-    m.backendLimit.set(this.#d.backendLimit ?? MAX_BACKENDS);
+    m.addressBytes.set(c.memoryBytes);
+    m.backendLimit.set(MAX_BACKENDS_PER_FARM);
+    if (this.#d.nftlbMemoryBytes !== undefined) m.memoryLimit.set(this.#d.nftlbMemoryBytes);
     m.queueDepth.set(this.#d.queue.depth);
     m.queueRetrying.set(this.#d.queue.retrying);
     m.parked.set(this.#d.queue.parkedCount);

@@ -126,6 +126,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     ...(trace ? { trace } : {}),
     ...(cfg.conntrack ? { conntrack: conntrackCleaner(execConntrack(cfg.conntrack)) } : {}),
     ...(cfg.conntrackAgent ? { conntrack: agentCleaner(cfg.conntrackAgent) } : {}),
+    nftlbMemoryBytes: cfg.nftlbMemoryBytes,
+    writeBudgetMs: cfg.nftlbTimeoutMs / 2,
   });
   const status = new ProxyStatus({
     registry,

@@ -10,6 +10,7 @@ import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { desired, type DesiredOptions } from "../syncer/desired.ts";
 import { isEmpty, operations, plan } from "../syncer/plan.ts";
+import { sendOperation } from "../syncer/plan-send.ts";
 
 const PREFIX = "service.kubernetes.io/kube-nftlb-load-balancer-";
 const PORT = 8080;
@@ -76,14 +77,7 @@ const converge = async (farms: Farm[]): Promise<number> => {
   assert.ok(actual.ok, JSON.stringify(actual));
   const ops = operations(plan(farms, actual.value, ownsOnly(farms)));
   for (const op of ops) {
-    const res =
-      "farms" in op
-        ? await client.upsertFarms(op.farms)
-        : "backend" in op
-          ? await client.deleteBackend(op.farm, op.backend)
-          : "address" in op
-            ? await client.deleteAddress(op.farm, op.address)
-            : await client.deleteFarm(op.farm);
+    const res = await sendOperation(client, op);
     assert.ok(res.ok, `${JSON.stringify(op).slice(0, 300)}: ${JSON.stringify(res)}`);
   }
   return ops.length;

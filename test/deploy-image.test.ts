@@ -23,6 +23,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCa } from "../lab/pki/ca.ts";
+import { parseSize } from "../syncer/config.ts";
 import { ROOT, daemonSet, find, kubectlMissing, render, workloads } from "./deploy-render.ts";
 
 const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
@@ -188,7 +189,7 @@ describe("the runtime image's layout", { skip }, () => {
 
   it("the syncer accepts the DaemonSet's arguments (it stops at the API server, not at a flag)", async () => {
     const objects = render("deploy");
-    const { pod, syncer } = daemonSet(objects);
+    const { pod, syncer, nftlb } = daemonSet(objects);
     const keyDir = mkdtempSync(join(tmpdir(), "deploy-image-key-"));
     writeFileSync(join(keyDir, "key"), "0123456789abcdef".repeat(4));
     const mount = syncer.volumeMounts!.find((m) => m.name === "nftlb-key")!.mountPath;
@@ -197,8 +198,15 @@ describe("the runtime image's layout", { skip }, () => {
     const cmName = (pod.volumes!.find((v) => v.name === "syncer-config")!.configMap as { name: string }).name;
     const cm = find(objects, "ConfigMap", cmName) as unknown as { data: Record<string, string> };
     for (const [k, v] of Object.entries(cm.data)) writeFileSync(join(keyDir, k), v);
-    // What kubelet does: $(VAR) from the container's env, spec.nodeName from the downward API.
-    const env = new Map((syncer.env ?? []).map((e) => [e.name, e.value ?? (e.valueFrom ? "node-a" : "")]));
+    // What kubelet does: $(VAR) from the container's env, spec.nodeName and the nftlb
+    // container's memory limit (in bytes) from the downward API.
+    const limit = String(parseSize(String(nftlb.resources?.limits?.memory ?? "")) ?? "");
+    const env = new Map(
+      (syncer.env ?? []).map((e) => [
+        e.name,
+        e.value ?? (e.valueFrom?.resourceFieldRef ? limit : e.valueFrom ? "node-a" : ""),
+      ]),
+    );
     const args = syncer.args!.map((a) =>
       a
         .replace(/\$\((\w+)\)/g, (_, name: string) => env.get(name) ?? `$(${name})`)

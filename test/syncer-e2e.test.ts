@@ -10,6 +10,7 @@ import type { NftlbClient } from "../nftlb/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import {
   answering as answeringAt,
+  failuresWhile,
   sameSet,
   startWorld,
   syncerConfig,
@@ -74,23 +75,7 @@ const farm = async () => {
 const farmBackends = async () => ((await farm())?.backends ?? []).map((b) => b.name).sort();
 
 /** Probes continuously while `during` runs; returns the failed probes (moments without a backend). */
-async function watchTraffic(during: () => Promise<void>): Promise<string[]> {
-  let stop = false;
-  const failures: string[] = [];
-  const loop = (async () => {
-    while (!stop) {
-      const p = await net.client.tcp(vip, 80, 500);
-      if (!p.ok) failures.push(p.error);
-    }
-  })();
-  try {
-    await during();
-  } finally {
-    stop = true;
-    await loop;
-  }
-  return failures;
-}
+const watchTraffic = (during: () => Promise<void>) => failuresWhile(net, vip, 80, during);
 
 let world: SyncerWorld | undefined;
 

@@ -53,6 +53,33 @@ export async function answering(net: TestNetwork, vip: string, port: number, n =
   return new Set(probes.map((p) => (p.ok ? p.answer.trim() : "(none)")));
 }
 
+/**
+ * A looping client: fresh TCP connections to `vip`:`port`, one after the other, while `during`
+ * runs; returns the failed ones (each a moment without a backend).
+ */
+export async function failuresWhile(
+  net: TestNetwork,
+  vip: string,
+  port: number,
+  during: () => Promise<void>,
+): Promise<string[]> {
+  let stop = false;
+  const failures: string[] = [];
+  const loop = (async () => {
+    while (!stop) {
+      const p = await net.client.tcp(vip, port, 500);
+      if (!p.ok) failures.push(p.error);
+    }
+  })();
+  try {
+    await during();
+  } finally {
+    stop = true;
+    await loop;
+  }
+  return failures;
+}
+
 export const sameSet = (a: Set<string>, b: readonly string[]): boolean =>
   a.size === b.length && b.every((x) => a.has(x));
 

@@ -11,16 +11,40 @@ export const BIN = path.join(REPO, "bin", "kube-nftlb.js");
 interface Container {
   name?: string;
   args?: string[];
-  env?: { name: string; value?: string }[];
+  env?: {
+    name: string;
+    value?: string;
+    valueFrom?: { resourceFieldRef?: { containerName?: string; resource?: string } };
+  }[];
+  resources?: { limits?: Record<string, string> };
 }
 
-const containerOf = (file: string, name: string): Container => {
+const containersOf = (file: string, name: string): { c: Container; pod: Container[] } => {
   for (const doc of parseAllDocuments(readFileSync(path.join(REPO, file), "utf8"))) {
     const o = doc.toJS() as { spec?: { template?: { spec?: { containers?: Container[] } } } } | null;
-    const c = o?.spec?.template?.spec?.containers?.find((x) => x.name === name);
-    if (c) return c;
+    const pod = o?.spec?.template?.spec?.containers ?? [];
+    const c = pod.find((x) => x.name === name);
+    if (c) return { c, pod };
   }
   throw new Error(`${file}: no container "${name}"`);
+};
+const containerOf = (file: string, name: string): Container => containersOf(file, name).c;
+
+const UNITS: Record<string, number> = {
+  "": 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+};
+
+/** What kubelet puts in an env var from `resourceFieldRef` limits.memory: the bytes. */
+const resourceField = (pod: Container[], ref: { containerName?: string; resource?: string }) => {
+  const q = pod.find((x) => x.name === ref.containerName)?.resources?.limits?.memory;
+  const m = ref.resource === "limits.memory" ? /^(\d+)(k|M|G|Ki|Mi|Gi)?$/.exec(q ?? "") : null;
+  return m ? String(Number(m[1]) * UNITS[m[2] ?? ""]!) : undefined;
 };
 
 /** Replaces `--flag=value` (or appends it) in an argv. */
@@ -49,9 +73,13 @@ export function syncerArgs(o: {
   /** the conntrack agent's socket in the lab's directory (the DaemonSet's is in a pod volume) */
   conntrackSocket: string;
 }): string[] {
-  const c = containerOf("deploy/node/daemonset.yaml", "syncer");
+  const { c, pod } = containersOf("deploy/node/daemonset.yaml", "syncer");
   const env: Record<string, string> = { NODE_NAME: o.nodeName };
-  for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  for (const e of c.env ?? []) {
+    const ref = e.valueFrom?.resourceFieldRef;
+    const v = e.value ?? (ref ? resourceField(pod, ref) : undefined);
+    if (v !== undefined) env[e.name] = v;
+  }
   let args = expand(c.args ?? [], env);
   // deploy/ runs nftlb on 127.0.0.1 in the host network; the lab's nftlb listens on the node
   // namespace's API link so the host can reach it too.
