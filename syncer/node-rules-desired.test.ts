@@ -7,6 +7,7 @@ import { desired } from "./desired.ts";
 import { NODE, service, slice } from "./desired-fixtures.test-helpers.ts";
 import { looksLikeOurFarm } from "./desired-names.ts";
 import { nodeRulesFrom } from "./node-rules-desired.ts";
+import { fullKey } from "../annotations/contract.ts";
 
 const owns = looksLikeOurFarm;
 const LB = { loadBalancer: { ingress: [{ ip: "203.0.113.9" }, { ip: "2001:db8::9" }] } };
@@ -132,4 +133,41 @@ test("ingress the load balancer proxies: a warning that the node cannot enforce 
     w.join("\n"),
   );
   assert.deepEqual(d.nodeRules?.firewall, []);
+});
+
+test("hairpin: every backend of a dnat farm, of either family; none of a snat farm", () => {
+  const local = desired(
+    service({
+      type: "NodePort",
+      externalTrafficPolicy: "Local",
+      ports: [{ name: "http", port: 80, nodePort: 30080 }],
+    }),
+    [
+      slice("s1", [
+        { ip: "10.1.0.5", node: "node-a" },
+        { ip: "10.1.0.6", node: "node-b" },
+      ]),
+    ],
+    NODE,
+  );
+  const modes = Object.fromEntries(local.farms.map((f) => [f.name, f.mode]));
+  assert.deepEqual(Object.values(modes).sort(), ["dnat", "snat"], `${JSON.stringify(modes)}`);
+  const user = desired(
+    service(
+      { clusterIP: "fd00:96::10", clusterIPs: ["fd00:96::10"], ipFamilies: ["IPv6"] },
+      { name: "direct", annotations: { [fullKey("mode")]: "dnat" } },
+    ),
+    [slice("s2", [{ ip: "fd00::7" }], { svc: "direct" })],
+    NODE,
+  );
+  assert.equal(user.farms[0]!.mode, "dnat");
+  const rules = nodeRulesFrom([], [local, user], { owns, planned: [...local.farms, ...user.farms] });
+  // The Local external farm holds this node's endpoint only; the ClusterIP farm (snat) adds none.
+  assert.deepEqual(rules.hairpin, [
+    { family: "ipv4", ip: "10.1.0.5" },
+    { family: "ipv6", ip: "fd00::7" },
+  ]);
+  // A dnat farm nftlb still holds counts too (its backends may still be DNATed to).
+  const held: Farm = { ...user.farms[0]!, name: "default.gone.http" };
+  assert.equal(nodeRulesFrom([held], [], { owns, planned: [] }).hairpin.length, 1);
 });

@@ -10,11 +10,14 @@
 //   one gaining endpoints is balanced from the moment nftlb starts. A firewall is installed for
 //   every farm nftlb holds or is about to get, before the write: a restricted LoadBalancer IP is
 //   never balanced unrestricted.
+// - Every backend address of a `dnat` farm nftlb holds or is about to get is a hairpin address
+//   (node-rules.ts masquerades it when it reaches itself); a snat farm masquerades everything
+//   already and a dsr farm's replies never pass the node.
 import { cidrContains, type SourceRanges } from "../annotations/source-ranges.ts";
 import type { Service } from "../annotations/index.ts";
 import type { Address, Backend, Family, Farm, NftlbProtocol } from "../nftlb/types.ts";
 import { parseIp } from "./desired-ip.ts";
-import type { Destination, Firewall, NodeRules, Verdict } from "./node-rules.ts";
+import type { Destination, Firewall, Hairpin, NodeRules, Verdict } from "./node-rules.ts";
 
 /** The table's share of one Service (on DesiredService). */
 export interface ServiceNodeRules {
@@ -69,6 +72,13 @@ function destination(farm: Farm, a: Address): Destination | undefined {
   return { family: ip.family, protocol: a.protocol ?? farm.protocol, ip: ip.address, port: Number(a.ports) };
 }
 
+function hairpinOf(farm: Farm): Hairpin[] {
+  return farm.backends.flatMap((b) => {
+    const ip = parseIp(b["ip-addr"]);
+    return ip === undefined ? [] : [{ family: ip.family, ip: ip.address }];
+  });
+}
+
 /**
  * The table's content from the farms nftlb holds (`owns`: kube-nftlb's), the farms planned, and
  * what desired said of them. A farm with no backend `up` is a Service with nothing to reach.
@@ -87,10 +97,11 @@ export function nodeRulesFrom(
     firewalls.push(...(d.nodeRules?.firewall ?? []));
   }
   const held = new Set<string>();
-  const rules: NodeRules = { noEndpoints: [], firewall: [] };
+  const rules: NodeRules = { noEndpoints: [], firewall: [], hairpin: [] };
   for (const farm of [...actual, ...opts.planned]) {
     if (!owns(farm.name)) continue;
     held.add(farm.name);
+    if (farm.mode === "dnat") rules.hairpin.push(...hairpinOf(farm));
     if (farm.backends.some((b) => b.state === "up")) continue;
     for (const a of farm.addresses) {
       const d = destination(farm, a);

@@ -35,6 +35,7 @@ function fakes() {
 const ONE: NodeRules = {
   noEndpoints: [{ family: "ipv4", protocol: "tcp", ip: "10.96.0.1", port: 80, verdict: "reject" }],
   firewall: [],
+  hairpin: [],
 };
 
 test("applies once; the same rules again write nothing; force writes again", async () => {

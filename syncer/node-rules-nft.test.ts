@@ -39,6 +39,7 @@ test(
         { family: "ipv4" as const, protocol: "tcp" as const, ip, port: 80, verdict: "reject" as const },
       ],
       firewall: [],
+      hairpin: [],
     };
     const r = await nftTable({ command: ["nft", "-c"] }).apply(bad);
     assert.equal(r.ok, false);

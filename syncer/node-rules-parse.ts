@@ -3,30 +3,43 @@
 // first bad field. What passes can only become `table inet kube-nftlb` (node-rules.ts).
 import { parseCidr } from "../annotations/source-ranges.ts";
 import { parseIp } from "./desired-ip.ts";
-import type { Destination, Firewall, NodeRules, NoEndpoints } from "./node-rules.ts";
+import type { Destination, Firewall, Hairpin, NodeRules, NoEndpoints } from "./node-rules.ts";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 
-function destination(v: unknown, at: string): Parsed<Destination> {
+function address(v: unknown, at: string): Parsed<Hairpin> {
   if (!isRecord(v)) return { ok: false, error: `${at}: not an object` };
-  const { family, protocol, ip, port } = v;
+  const { family, ip } = v;
   if (family !== "ipv4" && family !== "ipv6") return { ok: false, error: `${at}.family: ipv4 or ipv6` };
-  if (protocol !== "tcp" && protocol !== "udp" && protocol !== "sctp")
-    return { ok: false, error: `${at}.protocol: tcp, udp or sctp` };
   const parsed = parseIp(ip);
   if (parsed === undefined || parsed.family !== family || parsed.address !== ip)
     return { ok: false, error: `${at}.ip: not a canonical ${family} address: ${JSON.stringify(ip)}` };
+  return { ok: true, value: { family, ip: parsed.address } };
+}
+
+function destination(v: unknown, at: string): Parsed<Destination> {
+  const a = address(v, at);
+  if (!a.ok) return a;
+  const { family, ip } = a.value;
+  const { protocol, port } = v as Record<string, unknown>;
+  if (protocol !== "tcp" && protocol !== "udp" && protocol !== "sctp")
+    return { ok: false, error: `${at}.protocol: tcp, udp or sctp` };
   if (typeof port !== "number" || !Number.isInteger(port) || port < 1 || port > 65535)
     return { ok: false, error: `${at}.port: an integer from 1 to 65535` };
-  return { ok: true, value: { family, protocol, ip: parsed.address, port } };
+  return { ok: true, value: { family, protocol, ip, port } };
 }
 
 export function parseNodeRules(v: unknown): Parsed<NodeRules> {
-  if (!isRecord(v) || !Array.isArray(v.noEndpoints) || !Array.isArray(v.firewall))
-    return { ok: false, error: "rules: an object with the arrays noEndpoints and firewall" };
+  if (
+    !isRecord(v) ||
+    !Array.isArray(v.noEndpoints) ||
+    !Array.isArray(v.firewall) ||
+    !Array.isArray(v.hairpin)
+  )
+    return { ok: false, error: "rules: an object with the arrays noEndpoints, firewall and hairpin" };
   const noEndpoints: NoEndpoints[] = [];
   for (const [i, e] of (v.noEndpoints as unknown[]).entries()) {
     const at = `noEndpoints[${i}]`;
@@ -54,5 +67,11 @@ export function parseNodeRules(v: unknown): Parsed<NodeRules> {
     }
     firewall.push({ ...d.value, allow: allow as string[] });
   }
-  return { ok: true, value: { noEndpoints, firewall } };
+  const hairpin: Hairpin[] = [];
+  for (const [i, e] of (v.hairpin as unknown[]).entries()) {
+    const a = address(e, `hairpin[${i}]`);
+    if (!a.ok) return a;
+    hairpin.push(a.value);
+  }
+  return { ok: true, value: { noEndpoints, firewall, hairpin } };
 }

@@ -18,6 +18,13 @@ const RULES: NodeRules = {
     { family: "ipv4", protocol: "tcp", ip: "203.0.113.7", port: 443, allow: ["10.0.0.0/8", "192.0.2.1/32"] },
     { family: "ipv6", protocol: "sctp", ip: "2001:db8::7", port: 443, allow: [] },
   ],
+  hairpin: [
+    { family: "ipv4", ip: "10.244.1.5" },
+    { family: "ipv6", ip: "fd00:10:244::5" },
+    { family: "ipv4", ip: "10.244.0.3" },
+    // The same Pod backing two dnat farms: one element (nft refuses an element twice).
+    { family: "ipv4", ip: "10.244.1.5" },
+  ],
 };
 
 test("the script replaces table inet kube-nftlb and names no other table", () => {
@@ -52,10 +59,30 @@ test("verdicts, firewall chains, hooks and priorities", () => {
   }
 });
 
+test("hairpin: each dnat backend paired with itself, masqueraded only when DNATed to itself", () => {
+  const script = renderNodeRules(RULES);
+  assert.match(
+    script,
+    /set hairpin \{\n {4}type ipv4_addr \. ipv4_addr\n {4}elements = \{\n {6}10\.244\.0\.3 \. 10\.244\.0\.3,\n {6}10\.244\.1\.5 \. 10\.244\.1\.5,\n {4}\}/,
+  );
+  assert.match(
+    script,
+    /set hairpin-v6 \{\n {4}type ipv6_addr \. ipv6_addr\n {4}elements = \{\n {6}fd00:10:244::5 \. fd00:10:244::5,\n/,
+  );
+  assert.match(
+    script,
+    /chain nat-postrouting \{\n {4}type nat hook postrouting priority 110; policy accept;\n {4}ct status dnat ip saddr \. ip daddr @hairpin masquerade\n {4}ct status dnat ip6 saddr \. ip6 daddr @hairpin-v6 masquerade\n {2}\}/,
+  );
+  assert.equal(script.match(/masquerade/g)?.length, 2, "no other masquerade");
+  // Empty: the sets are declared (the chain names them) and hold nothing.
+  assert.match(renderNodeRules(EMPTY_RULES), /set hairpin \{\n {4}type ipv4_addr \. ipv4_addr\n {2}\}/);
+});
+
 test("equal rules in any order render to equal text", () => {
   const shuffled: NodeRules = {
     noEndpoints: [RULES.noEndpoints[2]!, RULES.noEndpoints[1]!, RULES.noEndpoints[0]!],
     firewall: [...RULES.firewall].reverse(),
+    hairpin: [...RULES.hairpin].reverse(),
   };
   assert.equal(
     renderNodeRules(shuffled),

@@ -7,6 +7,13 @@
 //   being masqueraded toward the node's default route. A `Local` policy with no local endpoint
 //   (but endpoints elsewhere) → drop, as kube-proxy does.
 // - LoadBalancer IPs with `loadBalancerSourceRanges` → a chain dropping every other source.
+// - Hairpin: every backend address of a `dnat` farm, paired with itself (`ip saddr . ip daddr`).
+//   A Pod reaching itself through such a farm is DNATed to its own address, so its reply would
+//   never pass the node and the connection times out; a DNATed packet whose source is the
+//   endpoint it was sent to is masqueraded, as kube-proxy does. Nothing else is: the `Local`
+//   client's packets keep its address. The chain hangs at postrouting, priority srcnat + 10: a
+//   packet nftlb's own postrouting chain (srcnat) masquerades is NATed already and never reaches
+//   it (the kernel runs later nat chains of a hook only while no earlier one bound a NAT).
 //
 // Hooks and priorities after kube-proxy's: `reject` is valid only in input, forward and output,
 // so the no-endpoint check hangs there; the firewall check must see the LB IP before nftlb's DNAT
@@ -45,17 +52,26 @@ export interface Firewall extends Destination {
   allow: string[];
 }
 
+/** A backend address of a dnat farm: masqueraded when it reaches itself (canonical spelling). */
+export interface Hairpin {
+  family: Family;
+  ip: string;
+}
+
 export interface NodeRules {
   noEndpoints: NoEndpoints[];
   firewall: Firewall[];
+  hairpin: Hairpin[];
 }
 
-export const EMPTY_RULES: NodeRules = { noEndpoints: [], firewall: [] };
+export const EMPTY_RULES: NodeRules = { noEndpoints: [], firewall: [], hairpin: [] };
 
 // dstnat (-100) - 10 and + 10, as numbers: nft accepts the name `dstnat` only on the
 // prerouting and output hooks.
 const BEFORE_DNAT = -110;
 const AFTER_DNAT = -90;
+// srcnat (100) + 10: after nftlb's masquerade (see above).
+const AFTER_SRCNAT = 110;
 const REJECT_CHAIN = "reject-chain";
 
 const key = (d: Destination): string => `${d.ip} . ${d.protocol} . ${d.port}`;
@@ -90,9 +106,15 @@ function map(name: string, family: Family, elements: string[]): string[] {
   ];
 }
 
-const baseChain = (name: string, hook: string, priority: number, rules: string[]): string[] => [
+const baseChain = (
+  name: string,
+  hook: string,
+  priority: number,
+  rules: string[],
+  type = "filter",
+): string[] => [
   `  chain ${name} {`,
-  `    type filter hook ${hook} priority ${priority}; policy accept;`,
+  `    type ${type} hook ${hook} priority ${priority}; policy accept;`,
   ...rules.map((r) => `    ${r}`),
   `  }`,
 ];
@@ -104,6 +126,7 @@ const lookup = (family: Family, mapName: string): string =>
 export function renderNodeRules(rules: NodeRules): string {
   const noEndpoints = uniqueByKey(rules.noEndpoints).sort(byKey);
   const firewall = uniqueByKey(rules.firewall).sort(byKey);
+  const hairpin = [...new Set(rules.hairpin.map((h) => `${h.family}|${h.ip}`))].sort();
   const families: Family[] = ["ipv4", "ipv6"];
   const lines = [
     ...declareEmpty(),
@@ -124,6 +147,15 @@ export function renderNodeRules(rules: NodeRules): string {
         firewall.filter((d) => d.family === f).map((d) => `${key(d)} : goto ${firewallChain(d)}`),
       ),
     ),
+    ...families.flatMap((f) => {
+      const ips = hairpin.filter((h) => h.startsWith(`${f}|`)).map((h) => h.slice(f.length + 1));
+      return [
+        `  set hairpin${suffix(f)} {`,
+        `    type ${addrType(f)} . ${addrType(f)}`,
+        ...(ips.length > 0 ? [`    elements = {`, ...ips.map((ip) => `      ${ip} . ${ip},`), `    }`] : []),
+        `  }`,
+      ];
+    }),
     // TCP gets a reset (connect() fails with ECONNREFUSED), everything else ICMP port unreachable.
     `  chain ${REJECT_CHAIN} {`,
     `    meta l4proto tcp reject with tcp reset`,
@@ -145,6 +177,13 @@ export function renderNodeRules(rules: NodeRules): string {
     ...baseChain("filter-input", "input", BEFORE_DNAT, ["ct state new jump endpoints-check"]),
     ...baseChain("filter-forward", "forward", BEFORE_DNAT, ["ct state new jump endpoints-check"]),
     ...baseChain("filter-output-post-dnat", "output", AFTER_DNAT, ["ct state new jump endpoints-check"]),
+    ...baseChain(
+      "nat-postrouting",
+      "postrouting",
+      AFTER_SRCNAT,
+      families.map((f) => `ct status dnat ${ipx(f)} saddr . ${ipx(f)} daddr @hairpin${suffix(f)} masquerade`),
+      "nat",
+    ),
     `}`,
   ];
   return `${lines.join("\n")}\n`;

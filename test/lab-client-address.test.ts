@@ -5,11 +5,15 @@
 //   external farm);
 // - externalTrafficPolicy: Cluster: the NodePort reaches Pods on both nodes, masqueraded (the
 //   counter stays at zero while the Pod answers);
-// - hairpin: a Pod reaching itself through its Service's ClusterIP is answered (snat farm).
+// - hairpin: a Pod reaching itself through its Service is answered, for every mode a farm can
+//   have here: the ClusterIP of the snat farm, the Local NodePort and externalIP of the dnat
+//   farm, and the ClusterIP of a Service the user set to `mode: dnat` (kube-nftlb's own table
+//   masquerades a dnat'd packet whose source is the endpoint it was sent to, as kube-proxy does).
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { run } from "../lab/net/sys.ts";
 import { startTraffic } from "../lab/cluster/traffic.ts";
+import { fullKey } from "../annotations/contract.ts";
 import { podYaml, startLab, until, whyNoLab, type Lab } from "./lab-fixture.ts";
 
 const skip = whyNoLab();
@@ -17,12 +21,17 @@ const PODS = ["web-0", "web-1", "web-2", "web-3"];
 const LOCAL_PORT = 30081;
 const CLUSTER_PORT = 30082;
 
-const service = (name: string, policy: "Local" | "Cluster", nodePort: number) => `apiVersion: v1
+const service = (
+  name: string,
+  policy: "Local" | "Cluster",
+  nodePort: number,
+  externalIp?: string,
+) => `apiVersion: v1
 kind: Service
 metadata: { name: ${name} }
 spec:
   type: NodePort
-  externalTrafficPolicy: ${policy}
+  externalTrafficPolicy: ${policy}${externalIp ? `\n  externalIPs: ["${externalIp}"]` : ""}
   selector: { app: web }
   ports: [{ name: http, port: 80, targetPort: http, protocol: TCP, nodePort: ${nodePort} }]
 ---`;
@@ -58,6 +67,7 @@ describe(
   () => {
     let lab: Lab;
     let client = "";
+    let externalIp = "";
     let podNode = new Map<string, string>();
     const podNs = (pod: string) => lab.cluster.pods.sandboxes().get(`default/${pod}`)!.ns;
 
@@ -73,12 +83,22 @@ describe(
     before(async () => {
       lab = await startLab();
       client = lab.cluster.info.client.addresses[1]!;
+      externalIp = `10.204.${lab.cluster.info.slot}.21`;
       await lab.k(
         ["apply", "-f", "-"],
         [
           ...PODS.map((p) => podYaml(p, { app: "web" })),
-          service("local", "Local", LOCAL_PORT),
+          service("local", "Local", LOCAL_PORT, externalIp),
           service("cluster", "Cluster", CLUSTER_PORT),
+          `apiVersion: v1
+kind: Service
+metadata:
+  name: direct
+  annotations: { ${fullKey("mode")}: dnat }
+spec:
+  selector: { app: web }
+  ports: [{ name: http, port: 80, targetPort: http, protocol: TCP }]
+---`,
         ].join("\n"),
       );
       await until("the four Pods running", async () => {
@@ -139,20 +159,57 @@ describe(
       for (const p of PODS) assert.equal(await counter.read(podNs(p)), 0, `${p} saw the node, not ${client}`);
     });
 
-    it("hairpin: a Pod reaching its own Service's ClusterIP is answered, by itself too", async () => {
-      const vip = await lab.clusterIP("cluster");
-      const self = PODS[0]!;
-      const fromPod = await startTraffic(podNs(self));
+    /** Who answers `pod` at host:port over 8 fresh connections from the Pod's own namespace. */
+    const fromPod = async (pod: string, host: string, port: number): Promise<string[]> => {
+      const t = await startTraffic(podNs(pod));
       try {
         const seen = new Set<string>();
-        for (let i = 0; i < 16; i++) {
-          const p = await fromPod.tcp(vip, 80, { timeoutMs: 1000 });
+        for (let i = 0; i < 8; i++) {
+          const p = await t.tcp(host, port, { timeoutMs: 1000 });
           seen.add(p.ok ? p.answer : `(${p.error})`);
         }
-        assert.deepEqual([...seen].sort(), PODS, "rr over all four, the Pod itself included, none failed");
+        return [...seen].sort();
       } finally {
-        await fromPod.close();
+        await t.close();
       }
+    };
+
+    it("hairpin: a Pod reaching its own Service's ClusterIP (snat farm) is answered, by itself too", async () => {
+      const vip = await lab.clusterIP("cluster");
+      assert.deepEqual(
+        await fromPod(PODS[0]!, vip, 80),
+        PODS,
+        "rr over all four, the Pod itself included, none failed",
+      );
+    });
+
+    for (const what of ["NodePort on its own node's address", "externalIP"] as const) {
+      it(`hairpin through the Local dnat farm's ${what}: the Pod is answered, by itself too`, async () => {
+        const self = PODS[0]!;
+        const node = lab.cluster.info.nodes.find((n) => n.name === podNode.get(self))!;
+        const local = PODS.filter((p) => podNode.get(p) === node.name);
+        assert.ok(local.includes(self));
+        const [host, port] =
+          what === "externalIP" ? [externalIp, 80] : [node.addresses.InternalIP, LOCAL_PORT];
+        // The Pod's packets enter its own node (its gateway): rr over that node's Pods only.
+        const got = await until(`${self} → ${host}:${port} answered by ${local.join()}`, async () => {
+          const a = await fromPod(self, host, port);
+          return a.join() === local.join() ? a : undefined;
+        }).catch(async () => fromPod(self, host, port));
+        assert.deepEqual(got, local, "every connection answered, the Pod itself included");
+      });
+    }
+
+    it("hairpin through the ClusterIP of a Service set to mode: dnat: the Pod is answered, by itself too", async () => {
+      const farm = await until("the dnat farm", () => lab.farm("default.direct.http"));
+      assert.equal((farm as { mode?: string }).mode, "dnat");
+      const vip = await lab.clusterIP("direct");
+      const self = PODS[0]!;
+      const got = await until(`${self} → ${vip}:80 answered by every Pod`, async () => {
+        const a = await fromPod(self, vip, 80);
+        return a.join() === PODS.join() ? a : undefined;
+      }).catch(async () => fromPod(self, vip, 80));
+      assert.deepEqual(got, PODS, "rr over all four, the Pod itself included, none failed");
     });
   },
 );

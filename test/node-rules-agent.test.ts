@@ -40,6 +40,7 @@ let logs = "";
 const RULES: NodeRules = {
   noEndpoints: [{ family: "ipv4", protocol: "tcp", ip: "10.96.0.10", port: 80, verdict: "reject" }],
   firewall: [{ family: "ipv4", protocol: "tcp", ip: "203.0.113.9", port: 443, allow: ["10.0.0.0/8"] }],
+  hairpin: [{ family: "ipv4", ip: "10.244.1.5" }],
 };
 
 const nft = (...args: string[]) =>
@@ -116,6 +117,7 @@ test(
     const listed = nft("list", "table", "inet", "kube-nftlb").stdout;
     assert.match(listed, /10\.96\.0\.10 \. tcp \. 80 : goto reject-chain/);
     assert.match(listed, /ip saddr != 10\.0\.0\.0\/8 drop/);
+    assert.match(listed, /10\.244\.1\.5 \. 10\.244\.1\.5/);
     assert.deepEqual(await t.exists(), { ok: true, value: true });
     assert.deepEqual(await t.remove(), { ok: true });
     assert.deepEqual(await t.exists(), { ok: true, value: false });
@@ -130,16 +132,21 @@ test("garbage on the socket: a reason, nothing applied, the agent still answers"
     ['{"op":"flush ruleset"}', /op: "apply", "exists" or "remove"/],
     ['{"op":"apply"}', /rules: an object/],
     [
-      '{"op":"apply","rules":{"noEndpoints":[{"family":"ipv4","protocol":"tcp","ip":"10.0.0.999","port":80,"verdict":"reject"}],"firewall":[]}}',
+      '{"op":"apply","rules":{"noEndpoints":[{"family":"ipv4","protocol":"tcp","ip":"10.0.0.999","port":80,"verdict":"reject"}],"firewall":[],"hairpin":[]}}',
       /noEndpoints\[0\]\.ip: not a canonical ipv4 address/,
     ],
     [
-      '{"op":"apply","rules":{"noEndpoints":[{"family":"ipv4","protocol":"tcp","ip":"10.0.0.1","port":80,"verdict":"accept"}],"firewall":[]}}',
+      '{"op":"apply","rules":{"noEndpoints":[{"family":"ipv4","protocol":"tcp","ip":"10.0.0.1","port":80,"verdict":"accept"}],"firewall":[],"hairpin":[]}}',
       /verdict: reject or drop/,
     ],
     [
-      '{"op":"apply","rules":{"noEndpoints":[],"firewall":[{"family":"ipv4","protocol":"tcp","ip":"10.0.0.1","port":80,"allow":["0.0.0.0/0; flush ruleset"]}]}}',
+      '{"op":"apply","rules":{"noEndpoints":[],"firewall":[{"family":"ipv4","protocol":"tcp","ip":"10.0.0.1","port":80,"allow":["0.0.0.0/0; flush ruleset"]}],"hairpin":[]}}',
       /allow\[0\]: not a canonical ipv4 CIDR/,
+    ],
+    ['{"op":"apply","rules":{"noEndpoints":[],"firewall":[]}}', /arrays noEndpoints, firewall and hairpin/],
+    [
+      '{"op":"apply","rules":{"noEndpoints":[],"firewall":[],"hairpin":[{"family":"ipv4","ip":"10.0.0.1 . 0.0.0.0/0"}]}}',
+      /hairpin\[0\]\.ip: not a canonical ipv4 address/,
     ],
   ];
   for (const [line, reason] of bad) {
