@@ -66,6 +66,10 @@ before(async () => {
   if (skip) return;
   app = mkdtempSync(join(tmpdir(), "deploy-image-"));
   cpSync(join(ROOT, "bin"), join(app, "bin"), { recursive: true });
+  // The image's node lives outside /app, readable by its USER; the checkout's may not be (a
+  // clone in a private 0700 directory), so the layout gets its own copy.
+  cpSync(process.execPath, join(app, "node"));
+  chmodSync(join(app, "node"), 0o755);
   for (const f of ["package.json", "package-lock.json"]) cpSync(join(ROOT, f), join(app, f));
   const deps = stage("deps").find((l) => l.startsWith("RUN npm ci"));
   assert.ok(deps?.includes("--omit=dev"), "the deps stage installs production dependencies only");
@@ -103,7 +107,7 @@ function entrypoint(): string[] {
   const line = stage("runtime").find((l) => l.startsWith("ENTRYPOINT"));
   const argv = JSON.parse(line!.slice("ENTRYPOINT".length)) as string[];
   assert.equal(argv[0], "node", "node runs directly, so SIGTERM reaches it");
-  return [process.execPath, ...argv.slice(1).map((a) => a.replace(/^\/app\//, `${app}/`))];
+  return [join(app, "node"), ...argv.slice(1).map((a) => a.replace(/^\/app\//, `${app}/`))];
 }
 function run(args: string[]) {
   const [cmd, ...rest] = entrypoint();

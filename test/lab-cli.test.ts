@@ -4,23 +4,51 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { whyNoLab } from "./lab-fixture.ts";
 import type { LabInfo } from "../lab/cluster/info.ts";
 
-const CLI = path.join(import.meta.dirname, "..", "lab", "cli.ts");
-const lab = (args: string[], asNobody = false) =>
+const ROOT = path.join(import.meta.dirname, "..");
+const CLI = path.join(ROOT, "lab", "cli.ts");
+/**
+ * argv run as nobody. The checkout may sit in a private (0700) directory nobody cannot enter, so
+ * it is bind-mounted, in a mount namespace of its own, under a directory nobody can traverse.
+ */
+const asNobody = (argv: string[]): { argv: string[]; view: string } => {
+  const view = mkdtempSync(path.join(tmpdir(), "kube-nftlb-lab-cli-view-"));
+  chmodSync(view, 0o755);
+  const at = (p: string) => (p.startsWith(`${ROOT}/`) ? path.join(view, path.relative(ROOT, p)) : p);
+  const script =
+    'mount --bind "$1" "$2" && shift 2 && exec setpriv --reuid=65534 --regid=65534 --clear-groups "$@"';
+  return {
+    argv: [
+      "unshare",
+      "--mount",
+      "--propagation",
+      "private",
+      "sh",
+      "-c",
+      script,
+      "sh",
+      ROOT,
+      view,
+      ...argv.map(at),
+    ],
+    view,
+  };
+};
+const lab = (args: string[], nobody = false) =>
   new Promise<{ code: number; out: string }>((resolve) => {
-    const argv = [process.execPath, CLI, ...args];
-    const [cmd, ...rest] = asNobody
-      ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ...argv]
-      : argv;
-    execFile(cmd!, rest, { timeout: 240_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr }),
-    );
+    const run = nobody ? asNobody([process.execPath, CLI, ...args]) : undefined;
+    const [cmd, ...rest] = run?.argv ?? [process.execPath, CLI, ...args];
+    execFile(cmd!, rest, { timeout: 240_000 }, (err, stdout, stderr) => {
+      // The mount went with its namespace: the view is an empty directory again.
+      if (run) rmSync(run.view, { recursive: true, force: true });
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: stdout + stderr });
+    });
   });
 const sh = (argv: string[]) =>
   new Promise<string>((resolve) => execFile(argv[0]!, argv.slice(1), (_e, out) => resolve(out)));
