@@ -47,6 +47,7 @@ function whyNot(): string | undefined {
 const skip = whyNot();
 
 let app: string;
+let nodeDir: string;
 let webhook: ChildProcess | undefined;
 let webhookOut = "";
 
@@ -67,9 +68,11 @@ before(async () => {
   app = mkdtempSync(join(tmpdir(), "deploy-image-"));
   cpSync(join(ROOT, "bin"), join(app, "bin"), { recursive: true });
   // The image's node lives outside /app, readable by its USER; the checkout's may not be (a
-  // clone in a private 0700 directory), so the layout gets its own copy.
-  cpSync(process.execPath, join(app, "node"));
-  chmodSync(join(app, "node"), 0o755);
+  // clone in a private 0700 directory), so it gets a copy of its own beside the layout.
+  nodeDir = mkdtempSync(join(tmpdir(), "deploy-image-node-"));
+  chmodSync(nodeDir, 0o755);
+  cpSync(process.execPath, join(nodeDir, "node"));
+  chmodSync(join(nodeDir, "node"), 0o755);
   for (const f of ["package.json", "package-lock.json"]) cpSync(join(ROOT, f), join(app, f));
   const deps = stage("deps").find((l) => l.startsWith("RUN npm ci"));
   assert.ok(deps?.includes("--omit=dev"), "the deps stage installs production dependencies only");
@@ -100,6 +103,7 @@ after(async () => {
     await new Promise((r) => webhook!.once("exit", r));
   }
   if (app) rmSync(app, { recursive: true, force: true });
+  if (nodeDir) rmSync(nodeDir, { recursive: true, force: true });
 });
 
 /** The Dockerfile's ENTRYPOINT, with the image's /app mapped to the layout and node to Node 24. */
@@ -107,7 +111,7 @@ function entrypoint(): string[] {
   const line = stage("runtime").find((l) => l.startsWith("ENTRYPOINT"));
   const argv = JSON.parse(line!.slice("ENTRYPOINT".length)) as string[];
   assert.equal(argv[0], "node", "node runs directly, so SIGTERM reaches it");
-  return [join(app, "node"), ...argv.slice(1).map((a) => a.replace(/^\/app\//, `${app}/`))];
+  return [join(nodeDir, "node"), ...argv.slice(1).map((a) => a.replace(/^\/app\//, `${app}/`))];
 }
 function run(args: string[]) {
   const [cmd, ...rest] = entrypoint();
