@@ -1,7 +1,7 @@
 // `kube-nftlb conntrack-agent`: the node pod's only process with CAP_NET_ADMIN; deletes stale UDP
 // conntrack entries when the syncer asks (syncer/conntrack-agent.ts). Flags only, no logic.
 import { parseArgs } from "node:util";
-import { createLogger, createShutdown } from "../runtime/index.ts";
+import { createLogger, createShutdown, logLevelError } from "../runtime/index.ts";
 import { startConntrackAgent } from "../syncer/conntrack-agent.ts";
 import { cleanWithTool, execConntrack } from "../syncer/conntrack-tool.ts";
 
@@ -43,8 +43,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   if (!values.socket?.startsWith("/")) return usage("--socket must be an absolute path");
   if (!values.conntrack.startsWith("/")) return usage("--conntrack must be an absolute path");
-  if (!["trace", "debug", "info", "warn", "error"].includes(values["log-level"]))
-    return usage(`--log-level must be trace, debug, info, warn or error, got "${values["log-level"]}"`);
+  const badLevel = logLevelError(values["log-level"]);
+  if (badLevel !== undefined) return usage(badLevel);
   const log = createLogger({ name: "conntrack-agent", level: values["log-level"] });
   let agent;
   try {

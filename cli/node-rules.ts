@@ -1,7 +1,7 @@
 // `kube-nftlb node-rules`: the agent that holds NET_ADMIN for kube-nftlb's own nftables table and
 // nothing else (syncer/node-rules-agent.ts). Runs until SIGTERM; the table stays in the kernel.
 import { parseArgs } from "node:util";
-import { createLogger, createShutdown } from "../runtime/index.ts";
+import { createLogger, createShutdown, logLevelError } from "../runtime/index.ts";
 import { socketTable, startNodeRulesAgent } from "../syncer/node-rules-agent.ts";
 import { nftTable } from "../syncer/node-rules-nft.ts";
 
@@ -45,8 +45,8 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.socket?.startsWith("/")) return usage("--socket must be an absolute path");
-  if (!["trace", "debug", "info", "warn", "error"].includes(values["log-level"]))
-    return usage(`--log-level must be trace, debug, info, warn or error, got "${values["log-level"]}"`);
+  const badLevel = logLevelError(values["log-level"]);
+  if (badLevel !== undefined) return usage(badLevel);
   if (values.check) {
     const r = await socketTable(values.socket, 8_000).exists();
     if (!r.ok) console.error(`kube-nftlb node-rules --check: ${r.error}`);

@@ -1,6 +1,6 @@
 // `kube-nftlb webhook`: parses flags and runs webhook/server.ts until SIGTERM.
 import { parseArgs } from "node:util";
-import { createLogger, createShutdown } from "../runtime/index.ts";
+import { createLogger, createShutdown, logLevelError } from "../runtime/index.ts";
 import { loadDefaultsFile } from "../webhook/defaults-file.ts";
 import { startWebhook } from "../webhook/server.ts";
 import { BUILTIN_DEFAULTS, PROXY_NAME } from "../annotations/index.ts";
@@ -92,8 +92,8 @@ export async function run(argv: string[]): Promise<number> {
   if (mode !== "replace" && mode !== "alongside") {
     return usage(`--proxy-mode must be replace or alongside, got "${mode}"`);
   }
-  const levels = ["trace", "debug", "info", "warn", "error"];
-  if (!levels.includes(values["log-level"])) return usage(`--log-level must be one of ${levels.join(", ")}`);
+  const badLevel = logLevelError(values["log-level"]);
+  if (badLevel !== undefined) return usage(badLevel);
 
   let defaults = BUILTIN_DEFAULTS;
   if (values["defaults-file"]) {

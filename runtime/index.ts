@@ -23,7 +23,15 @@
 //   shutdown.add("stop work", () => stopWork());
 //   shutdown.add("probe port", () => probes.close());
 //   await shutdown.onSignals();
-export { createLogger, scrub, REDACTED_PATHS, type Logger, type LoggerOptions } from "./log.ts";
+export {
+  createLogger,
+  logLevelError,
+  LOG_LEVELS,
+  scrub,
+  REDACTED_PATHS,
+  type Logger,
+  type LoggerOptions,
+} from "./log.ts";
 export { createRegistry, Registry, type MetricsOptions } from "./metrics.ts";
 export { closeServer, startProbeServer, type ProbeOptions, type ProbeServer } from "./probes.ts";
 export { createShutdown, type Shutdown, type ShutdownOptions } from "./shutdown.ts";

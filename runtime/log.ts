@@ -17,6 +17,16 @@ export const REDACTED_PATHS = [
   "*.tlsKey",
 ];
 
+/** pino's levels a --log-level flag (or settings key) may name. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error"] as const;
+
+/** Why `value` is not a log level (the flag's usage error), or undefined when it is one. */
+export function logLevelError(value: string): string | undefined {
+  return (LOG_LEVELS as readonly string[]).includes(value)
+    ? undefined
+    : `--log-level must be one of ${LOG_LEVELS.join(", ")}, got "${value}"`;
+}
+
 export interface LoggerOptions {
   /** Component name, e.g. "webhook" or "syncer". */
   name: string;

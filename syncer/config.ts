@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { parseConfigFile } from "./config-file.ts";
 import type { EndpointsApi } from "../kube/sources.ts";
 import type { ProxyMode } from "../annotations/index.ts";
+import { logLevelError } from "../runtime/index.ts";
 
 export interface SyncerConfig {
   nftlbUrl: string;
@@ -360,11 +361,8 @@ function checkValues(
       ok: false,
       error: `--nftlb-probe-period must be a duration like 5s, got "${values["nftlb-probe-period"]}"`,
     };
-  if (!["trace", "debug", "info", "warn", "error"].includes(values["log-level"]))
-    return {
-      ok: false,
-      error: `--log-level must be trace, debug, info, warn or error, got "${values["log-level"]}"`,
-    };
+  const badLevel = logLevelError(values["log-level"]);
+  if (badLevel !== undefined) return { ok: false, error: badLevel };
   const config: SyncerConfig = {
     nftlbUrl: url,
     nftlbKey: key,
