@@ -4,31 +4,24 @@
 // texts, pruning, server-side apply's "field not declared in schema", strategic merge patches of
 // the wrong type answered 4xx, and `kubectl apply` of a `kind: List`.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { pythonMissing, runPython } from "./kube-python.ts";
+import { KUBECTL, kubectlWith } from "./kubectl-run.ts";
 
-const KUBECTL = "/usr/bin/kubectl";
 const missing = existsSync(KUBECTL) ? pythonMissing : `kubectl is not installed at ${KUBECTL}`;
 
 let api: ApiServer;
 let dir: string;
 
-function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      KUBECTL,
-      ["--kubeconfig", api.kubeconfigPath, "--cache-dir", join(dir, "cache"), ...args],
-      { timeout: 30_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr }),
-    );
-  });
-}
+const kubectl = kubectlWith(
+  () => api.kubeconfigPath,
+  () => dir,
+);
 
 function file(name: string, text: string): string {
   const p = join(dir, name);

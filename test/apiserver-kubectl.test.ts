@@ -2,33 +2,25 @@
 // create, replace, get -o yaml, get --watch, label, annotate, delete, --dry-run=server, and a
 // webhook denial printed exactly as against a real cluster.
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { startTestWebhook, type TestWebhook } from "../lab/apiserver/test-webhook.ts";
+import { KUBECTL, kubectlWith } from "./kubectl-run.ts";
 
-const KUBECTL = "/usr/bin/kubectl";
 const missing = existsSync(KUBECTL) ? false : `kubectl is not installed at ${KUBECTL}`;
 
 let api: ApiServer;
 let hook: TestWebhook;
 let dir: string;
 
-function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      KUBECTL,
-      ["--kubeconfig", api.kubeconfigPath, "--cache-dir", join(dir, "cache"), ...args],
-      { timeout: 30_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr });
-      },
-    );
-  });
-}
+const kubectl = kubectlWith(
+  () => api.kubeconfigPath,
+  () => dir,
+);
 
 function file(name: string, text: string): string {
   const p = join(dir, name);

@@ -3,32 +3,25 @@
 // resourceVersion semantics of list (Python client): exact reads, too-large versions, compacted
 // versions and continue tokens that are snapshots.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { pythonMissing, runPython } from "./kube-python.ts";
+import { KUBECTL, kubectlWith } from "./kubectl-run.ts";
 
-const KUBECTL = "/usr/bin/kubectl";
 const missing = existsSync(KUBECTL) ? pythonMissing : `kubectl is not installed at ${KUBECTL}`;
 
 let api: ApiServer;
 let dir: string;
 const py = (code: string) => runPython(api.kubeconfigPath, code);
 
-function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      KUBECTL,
-      ["--kubeconfig", api.kubeconfigPath, "--cache-dir", join(dir, "cache"), ...args],
-      { timeout: 30_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr }),
-    );
-  });
-}
+const kubectl = kubectlWith(
+  () => api.kubeconfigPath,
+  () => dir,
+);
 
 function apply(manager: string, name: string, yaml: string) {
   const p = join(dir, name);

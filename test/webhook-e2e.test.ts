@@ -2,7 +2,7 @@
 // configurations registered as they are shipped (caBundle filled in, as the certs command does),
 // the webhook server running in-process over HTTPS.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,8 +13,8 @@ import { createLogger } from "../runtime/index.ts";
 import { loadDefaultsFile } from "../webhook/defaults-file.ts";
 import { startWebhook, type Webhook } from "../webhook/server.ts";
 import { SecretVolume } from "./webhook-tls.ts";
+import { KUBECTL, kubectlWith } from "./kubectl-run.ts";
 
-const KUBECTL = "/usr/bin/kubectl";
 const missing = existsSync(KUBECTL) ? false : `kubectl is not installed at ${KUBECTL}`;
 const P = "service.kubernetes.io/kube-nftlb-load-balancer-";
 
@@ -22,17 +22,10 @@ let api: ApiServer;
 let webhook: Webhook;
 let dir: string;
 
-function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      KUBECTL,
-      ["--kubeconfig", api.kubeconfigPath, "--cache-dir", join(dir, "cache"), ...args],
-      { timeout: 30_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err === null ? 0 : typeof err.code === "number" ? err.code : 1, stdout, stderr }),
-    );
-  });
-}
+const kubectl = kubectlWith(
+  () => api.kubeconfigPath,
+  () => dir,
+);
 
 function file(name: string, text: string): string {
   const p = join(dir, name);
