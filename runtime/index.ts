@@ -9,6 +9,9 @@
 //   startProbeServer({ port, host?, registry, ready, live? }) → { port, close() }
 //     Plain HTTP: GET /healthz (live), /readyz (ready), /metrics (the registry). port 0 = any.
 //   closeServer(server) → stops an http.Server, dropping idle keep-alive connections.
+//   watchFiles({ files, parse, onLoad, onRefuse, log, pollMs? }) → { current(), check(), close() }
+//     Files re-read when kubelet swaps a mounted Secret's or ConfigMap's `..data`; a content that
+//     does not parse is refused and the previous value kept. readParsed(files, parse): once.
 //   createShutdown({ log, timeoutMs? }) → { add(name, step), run(reason), onSignals(signals?) }
 //     Steps run in the order added; a failing step is logged and the next runs; the whole is
 //     bounded by timeoutMs. `await shutdown.onSignals()` resolves after SIGTERM/SIGINT and all steps.
@@ -35,3 +38,10 @@ export {
 export { createRegistry, Registry, type MetricsOptions } from "./metrics.ts";
 export { closeServer, startProbeServer, type ProbeOptions, type ProbeServer } from "./probes.ts";
 export { createShutdown, type Shutdown, type ShutdownOptions } from "./shutdown.ts";
+export {
+  readParsed,
+  watchFiles,
+  type Parsed,
+  type WatchedFiles,
+  type WatchedFilesOptions,
+} from "./watched-files.ts";

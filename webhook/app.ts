@@ -167,7 +167,9 @@ export function createApp(opts: AppOptions): express.Express {
     if (res[ANSWERED]) return;
     if (!body.ok) {
       if (body.status === 0) return; // the client went away
-      if (body.status === 413) res.set("connection", "close");
+      // Past the size limit the rest is not worth reading; past the value count (a body within
+      // the size limit) it is drained, so a client still sending sees the answer, not a reset.
+      if ("close" in body && body.close) res.set("connection", "close");
       return answer(req, res, path, errored("", body.status, body.message));
     }
     const parsed = parseReview(body.value);

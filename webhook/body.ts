@@ -8,7 +8,8 @@ import type { Readable, Transform } from "node:stream";
 
 export type Body =
   | { ok: true; value: unknown }
-  | { ok: false; status: number; message: string }
+  /** `close`: end the connection after the answer rather than drain what is left of the body. */
+  | { ok: false; status: number; message: string; close?: boolean }
   /** The client went away: nobody to answer. */
   | { ok: false; status: 0; message: string };
 
@@ -73,7 +74,12 @@ export interface ReadLimits {
 export function readJson(req: IncomingMessage, limits: ReadLimits | number): Promise<Body> {
   const { bytes: limit, values: maxValues } = typeof limits === "number" ? { bytes: limits } : limits;
   const declared = Number(req.headers["content-length"] ?? NaN);
-  const tooLarge = { ok: false, status: 413, message: `request body exceeds ${limit} bytes` } as const;
+  const tooLarge = {
+    ok: false,
+    status: 413,
+    message: `request body exceeds ${limit} bytes`,
+    close: true,
+  } as const;
   const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
   const decoder = encoding === "identity" ? undefined : decoders[encoding];
   if (encoding !== "identity" && decoder === undefined)

@@ -7,6 +7,7 @@ export interface WebhookMetrics {
   certificateReloads: Counter<"result">;
   certificateExpiry: Gauge;
   overload: Counter<"reason">;
+  defaultsReloads: Counter<"result">;
   largeBodies: Gauge<"state">;
 }
 
@@ -41,6 +42,12 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
       name: "kube_nftlb_webhook_overload_total",
       help: "Requests and connections turned away: reason busy (too many large bodies at once: HTTP 429), timeout (not complete by the deadline: 408, connection closed), connections (over the connection cap: closed at once).",
       labelNames: ["reason"],
+      registers,
+    }),
+    defaultsReloads: new Counter({
+      name: "kube_nftlb_webhook_defaults_reloads_total",
+      help: "Loads of --defaults-file: result loaded, or refused (unreadable or invalid: the previous defaults stay).",
+      labelNames: ["result"],
       registers,
     }),
     largeBodies: new Gauge({

@@ -6,10 +6,18 @@ import type { Logger } from "pino";
 import {
   BUILTIN_DEFAULTS,
   DEFAULT_SCOPE,
+  parseDefaultsYaml,
   type ClusterDefaults,
   type ProxyScope,
 } from "../annotations/index.ts";
-import { createLogger, createRegistry, startProbeServer, type Registry } from "../runtime/index.ts";
+import {
+  createLogger,
+  createRegistry,
+  startProbeServer,
+  watchFiles,
+  type Registry,
+  type WatchedFiles,
+} from "../runtime/index.ts";
 import { createApp, MAX_BODY_BYTES, REQUEST_TIMEOUT_MS } from "./app.ts";
 import { watchCertificate } from "./certificate.ts";
 import { webhookMetrics } from "./metrics.ts";
@@ -22,6 +30,8 @@ export interface WebhookOptions {
   probePort?: number;
   host?: string;
   defaults?: ClusterDefaults;
+  /** Cluster defaults from a YAML file, re-read when it changes (over `defaults`). */
+  defaultsFile?: string;
   scope?: ProxyScope;
   log?: Logger;
   registry?: Registry;
@@ -65,6 +75,29 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   const registry = opts.registry ?? createRegistry();
   const metrics = webhookMetrics(registry);
   const evaluation = { defaults: opts.defaults ?? BUILTIN_DEFAULTS, scope: opts.scope ?? DEFAULT_SCOPE };
+  // Every review reads `evaluation`, so a changed file applies from the next review on.
+  const defaultsFile = opts.defaultsFile;
+  const defaults: WatchedFiles<ClusterDefaults> | undefined = defaultsFile
+    ? watchFiles({
+        files: [defaultsFile],
+        parse: ([text]) => parseDefaultsYaml(text!, defaultsFile),
+        log,
+        ...(opts.certificatePollMs !== undefined ? { pollMs: opts.certificatePollMs } : {}),
+        onLoad: (value, previous) => {
+          evaluation.defaults = value;
+          metrics.defaultsReloads.inc({ result: "loaded" });
+          if (previous) log.info({ defaults: value, previous }, "cluster defaults reloaded");
+        },
+        onRefuse: (error, kept) => {
+          metrics.defaultsReloads.inc({ result: "refused" });
+          log.warn(
+            { error, keeping: kept ?? evaluation.defaults },
+            "cluster defaults refused; keeping the previous ones",
+          );
+        },
+      })
+    : undefined;
+  await defaults?.check();
   const requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const headersTimeoutMs = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   const app = createApp({
@@ -135,6 +168,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     probes = await startProbeServer({ port: opts.probePort ?? 8080, host, registry, ready });
   } catch (err) {
     certificate.close();
+    defaults?.close();
     server.close();
     throw err;
   }
@@ -155,6 +189,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     await stopped;
     clearTimeout(deadline);
     certificate.close();
+    defaults?.close();
     await probes.close();
     log.info("webhook stopped");
   };
