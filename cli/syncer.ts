@@ -1,5 +1,5 @@
 // `kube-nftlb syncer`: parses flags (syncer/config.ts) and runs syncer/run.ts until SIGTERM.
-import { createLogger, createShutdown } from "../runtime/index.ts";
+import { createLogger, createShutdown, exitOnCrash } from "../runtime/index.ts";
 import { HELP, parseSyncerArgs } from "../syncer/config.ts";
 import { startSyncer } from "../syncer/run.ts";
 import { runCleanup } from "../syncer/cleanup-cli.ts";
@@ -16,6 +16,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const cfg = parsed.config;
   const log = createLogger({ name: "syncer", level: cfg.logLevel, secrets: () => [cfg.nftlbKey] });
+  exitOnCrash(log);
   if (cfg.cleanup) return runCleanup(cfg, log);
   let syncer;
   try {
