@@ -1,5 +1,6 @@
 // reconcile: a batch of Service keys → desired farms (desired.ts, from the caches) vs the farms
-// nftlb has (read once, then kept up to date by the client from what was written) → plan → apply.
+// nftlb has (read on every full reconcile, kept up to date by the client from what was written in
+// between) → plan → apply.
 // It reports what became of each key (outcome.ts); the worker (worker.ts) applies queue policy.
 //
 // Level-triggered: the keys only say what to recompute. A full reconcile (FULL, at start and on
@@ -166,7 +167,10 @@ export class Reconciler {
   async #sync(batch: readonly string[], full: boolean): Promise<Pass> {
     const { nftlb, view } = this.#d;
     const outcomes = new OutcomeSet();
-    if (this.#needList) {
+    // A full reconcile (start, every resync period, a Node change, an nftlb restart) reads nftlb
+    // again rather than trusting what the client wrote: whatever changed behind the syncer's back
+    // (a backend, address or farm removed, a field edited by hand) is then planned and repaired.
+    if (this.#needList || full) {
       const listed = await nftlb.listFarms();
       if (!listed.ok) return { failure: listed.error, outcomes };
       this.#needList = false;
