@@ -3,8 +3,8 @@
 //   deleted, the scheduler changed) are repaired by the periodic resync, which re-reads nftlb;
 //   a resync with nothing to repair writes nothing;
 // - a hung nftlb (SIGSTOP of the real daemon in its namespace) turns nftlb_up to 0 and /readyz
-//   false while a write to it is still stuck (the probe does not wait behind it); SIGCONT and
-//   both come back, and the write goes through.
+//   false while a request of the worker is still stuck in it (the probe does not wait behind
+//   it); SIGCONT and both come back, and the change made meanwhile goes through.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -21,8 +21,8 @@ const FARM = `${NS}.web.http`;
 
 let world: SyncerWorld;
 let syncer: Syncer;
-/** Writes the syncer started and finished (POST /farms), to tell a write stuck in nftlb. */
-const upserts = { started: 0, finished: 0 };
+/** Requests of the syncer's worker started and finished, to tell one stuck in nftlb. */
+const requests = { started: 0, finished: 0 };
 
 const slice = (n: number) => ({
   apiVersion: "discovery.k8s.io/v1",
@@ -36,17 +36,25 @@ const slice = (n: number) => ({
 before(async () => {
   if (skip) return;
   world = await startWorld({ backends: 3, port: 8080 });
-  const counting = (c: NftlbClient): NftlbClient => ({
-    ...c,
-    upsertFarms: async (farms) => {
-      upserts.started++;
-      try {
-        return await c.upsertFarms(farms);
-      } finally {
-        upserts.finished++;
-      }
-    },
-  });
+  // Every request the syncer's worker sends (not the probe's), started and finished.
+  const counting = (c: NftlbClient): NftlbClient => {
+    const counted =
+      <A extends unknown[], T>(fn: (...a: A) => Promise<T>) =>
+      async (...a: A): Promise<T> => {
+        requests.started++;
+        try {
+          return await fn(...a);
+        } finally {
+          requests.finished++;
+        }
+      };
+    return {
+      ...c,
+      listFarms: counted(() => c.listFarms()),
+      upsertFarms: counted((farms: Parameters<NftlbClient["upsertFarms"]>[0]) => c.upsertFarms(farms)),
+      deleteBackends: counted((farm: string, names: readonly string[]) => c.deleteBackends(farm, names)),
+    };
+  };
   syncer = await startSyncer(syncerConfig(world.net, world.api, { resyncMs: 1_000 }), {
     log: world.log,
     wrapNftlb: counting,
@@ -156,7 +164,7 @@ const probe = async (path: string) => {
 const nftlbUp = async () => /^kube_nftlb_nftlb_up (\d)/m.exec((await probe("/metrics")).body)?.[1];
 
 test(
-  "a hung nftlb: nftlb_up 0 and /readyz false while a write is stuck; SIGCONT: both back",
+  "a hung nftlb: nftlb_up 0 and /readyz false while a request is stuck; SIGCONT: both back",
   { skip },
   async () => {
     assert.equal(await nftlbUp(), "1");
@@ -164,17 +172,18 @@ test(
     const pid = nftlbPid();
     process.kill(pid, "SIGSTOP");
     try {
-      const finished = upserts.finished;
       await world.discovery.replaceNamespacedEndpointSlice({ name: "web-1", namespace: NS, body: slice(3) });
-      await until("a write to the stopped nftlb is in flight", () => upserts.started > upserts.finished);
+      // The change's write, or the resync's GET /farms before it: either waits on the stopped nftlb.
+      await until("a request to the stopped nftlb is in flight", () => requests.started > requests.finished);
+      const finished = requests.finished;
       await until(
         "nftlb_up is 0 and /readyz false",
         async () => (await nftlbUp()) === "0" && (await probe("/readyz")).status !== 200,
       );
       assert.equal(
-        upserts.finished,
+        requests.finished,
         finished,
-        "seen while the write is still stuck: the probe did not wait behind it",
+        "seen while that request is still stuck: the probe did not wait behind it",
       );
     } finally {
       process.kill(pid, "SIGCONT");
