@@ -1,7 +1,9 @@
 // A new user's first steps, from the original kube-nftlb README: `kubectl apply` of its
-// deployment.yaml (2 replicas) and service.yaml in the lab gives two Pods made by a ReplicaSet,
-// both behind the Service in nftlb, and round-robin over real connections from the client
-// namespace; `kubectl scale` changes the backends; deleting the Deployment empties the farm.
+// deployment.yaml (2 replicas, nginx:alpine, no containerPort: as written) and service.yaml in the
+// lab gives two Pods made by a ReplicaSet, both behind the Service in nftlb, and round-robin over
+// real connections from the client namespace on the port nobody declared, with an Event on each
+// Pod saying the lab answers there; its annotations-service.yaml turns the farm to hash-srcip;
+// `kubectl scale` changes the backends; deleting the Deployment empties the farm.
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -83,6 +85,27 @@ describe("lab: the upstream README's Deployment", { skip: skip ?? false, timeout
     assert.deepEqual(count(await answers(20)), Object.fromEntries(names.map((n) => [n, 10])));
   });
 
+  it("kubectl describe pod says the lab answers on the undeclared port 80 the Service targets", async () => {
+    const [pod = ""] = await podNames();
+    const out = await lab.k(["describe", "pod", pod]);
+    assert.match(
+      out,
+      /Normal\s+UndeclaredPort\s+.*Service default\/my-service targets port 80\/TCP, which no container/s,
+    );
+    const events = JSON.parse(
+      await lab.k([
+        "get",
+        "events",
+        "--field-selector",
+        `involvedObject.name=${pod},reason=UndeclaredPort`,
+        "-o",
+        "json",
+      ]),
+    ) as { items: { involvedObject: { kind: string }; source: { component: string } }[] };
+    assert.equal(events.items.length, 1, "one Event per port, not one per reconcile");
+    assert.equal(events.items[0]?.involvedObject.kind, "Pod");
+  });
+
   it("kubectl scale to 3 adds a backend; to 1 leaves one", async () => {
     await lab.k(["scale", "deployment/lower-prio", "--replicas=3"]);
     await lab.k(["rollout", "status", "deployment/lower-prio", "--timeout=60s"]);
@@ -98,6 +121,31 @@ describe("lab: the upstream README's Deployment", { skip: skip ?? false, timeout
       const a = await answers(4);
       return a.every((x) => x === one) ? a : undefined;
     });
+  });
+
+  it("the README's annotations-service.yaml: hash-srcip, each client address sticks to one Pod", async () => {
+    const out = await lab.kubectl(["apply", "-f", path.join(EXAMPLE, "annotations")]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, /service\/my-service configured/);
+    await until("the farm hashes by source address", async () => {
+      const f = await lab.farm(FARM);
+      return f?.scheduler === "hash" && f["sched-param"]?.trim() === "srcip" ? f : undefined;
+    });
+    const chosen = new Set<string>();
+    for (const from of lab.cluster.info.client.addresses) {
+      const got = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const p = await lab.cluster.traffic.tcp(vip, 8080, { timeoutMs: 1000, from });
+        got.add(p.ok ? p.answer : `(${p.error})`);
+      }
+      assert.equal(got.size, 1, `${from}: ${[...got].join(" ")}`);
+      chosen.add([...got][0] ?? "");
+    }
+    const names = await podNames();
+    assert.ok(
+      [...chosen].every((c) => names.includes(c)),
+      [...chosen].join(" "),
+    );
   });
 
   it("deleting the Deployment removes its Pods and empties the farm", async () => {
