@@ -3,7 +3,8 @@
 // lab gives two Pods made by a ReplicaSet, both behind the Service in nftlb, and round-robin over
 // real connections from the client namespace on the port nobody declared, with an Event on each
 // Pod saying the lab answers there; its annotations-service.yaml turns the farm to hash-srcip;
-// `kubectl scale` changes the backends; deleting the Deployment empties the farm.
+// `kubectl scale` changes the backends; deleting the Deployment empties the farm; in the
+// original's order, service.yaml alone is a farm with no backends and a refused connection.
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -156,5 +157,41 @@ describe("lab: the upstream README's Deployment", { skip: skip ?? false, timeout
         : undefined,
     );
     assert.equal((await lab.k(["get", "replicasets", "-o", "name"])).trim(), "");
+  });
+
+  it("in the original README's order: service.yaml alone is a farm with no backends and a refused connection; deployment.yaml then serves", async () => {
+    await lab.k(["delete", "service", "my-service"]);
+    await until("the farm gone", async () => ((await lab.farm(FARM)) === undefined ? true : undefined));
+    await lab.k(["apply", "-f", path.join(EXAMPLE, "service.yaml")]);
+    vip = await lab.clusterIP("my-service");
+    // The README shows this farm with "backends": []; a connection is refused at once, as
+    // kube-proxy refuses a Service without endpoints, not left to time out.
+    const farm = await until("the farm, with no backends", async () => {
+      const f = await lab.farm(FARM);
+      return f !== undefined && (f.backends ?? []).length === 0 ? f : undefined;
+    });
+    assert.equal(farm.scheduler, "rr");
+    const refused = await until("a refused connection", async () => {
+      const p = await lab.cluster.traffic.tcp(vip, 8080, { timeoutMs: 1000 });
+      return !p.ok && /ECONNREFUSED/.test(p.error) ? p : undefined;
+    });
+    assert.equal(refused.ok, false);
+    const slices = await lab.k([
+      "get",
+      "endpointslices",
+      "-l",
+      "kubernetes.io/service-name=my-service",
+      "-o",
+      "jsonpath={.items[*].endpoints}",
+    ]);
+    assert.match(slices.trim(), /^(\[\])?$/, "no endpoints: what kubectl shows the user");
+    await lab.k(["apply", "-f", path.join(EXAMPLE, "deployment.yaml")]);
+    await lab.k(["rollout", "status", "deployment/lower-prio", "--timeout=60s"]);
+    const names = await until("the farm's backends = the two Pods", () => backendsArePods(2));
+    await until("both Pods answering on the undeclared port", async () => {
+      const a = await answers(4);
+      return names.every((n) => a.includes(n)) ? a : undefined;
+    });
+    assert.deepEqual(count(await answers(20)), Object.fromEntries(names.map((n) => [n, 10])));
   });
 });
