@@ -1,6 +1,6 @@
 // `kube-nftlb webhook`: parses flags and runs webhook/server.ts until SIGTERM.
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
-import { createLogger, createShutdown, logLevelError, readParsed } from "../runtime/index.ts";
+import { createLogger, createShutdown, exitOnCrash, logLevelError, readParsed } from "../runtime/index.ts";
 import { startWebhook } from "../webhook/server.ts";
 import { BUILTIN_DEFAULTS, parseDefaultsYaml, PROXY_NAME } from "../annotations/index.ts";
 
@@ -97,6 +97,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const log = createLogger({ name: "webhook", level: values["log-level"] });
+  exitOnCrash(log);
   let webhook;
   try {
     webhook = await startWebhook({
