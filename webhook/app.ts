@@ -122,7 +122,13 @@ export function createApp(opts: AppOptions): express.Express {
       };
       opts.log[level](fields, "admission review");
     }
-    res.status(httpStatus).json(review(response));
+    // Written directly rather than through express's res.json/res.send, whose content-type,
+    // charset and freshness handling is work no AdmissionReview needs.
+    const text = JSON.stringify(review(response));
+    res.statusCode = httpStatus;
+    res.setHeader("content-type", "application/json; charset=utf-8");
+    res.setHeader("content-length", Buffer.byteLength(text));
+    res.end(text);
   };
 
   // At the deadline: answered (408) and the connection closed, however slowly the body comes.
