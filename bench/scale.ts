@@ -5,6 +5,10 @@
 //   --with-nftlb-marks    also time one raw POST of the N farms with nftlb picking the marks
 //                         (about 700 s at 1,000 × 10, and most farms never reach the kernel)
 //   --chunks              also time the N farms raw in POSTs of 100 and of 500 farms
+//   --only-add            only the cold start and adding one Service (skip restart and big farms)
+//   --profile FILE        CPU profile of the add-one-Service phase (a .cpuprofile) and its summary
+//   --rounds R            Services added one at a time (median of R; 5)
+//   SCALE_TRACE=1         also print each added Service's trace events (syncer/trace.ts)
 // Figures:
 //   cold start: the syncer's start with N Services stored → every farm written and read back;
 //   nftlb restart: nftlb restarted under a running syncer → every farm written again;
@@ -26,9 +30,19 @@ import { estimateMemory } from "../syncer/capacity.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
 import { rawPost } from "./lib/raw-post.ts";
+import type { TraceEvent } from "../syncer/trace.ts";
+import { attribute, printBreakdown, type Breakdown } from "./lib/latency-attribution.ts";
+import { phaseProfiler } from "./lib/cpu-profile.ts";
 
 const args = process.argv.slice(2);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
+const option = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const ROUNDS = Number(option("--rounds") ?? 5);
+const PROFILE = option("--profile");
+const ONLY_ADD = args.includes("--only-add");
 const log = createLogger({ name: "syncer", level: "error" });
 const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
@@ -55,6 +69,9 @@ function config(net: TestNetwork, api: ApiServer): SyncerConfig {
     nftlbProbeMs: 100,
     nftlbTimeoutMs: 600_000,
     logLevel: "error",
+    // kube-nftlb's own table goes where the DaemonSet's rules container puts it: the node's
+    // (here nftlb's) network namespace, never this machine's.
+    nftCommand: ["ip", "netns", "exec", net.nftlb.ns, "nft"],
   };
 }
 
@@ -201,7 +218,13 @@ async function main() {
     put(api, 0, N);
     const w = watcher();
     const t0 = performance.now();
-    syncer = await startSyncer(config(net, api), { log, wrapNftlb: w.wrap });
+    const events: TraceEvent[] = [];
+    let tracing = false;
+    syncer = await startSyncer(config(net, api), {
+      log,
+      wrapNftlb: w.wrap,
+      trace: (e) => void (tracing && events.push(e)),
+    });
     await syncer.started;
     const cold = performance.now() - t0;
     row(`cold start ${N} × 10 (start → all verified)`, cold, clientMarks, "client marks");
@@ -210,29 +233,45 @@ async function main() {
     );
 
     // nftlb restart under the running syncer.
-    const listed = w.lists();
-    const back = w.next(
-      (c) => w.lists() > listed && [...c.known().keys()].filter((k) => k.startsWith("bench.m")).length >= N,
-    );
-    const t1 = performance.now();
-    await net.nftlb.restart();
-    await back;
-    row(`nftlb restart → all ${N} re-programmed`, performance.now() - t1, clientMarks, "client marks");
+    if (!ONLY_ADD) {
+      const listed = w.lists();
+      const back = w.next(
+        (c) => w.lists() > listed && [...c.known().keys()].filter((k) => k.startsWith("bench.m")).length >= N,
+      );
+      const t1 = performance.now();
+      await net.nftlb.restart();
+      await back;
+      row(`nftlb restart → all ${N} re-programmed`, performance.now() - t1, clientMarks, "client marks");
+    }
 
     // Add one Service with N present, against the raw POST of that farm (median of 5).
     const add: number[] = [];
     const addRaw: number[] = [];
-    for (let r = 0; r < 5; r++) {
+    const stages: Breakdown[] = [];
+    const profiler = PROFILE ? phaseProfiler() : undefined;
+    await profiler?.start();
+    for (let r = 0; r < ROUNDS; r++) {
       const i = N + r;
       const done = w.next((c) => liveCount(c, `bench.m${i}.http`) === 10);
+      events.length = 0;
+      tracing = true;
       const t = performance.now();
       put(api, i, 1);
       await done;
-      add.push(performance.now() - t);
-      const [f] = coldFarms(1, 10, N + 100 + r);
+      const t9 = performance.now();
+      tracing = false;
+      add.push(t9 - t);
+      stages.push(attribute(events, `bench/m${i}`, t, t9));
+      if (process.env.SCALE_TRACE)
+        console.log(JSON.stringify(events.map((e) => ({ ...e, at: +(e.at - t).toFixed(1) }))));
+      const [f] = coldFarms(1, 10, N + 1000 + r);
       addRaw.push(await post(net, [{ ...f!, mark: `0x${(0x7000000 + r * 0x1000).toString(16)}` }]));
     }
-    row(`add one Service with ${N} present (median of 5)`, median(add), median(addRaw), "that farm");
+    const profiled = await profiler?.stop(PROFILE!);
+    row(`add one Service with ${N} present (median of ${ROUNDS})`, median(add), median(addRaw), "that farm");
+    printBreakdown({ 10: stages });
+    if (profiled) console.log([`\nCPU profile of the add phase (${PROFILE}):`, ...profiled].join("\n"));
+    if (ONLY_ADD) return;
 
     // One endpoint change in a 4,094-backend farm.
     const wide = "bench.wide.http";
