@@ -13,7 +13,6 @@ import type { Farm } from "../nftlb/types.ts";
 import type { FarmPatch } from "../nftlb/serialize.ts";
 import type { EventType, ObjectRef } from "../kube/events.ts";
 import type { DesiredService } from "./desired.ts";
-import { resolveConflicts } from "./desired-conflicts.ts";
 import { looksLikeOurFarm } from "./desired-names.ts";
 import { operations, plan, type Plan } from "./plan.ts";
 import {
@@ -22,9 +21,10 @@ import {
   footprint,
   measure,
   MAX_BACKENDS_PER_FARM,
+  type Capacity,
   type Footprint,
 } from "./capacity.ts";
-import { farmMarksOf } from "./plan-marks.ts";
+import { ScopeIndex } from "./scope-index.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { KeyQueue } from "./queue.ts";
 import type { SyncerMetrics } from "./metrics.ts";
@@ -81,6 +81,7 @@ const DEFAULT_WRITE_BUDGET_MS = 15_000;
 export class Reconciler {
   readonly #d: ReconcilerDeps;
   readonly #memo = new Map<string, DesiredService>();
+  readonly #scope = new ScopeIndex(ownerOf);
   readonly #refused = new Set<string>();
   #conflicted = new Set<string>();
   readonly #seenTrigger = new Map<string, number>();
@@ -169,34 +170,27 @@ export class Reconciler {
     }
     for (const key of keys) this.#recompute(key);
 
-    const resolved = resolveConflicts([...this.#memo.values()]);
-    const owner = new Map<string, string>();
-    for (const [key, d] of this.#memo) for (const f of d.farms) owner.set(f.name, key);
-    const ownerOfFarm = (name: string) => owner.get(name) ?? ownerOf(name);
-    for (const c of resolved.conflicts) {
+    // Planned again whatever the batch: Services refused for capacity last time (room may have
+    // been made), and Services in an address conflict last time (the loser gets the address once
+    // the winner lets it go, even if only the winner changed). The rest: scope-index.ts.
+    this.#scope.follow(nftlb.known());
+    const selected = this.#scope.select(full ? undefined : [...keys, ...this.#refused, ...this.#conflicted]);
+    const { ownerOfFarm } = this.#scope;
+    for (const c of selected.conflicts) {
       this.#event(`${c.loser.service.namespace}/${c.loser.service.name}`, "AddressConflict", c.message);
     }
-
-    const actual = [...nftlb.known().values()];
-    // Planned again whatever the batch: Services refused for capacity last time (room may have
-    // been made), and Services in an address conflict now or last time (the loser gets the
-    // address once the winner lets it go, even if only the winner changed).
-    const conflicted = resolved.conflicts.flatMap((c) =>
-      [c.winner.service, c.loser.service].map((r) => `${r.namespace}/${r.name}`),
+    this.#conflicted = new Set(
+      selected.conflicts.flatMap((c) =>
+        [c.winner.service, c.loser.service].map((r) => `${r.namespace}/${r.name}`),
+      ),
     );
-    const recheck = [...this.#refused, ...this.#conflicted, ...conflicted];
-    this.#conflicted = new Set(conflicted);
-    const held = this.#held(resolved.farms, actual, ownerOfFarm);
-    // A batch plans only its own Services' farms (and those of Services holding an address they
-    // claim), not all of them: with 1,000 Services a global plan costs ~100 ms per change.
-    const scope = full
-      ? undefined
-      : scopeOf(new Set([...keys, ...recheck]), resolved.farms, actual, ownerOfFarm);
-    const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && (scope?.has(ownerOfFarm(f.name)) ?? true);
-    const desired = resolved.farms.filter(planned);
-    const have = actual.filter(planned);
+    const held = this.#held(selected.farms, selected.actual, ownerOfFarm, this.#scope.capacity());
+    const planned = (f: Farm) => !held.has(ownerOfFarm(f.name));
     const owns = this.#d.owns ?? ((name: string) => name !== SENTINEL_FARM && looksLikeOurFarm(name));
-    const p = plan(desired, have, { owns, farmMarks: farmMarksOf(actual) });
+    const p = plan(selected.farms.filter(planned), selected.actual.filter(planned), {
+      owns,
+      farmMarks: this.#scope.farmMarks(),
+    });
     for (const b of p.blocked) {
       this.#event(
         ownerOfFarm(b.farm),
@@ -209,7 +203,10 @@ export class Reconciler {
     // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
     // it) and after it (what nftlb now holds).
     const rules = () =>
-      nodeRulesFrom(nftlb.known().values(), this.#memo.values(), { owns, planned: resolved.farms });
+      nodeRulesFrom(nftlb.known().values(), this.#memo.values(), {
+        owns,
+        planned: [...this.#scope.plannedFarms()],
+      });
     await this.#d.nodeRules?.update(rules());
     const failure = await this.#apply(p, ownerOfFarm);
     if (failure === undefined) {
@@ -218,7 +215,7 @@ export class Reconciler {
         this.#rulesFailed(this.#d.nodeRules.lastError ?? "");
       }
     }
-    if (failure === undefined && operations(p).length > 0) await this.#cleanConntrack();
+    if (failure === undefined && operations(p).length > 0) await this.#cleanConntrack(p);
     return failure;
   }
 
@@ -235,8 +232,14 @@ export class Reconciler {
   }
 
   /** After a verified write: stale UDP flows go (their next packet is balanced anew). */
-  async #cleanConntrack(): Promise<void> {
-    const r = await this.#d.conntrack?.clean(this.#d.nftlb.known().values());
+  async #cleanConntrack(p: Plan): Promise<void> {
+    // Only the farms this pass wrote can have stale flows (kube-proxy cleans per changed
+    // Service too): listing every UDP flow of the node after every write cost a conntrack dump.
+    const known = this.#d.nftlb.known();
+    const written = new Set([...p.upserts.map((f) => f.name), ...p.deleteBackends.map((b) => b.farm)]);
+    const farms = [...written].flatMap((name) => known.get(name) ?? []);
+    if (farms.length === 0) return;
+    const r = await this.#d.conntrack?.clean(farms);
     if (r === undefined) return;
     if (!r.ok) this.#d.log.warn({ err: r.error }, "UDP conntrack cleanup failed");
     else if (r.deleted > 0 || r.skipped > 0)
@@ -246,6 +249,7 @@ export class Reconciler {
   /** Recompute one key's desired farms and tell its Service about problems. */
   #recompute(key: string): void {
     const d = this.#d.view.desiredFor(key);
+    this.#scope.setDesired(key, d);
     if (d === undefined) {
       this.#memo.delete(key);
       for (const id of this.#seenTrigger.keys()) if (id.startsWith(`${key}/`)) this.#seenTrigger.delete(id);
@@ -259,7 +263,12 @@ export class Reconciler {
   }
 
   /** Keys whose farms stay as they are: parked after nftlb refused them, or over capacity. */
-  #held(desired: readonly Farm[], actual: readonly Farm[], ownerOfFarm: (n: string) => string): Set<string> {
+  #held(
+    desired: readonly Farm[],
+    actual: readonly Farm[],
+    ownerOfFarm: (n: string) => string,
+    current: Capacity,
+  ): Set<string> {
     const held = new Set<string>();
     for (const f of [...desired, ...actual]) {
       const key = ownerOfFarm(f.name);
@@ -283,7 +292,7 @@ export class Reconciler {
       const c = { wanted: w ? footprint(w) : none, has: h ? footprint(h) : none };
       if (JSON.stringify(c.wanted) !== JSON.stringify(c.has)) changes.set(key, c);
     }
-    const { refused } = admit(measure(actual), changes, { memoryBytes: this.#d.nftlbMemoryBytes });
+    const { refused } = admit(current, changes, { memoryBytes: this.#d.nftlbMemoryBytes });
     const now = new Set<string>();
     for (const r of refused) {
       now.add(r.key);
@@ -432,29 +441,6 @@ export class Reconciler {
 }
 
 /** The worker: one batch at a time until the queue shuts down. */
-const addressKey = (a: Farm["addresses"][number]) => `${a.protocol}|${a["ip-addr"]}|${a.ports}`;
-
-/**
- * The Services a batch must plan: its own keys, plus every Service whose farms in nftlb hold an
- * address the batch's farms claim (so that plan can move the address, and the client never sees
- * one address claimed twice). Farms of other Services are left out; a full reconcile plans all.
- */
-export function scopeOf(
-  keys: ReadonlySet<string>,
-  desired: readonly Farm[],
-  actual: readonly Farm[],
-  ownerOfFarm: (farm: string) => string,
-): Set<string> {
-  const scope = new Set(keys);
-  const claimed = new Set(
-    desired.filter((f) => keys.has(ownerOfFarm(f.name))).flatMap((f) => f.addresses.map(addressKey)),
-  );
-  for (const f of actual) {
-    if (f.addresses.some((a) => claimed.has(addressKey(a)))) scope.add(ownerOfFarm(f.name));
-  }
-  return scope;
-}
-
 export async function runWorker(queue: KeyQueue, reconciler: Pick<Reconciler, "sync">): Promise<void> {
   for (;;) {
     const batch = await queue.get();
