@@ -68,6 +68,8 @@ const TIMEOUT_MS = 600_000;
 /** The sink: farms by name, merged like nftlb merges a POST (given keys set, others kept). */
 function startSink(key: string) {
   const farms = new Map<string, SinkFarm>();
+  // What the syncer asked: requests by kind, and the largest body each way (attribution).
+  const stats = { requests: new Map<string, number>(), largestIn: 0, largestOut: 0 };
   const merge = (into: Json[] = [], given: unknown, defaults: Record<string, string>): Json[] => {
     for (const g of Array.isArray(given) ? (given as Json[]) : []) {
       const old = into.find((x) => x.name === g.name);
@@ -117,20 +119,32 @@ function startSink(key: string) {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      const body = Buffer.concat(chunks);
       const [status, answer] =
         req.headers.key !== key
           ? [401, { response: "error", message: "authentication failed" }]
-          : route(req.method ?? "", req.url ?? "", Buffer.concat(chunks).toString("utf8"));
+          : route(req.method ?? "", req.url ?? "", body.toString("utf8"));
+      const text = JSON.stringify(answer);
+      const kind = `${req.method} ${(req.url ?? "").split("/").length > 2 ? "/farms/NAME…" : "/farms"}`;
+      stats.requests.set(kind, (stats.requests.get(kind) ?? 0) + 1);
+      stats.largestIn = Math.max(stats.largestIn, body.length);
+      stats.largestOut = Math.max(stats.largestOut, text.length);
       res.writeHead(status, { "Content-Type": "application/json", Connection: "close" });
-      res.end(JSON.stringify(answer));
+      res.end(text);
     });
   });
-  return new Promise<{ url: string; farms: Map<string, SinkFarm>; close: () => Promise<void> }>((resolve) =>
+  return new Promise<{
+    url: string;
+    farms: Map<string, SinkFarm>;
+    stats: typeof stats;
+    close: () => Promise<void>;
+  }>((resolve) =>
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as net.AddressInfo;
       resolve({
         url: `http://127.0.0.1:${port}`,
         farms,
+        stats,
         close: () => new Promise<void>((r) => server.close(() => r())),
       });
     }),
@@ -316,6 +330,14 @@ async function measure(n: number) {
       api.store.remove(SLICE, "bench", `m${i}-1`);
     }
     sink.farms.clear();
+    const { requests, largestIn, largestOut } = sink.stats;
+    if (n > 0)
+      console.log(
+        `  nftlb requests: ${[...requests].map(([k, c]) => `${k} ${c}`).join(", ")}; largest body sent ` +
+          `${(largestIn / 2 ** 20).toFixed(1)} MiB, largest answer ${(largestOut / 2 ** 20).toFixed(1)} MiB`,
+      );
+    requests.clear();
+    sink.stats.largestIn = sink.stats.largestOut = 0;
   }
 }
 

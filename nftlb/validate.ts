@@ -268,7 +268,7 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
   }
   for (const [name, farm] of known) {
     if (names.has(name)) continue;
-    const fm = markOf(farm);
+    const fm = farmMarks.size === 0 ? undefined : markOf(farm);
     const markOwner = fm === undefined ? undefined : farmMarks.get(fm);
     if (markOwner !== undefined)
       problems.push(`farms "${name}" and "${markOwner}" share farm mark ${formatMark(fm!)}`);
