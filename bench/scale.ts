@@ -66,7 +66,10 @@ function config(net: TestNetwork, api: ApiServer): SyncerConfig {
     endpointsApi: "slices",
     proxyMode: "replace",
     resyncMs: 3_600_000,
-    nftlbProbeMs: 100,
+    // The DaemonSet's period (--nftlb-probe-period 5s): every probe is a GET nftlb answers
+    // between the syncer's requests and an `nft list tables`, so a faster one would slow the
+    // syncer's writes against the floor; the restart figure includes the detection, as on a node.
+    nftlbProbeMs: 5_000,
     nftlbTimeoutMs: 600_000,
     logLevel: "error",
     // kube-nftlb's own table goes where the DaemonSet's rules container puts it: the node's

@@ -207,15 +207,32 @@ function memory(pid: number) {
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
 }
 
-/** NODE_OPTIONS of the syncer container in deploy/node/daemonset.yaml: the syncer runs as deployed. */
+/**
+ * NODE_OPTIONS of the syncer container in deploy/node/daemonset.yaml: the syncer runs as deployed.
+ * In the pod, `--max-old-space-size-percentage` is a share of the container's memory limit (Node
+ * reads its cgroup); here, with no limit, it would be a share of the machine's memory, so it is
+ * turned into the `--max-old-space-size` the pod gets.
+ */
 function deployedNodeOptions(): string {
   const ds = parse(readFileSync(path.join(root, "deploy/node/daemonset.yaml"), "utf8")) as {
     spec: {
-      template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } };
+      template: {
+        spec: {
+          containers: {
+            name: string;
+            env?: { name: string; value?: string }[];
+            resources?: { limits?: { memory?: string } };
+          }[];
+        };
+      };
     };
   };
   const syncer = ds.spec.template.spec.containers.find((c) => c.name === "syncer");
-  return syncer?.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+  const options = syncer?.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+  const limit = /^(\d+)Mi$/.exec(syncer?.resources?.limits?.memory ?? "")?.[1];
+  return options.replace(/--max-old-space-size-percentage=(\d+)%?/, (all, pct: string) =>
+    limit === undefined ? all : `--max-old-space-size=${Math.floor((Number(limit) * Number(pct)) / 100)}`,
+  );
 }
 
 /** The command the syncer runs as: the compiled output (as in the image) or the sources. */
