@@ -174,6 +174,32 @@ function watcher() {
   return { wrap, next, lists: () => lists };
 }
 
+/** A cold start's stages from the syncer's trace: to the first batch, planning, requests, the rest. */
+function coldStages(events: readonly TraceEvent[], t0: number, end: number): string {
+  const first = events.find((e) => e.stage === "dequeued");
+  const planned = events.find((e) => e.stage === "planned");
+  const spent = new Map<string, { ms: number; n: number }>();
+  const open = new Map<string, number>();
+  for (const e of events) {
+    const k = `${e.method} ${e.path === "/farms" ? "/farms" : "/farms/…"}`;
+    if (e.stage === "request") open.set(`${k} ${e.path}`, e.at);
+    if (e.stage !== "answered") continue;
+    const from = open.get(`${k} ${e.path}`);
+    if (from === undefined) continue;
+    const x = spent.get(k) ?? { ms: 0, n: 0 };
+    spent.set(k, { ms: x.ms + e.at - from, n: x.n + 1 });
+  }
+  const requests = [...spent].reduce((a, [, x]) => a + x.ms, 0);
+  const toFirst = (first?.at ?? t0) - t0;
+  const plan = (planned?.at ?? 0) - (first?.at ?? 0);
+  return [
+    `start → caches synced, first batch ${s(toFirst)}`,
+    `plan ${s(plan)}`,
+    ...[...spent].map(([k, x]) => `${k} ×${x.n} ${s(x.ms)}`),
+    `rest ${s(end - t0 - toFirst - plan - requests)}`,
+  ].join("; ");
+}
+
 const liveCount = (c: NftlbClient, farm: string) =>
   (c.known().get(farm)?.backends ?? []).filter((b) => b.state !== "down").length;
 const allCount = (c: NftlbClient, farm: string) => c.known().get(farm)?.backends.length ?? 0;
@@ -222,7 +248,7 @@ async function main() {
     const w = watcher();
     const t0 = performance.now();
     const events: TraceEvent[] = [];
-    let tracing = false;
+    let tracing = true;
     syncer = await startSyncer(config(net, api), {
       log,
       wrapNftlb: w.wrap,
@@ -230,7 +256,9 @@ async function main() {
     });
     await syncer.started;
     const cold = performance.now() - t0;
+    tracing = false;
     row(`cold start ${N} × 10 (start → all verified)`, cold, clientMarks, "client marks");
+    console.log(`  where it went: ${coldStages(events, t0, t0 + cold)}`);
     console.log(
       `  farms in the kernel after the raw POST: ${kernel} of ${N}; after the syncer: ${await inKernel(net)}`,
     );
