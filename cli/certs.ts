@@ -1,7 +1,7 @@
 // `kube-nftlb certs ensure`: create or rotate the webhook's CA and serving certificate, and keep
 // every caBundle equal to the CA bundle in the Secret. Parses flags, builds the stores, calls in.
 import { parseArgs } from "node:util";
-import { formatDuration, parseDuration } from "../certs/duration.ts";
+import { formatDuration, parseDuration } from "../runtime/duration.ts";
 import { ensure, type EnsureRequest } from "../certs/ensure.ts";
 
 const HELP = `Usage: kube-nftlb certs ensure --namespace NS --service SVC --secret NAME --webhook NAME...

@@ -6,15 +6,13 @@ import { isIP } from "node:net";
 import type { Address, Backend, Farm } from "./types.ts";
 import type { BackendPatch, FarmPatch } from "./serialize.ts";
 import { formatMark, isBackendMark, isFarmMark, MAX_BACKENDS_PER_FARM, parseMark } from "./marks.ts";
+import { isIfaceName, isUsableMac } from "./interfaces.ts";
 
 // Farm names become nft chain names (`filter-<name>`) and URL path segments: no `/`, no spaces.
 const FARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 // Backend names may be an address when the endpoint has no Pod (IPv6 brings colons).
 const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const NUMBER = /^[0-9]{1,9}$/;
-// Linux interface names: at most 15 bytes, no "/" nor whitespace (nftlb writes them into nft rules).
-const IFACE = /^[A-Za-z0-9_.@:-]{1,15}$/;
-const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const HASH_FIELDS = new Set(["srcip", "dstip", "srcport", "dstport", "srcmac", "dstmac"]);
 const ENUMS: Record<string, readonly string[]> = {
   mode: ["snat", "dnat", "dsr", "stlsdnat"],
@@ -89,10 +87,10 @@ const checkAddress = (farm: string, a: Address, problems: string[]): void => {
   if (expandPorts(a.ports ?? "") === undefined) problems.push(`${where}: invalid ports "${a.ports}"`);
   if (!["tcp", "udp", "sctp"].includes(a.protocol))
     problems.push(`${where}: invalid protocol "${a.protocol}"`);
-  if (a.iface !== undefined && !IFACE.test(a.iface))
+  if (a.iface !== undefined && !isIfaceName(a.iface))
     problems.push(`${where}: invalid interface name ${JSON.stringify(a.iface)}`);
   const mac = a["ether-addr"];
-  if (mac !== undefined && (!MAC.test(mac) || /^(00:){5}00$/.test(mac)))
+  if (mac !== undefined && !isUsableMac(mac))
     problems.push(`${where}: invalid ether-addr ${JSON.stringify(mac)} (a MAC like 52:54:00:12:34:56)`);
 };
 
@@ -105,8 +103,8 @@ const checkAddress = (farm: string, a: Address, problems: string[]): void => {
 const checkIngress = (f: FarmPatch, where: string, problems: string[]): void => {
   if (f.mode !== "dsr" && f.mode !== "stlsdnat") return;
   if (!f.oface) problems.push(`${where}: mode ${f.mode} needs oface (nftlb leaves the farm in config_error)`);
-  else if (!IFACE.test(f.oface)) problems.push(`${where}: invalid oface ${JSON.stringify(f.oface)}`);
-  if (f.iface !== undefined && !IFACE.test(f.iface))
+  else if (!isIfaceName(f.oface)) problems.push(`${where}: invalid oface ${JSON.stringify(f.oface)}`);
+  if (f.iface !== undefined && !isIfaceName(f.iface))
     problems.push(`${where}: invalid iface ${JSON.stringify(f.iface)}`);
   const addresses = f.addresses ?? [];
   if (addresses.length === 0)
