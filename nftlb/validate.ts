@@ -3,7 +3,7 @@
 // for that farm and rebuilds its whole table, a short outage for every farm. Refusing here is
 // the only way to keep one bad Service from disturbing the others.
 import { isIP } from "node:net";
-import type { Address, Backend, Farm } from "./types.ts";
+import type { Address, Backend, Farm, NftlbProtocol } from "./types.ts";
 import type { BackendPatch, FarmPatch } from "./serialize.ts";
 import { formatMark, isBackendMark, isFarmMark, MAX_BACKENDS_PER_FARM, parseMark } from "./marks.ts";
 import { isIfaceName, isUsableMac } from "./interfaces.ts";
@@ -14,19 +14,24 @@ const FARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const NUMBER = /^[0-9]{1,9}$/;
 const HASH_FIELDS = new Set(["srcip", "dstip", "srcport", "dstport", "srcmac", "dstmac"]);
-const ENUMS: Record<string, readonly string[]> = {
-  mode: ["snat", "dnat", "dsr", "stlsdnat"],
-  scheduler: ["rr", "weight", "hash", "symhash"],
-  helper: ["none", "ftp", "pptp", "sip", "snmp", "tftp"],
-  // nftlb 1.0.7 reads anything but "on" as "off", silently (config_value_switch).
-  "intra-connect": ["on", "off"],
-};
-const HELPER_PROTOCOLS: Record<string, readonly string[]> = {
+/**
+ * The protocols each helper works on in nftlb 1.0.7; any other pair is an HTTP 400 there. The
+ * annotation contract states the same matrix for users (annotations/contract.ts): neither module
+ * may import the other, so test/nftlb-helpers.test.ts pins both to what the real nftlb accepts.
+ */
+export const NFTLB_HELPER_PROTOCOLS: Readonly<Record<string, readonly NftlbProtocol[]>> = {
   ftp: ["tcp"],
   pptp: ["tcp"],
   sip: ["tcp", "udp"],
   snmp: ["udp"],
   tftp: ["udp"],
+};
+const ENUMS: Record<string, readonly string[]> = {
+  mode: ["snat", "dnat", "dsr", "stlsdnat"],
+  scheduler: ["rr", "weight", "hash", "symhash"],
+  helper: ["none", ...Object.keys(NFTLB_HELPER_PROTOCOLS)],
+  // nftlb 1.0.7 reads anything but "on" as "off", silently (config_value_switch).
+  "intra-connect": ["on", "off"],
 };
 
 const isPort = (p: string): boolean => NUMBER.test(p) && Number(p) >= 1 && Number(p) <= 65535;
@@ -205,7 +210,7 @@ const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
   const protocol = [...protocols][0];
   const helper = merged.helper;
   if (helper !== undefined && helper !== "none" && protocol !== undefined) {
-    if (!(HELPER_PROTOCOLS[helper] ?? []).includes(protocol)) {
+    if (!(NFTLB_HELPER_PROTOCOLS[helper] ?? []).includes(protocol)) {
       problems.push(`${where}: helper ${helper} does not work on ${protocol}`);
     }
   }

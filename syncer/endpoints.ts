@@ -6,6 +6,7 @@
 // files, and a missing or mistyped field drops that endpoint or port, never throws.
 import type { Family } from "../nftlb/types.ts";
 import { parseIp } from "../nftlb/ip.ts";
+import { SERVICE_NAME_LABEL } from "../kube/labels.ts";
 
 export type PortProtocol = "TCP" | "UDP" | "SCTP";
 
@@ -39,8 +40,6 @@ export interface EndpointGroup {
   ports: EndpointPort[];
   endpoints: Endpoint[];
 }
-
-export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
 /**
  * The groups of every EndpointSlice that belongs to the Service `namespace/name`: labelled
