@@ -120,8 +120,9 @@ export async function run(argv: string[]): Promise<number> {
 
   // Loaded only now: --help and usage errors never pay for client-node.
   const kube = await import("../certs/kube.ts");
-  const loaded = kube.loadKubeConfig(values.kubeconfig);
-  if ("error" in loaded) {
+  const { loadKubeConfig } = await import("../kube/kubeconfig.ts");
+  const loaded = loadKubeConfig(values.kubeconfig, { kubectlFiles: true });
+  if (!loaded.ok) {
     console.error(`kube-nftlb certs: ${loaded.error}`);
     return 1;
   }
