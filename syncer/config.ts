@@ -2,7 +2,7 @@
 // key file; the key never appears in an error message.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { parseArgs } from "node:util";
+import { parseFlags, type Exit } from "../flags/flags.ts";
 import { parseConfigFile } from "./config-file.ts";
 import type { EndpointsApi } from "../kube/sources.ts";
 import type { ProxyMode } from "../annotations/index.ts";
@@ -58,8 +58,8 @@ re-programs everything. Problems reach the Service as Warning Events.
 
 Health like kube-proxy's, on --healthz-bind-address: /healthz (503 once a change has waited
 longer than --healthz-timeout to reach nftlb, or while the Node is being deleted), /livez, and
-/readyz (caches synced and nftlb programmed once). /metrics, /healthz (process alive) and /readyz
-on --metrics-bind-address. For each LoadBalancer Service with externalTrafficPolicy: Local, HTTP
+/readyz (caches synced, nftlb programmed once and answering). /metrics, /healthz (process
+alive) and /readyz on --metrics-bind-address. For each LoadBalancer Service with externalTrafficPolicy: Local, HTTP
 on its healthCheckNodePort on the node's addresses: 200 with the local endpoint count, else 503.
 EndpointSlice topology hints are followed as kube-proxy follows them. JSON logs on stdout, the
 nftlb key redacted. On SIGTERM: stops watching, finishes the write in flight, leaves nftlb's
@@ -92,8 +92,9 @@ Flags (each may also be set in --config FILE; a flag given here wins):
   --proxy-mode MODE         replace (default): every Service not labelled for another proxy;
                             alongside: only Services labelled
                             service.kubernetes.io/service-proxy-name=kube-nftlb
-  --resync-period DURATION  full relist and reconcile period, e.g. 5m (default), 30s, 1h
-  --nftlb-probe-period DUR  how often nftlb is checked for a restart (default 5s)
+  --resync-period DURATION  full relist, re-read of nftlb and reconcile period (drift is
+                            repaired), e.g. 5m (default), 30s, 1h
+  --nftlb-probe-period DUR  how often nftlb is checked for a hang or a restart (default 5s)
   --nftlb-memory-limit SIZE the nftlb container's memory limit (bytes, or 512Mi, 2Gi, 1G): a
                             change that would take nftlb's estimated memory (~256 KiB per farm
                             address) past 85% of it is refused with an Event. Unset: estimated
@@ -120,10 +121,16 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             (the syncer itself then needs no capability)
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
+  --version                 print kube-nftlb's version
 
 Exit status: 0 after a clean shutdown, 1 if it could not start, 2 usage error.`;
 
-export type Parsed = { ok: true; config: SyncerConfig } | { ok: false; error: string } | { ok: "help" };
+/** How the syncer is run, as its usage errors spell it. */
+export const SYNCER_COMMAND = "kube-nftlb syncer";
+
+/** A config, a usage error (cli/syncer.ts prints it as one line), or --help/--version/a bad flag. */
+export type Parsed =
+  { ok: true; config: SyncerConfig } | { ok: false; error: string } | { ok: "exit"; exit: Exit };
 
 /** A duration flag of the syncer: the one grammar (runtime/duration.ts), at most a day. */
 export function parsePeriod(raw: string): number | undefined {
@@ -217,10 +224,10 @@ export function parseSyncerArgs(
   readFile = (f: string) => readFileSync(f, "utf8"),
   readMac: (iface: string) => string = readSysMac,
 ): Parsed {
-  let flags;
-  try {
-    ({ values: flags } = parseArgs({
-      args: argv,
+  const parsed = parseFlags(
+    {
+      command: SYNCER_COMMAND,
+      help: HELP,
       options: {
         config: { type: "string" },
         "nftlb-url": { type: "string" },
@@ -243,15 +250,12 @@ export function parseSyncerArgs(
         "log-level": { type: "string" },
         "node-rules": { type: "string" },
         cleanup: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
       },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return { ok: false, error: (err as Error).message };
-  }
-  if (flags.help) return { ok: "help" };
+    },
+    argv,
+  );
+  if (!parsed.ok) return { ok: "exit", exit: parsed.exit };
+  const flags = parsed.values;
   const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => typeof v === "string")) as Record<
     string,
     string

@@ -18,7 +18,7 @@ import type { Farm } from "../nftlb/types.ts";
 import { desired } from "../syncer/desired.ts";
 import { looksLikeOurFarm } from "../syncer/desired-names.ts";
 import { isEmpty, operations, plan } from "../syncer/plan.ts";
-import { sendOperation } from "../syncer/plan-send.ts";
+import { sendOperation } from "../syncer/plan-send.test-helpers.ts";
 import { NODE, service, slice } from "../syncer/desired-fixtures.test-helpers.ts";
 
 const skip = cannotBuildNetwork();
