@@ -33,7 +33,7 @@ export const BACKEND_DEFAULTS = {
   weight: "1",
   priority: "1",
   mark: "",
-  // What GET shows for a backend POSTed without a state (measured: test/nftlb-defaults.test.ts).
+  // What GET shows for a backend POSTed without a state (measured: test/syncer-plan-nftlb.test.ts).
   state: "up",
 } as const;
 export type BackendField = keyof typeof BACKEND_DEFAULTS;
