@@ -66,6 +66,7 @@ export const serializeFarm = (f: FarmPatch): string =>
     ["persist-ttl", f["persist-ttl"]],
     ["log", f.log],
     ["log-prefix", f["log-prefix"]],
+    ["tcp-strict-log-prefix", f["tcp-strict-log-prefix"]],
     ["intra-connect", f["intra-connect"]],
     ["addresses", f.addresses?.map((a) => serializeAddress(a, f.iface))],
     ["helper", f.helper],
@@ -75,6 +76,8 @@ export const serializeFarm = (f: FarmPatch): string =>
     // when there is none — the farm then stays in config_error, even if oface is sent later.
     ["mode", f.mode],
     ["oface", f.oface],
+    // Last: "down" removes the farm's rules once the rest is applied (an adopted farm's hand-over).
+    ["state", f.state],
   ]);
 
 export const serializeFarms = (farms: readonly FarmPatch[]): string =>

@@ -52,6 +52,12 @@ export interface Farm {
   log: string;
   "log-prefix"?: string;
   /**
+   * Prefix of the log lines of `tcp-strict` drops. nftlb 1.0.7 stores and lists it verbatim and
+   * writes it into a rule only while `tcp-strict` is on, which kube-nftlb never sets: kube-nftlb
+   * writes its ownership mark here (syncer/ownership.ts). GET lists it only when not the default.
+   */
+  "tcp-strict-log-prefix"?: string;
+  /**
    * "on": nftlb also balances traffic that starts on the node itself (its output hook: hostNetwork
    * Pods, the kubelet, kube-apiserver calling webhooks by ClusterIP). nftlb's default is "off",
    * and GET lists the field only when it is on.
@@ -72,7 +78,7 @@ export interface Farm {
    * costs an nft error and a full rebuild (measured, docs/nftlb.md).
    */
   mark?: string;
-  /** Farm-level state as GET reports it (up, down, off, config_error). */
+  /** Farm-level state as GET reports it (up, down, off, config_error); sent only to stand a farm down. */
   state?: string;
   addresses: Address[];
   backends: Backend[];

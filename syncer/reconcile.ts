@@ -8,13 +8,14 @@
 // exactly as they are in nftlb.
 import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
-import { SENTINEL_FARM } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
 import type { FarmPatch } from "../nftlb/serialize.ts";
 import type { EventType, ObjectRef } from "../kube/events.ts";
+import type { ForeignHold } from "./ownership.ts";
 import type { DesiredService } from "./desired.ts";
 import { resolveConflicts } from "./desired-conflicts.ts";
-import { looksLikeOurFarm } from "./desired-names.ts";
+import { ForeignHolds, foreignHolds, isMarked, markOwned, ownsIn } from "./ownership.ts";
+import { reportUpstream, upstreamClaims } from "./upstream-farms.ts";
 import { operations, plan, type Plan } from "./plan.ts";
 import {
   admit,
@@ -52,8 +53,8 @@ export interface ReconcilerDeps {
   trace?: SyncTrace;
   /** Wall clock (ms), for the network programming latency. */
   now?: () => number;
-  /** Which nftlb farms kube-nftlb may delete; its own name shape by default. */
-  owns?: (farm: string) => boolean;
+  /** Take over farms of the original kube-nftlb holding our addresses (upstream-farms.ts). */
+  adoptUpstreamFarms?: boolean;
   /** The nftlb container's memory limit (bytes); unset: nftlb's memory is estimated, not enforced. */
   nftlbMemoryBytes?: number | undefined;
   /** The longest one POST should take by estimate (capacity.ts); half nftlb's client timeout. */
@@ -84,6 +85,7 @@ export class Reconciler {
   readonly #refused = new Set<string>();
   #conflicted = new Set<string>();
   readonly #seenTrigger = new Map<string, number>();
+  readonly #foreign = new ForeignHolds();
   readonly #started: number;
   #needList = true;
   #fatal: NftlbError | undefined;
@@ -111,6 +113,11 @@ export class Reconciler {
     this.#needList = true;
     this.#sentinel = false;
     this.#d.queue.add(FULL);
+  }
+
+  /** Re-reads the foreign farms holding Services' addresses; a Service whose holder let go is queued. */
+  async recheckForeign(): Promise<void> {
+    for (const key of await this.#foreign.recheck(this.#d.nftlb)) this.#d.queue.add(key);
   }
 
   /** Reconcile one batch from the queue and tell the queue what became of each key. */
@@ -169,7 +176,9 @@ export class Reconciler {
     }
     for (const key of keys) this.#recompute(key);
 
-    const resolved = resolveConflicts([...this.#memo.values()]);
+    const unmarked = resolveConflicts([...this.#memo.values()]);
+    // Every farm written carries kube-nftlb's mark (ownership.ts).
+    const resolved = { ...unmarked, farms: unmarked.farms.map(markOwned) };
     const owner = new Map<string, string>();
     for (const [key, d] of this.#memo) for (const f of d.farms) owner.set(f.name, key);
     const ownerOfFarm = (name: string) => owner.get(name) ?? ownerOf(name);
@@ -194,9 +203,18 @@ export class Reconciler {
       : scopeOf(new Set([...keys, ...recheck]), resolved.farms, actual, ownerOfFarm);
     const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && (scope?.has(ownerOfFarm(f.name)) ?? true);
     const desired = resolved.farms.filter(planned);
-    const have = actual.filter(planned);
-    const owns = this.#d.owns ?? ((name: string) => name !== SENTINEL_FARM && looksLikeOurFarm(name));
+    const owns = ownsIn(nftlb.known());
+    // Foreign farms are always in view: they hold addresses (by VIP:port or by address name)
+    // whatever the batch, and are never written.
+    const have = actual.filter((f) => planned(f) || !owns(f.name));
     const p = plan(desired, have, { owns, farmMarks: farmMarksOf(actual) });
+    const holds = foreignHolds(p.blocked, resolved.farms, ownerOfFarm);
+    const fresh = this.#foreign.set(scope, holds);
+    for (const h of fresh)
+      this.#d.log.warn(
+        { key: h.key, address: h.address.name, heldBy: h.heldBy },
+        "address held by a foreign farm",
+      );
     for (const b of p.blocked) {
       this.#event(
         ownerOfFarm(b.farm),
@@ -219,7 +237,21 @@ export class Reconciler {
       }
     }
     if (failure === undefined && operations(p).length > 0) await this.#cleanConntrack();
-    return failure;
+    return failure ?? (await this.#upstream(holds, new Set(fresh.map((h) => h.heldBy))));
+  }
+
+  /** Farms of the original kube-nftlb among the holders: reported, or adopted (upstream-farms.ts). */
+  async #upstream(holds: ForeignHold[], fresh: Set<string>): Promise<Failure | undefined> {
+    const claims = upstreamClaims(holds);
+    this.#d.metrics?.upstreamFarms.set(new Set(claims.map((c) => c.upstream)).size);
+    this.#d.metrics?.addressesInUse.set(this.#foreign.count);
+    const error = await reportUpstream(claims, fresh, {
+      nftlb: this.#d.nftlb,
+      adopt: this.#d.adoptUpstreamFarms ?? false,
+      event: (key, type, reason, message) => this.#event(key, reason, message, type),
+      log: this.#d.log,
+    });
+    return error === undefined ? undefined : { error };
   }
 
   /** Never silently open: each Service whose source ranges the node could not install hears of it. */
@@ -396,9 +428,9 @@ export class Reconciler {
     return undefined;
   }
 
-  #event(key: string, reason: string, message: string): void {
+  #event(key: string, reason: string, message: string, type: EventType = "Warning"): void {
     const ref = this.#d.view.serviceRef(key);
-    if (ref !== undefined) void this.#d.events.record(ref, "Warning", reason, message);
+    if (ref !== undefined) void this.#d.events.record(ref, type, reason, message);
   }
 
   /** EndpointSlice trigger time → now, once per trigger, for changes made since the syncer started. */
@@ -419,7 +451,7 @@ export class Reconciler {
     if (m === undefined) return;
     const all = [...this.#d.nftlb.known().values()];
     const c = measure(all);
-    m.farms.set(all.filter((f) => looksLikeOurFarm(f.name)).length);
+    m.farms.set(all.filter(isMarked).length);
     m.backends.set(c.backends);
     m.addresses.set(c.addresses);
     m.addressBytes.set(c.memoryBytes);

@@ -127,6 +127,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     ...(cfg.conntrack ? { conntrack: conntrackCleaner(execConntrack(cfg.conntrack)) } : {}),
     ...(cfg.conntrackAgent ? { conntrack: agentCleaner(cfg.conntrackAgent) } : {}),
     nftlbMemoryBytes: cfg.nftlbMemoryBytes,
+    ...(cfg.adoptUpstreamFarms ? { adoptUpstreamFarms: true } : {}),
     writeBudgetMs: cfg.nftlbTimeoutMs / 2,
   });
   const status = new ProxyStatus({
@@ -234,6 +235,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
         metrics.informerRelists.set({ informer: inf.name }, inf.stats.relists);
       }
       await nodeRules?.check();
+      // A Service waiting for an address a foreign farm holds takes it within a probe period.
+      await reconciler.recheckForeign();
       if (r.ok && !r.value.sentinel && reconciler.sentinelPlanted) {
         metrics.nftlbRestarts.inc();
         log.warn({}, "nftlb lost its farms (restarted): re-programming everything");
