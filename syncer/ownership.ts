@@ -37,6 +37,13 @@ export const ownsIn =
     return f !== undefined && name !== SENTINEL_FARM && isMarked(f);
   };
 
+/** Whether a desired farm has an address nftlb's farm of that name lacks (as last read). */
+export const claimsNewAddress = (desired: readonly Farm[], known: ReadonlyMap<string, Farm>): boolean =>
+  desired.some((d) => {
+    const have = known.get(d.name);
+    return d.addresses.some((a) => !have?.addresses.some((x) => x.name === a.name));
+  });
+
 /** A desired address held by a farm kube-nftlb does not own. */
 export interface ForeignHold {
   /** The Service (`namespace/name`) waiting for the address. */

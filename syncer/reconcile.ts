@@ -14,7 +14,7 @@ import type { EventType, ObjectRef } from "../kube/events.ts";
 import type { ForeignHold } from "./ownership.ts";
 import type { DesiredService } from "./desired.ts";
 import { resolveConflicts } from "./desired-conflicts.ts";
-import { ForeignHolds, foreignHolds, isMarked, markOwned, ownsIn } from "./ownership.ts";
+import { claimsNewAddress, ForeignHolds, foreignHolds, isMarked, markOwned, ownsIn } from "./ownership.ts";
 import { reportUpstream, upstreamClaims } from "./upstream-farms.ts";
 import { operations, plan, type Plan } from "./plan.ts";
 import {
@@ -186,6 +186,12 @@ export class Reconciler {
       this.#event(`${c.loser.service.namespace}/${c.loser.service.name}`, "AddressConflict", c.message);
     }
 
+    // A farm made behind the syncer's back since nftlb was last read may hold an address about
+    // to be claimed (by VIP:port, or by name: address objects are shared): read nftlb again.
+    if (claimsNewAddress(resolved.farms, nftlb.known())) {
+      const listed = await nftlb.listFarms();
+      if (!listed.ok) return { error: listed.error };
+    }
     const actual = [...nftlb.known().values()];
     // Planned again whatever the batch: Services refused for capacity last time (room may have
     // been made), and Services in an address conflict now or last time (the loser gets the
@@ -212,7 +218,7 @@ export class Reconciler {
     const fresh = this.#foreign.set(scope, holds);
     for (const h of fresh)
       this.#d.log.warn(
-        { key: h.key, address: h.address.name, heldBy: h.heldBy },
+        { service: h.key, address: h.address.name, heldBy: h.heldBy },
         "address held by a foreign farm",
       );
     for (const b of p.blocked) {

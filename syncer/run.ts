@@ -235,13 +235,13 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
         metrics.informerRelists.set({ informer: inf.name }, inf.stats.relists);
       }
       await nodeRules?.check();
-      // A Service waiting for an address a foreign farm holds takes it within a probe period.
-      await reconciler.recheckForeign();
       if (r.ok && !r.value.sentinel && reconciler.sentinelPlanted) {
         metrics.nftlbRestarts.inc();
         log.warn({}, "nftlb lost its farms (restarted): re-programming everything");
         reconciler.nftlbRestarted();
       }
+      // A Service waiting for an address a foreign farm holds takes it within a probe period.
+      await reconciler.recheckForeign();
       if (!stopping) timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
     };
     timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));

@@ -97,18 +97,19 @@ export async function reportUpstream(
         "UpstreamFarmFound",
         `${what}: not programmed; --adopt-upstream-farms takes it over`,
       );
-      if (fresh.has(c.upstream)) d.log.warn({ key: c.key, upstream: c.upstream }, `${what}; adoption is off`);
+      if (fresh.has(c.upstream))
+        d.log.warn({ service: c.key, upstream: c.upstream }, `${what}; adoption is off`);
       continue;
     }
     const r = await handOver(d.nftlb, c);
     if (r.done) {
       d.event(c.key, "Normal", "UpstreamFarmAdopted", `${what}: taken over, farm "${c.upstream}" deleted`);
-      d.log.info({ key: c.key, upstream: c.upstream, farm: c.farm }, "upstream farm adopted");
+      d.log.info({ service: c.key, upstream: c.upstream, farm: c.farm }, "upstream farm adopted");
     } else if ("wait" in r) {
       d.event(c.key, "Warning", "UpstreamFarmFound", `${what}: adoption waits, ${r.wait}`);
     } else {
       d.log.warn(
-        { key: c.key, upstream: c.upstream, err: r.error.message },
+        { service: c.key, upstream: c.upstream, err: r.error.message },
         "adopting the upstream farm failed",
       );
       return r.error;
