@@ -119,3 +119,9 @@ export class ForeignHolds {
     return [...freed];
   }
 }
+
+/** `<ns>.<svc>.<port>[...]` → `ns/svc`: the Service a farm belongs to, by its name alone. */
+export const ownerOf = (farm: string): string => {
+  const [ns = "", svc = ""] = farm.split(".");
+  return `${ns}/${svc}`;
+};
