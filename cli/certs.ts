@@ -1,6 +1,6 @@
 // `kube-nftlb certs ensure`: create or rotate the webhook's CA and serving certificate, and keep
 // every caBundle equal to the CA bundle in the Secret. Parses flags, builds the stores, calls in.
-import { parseArgs } from "node:util";
+import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { formatDuration, parseDuration } from "../certs/duration.ts";
 import { ensure, type EnsureRequest } from "../certs/ensure.ts";
 
@@ -29,40 +29,33 @@ Flags:
                                    API servers to load caBundles (default 10m)
       --dry-run                    print what would change; change nothing
   -h, --help                       show this help
+      --version                    print kube-nftlb's version
 
 Exit status: 0 done (or nothing to do), 1 an API error or input it refuses to touch, 2 usage error.`;
 
+const FLAGS = {
+  command: "kube-nftlb certs",
+  help: HELP,
+  positionals: true,
+  options: {
+    namespace: { type: "string", short: "n" },
+    service: { type: "string" },
+    secret: { type: "string" },
+    webhook: { type: "string", multiple: true },
+    kubeconfig: { type: "string" },
+    "ca-validity": { type: "string", default: "87600h" },
+    "cert-validity": { type: "string", default: "8760h" },
+    "renew-before-fraction": { type: "string", default: "0.33" },
+    "propagation-grace": { type: "string", default: "10m" },
+    "dry-run": { type: "boolean", default: false },
+  },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  const usage = (msg: string) => {
-    console.error(`kube-nftlb certs: ${msg}\n\n${HELP}`);
-    return 2;
-  };
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        namespace: { type: "string", short: "n" },
-        service: { type: "string" },
-        secret: { type: "string" },
-        webhook: { type: "string", multiple: true },
-        kubeconfig: { type: "string" },
-        "ca-validity": { type: "string", default: "87600h" },
-        "cert-validity": { type: "string", default: "8760h" },
-        "renew-before-fraction": { type: "string", default: "0.33" },
-        "propagation-grace": { type: "string", default: "10m" },
-        "dry-run": { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const usage = (msg: string) => emit(usageError(FLAGS, msg));
+  const parsed = parseFlags(FLAGS, argv);
+  if (!parsed.ok) return emit(parsed.exit);
+  const { values, positionals } = parsed;
   if (positionals.length !== 1 || positionals[0] !== "ensure") {
     return usage(
       positionals.length === 0

@@ -1,6 +1,6 @@
 // `kube-nftlb conntrack-agent`: the node pod's only process with CAP_NET_ADMIN; deletes stale UDP
 // conntrack entries when the syncer asks (syncer/conntrack-agent.ts). Flags only, no logic.
-import { parseArgs } from "node:util";
+import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { createLogger, createShutdown, logLevelError } from "../runtime/index.ts";
 import { startConntrackAgent } from "../syncer/conntrack-agent.ts";
 import { cleanWithTool, execConntrack } from "../syncer/conntrack-tool.ts";
@@ -17,30 +17,24 @@ Flags:
   --conntrack PATH    the conntrack binary (default /usr/sbin/conntrack)
   --log-level LEVEL   trace, debug, info (default), warn, error
   -h, --help          show this help
+  --version           print kube-nftlb's version
 
 Exit status: 0 after SIGTERM, 1 if it could not start, 2 usage error.`;
 
+const FLAGS = {
+  command: "kube-nftlb conntrack-agent",
+  help: HELP,
+  options: {
+    socket: { type: "string" },
+    conntrack: { type: "string", default: "/usr/sbin/conntrack" },
+    "log-level": { type: "string", default: "info" },
+  },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        socket: { type: "string" },
-        conntrack: { type: "string", default: "/usr/sbin/conntrack" },
-        "log-level": { type: "string", default: "info" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseFlags(FLAGS, argv);
+  if (!parsed.ok) return emit(parsed.exit);
+  const { values } = parsed;
   if (!values.socket?.startsWith("/")) return usage("--socket must be an absolute path");
   if (!values.conntrack.startsWith("/")) return usage("--conntrack must be an absolute path");
   const badLevel = logLevelError(values["log-level"]);
@@ -64,9 +58,4 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-const usage = (msg: string): number => {
-  console.error(
-    `kube-nftlb conntrack-agent: ${msg}\n\nRun \`kube-nftlb conntrack-agent --help\` for the flags.`,
-  );
-  return 2;
-};
+const usage = (message: string): number => emit(usageError(FLAGS, message));

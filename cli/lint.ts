@@ -1,6 +1,6 @@
 // `kube-nftlb lint PATH...`: offline validation of kube-nftlb annotations.
-import { parseArgs } from "node:util";
 import { buffer } from "node:stream/consumers";
+import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { loadPaths, UsageError } from "../manifests/load.ts";
 import { formatFinding, lintObjects, problemFindings, type LintFinding } from "../manifests/lint.ts";
 
@@ -15,35 +15,23 @@ or unreadable path.
 
 Flags:
   -o, --output FORMAT   text (default) or json
-  -h, --help            show this help`;
+  -h, --help            show this help
+      --version         print kube-nftlb's version`;
+
+const FLAGS = {
+  command: "kube-nftlb lint",
+  help: HELP,
+  positionals: true,
+  options: { output: { type: "string", short: "o", default: "text" } },
+} as const;
 
 export async function run(argv: string[]): Promise<number> {
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        output: { type: "string", short: "o", default: "text" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    console.error(`kube-nftlb lint: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (values.output !== "text" && values.output !== "json") {
-    console.error(`kube-nftlb lint: --output must be "text" or "json", got "${values.output}"`);
-    return 2;
-  }
-  if (positionals.length === 0) {
-    console.error(`kube-nftlb lint: no PATH given\n\n${HELP}`);
-    return 2;
-  }
+  const parsed = parseFlags(FLAGS, argv);
+  if (!parsed.ok) return emit(parsed.exit);
+  const { values, positionals } = parsed;
+  if (values.output !== "text" && values.output !== "json")
+    return emit(usageError(FLAGS, `--output must be "text" or "json", got "${values.output}"`));
+  if (positionals.length === 0) return emit(usageError(FLAGS, "no PATH given"));
 
   let loaded;
   try {

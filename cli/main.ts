@@ -1,6 +1,8 @@
 // `kube-nftlb <command>`: parses nothing itself, hands argv to the command's module.
 // Each command lives in cli/<name>.ts and is loaded only when run, so `lint` never pays for
 // client-node. The extension follows this file's: .ts from a checkout, .js from the build.
+import { emit, usageError, versionExit } from "../flags/flags.ts";
+
 const COMMANDS: Record<string, string> = {
   lint: "validate kube-nftlb annotations in manifests, offline",
   render: "print the nftlb farms a node would get for manifests",
@@ -23,7 +25,7 @@ ${Object.entries(COMMANDS)
   .map(([name, summary]) => `  ${name.padEnd(15)} ${summary}`)
   .join("\n")}
 
-Run \`kube-nftlb <command> --help\` for a command's flags.`;
+Run \`kube-nftlb <command> --help\` for a command's flags; \`kube-nftlb --version\` prints the version.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -31,10 +33,9 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return name === undefined ? 2 : 0;
   }
-  if (!Object.hasOwn(COMMANDS, name)) {
-    console.error(`kube-nftlb: unknown command "${name}"\n\n${USAGE}`);
-    return 2;
-  }
+  if (name === "--version" || name === "version") return emit(versionExit());
+  if (!Object.hasOwn(COMMANDS, name))
+    return emit(usageError({ command: "kube-nftlb" }, `unknown command "${name}"`));
   let mod: Command;
   try {
     mod = (await import(new URL(`./${name}${EXT}`, import.meta.url).href)) as Command;

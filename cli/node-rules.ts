@@ -1,6 +1,6 @@
 // `kube-nftlb node-rules`: the agent that holds NET_ADMIN for kube-nftlb's own nftables table and
 // nothing else (syncer/node-rules-agent.ts). Runs until SIGTERM; the table stays in the kernel.
-import { parseArgs } from "node:util";
+import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { createLogger, createShutdown, logLevelError } from "../runtime/index.ts";
 import { socketTable, startNodeRulesAgent } from "../syncer/node-rules-agent.ts";
 import { nftTable } from "../syncer/node-rules-nft.ts";
@@ -20,30 +20,24 @@ Flags:
                       exit 0 (yes) or 1 (no): the container's probe
   --log-level LEVEL   trace, debug, info (default), warn, error
   -h, --help          show this help
+  --version           print kube-nftlb's version
 
 Exit status: 0 after a clean shutdown, 1 if it could not start, 2 usage error.`;
 
+const FLAGS = {
+  command: "kube-nftlb node-rules",
+  help: HELP,
+  options: {
+    socket: { type: "string" },
+    check: { type: "boolean" },
+    "log-level": { type: "string", default: "info" },
+  },
+} as const;
+
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        socket: { type: "string" },
-        check: { type: "boolean" },
-        "log-level": { type: "string", default: "info" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseFlags(FLAGS, argv);
+  if (!parsed.ok) return emit(parsed.exit);
+  const { values } = parsed;
   if (!values.socket?.startsWith("/")) return usage("--socket must be an absolute path");
   const badLevel = logLevelError(values["log-level"]);
   if (badLevel !== undefined) return usage(badLevel);
@@ -66,7 +60,4 @@ export async function run(argv: string[]): Promise<number> {
   return 0;
 }
 
-function usage(error: string): number {
-  console.error(`kube-nftlb node-rules: ${error}\n\nRun \`kube-nftlb node-rules --help\` for the flags.`);
-  return 2;
-}
+const usage = (message: string): number => emit(usageError(FLAGS, message));

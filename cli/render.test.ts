@@ -212,7 +212,11 @@ describe("kube-nftlb render: usage", () => {
       /must be "slices" or "endpoints"/,
     ],
     ["no PATH", NODE, /no PATH given/],
-    ["an unknown flag", [...NODE, "--nodes", "x", EXAMPLES], /Unknown option '--nodes'/],
+    [
+      "an unknown flag",
+      [...NODE, "--nodes", "x", EXAMPLES],
+      /^kube-nftlb render: unknown flag --nodes; run `kube-nftlb render --help`$/m,
+    ],
     ["a missing PATH", [...NODE, "/nonexistent/x.yaml"], /cannot read \/nonexistent\/x\.yaml: no such file/],
     ["--iface alone", [...NODE, "--iface", "eth0", EXAMPLES], /--iface and --oface go together/],
     ["--oface alone", [...NODE, "--oface", "cni0", EXAMPLES], /--iface and --oface go together/],
@@ -257,6 +261,7 @@ describe("kube-nftlb render: usage", () => {
       const r = await render(args);
       assert.equal(r.code, 2);
       assert.match(r.err, message);
+      assert.equal(r.err.trimEnd().split("\n").length, 1, `one line, not the usage: ${r.err}`);
       assert.equal(r.out, "");
     });
   }

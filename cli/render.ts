@@ -1,7 +1,7 @@
 // `kube-nftlb render`: the farms one node would get for some manifests, as the exact body that
 // would be POSTed to an empty nftlb. Offline: no cluster, no nftlb.
-import { parseArgs } from "node:util";
 import { buffer } from "node:stream/consumers";
+import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { loadPaths, UsageError, type ManifestObject } from "../manifests/load.ts";
 import { parseService } from "../annotations/index.ts";
 // Straight from the files, not nftlb/index.ts: render needs no HTTP client.
@@ -41,7 +41,22 @@ Flags:
       --iface-mac MAC           dsr: the MAC of --iface on that node; when absent it is read
                                 from /sys/class/net/IFACE/address here (render run on the node)
                                 Without --iface/--oface, Services annotated dsr render in snat.
-  -h, --help                    show this help`;
+  -h, --help                    show this help
+      --version                 print kube-nftlb's version`;
+
+const FLAGS = {
+  command: "kube-nftlb render",
+  help: HELP,
+  positionals: true,
+  options: {
+    "node-name": { type: "string" },
+    "node-ip": { type: "string" },
+    "endpoints-api": { type: "string", default: "slices" },
+    iface: { type: "string" },
+    oface: { type: "string" },
+    "iface-mac": { type: "string" },
+  },
+} as const;
 
 /** Where render writes and reads; the command passes the process's streams, tests their own. */
 export interface RenderIo {
@@ -63,32 +78,10 @@ type Parsed =
   | { ok: false; code: number };
 
 function parse(argv: string[], io: RenderIo): Parsed {
-  const usage = (message: string): Parsed => {
-    io.err(`kube-nftlb render: ${message}\n\n${HELP}`);
-    return { ok: false, code: 2 };
-  };
-  let values, positionals;
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        "node-name": { type: "string" },
-        "node-ip": { type: "string" },
-        "endpoints-api": { type: "string", default: "slices" },
-        iface: { type: "string" },
-        oface: { type: "string" },
-        "iface-mac": { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-  if (values.help) {
-    io.out(HELP);
-    return { ok: false, code: 0 };
-  }
+  const usage = (message: string): Parsed => ({ ok: false, code: emit(usageError(FLAGS, message), io) });
+  const parsed = parseFlags(FLAGS, argv);
+  if (!parsed.ok) return { ok: false, code: emit(parsed.exit, io) };
+  const { values, positionals } = parsed;
   const name = values["node-name"];
   if (name === undefined || name === "") return usage("--node-name is required");
   if (values["node-ip"] === undefined) return usage("--node-ip is required");

@@ -1,19 +1,14 @@
 // `kube-nftlb syncer`: parses flags (syncer/config.ts) and runs syncer/run.ts until SIGTERM.
 import { createLogger, createShutdown } from "../runtime/index.ts";
-import { HELP, parseSyncerArgs } from "../syncer/config.ts";
+import { emit, usageError } from "../flags/flags.ts";
+import { parseSyncerArgs, SYNCER_COMMAND } from "../syncer/config.ts";
 import { startSyncer } from "../syncer/run.ts";
 import { runCleanup } from "../syncer/cleanup-cli.ts";
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseSyncerArgs(argv);
-  if (parsed.ok === "help") {
-    console.log(HELP);
-    return 0;
-  }
-  if (!parsed.ok) {
-    console.error(`kube-nftlb syncer: ${parsed.error}\n\nRun \`kube-nftlb syncer --help\` for the flags.`);
-    return 2;
-  }
+  if (parsed.ok === "exit") return emit(parsed.exit);
+  if (!parsed.ok) return emit(usageError({ command: SYNCER_COMMAND }, parsed.error));
   const cfg = parsed.config;
   const log = createLogger({ name: "syncer", level: cfg.logLevel, secrets: () => [cfg.nftlbKey] });
   if (cfg.cleanup) return runCleanup(cfg, log);

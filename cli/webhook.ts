@@ -1,5 +1,5 @@
 // `kube-nftlb webhook`: parses flags and runs webhook/server.ts until SIGTERM.
-import { parseArgs } from "node:util";
+import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { createLogger, createShutdown, logLevelError } from "../runtime/index.ts";
 import { loadDefaultsFile } from "../webhook/defaults-file.ts";
 import { startWebhook } from "../webhook/server.ts";
@@ -36,13 +36,27 @@ Flags:
   --shutdown-delay SECONDS stay up but unready this long after SIGTERM (default 3)
   --log-level LEVEL        trace, debug, info (default), warn, error
   -h, --help               show this help
+      --version            print kube-nftlb's version
 
 Exit status: 0 after a clean shutdown, 1 if the server could not start, 2 usage error.`;
 
-const usage = (message: string): number => {
-  console.error(`kube-nftlb webhook: ${message}\n\nRun \`kube-nftlb webhook --help\` for the flags.`);
-  return 2;
-};
+const FLAGS = {
+  command: "kube-nftlb webhook",
+  help: HELP,
+  options: {
+    "tls-cert": { type: "string" },
+    "tls-key": { type: "string" },
+    port: { type: "string", default: "9443" },
+    "probe-port": { type: "string", default: "8080" },
+    "bind-address": { type: "string", default: "0.0.0.0" },
+    "defaults-file": { type: "string" },
+    "shutdown-delay": { type: "string", default: "3" },
+    "proxy-mode": { type: "string", default: "replace" },
+    "log-level": { type: "string", default: "info" },
+  },
+} as const;
+
+const usage = (message: string): number => emit(usageError(FLAGS, message));
 
 function port(raw: string, flag: string): number | string {
   if (!/^\d+$/.test(raw) || Number(raw) > 65535)
@@ -51,30 +65,9 @@ function port(raw: string, flag: string): number | string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        "tls-cert": { type: "string" },
-        "tls-key": { type: "string" },
-        port: { type: "string", default: "9443" },
-        "probe-port": { type: "string", default: "8080" },
-        "bind-address": { type: "string", default: "0.0.0.0" },
-        "defaults-file": { type: "string" },
-        "shutdown-delay": { type: "string", default: "3" },
-        "proxy-mode": { type: "string", default: "replace" },
-        "log-level": { type: "string", default: "info" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    return usage((err as Error).message);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
+  const parsed = parseFlags(FLAGS, argv);
+  if (!parsed.ok) return emit(parsed.exit);
+  const { values } = parsed;
   const cert = values["tls-cert"];
   const key = values["tls-key"];
   if (!cert || !key) return usage("--tls-cert and --tls-key are required");

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { parseArgs } from "node:util";
+import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { cannotBuildNetwork } from "./net/sys.ts";
 import { NODE } from "./net/sys.ts";
 import { alive, claim, cleanDir, files, lockPid, readInfo, setLock } from "./cluster/lab-dir.ts";
@@ -34,12 +34,13 @@ Flags:
   --nodes N                 up: 1 or 2 nodes, each with its own nftlb and syncer; Pods are
                             spread over them (default 1)
   -h, --help                show this help
+      --version             print kube-nftlb's version
 
 Exit status: 0 done, 1 failed (the reason is printed), 2 usage error.`;
 
-const fail = (msg: string, code = 1) => {
+const fail = (msg: string) => {
   console.error(`lab: ${msg}`);
-  return code;
+  return 1;
 };
 
 const ms = (raw: string | undefined, flag: string, dflt: number): number | string => {
@@ -191,38 +192,35 @@ async function down(dir: string): Promise<number> {
   return 0;
 }
 
+const FLAGS = {
+  command: "npm run lab --",
+  prefix: "lab",
+  help: HELP,
+  positionals: true,
+  options: {
+    dir: { type: "string", default: path.join(tmpdir(), "kube-nftlb-lab") },
+    "pod-ready-delay": { type: "string" },
+    "termination-delay": { type: "string" },
+    nodes: { type: "string", default: "1" },
+  },
+} as const;
+
+const usage = (message: string): number => emit(usageError(FLAGS, message));
+
 export async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        dir: { type: "string", default: path.join(tmpdir(), "kube-nftlb-lab") },
-        "pod-ready-delay": { type: "string" },
-        "termination-delay": { type: "string" },
-        nodes: { type: "string", default: "1" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-  } catch (err) {
-    return fail(`${(err as Error).message}\n\n${HELP}`, 2);
-  }
+  const parsed = parseFlags(FLAGS, argv);
+  if (!parsed.ok) return emit(parsed.exit);
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
   const [cmd, ...rest] = positionals;
   if (cmd === undefined || rest.length > 0 || !["up", "down", "supervise"].includes(cmd))
-    return fail(`expected one command, up or down; got "${positionals.join(" ")}"\n\n${HELP}`, 2);
+    return usage(`expected one command, up or down; got "${positionals.join(" ")}"`);
   const readyDelay = ms(values["pod-ready-delay"], "--pod-ready-delay", 0);
   const terminationDelay = ms(values["termination-delay"], "--termination-delay", 2000);
-  if (typeof readyDelay === "string") return fail(readyDelay, 2);
-  if (typeof terminationDelay === "string") return fail(terminationDelay, 2);
-  if (values.dir === "") return fail("--dir must not be empty", 2);
+  if (typeof readyDelay === "string") return usage(readyDelay);
+  if (typeof terminationDelay === "string") return usage(terminationDelay);
+  if (values.dir === "") return usage("--dir must not be empty");
   if (values.nodes !== "1" && values.nodes !== "2")
-    return fail(`--nodes must be 1 or 2, got "${values.nodes}"`, 2);
+    return usage(`--nodes must be 1 or 2, got "${values.nodes}"`);
   const nodes = Number(values.nodes);
   const dir = path.resolve(values.dir);
   if (cmd === "up") return up(dir, readyDelay, terminationDelay, nodes);

@@ -2,7 +2,7 @@
 // key file; the key never appears in an error message.
 import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
-import { parseArgs } from "node:util";
+import { parseFlags, type Exit } from "../flags/flags.ts";
 import { parseConfigFile } from "./config-file.ts";
 import type { EndpointsApi } from "../kube/sources.ts";
 import type { ProxyMode } from "../annotations/index.ts";
@@ -127,10 +127,16 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             (Event UpstreamFarmFound) and left as they are
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
+  --version                 print kube-nftlb's version
 
 Exit status: 0 after a clean shutdown, 1 if it could not start, 2 usage error.`;
 
-export type Parsed = { ok: true; config: SyncerConfig } | { ok: false; error: string } | { ok: "help" };
+/** How the syncer is run, as its usage errors spell it. */
+export const SYNCER_COMMAND = "kube-nftlb syncer";
+
+/** A config, a usage error (cli/syncer.ts prints it as one line), or --help/--version/a bad flag. */
+export type Parsed =
+  { ok: true; config: SyncerConfig } | { ok: false; error: string } | { ok: "exit"; exit: Exit };
 
 /** "5m", "30s", "1h", "250ms", or plain seconds. */
 export function parseDuration(raw: string): number | undefined {
@@ -232,10 +238,10 @@ export function parseSyncerArgs(
   readFile = (f: string) => readFileSync(f, "utf8"),
   readMac: (iface: string) => string = readSysMac,
 ): Parsed {
-  let flags;
-  try {
-    ({ values: flags } = parseArgs({
-      args: argv,
+  const parsed = parseFlags(
+    {
+      command: SYNCER_COMMAND,
+      help: HELP,
       options: {
         config: { type: "string" },
         "nftlb-url": { type: "string" },
@@ -259,15 +265,12 @@ export function parseSyncerArgs(
         "node-rules": { type: "string" },
         cleanup: { type: "boolean" },
         "adopt-upstream-farms": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
       },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    return { ok: false, error: (err as Error).message };
-  }
-  if (flags.help) return { ok: "help" };
+    },
+    argv,
+  );
+  if (!parsed.ok) return { ok: "exit", exit: parsed.exit };
+  const flags = parsed.values;
   const given = Object.fromEntries(Object.entries(flags).filter(([, v]) => typeof v === "string")) as Record<
     string,
     string

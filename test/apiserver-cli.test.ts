@@ -30,15 +30,16 @@ describe("node lab/apiserver/cli.ts", () => {
   });
 
   it("refuses a missing --dir, unknown flags and a bad port with exit 2 and a reason", async () => {
+    const hint = "; run `node lab/apiserver/cli.ts --help`\n";
     const noDir = await run([]);
     assert.equal(noDir.code, 2);
-    assert.match(noDir.stderr, /^--dir is required/);
+    assert.equal(noDir.stderr, `lab apiserver: --dir is required${hint}`);
     const bogus = await run(["--dir", "/tmp/x", "--bogus"]);
     assert.equal(bogus.code, 2);
-    assert.match(bogus.stderr, /Unknown option '--bogus'/);
+    assert.equal(bogus.stderr, `lab apiserver: unknown flag --bogus${hint}`);
     const port = await run(["--dir", "/tmp/x", "--port", "http"]);
     assert.equal(port.code, 2);
-    assert.match(port.stderr, /--port: want a number/);
+    assert.equal(port.stderr, `lab apiserver: --port: want a number from 0 to 65535, got "http"${hint}`);
   });
 
   it("starts, writes a working kubeconfig, and stops on SIGTERM", async () => {

@@ -349,12 +349,16 @@ test("CLI: usage errors exit 2 with the reason", async () => {
         ["ensure", "-n", NS, "--service", SVC, "--secret", SECRET, "--webhook", "a,,b"],
         /--webhook "" is not a valid Kubernetes name/,
       ],
-      [[...ENSURE_ARGS, "--bogus"], /Unknown option '--bogus'/],
+      [
+        [...ENSURE_ARGS, "--bogus"],
+        /^kube-nftlb certs: unknown flag --bogus; run `kube-nftlb certs --help`$/,
+      ],
     ];
     for (const [args, message] of cases) {
       errors.length = 0;
       assert.equal(await run(args), 2, args.join(" "));
       assert.match(errors.join("\n"), message);
+      assert.equal(errors.length, 1, `one line, not the usage: ${errors.join("\n")}`);
     }
   } finally {
     console.error = original;

@@ -195,6 +195,13 @@ describe("the runtime image's layout", { skip }, () => {
     });
   });
 
+  it("`kube-nftlb --version` from the build output prints package.json's version", () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    const r = run(["webhook", "--version"]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, `kube-nftlb ${version}\n`);
+  });
+
   it("the syncer accepts the DaemonSet's arguments (it stops at the API server, not at a flag)", async () => {
     const objects = render("deploy");
     const { pod, syncer, nftlb } = daemonSet(objects);

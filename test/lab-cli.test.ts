@@ -93,12 +93,13 @@ describe("lab CLI: usage", () => {
       [["up", "--termination-delay=-5"], /--termination-delay must be a whole number/],
       [["up", "--nodes", "3"], /--nodes must be 1 or 2, got "3"/],
       [["up", "--nodes=two"], /--nodes must be 1 or 2, got "two"/],
-      [["up", "--frobnicate"], /Unknown option '--frobnicate'/],
+      [["up", "--frobnicate"], /^lab: unknown flag --frobnicate; run `npm run lab -- --help`\n$/],
       [["up", "--dir", ""], /--dir must not be empty/],
     ] as const) {
       const r = await lab([...args]);
       assert.equal(r.code, 2, args.join(" "));
       assert.match(r.out, msg, args.join(" "));
+      assert.equal(r.out.trimEnd().split("\n").length, 1, `one line, not the usage: ${r.out}`);
     }
   });
   it("down of a directory without a lab says so", async () => {

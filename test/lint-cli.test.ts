@@ -196,6 +196,7 @@ describe("usage", () => {
       const r = lint([...args]);
       assert.equal(r.code, 2);
       assert.match(r.err, /kube-nftlb lint: /);
+      assert.equal(r.err.trimEnd().split("\n").length, 1, `one line, not the usage: ${r.err}`);
     });
   }
   it("the top-level command lists the commands and rejects unknown ones", () => {
@@ -204,6 +205,6 @@ describe("usage", () => {
     assert.match(top.stdout, /lint\s+validate kube-nftlb annotations/);
     const bad = spawnSync(process.execPath, [BIN, "lnit"], { encoding: "utf8" });
     assert.equal(bad.status, 2);
-    assert.match(bad.stderr, /unknown command "lnit"/);
+    assert.equal(bad.stderr, 'kube-nftlb: unknown command "lnit"; run `kube-nftlb --help`\n');
   });
 });

@@ -56,7 +56,10 @@ const usage: [string[], RegExp][] = [
     ["--tls-cert", "c", "--tls-key", "k", "--proxy-mode", "instead"],
     /--proxy-mode must be replace or alongside/,
   ],
-  [["--tls-cert", "c", "--tls-key", "k", "--bogus"], /Unknown option '--bogus'/],
+  [
+    ["--tls-cert", "c", "--tls-key", "k", "--bogus"],
+    /^kube-nftlb webhook: unknown flag --bogus; run `kube-nftlb webhook --help`\n$/,
+  ],
   [
     ["--tls-cert", "c", "--tls-key", "k", "--defaults-file", join(dir, "none.yaml")],
     /cannot read .*none.yaml: ENOENT/,
@@ -74,6 +77,7 @@ for (const [args, message] of usage) {
     const r = cli(...args);
     assert.equal(r.status, 2);
     assert.match(r.stderr, message);
+    assert.equal(r.stderr.trimEnd().split("\n").length, 1, `one line, not the usage: ${r.stderr}`);
     assert.equal(r.stdout, "");
   });
 }

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import process from "node:process";
-import { parseArgs } from "node:util";
+import { emit, parseFlags, usageError } from "../../flags/flags.ts";
 import { startApiServer } from "./index.ts";
 
 const HELP = `Usage: node lab/apiserver/cli.ts --dir DIR [flags]
@@ -23,48 +23,39 @@ Flags:
                              kube-nftlb/kube-nftlb-webhook=https://127.0.0.1:8443 (repeatable)
   --verbose                  log every request
   -h, --help                 show this help
+      --version              print kube-nftlb's version
 `;
 
+const FLAGS = {
+  command: "node lab/apiserver/cli.ts",
+  prefix: "lab apiserver",
+  help: HELP,
+  options: {
+    dir: { type: "string" },
+    port: { type: "string" },
+    "service-cidr": { type: "string" },
+    "node-port-range": { type: "string" },
+    token: { type: "string" },
+    "webhook-service": { type: "string", multiple: true },
+    verbose: { type: "boolean" },
+  },
+} as const;
+
+const usage = (message: string): number => emit(usageError(FLAGS, message));
+
 export async function run(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        dir: { type: "string" },
-        port: { type: "string" },
-        "service-cidr": { type: "string" },
-        "node-port-range": { type: "string" },
-        token: { type: "string" },
-        "webhook-service": { type: "string", multiple: true },
-        verbose: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${HELP}`);
-    return 2;
-  }
-  if (values.help === true) {
-    console.log(HELP);
-    return 0;
-  }
-  if (values.dir === undefined || values.dir === "") {
-    console.error(`--dir is required\n\n${HELP}`);
-    return 2;
-  }
+  const parsed = parseFlags(FLAGS, argv);
+  if (!parsed.ok) return emit(parsed.exit);
+  const { values } = parsed;
+  if (values.dir === undefined || values.dir === "") return usage("--dir is required");
   const port = values.port === undefined ? 0 : Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    console.error(`--port: want a number from 0 to 65535, got ${JSON.stringify(values.port)}`);
-    return 2;
-  }
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    return usage(`--port: want a number from 0 to 65535, got ${JSON.stringify(values.port)}`);
   const services = new Map<string, string>();
   for (const m of values["webhook-service"] ?? []) {
     const match = /^([a-z0-9-]+)\/([a-z0-9-]+)=(https:\/\/.+)$/.exec(m);
-    if (match === null) {
-      console.error(`--webhook-service: want NAMESPACE/NAME=https://HOST:PORT, got ${JSON.stringify(m)}`);
-      return 2;
-    }
+    if (match === null)
+      return usage(`--webhook-service: want NAMESPACE/NAME=https://HOST:PORT, got ${JSON.stringify(m)}`);
     services.set(`${match[1] ?? ""}/${match[2] ?? ""}`, match[3] ?? "");
   }
   const dir = resolve(values.dir);
