@@ -76,8 +76,6 @@ export const serializeFarm = (f: FarmPatch): string =>
     // when there is none — the farm then stays in config_error, even if oface is sent later.
     ["mode", f.mode],
     ["oface", f.oface],
-    // Last: "down" removes the farm's rules once the rest is applied (an adopted farm's hand-over).
-    ["state", f.state],
   ]);
 
 export const serializeFarms = (farms: readonly FarmPatch[]): string =>

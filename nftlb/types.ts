@@ -78,7 +78,7 @@ export interface Farm {
    * costs an nft error and a full rebuild (measured, docs/nftlb.md).
    */
   mark?: string;
-  /** Farm-level state as GET reports it (up, down, off, config_error); sent only to stand a farm down. */
+  /** Farm-level state as GET reports it (up, down, off, config_error). */
   state?: string;
   addresses: Address[];
   backends: Backend[];

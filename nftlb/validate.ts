@@ -247,9 +247,6 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
         problems.push(`farms "${owner}" and "${farm.name}" share farm mark ${formatMark(fm)}`);
       farmMarks.set(fm, farm.name);
     }
-    // A farm stood down has no rules: its addresses claim nothing in nft (an adopted farm's
-    // hand-over stands it down in the POST that gives its addresses to their new farm).
-    if (farm.state === "down" || farm.state === "off") continue;
     for (const a of farm.addresses) {
       for (const port of expandPorts(a.ports ?? "") ?? []) {
         const claim = `${a.protocol} ${a["ip-addr"]}:${port}`;

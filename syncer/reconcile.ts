@@ -28,9 +28,8 @@ import {
   markOwned,
   ownerOf,
   ownsIn,
-  type ForeignHold,
 } from "./ownership.ts";
-import { reportUpstream, upstreamClaims } from "./upstream-farms.ts";
+import { adoptions, intoAdopted, reportUpstream, upstreamHolds } from "./upstream-farms.ts";
 import { scopeOf } from "./reconcile-scope.ts";
 import { HeldKeys } from "./reconcile-held.ts";
 import { ServiceEvents, type EventSink } from "./reconcile-events.ts";
@@ -79,6 +78,8 @@ export class Reconciler {
   readonly #d: ReconcilerDeps;
   readonly #memo = new Map<string, DesiredService>();
   readonly #foreign = new ForeignHolds();
+  /** Upstream farms adopted → their Service, past the Service's deletion (for its GC). */
+  readonly #adoptedBy = new Map<string, string>();
   readonly #events: ServiceEvents;
   readonly #held: HeldKeys;
   readonly #latency: ProgrammingLatency;
@@ -194,19 +195,26 @@ export class Reconciler {
     for (const key of keys) this.#recompute(key);
 
     const unmarked = resolveConflicts([...this.#memo.values()]);
-    // Every farm written carries kube-nftlb's mark (ownership.ts).
-    const resolved = { ...unmarked, farms: unmarked.farms.map(markOwned) };
-    const owner = new Map<string, string>();
-    for (const [key, d] of this.#memo) for (const f of d.farms) owner.set(f.name, key);
-    const ownerOfFarm = (name: string) => owner.get(name) ?? ownerOf(name);
-    this.#events.conflicts(resolved.conflicts);
-
+    const adopt = this.#d.adoptUpstreamFarms ?? false;
+    let adopted = adoptions(unmarked.farms, nftlb.known(), adopt);
     // A farm made behind the syncer's back since nftlb was last read may hold an address about
     // to be claimed (by VIP:port, or by name: address objects are shared): read nftlb again.
-    if (claimsNewAddress(resolved.farms, nftlb.known())) {
+    if (claimsNewAddress(intoAdopted(unmarked.farms, adopted), nftlb.known())) {
       const listed = await nftlb.listFarms();
       if (!listed.ok) return { failure: listed.error, outcomes };
+      adopted = adoptions(unmarked.farms, nftlb.known(), adopt);
     }
+    // Every farm written carries kube-nftlb's mark (ownership.ts); an adopted one is written
+    // into the upstream farm it takes over (upstream-farms.ts).
+    const resolved = { ...unmarked, farms: intoAdopted(unmarked.farms, adopted).map(markOwned) };
+    const owner = new Map<string, string>();
+    for (const [key, d] of this.#memo) for (const f of d.farms) owner.set(f.name, key);
+    for (const [farm, upstream] of adopted.into) {
+      const key = owner.get(farm);
+      if (key !== undefined) this.#adoptedBy.set(upstream, key);
+    }
+    const ownerOfFarm = (name: string) => owner.get(name) ?? this.#adoptedBy.get(name) ?? ownerOf(name);
+    this.#events.conflicts(resolved.conflicts);
     const actual = [...nftlb.known().values()];
     // Planned again whatever the batch: Services refused for capacity last time (room may have
     // been made), and Services in an address conflict now or last time (the loser gets the
@@ -262,23 +270,17 @@ export class Reconciler {
       this.#events.rulesFailed(this.#memo, this.#d.nodeRules.lastError ?? "");
     }
     if (operations(p).length > 0) await this.#cleanConntrack();
-    const upstream = await this.#upstream(holds, new Set(fresh.map((h) => h.heldBy)));
-    return upstream === undefined ? { outcomes } : { failure: upstream, outcomes };
-  }
-
-  /** Farms of the original kube-nftlb among the holders: reported, or adopted (upstream-farms.ts). */
-  async #upstream(holds: ForeignHold[], fresh: Set<string>): Promise<NftlbError | undefined> {
-    const claims = upstreamClaims(holds);
-    this.#d.metrics?.upstreamFarms.set(new Set(claims.map((c) => c.upstream)).size);
+    // Farms of the original kube-nftlb: found (reported), or adopted by this pass's write.
+    const found = upstreamHolds(holds);
+    this.#d.metrics?.upstreamFarms.set(found.size);
     this.#d.metrics?.addressesInUse.set(this.#foreign.count);
-    const error = await reportUpstream(claims, fresh, {
-      nftlb: this.#d.nftlb,
-      adopt: this.#d.adoptUpstreamFarms ?? false,
-      event: (key, type, reason, message) => this.#events.warn(key, reason, message, type),
-      log: this.#d.log,
-    });
-    if (error !== undefined) this.#needList = true;
-    return error;
+    reportUpstream(
+      found,
+      adopted,
+      { adopt, fresh: new Set(fresh.map((h) => h.heldBy)), ownerOf: ownerOfFarm },
+      { event: (key, type, reason, message) => this.#events.warn(key, reason, message, type), log: this.#d.log },
+    );
+    return { outcomes };
   }
 
   /** After a verified write: stale UDP flows go (their next packet is balanced anew). */

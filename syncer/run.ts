@@ -229,6 +229,9 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     };
     timersToCancel.push(timers.after(cfg.resyncMs, resync));
     const probe = async () => {
+      // Whether the sentinel was planted BEFORE asking: one planted while the ping was on its way
+      // is missing from its answer, and that is no restart.
+      const planted = reconciler.sentinelPlanted;
       const r = await nftlb.ping();
       metrics.nftlbUp.set(r.ok ? 1 : 0);
       for (const inf of sources.all()) {
@@ -236,7 +239,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
         metrics.informerRelists.set({ informer: inf.name }, inf.stats.relists);
       }
       await nodeRules?.check();
-      if (r.ok && !r.value.sentinel && reconciler.sentinelPlanted) {
+      if (r.ok && !r.value.sentinel && planted && reconciler.sentinelPlanted) {
         metrics.nftlbRestarts.inc();
         log.warn({}, "nftlb lost its farms (restarted): re-programming everything");
         reconciler.nftlbRestarted();

@@ -3,117 +3,114 @@
 // (ownership.ts): reported on the Service (Event `UpstreamFarmFound`, log, metric) and, only with
 // --adopt-upstream-farms, taken over.
 //
-// The hand-over, measured on nftlb 1.0.7 with a looping client (docs/operators.md): nft refuses one
-// VIP:port in two farms and nftlb then rebuilds its whole table, and nftlb writes each farm in an
-// nft transaction of its own, so no order moves a VIP:port from one farm to another in one
-// transaction. The cheapest safe order:
-// 1. our farm is written without the held address (plan does that while the address is held), and
-//    waits until it has a backend that is up;
-// 2. ONE POST: the upstream farm `state: down` (its rules go), then our farm's held addresses —
-//    nftlb writes the two farms back to back, ~1-3 ms apart (a DELETE then a POST: ~20 ms);
-// 3. `DELETE` of the upstream farm, which has no rules left by then.
+// Taken over IN PLACE: the Service's farm is written into the upstream farm, under the upstream
+// farm's name, and marked (so it is kube-nftlb's from then on; it keeps its name while the
+// Service lives). Measured on nftlb 1.0.7 with a looping client: every way of moving a VIP:port
+// from one farm to another leaves it unbalanced for a moment, because nftlb writes each farm in
+// an nft transaction of its own and nft refuses one VIP:port in two farms (writing ours first
+// makes nftlb rebuild its whole table). DELETE then POST: ~20 ms without a farm; one POST standing
+// the old farm down and giving its address to ours: ~1-3 ms; `newname`: the same. Both failed
+// connections in every run. A merge POST into the farm that holds the VIP changes its backends
+// and settings in one transaction, the VIP never leaves it: no failed connection.
 import type { Address, Farm } from "../nftlb/types.ts";
-import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
-import type { ForeignHold } from "./ownership.ts";
+import { isMarked, type ForeignHold } from "./ownership.ts";
 
 /** `<service>--<port>`: a Service name (DNS label), then a port's name or number. */
 export const UPSTREAM_FARM = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?--[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-export interface UpstreamClaim {
-  /** The Service (`namespace/name`). */
-  key: string;
-  /** Our farm, waiting for the addresses. */
-  farm: string;
-  upstream: string;
-  addresses: Address[];
-}
-
-/** The holds that are upstream farms, one claim per (Service farm, upstream farm). */
-export function upstreamClaims(holds: readonly ForeignHold[]): UpstreamClaim[] {
-  const out = new Map<string, UpstreamClaim>();
-  for (const h of holds) {
-    if (!UPSTREAM_FARM.test(h.heldBy)) continue;
-    const id = `${h.farm}\n${h.heldBy}`;
-    const c = out.get(id) ?? { key: h.key, farm: h.farm, upstream: h.heldBy, addresses: [] };
-    if (!c.addresses.some((a) => a.name === h.address.name)) c.addresses.push(h.address);
-    out.set(id, c);
-  }
-  return [...out.values()];
-}
-
 const vip = (a: Address) => `${a.protocol} ${a["ip-addr"]}:${a.ports}`;
 
-export const describeClaim = (c: UpstreamClaim): string =>
-  `nftlb farm "${c.upstream}" (named like the original kube-nftlb's farms) holds ${c.addresses.map(vip).join(", ")}, which farm ${c.farm} needs`;
-
-export type HandOver = { done: true } | { done: false; wait: string } | { done: false; error: NftlbError };
-
-/**
- * Takes the upstream farm's addresses over (the order above). Waits, writing nothing, while our
- * farm has no backend up or the upstream farm holds an address no Service farm claims.
- */
-export async function handOver(
-  nftlb: Pick<NftlbClient, "known" | "upsertFarms" | "deleteFarm">,
-  c: UpstreamClaim,
-): Promise<HandOver> {
-  const ours = nftlb.known().get(c.farm);
-  const upstream = nftlb.known().get(c.upstream);
-  if (upstream === undefined) return { done: true };
-  if (!ours?.backends.some((b) => b.state === "up" || (b.state as string) === "available"))
-    return { done: false, wait: `farm ${c.farm} has no backend up yet` };
-  const claimed = new Set(c.addresses.map(vip));
-  const other = upstream.addresses.filter((a: Address) => !claimed.has(vip(a)));
-  if (other.length > 0)
-    return { done: false, wait: `it also holds ${other.map(vip).join(", ")}, which no Service claims` };
-  const down: Pick<Farm, "name" | "state"> = { name: c.upstream, state: "down" };
-  const moved = await nftlb.upsertFarms([down, { name: c.farm, addresses: c.addresses }]);
-  if (!moved.ok) return { done: false, error: moved.error };
-  const gone = await nftlb.deleteFarm(c.upstream);
-  return gone.ok ? { done: true } : { done: false, error: gone.error };
+export interface Adoptions {
+  /** Desired farm name → the upstream farm it is written into. */
+  into: Map<string, string>;
+  /** Upstream farms taken over in this pass (not marked yet). */
+  fresh: { farm: string; upstream: string }[];
+  /** Upstream farms adoption waits for, and why. */
+  waiting: { farm: string; upstream: string; why: string }[];
 }
 
-export interface UpstreamDeps {
-  nftlb: Pick<NftlbClient, "known" | "upsertFarms" | "deleteFarm">;
-  adopt: boolean;
+/**
+ * Which upstream farms stand in for which desired farms: with adoption on, or once adopted
+ * (marked), an upstream farm each of whose addresses a desired farm of the same protocol and
+ * family also has. A farm not marked yet is taken only when the desired farm has a backend up
+ * (else its traffic would stop), and only while it holds no address the desired farm lacks.
+ */
+export function adoptions(desired: readonly Farm[], known: ReadonlyMap<string, Farm>, adopt: boolean): Adoptions {
+  const out: Adoptions = { into: new Map(), fresh: [], waiting: [] };
+  const taken = new Set<string>();
+  for (const u of known.values()) {
+    if (!UPSTREAM_FARM.test(u.name) || u.addresses.length === 0) continue;
+    const marked = isMarked(u);
+    if (!marked && !adopt) continue;
+    const held = new Set(u.addresses.map(vip));
+    const d = desired.find(
+      (f) =>
+        !taken.has(f.name) &&
+        f.protocol === u.protocol &&
+        f.family === u.family &&
+        f.addresses.some((a) => held.has(vip(a))),
+    );
+    if (d === undefined) continue;
+    const claimed = new Set(d.addresses.map(vip));
+    const other = u.addresses.filter((a) => !claimed.has(vip(a)));
+    if (other.length > 0) {
+      if (!marked)
+        out.waiting.push({ farm: d.name, upstream: u.name, why: `it also holds ${other.map(vip).join(", ")}` });
+      continue;
+    }
+    if (!marked && !d.backends.some((b) => b.state === "up")) {
+      out.waiting.push({ farm: d.name, upstream: u.name, why: `farm ${d.name} has no backend up yet` });
+      continue;
+    }
+    taken.add(d.name);
+    out.into.set(d.name, u.name);
+    if (!marked) out.fresh.push({ farm: d.name, upstream: u.name });
+  }
+  return out;
+}
+
+/** The desired farms, those adopted renamed after the upstream farm they are written into. */
+export const intoAdopted = (farms: readonly Farm[], a: Adoptions): Farm[] =>
+  farms.map((f) => {
+    const u = a.into.get(f.name);
+    return u === undefined ? f : { ...f, name: u };
+  });
+
+/** The holds that are upstream farms, by upstream farm: what to report. */
+export function upstreamHolds(holds: readonly ForeignHold[]): Map<string, ForeignHold[]> {
+  const out = new Map<string, ForeignHold[]>();
+  for (const h of holds) {
+    if (UPSTREAM_FARM.test(h.heldBy)) out.set(h.heldBy, [...(out.get(h.heldBy) ?? []), h]);
+  }
+  return out;
+}
+
+export interface UpstreamReport {
   event(key: string, type: "Normal" | "Warning", reason: string, message: string): void;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
 }
 
-/**
- * Reports each claim (Event every pass, the recorder deduplicates; log when new) and, with
- * adoption on, hands it over. Returns the error of a failed hand-over: nftlb must be re-read.
- */
-export async function reportUpstream(
-  claims: readonly UpstreamClaim[],
-  fresh: ReadonlySet<string>,
-  d: UpstreamDeps,
-): Promise<NftlbError | undefined> {
-  for (const c of claims) {
-    const what = describeClaim(c);
-    if (!d.adopt) {
-      d.event(
-        c.key,
-        "Warning",
-        "UpstreamFarmFound",
-        `${what}: not programmed; --adopt-upstream-farms takes it over`,
-      );
-      if (fresh.has(c.upstream))
-        d.log.warn({ service: c.key, upstream: c.upstream }, `${what}; adoption is off`);
-      continue;
-    }
-    const r = await handOver(d.nftlb, c);
-    if (r.done) {
-      d.event(c.key, "Normal", "UpstreamFarmAdopted", `${what}: taken over, farm "${c.upstream}" deleted`);
-      d.log.info({ service: c.key, upstream: c.upstream, farm: c.farm }, "upstream farm adopted");
-    } else if ("wait" in r) {
-      d.event(c.key, "Warning", "UpstreamFarmFound", `${what}: adoption waits, ${r.wait}`);
-    } else {
-      d.log.warn(
-        { service: c.key, upstream: c.upstream, err: r.error.message },
-        "adopting the upstream farm failed",
-      );
-      return r.error;
-    }
+/** Events and log lines of a pass: farms found (adoption off, or waiting), farms adopted. */
+export function reportUpstream(
+  holds: ReadonlyMap<string, ForeignHold[]>,
+  a: Adoptions,
+  o: { adopt: boolean; fresh: ReadonlySet<string>; ownerOf: (farm: string) => string },
+  r: UpstreamReport,
+): void {
+  const named = (u: string) => `nftlb farm "${u}" (named like the original kube-nftlb's farms)`;
+  const waits = new Map(a.waiting.map((w) => [w.upstream, w.why]));
+  for (const [u, hs] of holds) {
+    const h = hs[0]!;
+    const what = `${named(u)} holds ${hs.map((x) => vip(x.address)).join(", ")}, which farm ${h.farm} needs`;
+    const tail = o.adopt
+      ? `adoption waits: ${waits.get(u) ?? "see the syncer's log"}`
+      : "not programmed; --adopt-upstream-farms takes it over without a gap";
+    r.event(h.key, "Warning", "UpstreamFarmFound", `${what}: ${tail}`);
+    if (o.fresh.has(u)) r.log.warn({ service: h.key, upstream: u }, `${what}: ${tail}`);
   }
-  return undefined;
+  for (const f of a.fresh) {
+    const key = o.ownerOf(f.upstream);
+    r.event(key, "Normal", "UpstreamFarmAdopted", `${named(f.upstream)} is now this Service's farm ${f.farm}, taken over in place`);
+    r.log.info({ service: key, upstream: f.upstream, farm: f.farm }, "upstream farm adopted in place");
+  }
 }
