@@ -120,11 +120,11 @@ Flags (each may also be set in --config FILE; a flag given here wins):
   --conntrack-agent SOCKET  the same, asking \`kube-nftlb conntrack-agent\` on this unix socket
                             (the syncer itself then needs no capability)
   --adopt-upstream-farms    take over farms the original kube-nftlb left (named
-                            <service>--<port>) on a VIP:port a Service needs: once the
-                            Service's own farm has a backend up, the old farm is stood down and
-                            deleted in the same moment its addresses move (docs/operators.md,
-                            "Moving from the original kube-nftlb"). Off: they are reported
-                            (Event UpstreamFarmFound) and left as they are
+                            <service>--<port>) on a VIP:port a Service needs, in place: once the
+                            Service has a backend up, its farm is written into the old one,
+                            which keeps its name and VIP (no gap; docs/operators.md, "Moving
+                            from the original kube-nftlb"). Off: they are reported (Event
+                            UpstreamFarmFound) and left as they are
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
   --version                 print kube-nftlb's version

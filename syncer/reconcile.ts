@@ -21,14 +21,7 @@ import { nodeRulesFrom } from "./node-rules-desired.ts";
 import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { SyncTrace } from "./trace.ts";
 import { OutcomeSet, type Outcomes } from "./outcome.ts";
-import {
-  claimsNewAddress,
-  ForeignHolds,
-  foreignHolds,
-  markOwned,
-  ownerOf,
-  ownsIn,
-} from "./ownership.ts";
+import { claimsNewAddress, ForeignHolds, foreignHolds, markOwned, ownerOf, ownsIn } from "./ownership.ts";
 import { adoptions, intoAdopted, reportUpstream, upstreamHolds } from "./upstream-farms.ts";
 import { scopeOf } from "./reconcile-scope.ts";
 import { HeldKeys } from "./reconcile-held.ts";
@@ -278,7 +271,10 @@ export class Reconciler {
       found,
       adopted,
       { adopt, fresh: new Set(fresh.map((h) => h.heldBy)), ownerOf: ownerOfFarm },
-      { event: (key, type, reason, message) => this.#events.warn(key, reason, message, type), log: this.#d.log },
+      {
+        event: (key, type, reason, message) => this.#events.warn(key, reason, message, type),
+        log: this.#d.log,
+      },
     );
     return { outcomes };
   }

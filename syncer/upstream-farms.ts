@@ -35,7 +35,11 @@ export interface Adoptions {
  * family also has. A farm not marked yet is taken only when the desired farm has a backend up
  * (else its traffic would stop), and only while it holds no address the desired farm lacks.
  */
-export function adoptions(desired: readonly Farm[], known: ReadonlyMap<string, Farm>, adopt: boolean): Adoptions {
+export function adoptions(
+  desired: readonly Farm[],
+  known: ReadonlyMap<string, Farm>,
+  adopt: boolean,
+): Adoptions {
   const out: Adoptions = { into: new Map(), fresh: [], waiting: [] };
   const taken = new Set<string>();
   for (const u of known.values()) {
@@ -55,7 +59,11 @@ export function adoptions(desired: readonly Farm[], known: ReadonlyMap<string, F
     const other = u.addresses.filter((a) => !claimed.has(vip(a)));
     if (other.length > 0) {
       if (!marked)
-        out.waiting.push({ farm: d.name, upstream: u.name, why: `it also holds ${other.map(vip).join(", ")}` });
+        out.waiting.push({
+          farm: d.name,
+          upstream: u.name,
+          why: `it also holds ${other.map(vip).join(", ")}`,
+        });
       continue;
     }
     if (!marked && !d.backends.some((b) => b.state === "up")) {
@@ -110,7 +118,12 @@ export function reportUpstream(
   }
   for (const f of a.fresh) {
     const key = o.ownerOf(f.upstream);
-    r.event(key, "Normal", "UpstreamFarmAdopted", `${named(f.upstream)} is now this Service's farm ${f.farm}, taken over in place`);
+    r.event(
+      key,
+      "Normal",
+      "UpstreamFarmAdopted",
+      `${named(f.upstream)} is now this Service's farm ${f.farm}, taken over in place`,
+    );
     r.log.info({ service: key, upstream: f.upstream, farm: f.farm }, "upstream farm adopted in place");
   }
 }
