@@ -45,6 +45,11 @@ test("a new address (not in nftlb's farm of that name) asks for a fresh read of 
   assert.equal(claimsNewAddress([farm("a")], have), false);
   assert.equal(claimsNewAddress([farm("a", "10.96.0.11")], have), true, "another address");
   assert.equal(claimsNewAddress([farm("b")], have), true, "a new farm");
+  assert.equal(
+    claimsNewAddress([farm("b")], have, () => true),
+    false,
+    "one known to be held: re-checked elsewhere",
+  );
 });
 
 test("foreign holds: only holders that are not desired farms; re-check frees a Service once its holder lets go", async () => {

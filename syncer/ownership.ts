@@ -37,11 +37,18 @@ export const ownsIn =
     return f !== undefined && name !== SENTINEL_FARM && isMarked(f);
   };
 
-/** Whether a desired farm has an address nftlb's farm of that name lacks (as last read). */
-export const claimsNewAddress = (desired: readonly Farm[], known: ReadonlyMap<string, Farm>): boolean =>
+/**
+ * Whether a desired farm has an address nftlb's farm of that name lacks (as last read), other
+ * than those already known to be held (`held`: re-checked on the probe timer instead).
+ */
+export const claimsNewAddress = (
+  desired: readonly Farm[],
+  known: ReadonlyMap<string, Farm>,
+  held: (farm: string, address: string) => boolean = () => false,
+): boolean =>
   desired.some((d) => {
     const have = known.get(d.name);
-    return d.addresses.some((a) => !have?.addresses.some((x) => x.name === a.name));
+    return d.addresses.some((a) => !have?.addresses.some((x) => x.name === a.name) && !held(d.name, a.name));
   });
 
 /** A desired address held by a farm kube-nftlb does not own. */
@@ -90,6 +97,11 @@ export class ForeignHolds {
 
   get count(): number {
     return this.#holds.length;
+  }
+
+  /** Whether this farm's address is known to be held by a foreign farm. */
+  has(farm: string, address: string): boolean {
+    return this.#holds.some((h) => h.farm === farm && h.address.name === address);
   }
 
   /** Replaces the holds for the Services planned; returns the ones not seen before. */

@@ -192,7 +192,9 @@ export class Reconciler {
     let adopted = adoptions(unmarked.farms, nftlb.known(), adopt);
     // A farm made behind the syncer's back since nftlb was last read may hold an address about
     // to be claimed (by VIP:port, or by name: address objects are shared): read nftlb again.
-    if (claimsNewAddress(intoAdopted(unmarked.farms, adopted), nftlb.known())) {
+    if (
+      claimsNewAddress(intoAdopted(unmarked.farms, adopted), nftlb.known(), (f, a) => this.#foreign.has(f, a))
+    ) {
       const listed = await nftlb.listFarms();
       if (!listed.ok) return { failure: listed.error, outcomes };
       adopted = adoptions(unmarked.farms, nftlb.known(), adopt);
