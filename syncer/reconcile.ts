@@ -21,8 +21,8 @@ import { nodeRulesFrom } from "./node-rules-desired.ts";
 import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { SyncTrace } from "./trace.ts";
 import { OutcomeSet, type Outcomes } from "./outcome.ts";
-import { claimsNewAddress, ForeignHolds, foreignHolds, markOwned, ownerOf, ownsIn } from "./ownership.ts";
-import { adoptions, intoAdopted, reportUpstream, upstreamHolds } from "./upstream-farms.ts";
+import { ownerOf } from "./ownership.ts";
+import { PassOwnership } from "./reconcile-ownership.ts";
 import { scopeOf } from "./reconcile-scope.ts";
 import { HeldKeys } from "./reconcile-held.ts";
 import { ServiceEvents, type EventSink } from "./reconcile-events.ts";
@@ -71,9 +71,7 @@ interface Pass {
 export class Reconciler {
   readonly #d: ReconcilerDeps;
   readonly #memo: DesiredMemo;
-  readonly #foreign = new ForeignHolds();
-  /** Upstream farms adopted → their Service, past the Service's deletion (for its GC). */
-  readonly #adoptedBy = new Map<string, string>();
+  readonly #ownership: PassOwnership;
   readonly #events: ServiceEvents;
   readonly #held: HeldKeys;
   readonly #latency: ProgrammingLatency;
@@ -88,6 +86,13 @@ export class Reconciler {
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
     this.#events = new ServiceEvents((key) => deps.view.serviceRef(key), deps.events);
+    this.#ownership = new PassOwnership({
+      nftlb: deps.nftlb,
+      adopt: deps.adoptUpstreamFarms ?? false,
+      log: deps.log,
+      event: (key, reason, message, type) => this.#events.warn(key, reason, message, type),
+      metrics: deps.metrics,
+    });
     this.#held = new HeldKeys({
       isParked: (key) => this.#memo.broken.has(key) || (deps.isParked?.(key) ?? false),
       memoryBytes: deps.nftlbMemoryBytes,
@@ -127,7 +132,7 @@ export class Reconciler {
 
   /** Re-reads the foreign farms holding Services' addresses: the Services whose holder let go. */
   recheckForeign(): Promise<string[]> {
-    return this.#foreign.recheck(this.#d.nftlb);
+    return this.#ownership.recheck();
   }
 
   /** Reconcile one batch and say what became of each key (the worker applies it to the queue). */
@@ -202,27 +207,12 @@ export class Reconciler {
     const services = this.#memo.services;
 
     const unmarked = resolveConflicts([...services.values()]);
-    const adopt = this.#d.adoptUpstreamFarms ?? false;
-    let adopted = adoptions(unmarked.farms, nftlb.known(), adopt);
-    // A farm made behind the syncer's back since nftlb was last read may hold an address about
-    // to be claimed (by VIP:port, or by name: address objects are shared): read nftlb again.
-    if (
-      claimsNewAddress(intoAdopted(unmarked.farms, adopted), nftlb.known(), (f, a) => this.#foreign.has(f, a))
-    ) {
-      const listed = await nftlb.listFarms();
-      if (!listed.ok) return { failure: listed.error, outcomes };
-      adopted = adoptions(unmarked.farms, nftlb.known(), adopt);
-    }
-    // Every farm written carries kube-nftlb's mark (ownership.ts); an adopted one is written
-    // into the upstream farm it takes over (upstream-farms.ts).
-    const resolved = { ...unmarked, farms: intoAdopted(unmarked.farms, adopted).map(markOwned) };
+    const written = await this.#ownership.desired(unmarked.farms);
+    if ("error" in written) return { failure: written.error, outcomes };
+    const resolved = { ...unmarked, farms: written.farms };
     const owner = new Map<string, string>();
     for (const [key, d] of services) for (const f of d.farms) owner.set(f.name, key);
-    for (const [farm, upstream] of adopted.into) {
-      const key = owner.get(farm);
-      if (key !== undefined) this.#adoptedBy.set(upstream, key);
-    }
-    const ownerOfFarm = (name: string) => owner.get(name) ?? this.#adoptedBy.get(name) ?? ownerOf(name);
+    const ownerOfFarm = this.#ownership.ownerOfFarm(owner, ownerOf);
     this.#events.conflicts(resolved.conflicts);
     const actual = [...nftlb.known().values()];
     // Planned again whatever the batch: Services refused for capacity last time (room may have
@@ -238,22 +228,10 @@ export class Reconciler {
       ? undefined
       : scopeOf(new Set([...keys, ...recheck]), resolved.farms, actual, ownerOfFarm);
     const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && (scope?.has(ownerOfFarm(f.name)) ?? true);
-    const owns = ownsIn(nftlb.known());
-    // Foreign farms are always in view: they hold addresses (by VIP:port or by address name)
-    // whatever the batch, and are never written.
-    const p = plan(
-      resolved.farms.filter(planned),
-      actual.filter((f) => planned(f) || !owns(f.name)),
-      { owns, farmMarks: farmMarksOf(actual) },
-    );
+    const { owns, have } = this.#ownership.view(actual, planned);
+    const p = plan(resolved.farms.filter(planned), have, { owns, farmMarks: farmMarksOf(actual) });
     this.#events.blocked(p.blocked, ownerOfFarm);
-    const holds = foreignHolds(p.blocked, resolved.farms, ownerOfFarm);
-    const fresh = this.#foreign.set(scope, holds);
-    for (const h of fresh)
-      this.#d.log.warn(
-        { service: h.key, address: h.address.name, heldBy: h.heldBy },
-        "address held by a foreign farm",
-      );
+    this.#ownership.planned(p.blocked, resolved.farms, ownerOfFarm, scope);
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
     // kube-nftlb's table before the write (a LoadBalancer IP gets its firewall before nftlb
     // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
@@ -279,19 +257,7 @@ export class Reconciler {
       this.#events.rulesFailed(services, this.#d.nodeRules.lastError ?? "");
     }
     if (operations(p).length > 0) await this.#cleanConntrack();
-    // Farms of the original kube-nftlb: found (reported), or adopted by this pass's write.
-    const found = upstreamHolds(holds);
-    this.#d.metrics?.upstreamFarms.set(found.size);
-    this.#d.metrics?.addressesInUse.set(this.#foreign.count);
-    reportUpstream(
-      found,
-      adopted,
-      { adopt, fresh: new Set(fresh.map((h) => h.heldBy)), ownerOf: ownerOfFarm },
-      {
-        event: (key, type, reason, message) => this.#events.warn(key, reason, message, type),
-        log: this.#d.log,
-      },
-    );
+    this.#ownership.report(ownerOfFarm);
     return { outcomes };
   }
 
