@@ -21,6 +21,8 @@ export const FARM_DEFAULTS = {
   helper: "none",
   log: "none",
   "log-prefix": "TYPE-FNAME ",
+  // kube-nftlb's ownership mark lives here (syncer/ownership.ts); GET omits the default.
+  "tcp-strict-log-prefix": "KNAME-FNAME ",
   // GET omits it when off.
   "intra-connect": "off",
 } as const;

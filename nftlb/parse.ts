@@ -38,6 +38,7 @@ const FarmJson = z.looseObject({
   helper: optStr,
   log: optStr,
   "log-prefix": optStr,
+  "tcp-strict-log-prefix": optStr,
   mark: optStr,
   "intra-connect": optStr,
   state: optStr,
@@ -78,6 +79,9 @@ const toFarm = (f: z.infer<typeof FarmJson>): Farm => ({
   helper: f.helper ?? FARM_DEFAULTS.helper,
   log: f.log ?? FARM_DEFAULTS.log,
   ...(f["log-prefix"] !== undefined ? { "log-prefix": f["log-prefix"] } : {}),
+  ...(f["tcp-strict-log-prefix"] !== undefined
+    ? { "tcp-strict-log-prefix": f["tcp-strict-log-prefix"] }
+    : {}),
   ...(f.mark !== undefined ? { mark: f.mark } : {}),
   ...(f["intra-connect"] !== undefined
     ? { "intra-connect": f["intra-connect"] === "on" ? "on" : "off" }

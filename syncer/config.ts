@@ -40,6 +40,8 @@ export interface SyncerConfig {
   nftCommand?: string[];
   /** `--cleanup`: remove kube-nftlb's farms and table from this node, then exit. */
   cleanup?: boolean;
+  /** Take over the original kube-nftlb's farms holding our addresses (syncer/upstream-farms.ts). */
+  adoptUpstreamFarms?: boolean;
   /** Where /metrics and /healthz /readyz listen (the port is probePort); 127.0.0.1 when absent. */
   metricsHost?: string;
   /** kube-proxy's /healthz /livez (and /readyz); not served when absent (tests, benchmarks). */
@@ -74,7 +76,7 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             keys: nftlbUrl nftlbKeyFile nodeName kubeconfig metricsBindAddress
                             healthzBindAddress healthzTimeout endpointsApi proxyMode resyncPeriod
                             nftlbProbePeriod nftlbMemoryLimit iface oface logLevel nodeRules conntrack
-                            conntrackAgent. An unknown key or a bad value
+                            conntrackAgent adoptUpstreamFarms (true/false). An unknown key or a bad value
                             stops the start, naming the key.
   --nftlb-url URL           nftlb's REST API, e.g. http://127.0.0.1:5555
   --nftlb-key-file FILE     file holding nftlb's key (a mounted Secret)
@@ -119,6 +121,12 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             in the node's network namespace. Off when absent
   --conntrack-agent SOCKET  the same, asking \`kube-nftlb conntrack-agent\` on this unix socket
                             (the syncer itself then needs no capability)
+  --adopt-upstream-farms    take over farms the original kube-nftlb left (named
+                            <service>--<port>) on a VIP:port a Service needs, in place: once the
+                            Service has a backend up, its farm is written into the old one,
+                            which keeps its name and VIP (no gap; docs/operators.md, "Moving
+                            from the original kube-nftlb"). Off: they are reported (Event
+                            UpstreamFarmFound) and left as they are
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
   --version                 print kube-nftlb's version
@@ -250,6 +258,7 @@ export function parseSyncerArgs(
         "log-level": { type: "string" },
         "node-rules": { type: "string" },
         cleanup: { type: "boolean" },
+        "adopt-upstream-farms": { type: "boolean" },
       },
     },
     argv,
@@ -272,6 +281,7 @@ export function parseSyncerArgs(
     ...Object.fromEntries(fromFile),
     ...given,
     ...(flags.cleanup === true ? { cleanup: "true" } : {}),
+    ...(flags["adopt-upstream-farms"] === true ? { "adopt-upstream-farms": "true" } : {}),
   } as typeof DEFAULTS & Partial<Record<string, string>>;
   const r = checkValues(values, readFile, readMac);
   if (r.ok === false) {
@@ -378,6 +388,7 @@ function checkValues(
   };
   if (socket) config.nodeRulesSocket = socket;
   if (values.cleanup) config.cleanup = true;
+  if (values["adopt-upstream-farms"] === "true") config.adoptUpstreamFarms = true;
   if (values.kubeconfig) config.kubeconfig = values.kubeconfig;
   if (values.conntrack !== undefined) {
     if (!values.conntrack.startsWith("/"))

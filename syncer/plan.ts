@@ -74,6 +74,11 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
     if (n !== undefined && !have.has(n.name)) have.set(n.name, n);
   }
 
+  for (const [name, d] of want) {
+    const a = have.get(name);
+    if (a !== undefined) want.set(name, keepAddressNames(d, a));
+  }
+
   // A farm whose protocol or family changed is deleted and made anew: nftlb derives both from the
   // farm's first address, and a farm with addresses of two protocols is not one nft accepts.
   // Likewise a farm that needs a farm mark (see plan-marks.ts) and has none: nftlb takes one only
@@ -159,6 +164,28 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
   p.releaseFarms.sort(compare);
   p.deleteFarms.sort(compare);
   return p;
+}
+
+/**
+ * A desired address the farm already holds under another name keeps that name (a farm taken over
+ * from the original kube-nftlb holds its VIP as `<farm>-addr`): nftlb cannot rename an address,
+ * and detaching it to attach it anew would leave the VIP:port unbalanced in between.
+ */
+function keepAddressNames(d: Farm, a: NormalFarm): Farm {
+  const wanted = new Set(d.addresses.map((x) => x.name));
+  let changed = false;
+  const addresses = d.addresses.map((x) => {
+    if (a.addresses.has(x.name)) return x;
+    const want = normaliseAddress(x);
+    for (const [name, have] of a.addresses) {
+      if (wanted.has(name) || !ADDRESS_FIELDS.every((k) => have[k] === want[k])) continue;
+      wanted.add(name);
+      changed = true;
+      return { ...x, name };
+    }
+    return x;
+  });
+  return changed ? { ...d, addresses } : d;
 }
 
 /** Name + the farm fields that differ + addresses and backends that are new or changed. */

@@ -6,12 +6,12 @@ import { MAX_BACKENDS_PER_FARM } from "../nftlb/marks.ts";
 import { measure } from "./capacity.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { SyncerMetrics } from "./metrics.ts";
-import { ownsFarm } from "./ownership.ts";
+import { isMarked } from "./ownership.ts";
 
 export function reportNftlb(m: SyncerMetrics, farms: Iterable<Farm>, memoryLimit: number | undefined): void {
   const all = [...farms];
   const c = measure(all);
-  m.farms.set(all.filter((f) => ownsFarm(f.name)).length);
+  m.farms.set(all.filter(isMarked).length);
   m.backends.set(c.backends);
   m.addresses.set(c.addresses);
   m.addressBytes.set(c.memoryBytes);

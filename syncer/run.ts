@@ -138,6 +138,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     ...(cfg.conntrack ? { conntrack: conntrackCleaner(execConntrack(cfg.conntrack)) } : {}),
     ...(cfg.conntrackAgent ? { conntrack: agentCleaner(cfg.conntrackAgent) } : {}),
     nftlbMemoryBytes: cfg.nftlbMemoryBytes,
+    ...(cfg.adoptUpstreamFarms ? { adoptUpstreamFarms: true } : {}),
     writeBudgetMs: cfg.nftlbTimeoutMs / 2,
   });
   const status = new ProxyStatus({
@@ -242,6 +243,9 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     };
     timersToCancel.push(timers.after(cfg.resyncMs, resync));
     const probe = async () => {
+      // Whether the sentinel was planted BEFORE asking: one planted while the ping was on its way
+      // is missing from its answer, and that is no restart.
+      const planted = reconciler.sentinelPlanted;
       const r = await nftlb.ping();
       if (nftlbUp !== r.ok) {
         if (r.ok) log.info({}, "nftlb answers again");
@@ -254,12 +258,14 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
         metrics.informerRelists.set({ informer: inf.name }, inf.stats.relists);
       }
       await nodeRules?.check();
-      if (r.ok && !r.value.sentinel && reconciler.sentinelPlanted) {
+      if (r.ok && !r.value.sentinel && planted && reconciler.sentinelPlanted) {
         metrics.nftlbRestarts.inc();
         log.warn({}, "nftlb lost its farms (restarted): re-programming everything");
         reconciler.nftlbRestarted();
         queue.add(FULL);
       }
+      // A Service waiting for an address a foreign farm holds takes it within a probe period.
+      for (const key of await reconciler.recheckForeign()) queue.add(key);
       if (!stopping) timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
     };
     timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
