@@ -200,11 +200,12 @@ describe("nftlb's defaults, one table (nftlb/normalise.ts)", () => {
     ]);
     assert.ok(up.ok, JSON.stringify(up));
     const raw = await rawFarm("bare.farm.tcp");
-    // Every default nftlb lists: the raw value, trimmed, is the table's (GET omits log-prefix and
-    // intra-connect at their defaults, so for those the omission is the check).
+    // Every default nftlb lists: the raw value, trimmed, is the table's (GET omits the log prefixes
+    // and intra-connect at their defaults, so for those the omission is the check).
     for (const [k, v] of Object.entries(FARM_DEFAULTS)) {
       const got = raw[k];
-      if (k === "log-prefix" || k === "intra-connect") assert.equal(got, undefined, k);
+      if (["log-prefix", "tcp-strict-log-prefix", "intra-connect"].includes(k))
+        assert.equal(got, undefined, k);
       else assert.equal(typeof got === "string" ? got.trim() : got, v, k);
     }
     const rawBackend = (raw.backends as Record<string, unknown>[])[0]!;
