@@ -6,7 +6,8 @@ import { parseFlags, type Exit } from "../flags/flags.ts";
 import { parseConfigFile } from "./config-file.ts";
 import type { EndpointsApi } from "../kube/sources.ts";
 import type { ProxyMode } from "../annotations/index.ts";
-import { logLevelError } from "../runtime/index.ts";
+import { logLevelError, parseDuration } from "../runtime/index.ts";
+import { isIfaceName, isUsableMac } from "../nftlb/interfaces.ts";
 
 export interface SyncerConfig {
   nftlbUrl: string;
@@ -139,14 +140,10 @@ export const SYNCER_COMMAND = "kube-nftlb syncer";
 export type Parsed =
   { ok: true; config: SyncerConfig } | { ok: false; error: string } | { ok: "exit"; exit: Exit };
 
-/** "5m", "30s", "1h", "250ms", or plain seconds. */
-export function parseDuration(raw: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
-  const ms = Math.round(n * unit);
-  return ms > 0 && ms <= 86_400_000 ? ms : undefined;
+/** A duration flag of the syncer: the one grammar (runtime/duration.ts), at most a day. */
+export function parsePeriod(raw: string): number | undefined {
+  const ms = parseDuration(raw.trim());
+  return typeof ms === "number" && ms <= 86_400_000 ? ms : undefined;
 }
 
 const UNITS: Record<string, number> = {
@@ -167,19 +164,15 @@ export function parseSize(raw: string): number | undefined {
   return bytes >= 16 * 2 ** 20 && bytes <= 2 ** 40 ? bytes : undefined;
 }
 
-// Linux interface names: 1 to 15 bytes, no "/" or whitespace (the name becomes a /sys path).
-const IFACE = /^[A-Za-z0-9_.@:-]{1,15}$/;
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-
 /** How the MAC of an interface of this node is read; tests pass their own. */
 export const readSysMac = (iface: string): string => readFileSync(`/sys/class/net/${iface}/address`, "utf8");
 
-export const validIface = (name: string): boolean => IFACE.test(name);
+export const validIface = isIfaceName;
 
 /** A MAC as nftlb wants it (lower-case, colons), or undefined; the all-zero MAC is none (e.g. lo). */
 export function normaliseMac(raw: string): string | undefined {
   const mac = raw.trim().toLowerCase();
-  return MAC.test(mac) && mac !== "00:00:00:00:00:00" ? mac : undefined;
+  return isUsableMac(mac) ? mac : undefined;
 }
 
 /** The MAC of `iface` on this node, or an error saying why it cannot be used for dsr. */
@@ -351,7 +344,7 @@ function checkValues(
       ok: false,
       error: `--healthz-bind-address must be IP:port, e.g. 0.0.0.0:10256 or [::]:10256 ("" turns it off), got "${healthzRaw}"`,
     };
-  const healthzTimeoutMs = parseDuration(values["healthz-timeout"]);
+  const healthzTimeoutMs = parsePeriod(values["healthz-timeout"]);
   if (healthzTimeoutMs === undefined)
     return {
       ok: false,
@@ -363,13 +356,13 @@ function checkValues(
   const mode = values["proxy-mode"];
   if (mode !== "replace" && mode !== "alongside")
     return { ok: false, error: `--proxy-mode must be replace or alongside, got "${mode}"` };
-  const resyncMs = parseDuration(values["resync-period"]);
+  const resyncMs = parsePeriod(values["resync-period"]);
   if (resyncMs === undefined)
     return {
       ok: false,
       error: `--resync-period must be a duration like 5m, 30s or 1h, got "${values["resync-period"]}"`,
     };
-  const probeMs = parseDuration(values["nftlb-probe-period"]);
+  const probeMs = parsePeriod(values["nftlb-probe-period"]);
   if (probeMs === undefined)
     return {
       ok: false,

@@ -6,11 +6,12 @@ import type { Farm } from "../nftlb/types.ts";
 import type { FarmPatch } from "../nftlb/serialize.ts";
 import {
   ADDRESS_FIELDS,
+  FARM_DEFAULTS,
   FARM_FIELDS,
   normaliseAddress,
   normaliseFarm,
   type NormalFarm,
-} from "./plan-normalise.ts";
+} from "../nftlb/normalise.ts";
 import { compare } from "./endpoints.ts";
 import { farmMarksOf, FarmMarkPool, needsFarmMark, withMarks } from "./plan-marks.ts";
 import { backendChanges } from "./plan-backends.ts";
@@ -198,7 +199,7 @@ function diffFarm(
   const out = patch as Record<string, unknown>;
   for (const k of FARM_FIELDS) {
     if (wanted.fields[k] !== a.fields[k])
-      out[k] = d[k] ?? (k === "log-prefix" ? "TYPE-FNAME " : wanted.fields[k]);
+      out[k] = d[k] ?? (k === "log-prefix" ? FARM_DEFAULTS["log-prefix"] : wanted.fields[k]);
   }
   // Setting the scheduler resets sched-param in nftlb: send both together.
   if (out.scheduler !== undefined) out["sched-param"] = d["sched-param"];

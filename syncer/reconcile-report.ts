@@ -2,7 +2,8 @@
 // memory estimate against its limit) and the network programming latency of each EndpointSlice
 // change (its last-change-trigger-time → in nftlb), kube-proxy's SLI.
 import type { Farm } from "../nftlb/types.ts";
-import { measure, MAX_BACKENDS_PER_FARM } from "./capacity.ts";
+import { MAX_BACKENDS_PER_FARM } from "../nftlb/marks.ts";
+import { measure } from "./capacity.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { SyncerMetrics } from "./metrics.ts";
 import { isMarked } from "./ownership.ts";

@@ -16,7 +16,8 @@ import {
   type Registry,
 } from "../runtime/index.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
-import { makeSources, SERVICE_NAME_LABEL, type Sources } from "../kube/sources.ts";
+import { makeSources, type Sources } from "../kube/sources.ts";
+import { SERVICE_NAME_LABEL } from "../kube/labels.ts";
 import { apiEventSink, EventRecorder } from "../kube/events.ts";
 import type { SupervisedInformer } from "../kube/informer.ts";
 import { backoff, realTimers, type Timer, type Timers } from "../kube/timers.ts";

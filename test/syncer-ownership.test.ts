@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { cannotBuildNetwork, testFarm } from "../lab/net/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { addressName } from "../syncer/desired-names.ts";
-import { answering, startWorld, syncerConfig, until, type SyncerWorld } from "./syncer-fixture.ts";
+import { answering, startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { until, untilTimed } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
@@ -128,7 +129,7 @@ test(
     );
     assert.ok((await w.nftlb.deleteFarm("legacy")).ok);
     // The resync is 60 s away (syncerConfig): only the re-check of held addresses gets it sooner.
-    const ms = await until(
+    const ms = await untilTimed(
       "shop's farm takes the address",
       async () => (await farm(`${NS}.shop.http`))?.addresses.some((a) => a["ip-addr"] === vip) ?? false,
       10_000,

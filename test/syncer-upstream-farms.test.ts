@@ -8,14 +8,8 @@ import { cannotBuildNetwork } from "../lab/net/index.ts";
 import { createTransport } from "../nftlb/transport.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { isMarked } from "../syncer/ownership.ts";
-import {
-  answering,
-  failuresWhile,
-  startWorld,
-  syncerConfig,
-  until,
-  type SyncerWorld,
-} from "./syncer-fixture.ts";
+import { answering, failuresWhile, startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
