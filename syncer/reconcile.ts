@@ -19,7 +19,8 @@ import { nodeRulesFrom } from "./node-rules-desired.ts";
 import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { SyncTrace } from "./trace.ts";
 import { OutcomeSet, type Outcomes } from "./outcome.ts";
-import { ownerOf, ownsFarm } from "./ownership.ts";
+import { ownerOf } from "./ownership.ts";
+import { PassOwnership } from "./reconcile-ownership.ts";
 import { ScopeIndex } from "./scope-index.ts";
 import { HeldKeys } from "./reconcile-held.ts";
 import { ServiceEvents, type EventSink } from "./reconcile-events.ts";
@@ -48,8 +49,8 @@ export interface ReconcilerDeps {
   trace?: SyncTrace;
   /** Wall clock (ms), for the network programming latency. */
   now?: () => number;
-  /** Which nftlb farms kube-nftlb may change or delete (ownership.ts by default). */
-  owns?: (farm: string) => boolean;
+  /** Take over farms of the original kube-nftlb holding our addresses (upstream-farms.ts). */
+  adoptUpstreamFarms?: boolean;
   /** The nftlb container's memory limit (bytes); unset: nftlb's memory is estimated, not enforced. */
   nftlbMemoryBytes?: number | undefined;
   /** The longest one POST should take by estimate (capacity.ts); half nftlb's client timeout. */
@@ -68,6 +69,7 @@ interface Pass {
 export class Reconciler {
   readonly #d: ReconcilerDeps;
   readonly #memo: DesiredMemo;
+  readonly #ownership: PassOwnership;
   readonly #scope = new ScopeIndex(ownerOf);
   readonly #events: ServiceEvents;
   readonly #held: HeldKeys;
@@ -83,6 +85,13 @@ export class Reconciler {
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
     this.#events = new ServiceEvents((key) => deps.view.serviceRef(key), deps.events);
+    this.#ownership = new PassOwnership({
+      nftlb: deps.nftlb,
+      adopt: deps.adoptUpstreamFarms ?? false,
+      log: deps.log,
+      event: (key, reason, message, type) => this.#events.warn(key, reason, message, type),
+      metrics: deps.metrics,
+    });
     this.#held = new HeldKeys({
       isParked: (key) => this.#memo.broken.has(key) || (deps.isParked?.(key) ?? false),
       memoryBytes: deps.nftlbMemoryBytes,
@@ -118,6 +127,11 @@ export class Reconciler {
   nftlbRestarted(): void {
     this.#needList = true;
     this.#sentinel = false;
+  }
+
+  /** Re-reads the foreign farms holding Services' addresses: the Services whose holder let go. */
+  recheckForeign(): Promise<string[]> {
+    return this.#ownership.recheck();
   }
 
   /** Reconcile one batch and say what became of each key (the worker applies it to the queue). */
@@ -195,26 +209,32 @@ export class Reconciler {
 
     // Planned again whatever the batch: Services refused for capacity last time (room may have
     // been made), and Services in an address conflict last time (the loser gets the address once
-    // the winner lets it go, even if only the winner changed). The rest: scope-index.ts.
+    // the winner lets it go, even if only the winner changed). Which Services a batch plans, and
+    // their conflicts: scope-index.ts, from indexes rather than over every Service.
     this.#scope.follow(nftlb.known());
     const selected = this.#scope.select(
       full ? undefined : [...keys, ...this.#held.refusedLastPass, ...this.#conflicted],
     );
-    const { ownerOfFarm } = this.#scope;
-    this.#events.conflicts(selected.conflicts);
+    const written = await this.#ownership.desired(selected.farms);
+    if ("error" in written) return { failure: written.error, outcomes };
+    const resolved = { conflicts: selected.conflicts, farms: written.farms };
+    const ownerOfFarm = this.#ownership.ownerOfFarm(this.#scope.owners, ownerOf);
+    this.#scope.settled(selected.keys, resolved.farms, ownerOfFarm);
+    this.#events.conflicts(resolved.conflicts);
     this.#conflicted = new Set(
-      selected.conflicts.flatMap((c) =>
+      resolved.conflicts.flatMap((c) =>
         [c.winner.service, c.loser.service].map((r) => `${r.namespace}/${r.name}`),
       ),
     );
-    const held = this.#held.held(selected.farms, selected.actual, ownerOfFarm, this.#scope.capacity());
-    const planned = (f: Farm) => !held.has(ownerOfFarm(f.name));
-    const owns = this.#d.owns ?? ownsFarm;
-    const p = plan(selected.farms.filter(planned), selected.actual.filter(planned), {
-      owns,
-      farmMarks: this.#scope.farmMarks(),
-    });
+    const actual = [...nftlb.known().values()];
+    const scope = full ? undefined : selected.keys;
+    const inScope = (f: Farm) => scope?.has(ownerOfFarm(f.name)) ?? true;
+    const held = this.#held.held(resolved.farms, actual.filter(inScope), ownerOfFarm, this.#scope.capacity());
+    const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && inScope(f);
+    const { owns, have } = this.#ownership.view(actual, planned);
+    const p = plan(resolved.farms.filter(planned), have, { owns, farmMarks: this.#scope.farmMarks() });
     this.#events.blocked(p.blocked, ownerOfFarm);
+    this.#ownership.planned(p.blocked, resolved.farms, ownerOfFarm, scope);
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
     // kube-nftlb's table before the write (a LoadBalancer IP gets its firewall before nftlb
     // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
@@ -243,6 +263,7 @@ export class Reconciler {
       this.#events.rulesFailed(services, this.#d.nodeRules.lastError ?? "");
     }
     if (operations(p).length > 0) await this.#cleanConntrack(p);
+    this.#ownership.report(ownerOfFarm);
     return { outcomes };
   }
 

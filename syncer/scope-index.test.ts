@@ -116,7 +116,8 @@ test("follow() keeps capacity and farm marks equal to a count over every farm, t
 
 test("a Service gone is no longer selected nor planned; the others' planned farms stay", () => {
   const ix = index([svc("a", "10.96.0.1", "1"), svc("b", "10.96.0.2", "2")]);
-  ix.select(undefined);
+  const all = ix.select(undefined);
+  ix.settled(all.keys, all.farms, ix.ownerOfFarm);
   ix.setDesired("shop/a", undefined);
   const s = ix.select(["shop/a"]);
   assert.deepEqual(s.farms, []);

@@ -140,9 +140,18 @@ export class ScopeIndex {
     }
     const services = [...scope].flatMap((k) => this.#desired.get(k) ?? []);
     const { farms, conflicts } = resolveConflicts(services);
-    for (const k of scope) if (this.#desired.has(k)) this.#resolved.set(k, []);
-    for (const f of farms) this.#resolved.get(this.ownerOfFarm(f.name))?.push(f);
     return { keys: scope, farms, conflicts, actual: full ? [...this.#seen.values()] : this.#actualOf(scope) };
+  }
+
+  /** The farms the selected Services will be written as (settled, marked), for plannedFarms(). */
+  settled(keys: Iterable<string>, farms: readonly Farm[], ownerOfFarm: (farm: string) => string): void {
+    for (const k of keys) if (this.#desired.has(k)) this.#resolved.set(k, []);
+    for (const f of farms) this.#resolved.get(ownerOfFarm(f.name))?.push(f);
+  }
+
+  /** Desired farm → its Service. */
+  get owners(): Map<string, string> {
+    return this.#owner;
   }
 
   #actualOf(scope: ReadonlySet<string>): Farm[] {
