@@ -1,7 +1,7 @@
 // nftlb's answers → our types. GET answers carry more keys than we model (kept loose, ignored),
 // and nftlb pads some values with a trailing space ("srcip "), so every string is trimmed.
 import { z } from "zod";
-import type { Address, Backend, Farm } from "./types.ts";
+import type { Address, Backend, BackendState, Farm } from "./types.ts";
 
 const str = z.string().transform((s) => s.trim());
 const optStr = str.optional();
@@ -61,7 +61,8 @@ const toBackend = (b: z.infer<typeof BackendJson>): Backend => ({
   weight: b.weight ?? "1",
   priority: b.priority ?? "1",
   ...(b.mark !== undefined ? { mark: b.mark } : {}),
-  state: (b.state ?? "config_error") as Backend["state"],
+  // Absent: nftlb 1.0.7's default. nftlb prints only its own states, so the rest pass as they are.
+  state: (b.state ?? "config_error") as BackendState,
 });
 
 const toFarm = (f: z.infer<typeof FarmJson>): Farm => ({
