@@ -16,7 +16,7 @@ import {
   type Problem,
 } from "../syncer/desired.ts";
 import { resolveConflicts } from "../syncer/desired-conflicts.ts";
-import { parseIp } from "../syncer/desired-ip.ts";
+import { parseIp } from "../nftlb/ip.ts";
 import { ifaceMac, normaliseMac, readSysMac, validIface } from "../syncer/config.ts";
 
 const HELP = `Usage: kube-nftlb render --node-name NAME --node-ip IP[,IP] [flags] PATH...

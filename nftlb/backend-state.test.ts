@@ -2,6 +2,7 @@
 // own verdicts on a backend set up (config_error, available), and a GET keeps them as they are.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { BACKEND_DEFAULTS } from "./normalise.ts";
 import { parseFarms } from "./parse.ts";
 import type { FarmPatch } from "./serialize.ts";
 import type { Backend, BackendState, Farm } from "./types.ts";
@@ -28,7 +29,7 @@ const answer = (backends: Record<string, string>[]): Farm => {
   return r.value[0]!;
 };
 
-test("GET's states are read as nftlb reports them; a backend without one has 1.0.7's config_error", () => {
+test("GET's states are read as nftlb reports them; a backend without one has nftlb's default", () => {
   const farm = answer([
     { name: "b1", "ip-addr": "10.0.0.1", state: "config_error" },
     { name: "b2", "ip-addr": "10.0.0.2", state: "available" },
@@ -36,7 +37,7 @@ test("GET's states are read as nftlb reports them; a backend without one has 1.0
     { name: "b4", "ip-addr": "10.0.0.4" },
   ]);
   const states: BackendState[] = farm.backends.map((b) => b.state);
-  assert.deepEqual(states, ["config_error", "available", "up", "config_error"]);
+  assert.deepEqual(states, ["config_error", "available", "up", BACKEND_DEFAULTS.state]);
   // Backend["state"] admits nftlb's verdicts (before BackendState this did not type-check).
   const reported: Backend["state"] = farm.backends[0]!.state;
   assert.equal(reported, "config_error");

@@ -10,8 +10,8 @@ export const BACKEND_SETTINGS = ["up", "down", "off"] as const;
 export type BackendSetting = (typeof BACKEND_SETTINGS)[number];
 /**
  * A backend's state as GET reports it: a setting, or nftlb's verdict on a backend set up —
- * `config_error` (unusable: no address, no MAC in dsr; also 1.0.7's default for a new backend)
- * or `available` (standby behind a lower priority).
+ * `config_error` (unusable: no address, no MAC in dsr…) or `available` (standby behind a lower
+ * priority).
  */
 export type BackendState = BackendSetting | "config_error" | "available";
 
@@ -64,6 +64,12 @@ export interface Farm {
   helper: string;
   log: string;
   "log-prefix"?: string;
+  /**
+   * Prefix of the log lines of `tcp-strict` drops. nftlb 1.0.7 stores and lists it verbatim and
+   * writes it into a rule only while `tcp-strict` is on, which kube-nftlb never sets: kube-nftlb
+   * writes its ownership mark here (syncer/ownership.ts). GET lists it only when not the default.
+   */
+  "tcp-strict-log-prefix"?: string;
   /**
    * "on": nftlb also balances traffic that starts on the node itself (its output hook: hostNetwork
    * Pods, the kubelet, kube-apiserver calling webhooks by ClusterIP). nftlb's default is "off",

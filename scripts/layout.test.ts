@@ -109,6 +109,15 @@ describe("each crossing is caught", () => {
       /^test\/plan\.test\.ts starts no process, server or lab and touches no file: a unit test sits beside the file it tests$/,
     ],
     [
+      "a unit test reaching the lab through a test/ helper",
+      {
+        "syncer/plan.test.ts": ["test/lab-fixture.ts"],
+        "test/lab-fixture.ts": ["lab/net/index.ts"],
+        "lab/net/index.ts": [],
+      },
+      /^syncer\/plan\.test\.ts imports test\/lab-fixture\.ts/,
+    ],
+    [
       "a folder the table does not name",
       { "tools/gen.ts": [] },
       /^tools\/ \(tools\/gen\.ts\) is not in README\.md's layout table$/,
@@ -132,7 +141,14 @@ describe("each crossing is caught", () => {
       check({
         "syncer/plan.ts": ["nftlb/types.ts", "annotations/index.ts", "syncer/plan-marks.ts"],
         "syncer/plan-marks.ts": [],
-        "syncer/plan.test.ts": ["syncer/plan.ts", "kube/fake-timers.ts", "syncer/fake-nftlb.ts"],
+        "syncer/plan.test.ts": [
+          "syncer/plan.ts",
+          "kube/fake-timers.ts",
+          "syncer/fake-nftlb.ts",
+          "test/until.ts",
+        ],
+        "lab/controllers/work.test.ts": ["test/until.ts"],
+        "test/until.ts": [],
         "kube/fake-timers.ts": [],
         "syncer/fake-nftlb.ts": [],
         "lab/net/farms.ts": ["nftlb/types.ts"],

@@ -1,5 +1,6 @@
 // reconcile: a batch of Service keys → desired farms (desired.ts, from the caches) vs the farms
-// nftlb has (read once, then kept up to date by the client from what was written) → plan → apply.
+// nftlb has (read on every full reconcile, kept up to date by the client from what was written in
+// between) → plan → apply.
 // It reports what became of each key (outcome.ts); the worker (worker.ts) applies queue policy.
 //
 // Level-triggered: the keys only say what to recompute. A full reconcile (FULL, at start and on
@@ -11,7 +12,6 @@
 import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
-import type { DesiredService } from "./desired.ts";
 import { resolveConflicts } from "./desired-conflicts.ts";
 import { operations, plan } from "./plan.ts";
 import { farmMarksOf } from "./plan-marks.ts";
@@ -21,12 +21,14 @@ import { nodeRulesFrom } from "./node-rules-desired.ts";
 import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { SyncTrace } from "./trace.ts";
 import { OutcomeSet, type Outcomes } from "./outcome.ts";
-import { ownerOf, ownsFarm } from "./ownership.ts";
+import { ownerOf } from "./ownership.ts";
+import { PassOwnership } from "./reconcile-ownership.ts";
 import { scopeOf } from "./reconcile-scope.ts";
 import { HeldKeys } from "./reconcile-held.ts";
 import { ServiceEvents, type EventSink } from "./reconcile-events.ts";
 import { applyPlan } from "./reconcile-apply.ts";
 import { ProgrammingLatency, reportNftlb } from "./reconcile-report.ts";
+import { DesiredMemo } from "./reconcile-memo.ts";
 
 /** The queue key that asks for a full reconcile (every Service recomputed). No Service key lacks a "/". */
 export const FULL = "*";
@@ -49,8 +51,8 @@ export interface ReconcilerDeps {
   trace?: SyncTrace;
   /** Wall clock (ms), for the network programming latency. */
   now?: () => number;
-  /** Which nftlb farms kube-nftlb may change or delete (ownership.ts by default). */
-  owns?: (farm: string) => boolean;
+  /** Take over farms of the original kube-nftlb holding our addresses (upstream-farms.ts). */
+  adoptUpstreamFarms?: boolean;
   /** The nftlb container's memory limit (bytes); unset: nftlb's memory is estimated, not enforced. */
   nftlbMemoryBytes?: number | undefined;
   /** The longest one POST should take by estimate (capacity.ts); half nftlb's client timeout. */
@@ -68,7 +70,8 @@ interface Pass {
 
 export class Reconciler {
   readonly #d: ReconcilerDeps;
-  readonly #memo = new Map<string, DesiredService>();
+  readonly #memo: DesiredMemo;
+  readonly #ownership: PassOwnership;
   readonly #events: ServiceEvents;
   readonly #held: HeldKeys;
   readonly #latency: ProgrammingLatency;
@@ -83,8 +86,15 @@ export class Reconciler {
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
     this.#events = new ServiceEvents((key) => deps.view.serviceRef(key), deps.events);
+    this.#ownership = new PassOwnership({
+      nftlb: deps.nftlb,
+      adopt: deps.adoptUpstreamFarms ?? false,
+      log: deps.log,
+      event: (key, reason, message, type) => this.#events.warn(key, reason, message, type),
+      metrics: deps.metrics,
+    });
     this.#held = new HeldKeys({
-      isParked: deps.isParked ?? (() => false),
+      isParked: (key) => this.#memo.broken.has(key) || (deps.isParked?.(key) ?? false),
       memoryBytes: deps.nftlbMemoryBytes,
       refused: (r, first) => {
         if (first) {
@@ -94,7 +104,15 @@ export class Reconciler {
         this.#events.capacity(r);
       },
     });
-    this.#latency = new ProgrammingLatency(deps.now ?? Date.now);
+    const latency = new ProgrammingLatency(deps.now ?? Date.now);
+    this.#latency = latency;
+    this.#memo = new DesiredMemo({
+      view: deps.view,
+      events: this.#events,
+      log: deps.log,
+      metrics: deps.metrics,
+      gone: (key) => latency.forget(key),
+    });
   }
 
   /** nftlb answered and the first full reconcile went through; false again on a fatal error. */
@@ -110,6 +128,11 @@ export class Reconciler {
   nftlbRestarted(): void {
     this.#needList = true;
     this.#sentinel = false;
+  }
+
+  /** Re-reads the foreign farms holding Services' addresses: the Services whose holder let go. */
+  recheckForeign(): Promise<string[]> {
+    return this.#ownership.recheck();
   }
 
   /** Reconcile one batch and say what became of each key (the worker applies it to the queue). */
@@ -166,7 +189,10 @@ export class Reconciler {
   async #sync(batch: readonly string[], full: boolean): Promise<Pass> {
     const { nftlb, view } = this.#d;
     const outcomes = new OutcomeSet();
-    if (this.#needList) {
+    // A full reconcile (start, every resync period, a Node change, an nftlb restart) reads nftlb
+    // again rather than trusting what the client wrote: whatever changed behind the syncer's back
+    // (a backend, address or farm removed, a field edited by hand) is then planned and repaired.
+    if (this.#needList || full) {
       const listed = await nftlb.listFarms();
       if (!listed.ok) return { failure: listed.error, outcomes };
       this.#needList = false;
@@ -174,16 +200,20 @@ export class Reconciler {
     const keys = new Set(batch.filter((k) => k !== FULL));
     if (full) {
       for (const k of view.serviceKeys()) keys.add(k);
-      for (const k of this.#memo.keys()) keys.add(k);
+      for (const k of this.#memo.services.keys()) keys.add(k);
     }
-    for (const key of keys) this.#recompute(key);
+    this.#memo.recompute(keys);
+    for (const [key, reason] of this.#memo.broken) outcomes.set(key, { kind: "retry", reason });
+    const services = this.#memo.services;
 
-    const resolved = resolveConflicts([...this.#memo.values()]);
+    const unmarked = resolveConflicts([...services.values()]);
+    const written = await this.#ownership.desired(unmarked.farms);
+    if ("error" in written) return { failure: written.error, outcomes };
+    const resolved = { ...unmarked, farms: written.farms };
     const owner = new Map<string, string>();
-    for (const [key, d] of this.#memo) for (const f of d.farms) owner.set(f.name, key);
-    const ownerOfFarm = (name: string) => owner.get(name) ?? ownerOf(name);
+    for (const [key, d] of services) for (const f of d.farms) owner.set(f.name, key);
+    const ownerOfFarm = this.#ownership.ownerOfFarm(owner, ownerOf);
     this.#events.conflicts(resolved.conflicts);
-
     const actual = [...nftlb.known().values()];
     // Planned again whatever the batch: Services refused for capacity last time (room may have
     // been made), and Services in an address conflict now or last time (the loser gets the
@@ -198,18 +228,16 @@ export class Reconciler {
       ? undefined
       : scopeOf(new Set([...keys, ...recheck]), resolved.farms, actual, ownerOfFarm);
     const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && (scope?.has(ownerOfFarm(f.name)) ?? true);
-    const owns = this.#d.owns ?? ownsFarm;
-    const p = plan(resolved.farms.filter(planned), actual.filter(planned), {
-      owns,
-      farmMarks: farmMarksOf(actual),
-    });
+    const { owns, have } = this.#ownership.view(actual, planned);
+    const p = plan(resolved.farms.filter(planned), have, { owns, farmMarks: farmMarksOf(actual) });
     this.#events.blocked(p.blocked, ownerOfFarm);
+    this.#ownership.planned(p.blocked, resolved.farms, ownerOfFarm, scope);
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
     // kube-nftlb's table before the write (a LoadBalancer IP gets its firewall before nftlb
     // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
     // it) and after it (what nftlb now holds).
     const rules = () =>
-      nodeRulesFrom(nftlb.known().values(), this.#memo.values(), { owns, planned: resolved.farms });
+      nodeRulesFrom(nftlb.known().values(), services.values(), { owns, planned: resolved.farms });
     await this.#d.nodeRules?.update(rules());
     const applied = await applyPlan(p, ownerOfFarm, {
       nftlb,
@@ -226,9 +254,10 @@ export class Reconciler {
     if (applied.failure !== undefined) return { failure: applied.failure, outcomes };
     this.#latency.observe(view, keys, this.#d.metrics);
     if (this.#d.nodeRules && !(await this.#d.nodeRules.update(rules(), { force: full }))) {
-      this.#events.rulesFailed(this.#memo, this.#d.nodeRules.lastError ?? "");
+      this.#events.rulesFailed(services, this.#d.nodeRules.lastError ?? "");
     }
     if (operations(p).length > 0) await this.#cleanConntrack();
+    this.#ownership.report(ownerOfFarm);
     return { outcomes };
   }
 
@@ -239,17 +268,5 @@ export class Reconciler {
     if (!r.ok) this.#d.log.warn({ err: r.error }, "UDP conntrack cleanup failed");
     else if (r.deleted > 0 || r.skipped > 0)
       this.#d.log.info({ deleted: r.deleted, unreadable: r.skipped }, "stale UDP conntrack entries deleted");
-  }
-
-  /** Recompute one key's desired farms and tell its Service about problems. */
-  #recompute(key: string): void {
-    const d = this.#d.view.desiredFor(key);
-    if (d === undefined) {
-      this.#memo.delete(key);
-      this.#latency.forget(key);
-      return;
-    }
-    this.#memo.set(key, d);
-    this.#events.problems(key, d);
   }
 }

@@ -16,7 +16,8 @@ import {
   type Registry,
 } from "../runtime/index.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
-import { makeSources, SERVICE_NAME_LABEL, type Sources } from "../kube/sources.ts";
+import { makeSources, type Sources } from "../kube/sources.ts";
+import { SERVICE_NAME_LABEL } from "../kube/labels.ts";
 import { apiEventSink, EventRecorder } from "../kube/events.ts";
 import type { SupervisedInformer } from "../kube/informer.ts";
 import { backoff, realTimers, type Timer, type Timers } from "../kube/timers.ts";
@@ -75,10 +76,19 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   const registry = deps.registry ?? createRegistry({ prefix: "kube_nftlb_syncer_" });
   const metrics = createSyncerMetrics(registry);
   const transport = { url: cfg.nftlbUrl, key: cfg.nftlbKey, timeoutMs: cfg.nftlbTimeoutMs };
+  // A probe waits at most one probe period (at least 1 s, at most a write's timeout): a hung
+  // nftlb turns nftlb_up to 0 and /readyz false within two periods.
+  const pingTimeoutMs = Math.min(Math.max(cfg.nftlbProbeMs, 1_000), cfg.nftlbTimeoutMs);
   const client = createNftlbClient({
     ...transport,
+    pingTimeoutMs,
     log,
-    ...(deps.trace ? { send: tracedSend(createTransport(transport), deps.trace) } : {}),
+    ...(deps.trace
+      ? {
+          send: tracedSend(createTransport(transport), deps.trace),
+          pingSend: createTransport({ ...transport, timeoutMs: pingTimeoutMs, serial: false }),
+        }
+      : {}),
   });
   const nftlb = meteredNftlb(deps.wrapNftlb ? deps.wrapNftlb(client) : client, metrics);
   const queue = new KeyQueue({ timers });
@@ -128,6 +138,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     ...(cfg.conntrack ? { conntrack: conntrackCleaner(execConntrack(cfg.conntrack)) } : {}),
     ...(cfg.conntrackAgent ? { conntrack: agentCleaner(cfg.conntrackAgent) } : {}),
     nftlbMemoryBytes: cfg.nftlbMemoryBytes,
+    ...(cfg.adoptUpstreamFarms ? { adoptUpstreamFarms: true } : {}),
     writeBudgetMs: cfg.nftlbTimeoutMs / 2,
   });
   const status = new ProxyStatus({
@@ -171,18 +182,21 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
 
   let draining = false;
   let synced = false;
+  /** The last probe's answer: a hung or gone nftlb makes the syncer unready. */
+  let nftlbUp = false;
+  const ready = () => synced && nftlbUp && reconciler.programmed && !draining;
   const probes = await startProbeServer({
     port: cfg.probePort,
     host: cfg.metricsHost ?? "127.0.0.1",
     registry,
-    ready: () => synced && reconciler.programmed && !draining,
+    ready,
   });
   const healthz = cfg.healthzBindAddress
     ? await startProxyHealthServer({
         ...cfg.healthzBindAddress,
         health: status.health,
         metrics: status.metrics,
-        ready: () => synced && reconciler.programmed && !draining,
+        ready,
       }).catch(async (err: unknown) => {
         await probes.close();
         throw err;
@@ -208,6 +222,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     // nftlb first: writes sent before it listens would be lost.
     for (let attempt = 0; !stopping; attempt++) {
       const r = await nftlb.ping();
+      nftlbUp = r.ok;
       metrics.nftlbUp.set(r.ok ? 1 : 0);
       if (r.ok) break;
       const wait = backoff(attempt, 500, 10_000);
@@ -228,19 +243,29 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     };
     timersToCancel.push(timers.after(cfg.resyncMs, resync));
     const probe = async () => {
+      // Whether the sentinel was planted BEFORE asking: one planted while the ping was on its way
+      // is missing from its answer, and that is no restart.
+      const planted = reconciler.sentinelPlanted;
       const r = await nftlb.ping();
+      if (nftlbUp !== r.ok) {
+        if (r.ok) log.info({}, "nftlb answers again");
+        else log.warn({ err: r.error.message }, "nftlb does not answer: unready until it does");
+      }
+      nftlbUp = r.ok;
       metrics.nftlbUp.set(r.ok ? 1 : 0);
       for (const inf of sources.all()) {
         metrics.informerRestarts.set({ informer: inf.name }, inf.stats.restarts);
         metrics.informerRelists.set({ informer: inf.name }, inf.stats.relists);
       }
       await nodeRules?.check();
-      if (r.ok && !r.value.sentinel && reconciler.sentinelPlanted) {
+      if (r.ok && !r.value.sentinel && planted && reconciler.sentinelPlanted) {
         metrics.nftlbRestarts.inc();
         log.warn({}, "nftlb lost its farms (restarted): re-programming everything");
         reconciler.nftlbRestarted();
         queue.add(FULL);
       }
+      // A Service waiting for an address a foreign farm holds takes it within a probe period.
+      for (const key of await reconciler.recheckForeign()) queue.add(key);
       if (!stopping) timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
     };
     timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
@@ -248,7 +273,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   })();
 
   return {
-    ready: () => synced && reconciler.programmed && !draining,
+    ready,
     probePort: probes.port,
     reconciler,
     queue,

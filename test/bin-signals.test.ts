@@ -9,7 +9,7 @@ import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { processes } from "../scripts/file-timeout.ts";
-import { until } from "./webhook-tls.ts";
+import { until } from "./until.ts";
 
 const BIN = join(import.meta.dirname, "..", "bin", "kube-nftlb.js");
 
