@@ -24,15 +24,31 @@ export function lintObjects(objects: readonly ManifestObject[], opts: EvaluateOp
       continue;
     }
     const result = evaluateService(parsed.service, opts);
-    // Point at the annotation (or field) itself when the source lets us.
-    const at = (key: string) =>
-      lineOf?.(key.startsWith("spec.") ? key.split(".") : ["metadata", "annotations", key]) ?? line;
+    const at = (key: string) => lineOfKey({ line, lineOf }, key);
     for (const f of result.errors)
       findings.push({ severity: "error", source, line: at(f.key), object: id, ...f });
     for (const f of result.warnings)
       findings.push({ severity: "warning", source, line: at(f.key), object: id, ...f });
   }
   return findings.sort((a, b) => (a.source === b.source ? (a.line ?? 0) - (b.line ?? 0) : 0));
+}
+
+/**
+ * The line a finding about `key` points at, when the source lets us: a field (`spec.ports`, or
+ * the nearest of its parents that is written), an annotation (its key holds a "/"), else the
+ * object's first line. lint and render cite the same line for the same finding.
+ */
+export function lineOfKey(o: Pick<ManifestObject, "line" | "lineOf">, key: string): number {
+  if (o.lineOf === undefined) return o.line;
+  if (/^(spec|status|metadata)\./.test(key)) {
+    const path = key.split(".");
+    for (let n = path.length; n > 0; n--) {
+      const at = o.lineOf(path.slice(0, n));
+      if (at !== undefined) return at;
+    }
+    return o.line;
+  }
+  return key.includes("/") ? (o.lineOf(["metadata", "annotations", key]) ?? o.line) : o.line;
 }
 
 export function problemFindings(problems: readonly ParseProblem[]): LintFinding[] {

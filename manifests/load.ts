@@ -149,7 +149,7 @@ function flattenList(
   return [{ object: obj, path }];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const firstLine = (s: string) => s.split("\n")[0] ?? s;
 
