@@ -2,8 +2,9 @@
 // Entry point. Plain JavaScript on purpose: it must run on whatever `node` is first on PATH
 // (Debian 12 ships Node 20) long enough to hand over to Node 24, which the project installs
 // as the `node` dev dependency.
-import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { constants } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -20,16 +21,42 @@ if (tooOld) {
     );
     process.exit(2);
   }
-  const r = spawnSync(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+  // Asynchronous, so this process stays able to take signals: a supervisor signals the process it
+  // started (this one), and the server must get SIGTERM, SIGINT or SIGHUP rather than be orphaned.
+  const child = spawn(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
     stdio: "inherit",
     env: { ...process.env, KUBE_NFTLB_REEXEC: "1" },
   });
-  process.exit(r.status ?? 1);
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) {
+    process.on(signal, () => {
+      // A terminal's Ctrl-C already reached the child (same foreground process group); a second
+      // SIGINT would cut its drain short. (A `kill -INT` meanwhile is not forwarded; SIGTERM is.)
+      if (signal === "SIGINT" && inTerminalForeground()) return;
+      child.kill(signal);
+    });
+  }
+  child.on("error", (err) => {
+    console.error(`kube-nftlb: could not start ${node24}: ${err.message}`);
+    process.exit(1);
+  });
+  // The shell's convention for a child that died of a signal: 128 + its number.
+  child.on("exit", (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
+} else {
+  // The image runs the compiled output; a checkout runs the TypeScript sources directly
+  // (Node 24 strips types natively).
+  const built = join(root, "dist", "cli", "main.js");
+  const entry = existsSync(built) ? built : join(root, "cli", "main.ts");
+  const { main } = await import(pathToFileURL(entry).href);
+  process.exitCode = await main(process.argv.slice(2));
 }
 
-// The image runs the compiled output; a checkout runs the TypeScript sources directly
-// (Node 24 strips types natively).
-const built = join(root, "dist", "cli", "main.js");
-const entry = existsSync(built) ? built : join(root, "cli", "main.ts");
-const { main } = await import(pathToFileURL(entry).href);
-process.exitCode = await main(process.argv.slice(2));
+/** Whether this process is in its terminal's foreground process group (/proc/self/stat). */
+function inTerminalForeground() {
+  try {
+    // After the command's closing parenthesis: state ppid pgrp session tty_nr tpgid ...
+    const f = readFileSync("/proc/self/stat", "utf8").split(") ").at(-1).split(" ");
+    return Number(f[5]) > 0 && f[2] === f[5];
+  } catch {
+    return false;
+  }
+}

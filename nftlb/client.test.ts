@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
-import { answer, startRawServer, type Responder } from "./raw-server.ts";
+import { answer, startRawServer, type Responder } from "./raw-server.test-helpers.ts";
 import { createNftlbClient, type NftlbLog } from "./client.ts";
 import type { Farm, NftlbResult } from "./types.ts";
 

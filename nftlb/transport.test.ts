@@ -2,7 +2,7 @@
 // case-sensitively, cannot read chunked bodies and serves one request per connection.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { answer, startRawServer } from "./raw-server.ts";
+import { answer, startRawServer } from "./raw-server.test-helpers.ts";
 import { createNftlbClient } from "./client.ts";
 import type { Farm } from "./types.ts";
 

@@ -52,6 +52,11 @@ export function createSyncerMetrics(registry: Registry) {
       help: "Service keys waiting out a backoff after a retryable failure",
       registers,
     }),
+    syncErrors: new Counter({
+      name: "kube_nftlb_sync_errors_total",
+      help: "Reconciles that threw (a bug or an answer nobody foresaw): each is logged and its batch retried with backoff",
+      registers,
+    }),
     parked: new Gauge({
       name: "kube_nftlb_services_parked",
       help: "Services whose farms nftlb refused: not retried until the Service changes",

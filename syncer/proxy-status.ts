@@ -13,7 +13,9 @@ import { HealthCheckServers, type HealthCheckServerDeps } from "./health-check-s
 import { nodeLocal, type HealthCheck, type NodeLocal } from "./node-local.ts";
 import { ProxyHealth } from "./proxy-health.ts";
 import { createProxyMetrics, type ProxyMetrics } from "./proxy-metrics.ts";
-import { FULL, type Reconciler } from "./reconcile.ts";
+import { FULL } from "./reconcile.ts";
+import type { BatchReconciler } from "./worker.ts";
+import { succeeded } from "./outcome.ts";
 
 /** The cluster as the status needs it: Service keys and, per key, what this node has of it. */
 export interface LocalView {
@@ -102,13 +104,19 @@ export class ProxyStatus {
   }
 
   /** What the worker runs: each batch through the reconciler, then reported here. */
-  reporting(reconciler: Pick<Reconciler, "sync" | "stats">): Pick<Reconciler, "sync"> {
+  reporting(reconciler: BatchReconciler): BatchReconciler {
     return {
       sync: async (batch) => {
         const t0 = performance.now();
-        const failures = reconciler.stats.failures;
-        await reconciler.sync(batch);
-        await this.synced(batch, reconciler.stats.failures === failures, (performance.now() - t0) / 1000);
+        let ok = false;
+        try {
+          const outcomes = await reconciler.sync(batch);
+          ok = succeeded(outcomes);
+          return outcomes;
+        } finally {
+          // A reconcile that threw is a failed sync too (the worker retries it).
+          await this.synced(batch, ok, (performance.now() - t0) / 1000);
+        }
       },
     };
   }

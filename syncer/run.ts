@@ -24,7 +24,8 @@ import { informerView } from "./cluster.ts";
 import { createSyncerMetrics, type SyncerMetrics } from "./metrics.ts";
 import { meteredNftlb } from "./nftlb-metered.ts";
 import { KeyQueue } from "./queue.ts";
-import { FULL, Reconciler, runWorker } from "./reconcile.ts";
+import { FULL, Reconciler } from "./reconcile.ts";
+import { runWorker } from "./worker.ts";
 import { informerLocalView, ProxyStatus } from "./proxy-status.ts";
 import { startProxyHealthServer } from "./proxy-health-server.ts";
 import type { SyncerConfig } from "./config.ts";
@@ -118,7 +119,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   const reconciler = new Reconciler({
     nftlb,
     view,
-    queue,
+    isParked: (key) => queue.isParked(key),
     events,
     log,
     metrics,
@@ -220,7 +221,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     synced = true;
     log.info({}, "caches synced");
     queue.add(FULL);
-    worker = runWorker(queue, status.reporting(reconciler));
+    worker = runWorker(queue, status.reporting(reconciler), { log, metrics });
     const resync = () => {
       queue.add(FULL, { resync: true });
       timersToCancel.push(timers.after(cfg.resyncMs, resync));
@@ -238,6 +239,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
         metrics.nftlbRestarts.inc();
         log.warn({}, "nftlb lost its farms (restarted): re-programming everything");
         reconciler.nftlbRestarted();
+        queue.add(FULL);
       }
       if (!stopping) timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
     };

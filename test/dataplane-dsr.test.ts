@@ -10,7 +10,7 @@ import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { desired, type DesiredOptions } from "../syncer/desired.ts";
 import { isEmpty, operations, plan } from "../syncer/plan.ts";
-import { sendOperation } from "../syncer/plan-send.ts";
+import { sendOperation } from "../syncer/plan-send.test-helpers.ts";
 
 const PREFIX = "service.kubernetes.io/kube-nftlb-load-balancer-";
 const PORT = 8080;

@@ -12,7 +12,7 @@ import {
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { isEmpty, operations, plan } from "../syncer/plan.ts";
-import { sendOperation } from "../syncer/plan-send.ts";
+import { sendOperation } from "../syncer/plan-send.test-helpers.ts";
 
 const skip = cannotBuildNetwork();
 let net: TestNetwork | undefined;

@@ -9,11 +9,11 @@ import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { parseManifest } from "../manifests/load.ts";
-import { desired } from "./desired.ts";
-import { resolveConflicts } from "./desired-conflicts.ts";
-import { looksLikeOurFarm } from "./desired-names.ts";
-import { isEmpty, operations, plan, requestCount } from "./plan.ts";
-import { sendOperation } from "./plan-send.ts";
+import { desired } from "../syncer/desired.ts";
+import { resolveConflicts } from "../syncer/desired-conflicts.ts";
+import { looksLikeOurFarm } from "../syncer/desired-names.ts";
+import { isEmpty, operations, plan, requestCount } from "../syncer/plan.ts";
+import { sendOperation } from "../syncer/plan-send.test-helpers.ts";
 
 const skip = cannotBuildNetwork();
 const owns = { owns: looksLikeOurFarm };

@@ -6,11 +6,16 @@ import { mkdtempSync, rmSync, statSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { agentCleaner, parseRequest, startConntrackAgent, type ConntrackAgent } from "./conntrack-agent.ts";
-import type { UdpFrontend } from "./conntrack-plan.ts";
+import {
+  agentCleaner,
+  parseRequest,
+  startConntrackAgent,
+  type ConntrackAgent,
+} from "../syncer/conntrack-agent.ts";
+import type { UdpFrontend } from "../syncer/conntrack-plan.ts";
 import { run as agentCli } from "../cli/conntrack-agent.ts";
-import { desired } from "./desired.ts";
-import { NODE, service, slice } from "./desired-fixtures.test-helpers.ts";
+import { desired } from "../syncer/desired.ts";
+import { NODE, service, slice } from "../syncer/desired-fixtures.test-helpers.ts";
 
 const quiet = { info: () => undefined, warn: () => undefined };
 let dir = "";

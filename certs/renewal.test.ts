@@ -3,9 +3,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { nextFiles } from "../certs/issue.ts";
-import { newKey } from "../certs/pki.ts";
-import { planRenewal, renewalTime, type Plan, type RenewalOptions } from "../certs/renewal.ts";
+import { nextFiles } from "./issue.ts";
+import { newKey } from "./pki.ts";
+import { planRenewal, renewalTime, type Plan, type RenewalOptions } from "./renewal.ts";
 import {
   encodeData,
   KEY,
@@ -15,7 +15,7 @@ import {
   readMaterial,
   SECRET_TYPE,
   type Material,
-} from "../certs/secret.ts";
+} from "./secret.ts";
 
 const MIN = 60_000;
 const DAY = 86_400_000;

@@ -1,14 +1,14 @@
-// `certs ensure` against in-memory stores (test/certs-fake-stores.ts): what it writes, in which
+// `certs ensure` against in-memory stores (certs/fake-stores.ts): what it writes, in which
 // order, what it refuses, and that concurrent runs converge. The same walk runs against lab's API
 // stand-in in certs-apiserver.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
-import { ensure, type EnsureRequest } from "../certs/ensure.ts";
-import { renewalTime } from "../certs/renewal.ts";
-import { KEY, readCert, encodeData, type Cert } from "../certs/secret.ts";
-import { ApiError } from "../certs/stores.ts";
-import { FakeCluster } from "./certs-fake-stores.ts";
+import { ensure, type EnsureRequest } from "./ensure.ts";
+import { renewalTime } from "./renewal.ts";
+import { KEY, readCert, encodeData, type Cert } from "./secret.ts";
+import { ApiError } from "./stores.ts";
+import { FakeCluster } from "./fake-stores.ts";
 
 const MIN = 60_000;
 const DAY = 86_400_000;

@@ -3,7 +3,7 @@
 // namespace, JSON-patch `test` failures as 422), a log of writes, and injectable faults. Every
 // call yields to the event loop first so concurrent runs really interleave.
 import { setImmediate as yieldNow } from "node:timers/promises";
-import type { RawSecret } from "../certs/secret.ts";
+import type { RawSecret } from "./secret.ts";
 import {
   ApiError,
   type CaBundleChange,
@@ -11,7 +11,7 @@ import {
   type WebhookConfig,
   type WebhookConfigStore,
   type WebhookKind,
-} from "../certs/stores.ts";
+} from "./stores.ts";
 
 export type Op = "secret.get" | "secret.create" | "secret.update" | "webhook.get" | "webhook.patch";
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
 import { startApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
-import { listAllPages } from "./sources.ts";
+import { listAllPages } from "../kube/sources.ts";
 
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
 const api = await startApiServer();

@@ -1,0 +1,52 @@
+// What a reconcile pass tells Prometheus: what nftlb holds (farms, backends, addresses, the
+// memory estimate against its limit) and the network programming latency of each EndpointSlice
+// change (its last-change-trigger-time → in nftlb), kube-proxy's SLI.
+import type { Farm } from "../nftlb/types.ts";
+import { measure, MAX_BACKENDS_PER_FARM } from "./capacity.ts";
+import type { ClusterView } from "./cluster.ts";
+import type { SyncerMetrics } from "./metrics.ts";
+import { ownsFarm } from "./ownership.ts";
+
+export function reportNftlb(m: SyncerMetrics, farms: Iterable<Farm>, memoryLimit: number | undefined): void {
+  const all = [...farms];
+  const c = measure(all);
+  m.farms.set(all.filter((f) => ownsFarm(f.name)).length);
+  m.backends.set(c.backends);
+  m.addresses.set(c.addresses);
+  m.addressBytes.set(c.memoryBytes);
+  m.backendLimit.set(MAX_BACKENDS_PER_FARM);
+  if (memoryLimit !== undefined) m.memoryLimit.set(memoryLimit);
+}
+
+/** EndpointSlice trigger time → now, once per trigger, for changes made since the syncer started. */
+export class ProgrammingLatency {
+  readonly #seen = new Map<string, number>();
+  readonly #started: number;
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+    this.#started = now();
+  }
+
+  observe(
+    view: Pick<ClusterView, "triggerTimes">,
+    keys: Iterable<string>,
+    metrics: SyncerMetrics | undefined,
+  ): void {
+    const now = this.#now();
+    for (const key of keys) {
+      for (const [slice, t] of view.triggerTimes(key)) {
+        const id = `${key}/${slice}`;
+        if (this.#seen.get(id) === t) continue;
+        this.#seen.set(id, t);
+        if (t >= this.#started) metrics?.programming.observe(Math.max(0, now - t) / 1000);
+      }
+    }
+  }
+
+  /** A Service that is gone: its triggers go too. */
+  forget(key: string): void {
+    for (const id of this.#seen.keys()) if (id.startsWith(`${key}/`)) this.#seen.delete(id);
+  }
+}
