@@ -1,6 +1,6 @@
 // Lint findings for loaded manifests: every Service goes through the annotation contract.
 import { evaluateService, parseService, type EvaluateOptions } from "../annotations/index.ts";
-import type { ManifestObject, ParseProblem } from "./load.ts";
+import type { LoadedPaths, ManifestObject, ParseProblem } from "./load.ts";
 
 export interface LintFinding {
   severity: "error" | "warning";
@@ -53,6 +53,23 @@ export function lineOfKey(o: Pick<ManifestObject, "line" | "lineOf">, key: strin
 
 export function problemFindings(problems: readonly ParseProblem[]): LintFinding[] {
   return problems.map((p) => ({ severity: "error", source: p.source, line: p.line, message: p.message }));
+}
+
+/**
+ * Nothing to check is an error, not a pass: `kubectl get … -o yaml | kube-nftlb lint -` whose
+ * kubectl failed feeds lint an empty stdin, and without `set -o pipefail` the pipeline's status
+ * is lint's. A lint that passed there would hide the failure.
+ */
+export function emptyInputFinding(loaded: LoadedPaths, paths: readonly string[]): LintFinding | undefined {
+  if (loaded.objects.length > 0 || loaded.problems.length > 0 || loaded.unreadable.length > 0)
+    return undefined;
+  const source = paths.map((p) => (p === "-" ? "<stdin>" : p)).join(", ");
+  const what =
+    loaded.files.length === 0
+      ? "no manifest file (*.yaml, *.yml, *.json) here"
+      : "no Kubernetes object in the input (it is empty, or only comments)";
+  const pipe = paths.includes("-") ? "; did the command before the pipe fail?" : "";
+  return { severity: "error", source, message: `${what}: nothing was checked${pipe}` };
 }
 
 export function formatFinding(f: LintFinding): string {
