@@ -2,8 +2,6 @@
 import { createLogger, createShutdown } from "../runtime/index.ts";
 import { emit, usageError } from "../flags/flags.ts";
 import { parseSyncerArgs, SYNCER_COMMAND } from "../syncer/config.ts";
-import { startSyncer } from "../syncer/run.ts";
-import { runCleanup } from "../syncer/cleanup-cli.ts";
 
 export async function run(argv: string[]): Promise<number> {
   const parsed = parseSyncerArgs(argv);
@@ -11,7 +9,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!parsed.ok) return emit(usageError({ command: SYNCER_COMMAND }, parsed.error));
   const cfg = parsed.config;
   const log = createLogger({ name: "syncer", level: cfg.logLevel, secrets: () => [cfg.nftlbKey] });
-  if (cfg.cleanup) return runCleanup(cfg, log);
+  // Loaded only now: --help, --version and usage errors never pay for client-node.
+  if (cfg.cleanup) return (await import("../syncer/cleanup-cli.ts")).runCleanup(cfg, log);
+  const { startSyncer } = await import("../syncer/run.ts");
   let syncer;
   try {
     syncer = await startSyncer(cfg, { log });
