@@ -9,7 +9,8 @@ export async function run(argv: string[]): Promise<number> {
   if (!parsed.ok) return emit(usageError({ command: SYNCER_COMMAND }, parsed.error));
   const cfg = parsed.config;
   const log = createLogger({ name: "syncer", level: cfg.logLevel, secrets: () => [cfg.nftlbKey] });
-  // Loaded only now: --help, --version and usage errors never pay for client-node.
+  // Loaded only now: the syncer pulls in client-node and the whole reconciler, which --help,
+  // --version and a bad flag must not wait for (seconds on a busy node).
   if (cfg.cleanup) return (await import("../syncer/cleanup-cli.ts")).runCleanup(cfg, log);
   const { startSyncer } = await import("../syncer/run.ts");
   let syncer;

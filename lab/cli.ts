@@ -9,7 +9,7 @@ import process from "node:process";
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { cannotBuildNetwork } from "./net/sys.ts";
 import { NODE } from "./net/sys.ts";
-import { alive, claim, cleanDir, files, lockPid, readInfo, setLock } from "./cluster/lab-dir.ts";
+import { alive, claim, cleanDir, files, lockPid, readInfo, setLock, writeInfo } from "./cluster/lab-dir.ts";
 import { leftovers, removeLab } from "./cluster/teardown.ts";
 import type { LabInfo } from "./cluster/info.ts";
 
@@ -63,9 +63,10 @@ ${i.nodes
 
 Try:
   ${kc} apply -f examples/lab/
+  ${kc} wait --for=condition=Ready pod/web-0 pod/web-1
   ${kc} get pods,svc,endpointslices -o wide
-  ip netns exec ${i.client.netns} curl -s http://$(${kc} get svc web -o jsonpath='{.spec.clusterIP}')/
-  curl -s -H "Key: $(cat ${i.nftlb.keyFile})" ${i.nftlb.url}/farms/default.web.http
+  ip netns exec ${i.client.netns} curl -sS --max-time 2 http://$(${kc} get svc web -o jsonpath='{.spec.clusterIP}')/
+  curl -sS -H "Key: $(cat ${i.nftlb.keyFile})" ${i.nftlb.url}/farms/default.web.http
   npm run lab -- down --dir ${i.dir}`;
 }
 
@@ -160,7 +161,7 @@ async function supervise(
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
     process.on("SIGHUP", () => stop("SIGHUP"));
-    writeFileSync(f.info, `${JSON.stringify(c.info, null, 2)}\n`, { mode: 0o600 });
+    writeInfo(dir, c.info);
     log("ready");
   });
   log("stopped");

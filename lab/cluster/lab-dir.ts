@@ -1,7 +1,16 @@
 // A lab's directory: lab.lock (the supervisor's pid; one lab per directory), lab.json (what the
 // running lab is), kubeconfig, nftlb.key, tls/, logs/. Helpers for up/down to claim, read and
 // clean it.
-import { existsSync, readFileSync, rmSync, writeFileSync, openSync, closeSync, writeSync } from "node:fs";
+import {
+  existsSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+  writeSync,
+} from "node:fs";
 import path from "node:path";
 import type { LabInfo } from "./info.ts";
 
@@ -46,6 +55,16 @@ export const claim = (dir: string, pid: number): boolean => {
 export const setLock = (dir: string, pid: number) =>
   writeFileSync(files(dir).lock, String(pid), { mode: 0o600 });
 
+/**
+ * Writes lab.json whole or not at all: `up` polls for it, and a reader between the file's creation
+ * and its write would see it empty ("Unexpected end of JSON input", 2 of 10 fresh labs).
+ */
+export const writeInfo = (dir: string, info: LabInfo) => {
+  const f = files(dir).info;
+  writeFileSync(`${f}.tmp`, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${f}.tmp`, f);
+};
+
 export type ReadInfo = { ok: true; info: LabInfo } | { ok: false; error: string };
 
 export const readInfo = (dir: string): ReadInfo => {
@@ -65,6 +84,7 @@ export const readInfo = (dir: string): ReadInfo => {
 export const cleanDir = (dir: string) => {
   for (const f of [
     "lab.json",
+    "lab.json.tmp",
     "lab.lock",
     "lab.error",
     "kubeconfig",

@@ -74,6 +74,7 @@ export async function startLabNode(
   );
   const pods = startPodController({
     pods: storeSource(c.store, "", "pods"),
+    services: storeSource(c.store, "", "services"),
     api: c.api,
     nodeName: n.name,
     hostIP: n.ip,

@@ -2,12 +2,15 @@
 // through the node namespace, a server on each declared port), then reports the Pod Running with
 // its IP and a Ready condition. The stand-in deletes at once (no graceful deletion), so the
 // controller holds a finalizer: a deleted Pod stays, terminating, for `terminationDelayMs`, then
-// its sandbox goes and the finalizer with it.
+// its sandbox goes and the finalizer with it. A port a Service targets that no container declares
+// is served too, with an Event saying so (./service-ports.ts).
 import { workLoop } from "../controllers/work.ts";
 import type { ApiClient } from "../cluster/api-client.ts";
 import { MERGE_PATCH } from "../cluster/api-client.ts";
 import { createSandbox, type PodPort, type Sandbox } from "./sandbox.ts";
 import { readiness, runningStatus } from "./status.ts";
+import { undeclaredPortEvent, undeclaredServicePorts, type ServiceForPorts } from "./service-ports.ts";
+import type { Source } from "../controllers/endpointslice-controller.ts";
 
 export const FINALIZER = "lab.kube-nftlb.io/pod-sandbox";
 
@@ -16,6 +19,7 @@ export interface LabPod {
     name?: string;
     namespace?: string;
     uid?: string;
+    labels?: Record<string, string>;
     annotations?: Record<string, string>;
     deletionTimestamp?: string;
     finalizers?: string[];
@@ -49,6 +53,8 @@ export interface PodNetwork {
 
 export interface PodControllerOptions {
   pods: PodSource;
+  /** Services, to answer on the ports they target that the Pod does not declare */
+  services?: Source<ServiceForPorts>;
   api: ApiClient;
   nodeName: string;
   hostIP: string;
@@ -66,6 +72,8 @@ interface Running {
   startedAt: number;
   ready: boolean | undefined;
   transitionAt: number;
+  /** undeclared ports already told in an Event, `TCP/80` */
+  announced: Set<string>;
 }
 
 export interface PodController {
@@ -104,6 +112,31 @@ export function startPodController(o: PodControllerOptions): PodController {
   };
 
   const pathOf = (ns: string, name: string) => `/api/v1/namespaces/${ns}/pods/${name}`;
+  const undeclaredOf = (pod: LabPod) =>
+    undeclaredServicePorts(
+      { namespace: pod.metadata.namespace ?? "default", labels: pod.metadata.labels, declared: portsOf(pod) },
+      o.services?.list(pod.metadata.namespace ?? "default") ?? [],
+    );
+
+  /** Opens the undeclared ports Services target and tells each once, as kubelet's Events do. */
+  const serveUndeclared = async (pod: LabPod, r: Running) => {
+    const fresh = undeclaredOf(pod).filter((p) => !r.announced.has(`${p.protocol}/${p.port}`));
+    if (fresh.length === 0) return;
+    await r.sandbox.listen(fresh);
+    for (const p of fresh) {
+      const ns = pod.metadata.namespace ?? "default";
+      const e = await o.api.request(
+        "POST",
+        `/api/v1/namespaces/${ns}/events`,
+        undeclaredPortEvent(pod.metadata, p, o.nodeName, now()),
+      );
+      if (!e.ok) throw new Error(e.error);
+      r.announced.add(`${p.protocol}/${p.port}`);
+      o.log(
+        `pod ${ns}/${pod.metadata.name ?? ""}: answering on undeclared ${p.port}/${p.protocol} (${p.service})`,
+      );
+    }
+  };
 
   const teardown = async (key: string) => {
     const r = running.get(key);
@@ -169,7 +202,7 @@ export function startPodController(o: PodControllerOptions): PodController {
           prefixLength: n.prefixLength,
           gateway: n.gateway,
           podName: name,
-          ports: portsOf(pod),
+          ports: [...portsOf(pod), ...undeclaredOf(pod)],
         });
       } catch (err) {
         used.delete(index);
@@ -182,10 +215,13 @@ export function startPodController(o: PodControllerOptions): PodController {
         startedAt: now(),
         ready: undefined,
         transitionAt: now(),
+        announced: new Set(),
       };
       running.set(key, r);
       o.log(`pod ${key}: sandbox ${sandbox.ns} at ${sandbox.ip}`);
     }
+    // Before the first Ready: a Pod is never Ready while a port its Services target is closed.
+    await serveUndeclared(pod, r);
     const ready = readiness(pod.metadata.annotations, r.startedAt, now(), o.readyDelayMs);
     const reported = pod.status?.conditions?.find((c) => c.type === "Ready")?.status;
     if (r.ready !== ready.ready || reported !== (ready.ready ? "True" : "False")) {
@@ -215,12 +251,20 @@ export function startPodController(o: PodControllerOptions): PodController {
   const keyOf = (p: LabPod) => `${p.metadata.namespace ?? "default"}/${p.metadata.name ?? ""}`;
   const unwatch = o.pods.watch((p) => loop.add(keyOf(p)));
   for (const p of o.pods.list()) loop.add(keyOf(p));
+  // A Service's ports change which ports its Pods must answer on: look at its namespace's Pods.
+  const unwatchServices = o.services?.watch((svc) => {
+    for (const p of o.pods
+      .list()
+      .filter((x) => (x.metadata.namespace ?? "default") === (svc.metadata.namespace ?? "default")))
+      loop.add(keyOf(p));
+  });
 
   return {
     sandboxes: () => new Map([...running].map(([k, v]) => [k, { ns: v.sandbox.ns, ip: v.sandbox.ip }])),
     idle: () => loop.idle(),
     stop: async () => {
       unwatch();
+      unwatchServices?.();
       loop.stop();
       await Promise.all([...running.keys()].map((k) => teardown(k)));
     },

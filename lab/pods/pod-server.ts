@@ -2,10 +2,14 @@
 // Pod (sent at once, so raw-socket probes need not speak HTTP, and curl still reads a valid
 // answer) and every UDP datagram gets a datagram naming it. Started by the pod controller:
 //   ip netns exec NS node lab/pods/pod-server.ts --name web-0 --tcp 8080 --udp 5353 [--hello GW]
-// Prints "ready" once every socket listens.
+// Prints "ready" once every socket listens. Later, a line "tcp PORT" or "udp PORT" on stdin opens
+// one more socket (the pod controller's way to answer on a port a Service targets but no container
+// declares, as a real server listening there would) and prints "listening tcp PORT" once it does,
+// or "failed tcp PORT: why".
 import net from "node:net";
 import dgram from "node:dgram";
 import process from "node:process";
+import readline from "node:readline";
 import { parseArgs } from "node:util";
 
 const { values } = parseArgs({
@@ -27,22 +31,35 @@ const http = Buffer.from(
 );
 const datagram = Buffer.from(body);
 
-const listening: Promise<void>[] = [];
-for (const port of values.tcp.map(Number)) {
-  const server = net.createServer((socket) => {
-    socket.on("error", () => undefined);
-    // Read and drop whatever the client sends: unread bytes at close would turn FIN into RST.
-    socket.resume();
-    socket.end(http);
+const listenTcp = (port: number): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const server = net.createServer((socket) => {
+      socket.on("error", () => undefined);
+      // Read and drop whatever the client sends: unread bytes at close would turn FIN into RST.
+      socket.resume();
+      socket.end(http);
+    });
+    server.once("error", reject);
+    server.listen({ port, host: "0.0.0.0" }, resolve);
   });
-  listening.push(new Promise((resolve) => server.listen({ port, host: "0.0.0.0" }, resolve)));
-}
-for (const port of values.udp.map(Number)) {
-  const socket = dgram.createSocket("udp4");
-  socket.on("message", (_msg, rinfo) => socket.send(datagram, rinfo.port, rinfo.address));
-  listening.push(new Promise((resolve) => socket.bind(port, "0.0.0.0", resolve)));
-}
-await Promise.all(listening);
+const listenUdp = (port: number): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const socket = dgram.createSocket("udp4");
+    socket.on("message", (_msg, rinfo) => socket.send(datagram, rinfo.port, rinfo.address));
+    socket.once("error", reject);
+    socket.bind(port, "0.0.0.0", resolve);
+  });
+const open = { tcp: new Set<number>(), udp: new Set<number>() };
+const listen = async (protocol: "tcp" | "udp", port: number) => {
+  if (open[protocol].has(port)) return;
+  await (protocol === "tcp" ? listenTcp(port) : listenUdp(port));
+  open[protocol].add(port);
+};
+
+await Promise.all([
+  ...values.tcp.map((p) => listen("tcp", Number(p))),
+  ...values.udp.map((p) => listen("udp", Number(p))),
+]);
 if (values.hello) {
   // One datagram to the gateway's discard port: the node learns our MAC, as from a pod's own traffic.
   const hello = dgram.createSocket("udp4");
@@ -51,3 +68,12 @@ if (values.hello) {
 }
 console.log("ready");
 process.on("SIGTERM", () => process.exit(0));
+for await (const line of readline.createInterface({ input: process.stdin })) {
+  const m = /^(tcp|udp) (\d{1,5})$/.exec(line.trim());
+  if (m === null) continue;
+  const [, protocol = "tcp", port = ""] = m;
+  await listen(protocol as "tcp" | "udp", Number(port)).then(
+    () => console.log(`listening ${protocol} ${port}`),
+    (err: unknown) => console.log(`failed ${protocol} ${port}: ${(err as Error).message}`),
+  );
+}

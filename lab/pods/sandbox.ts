@@ -3,7 +3,8 @@
 // on every declared container port. Built from lab/net's primitives (ip batches, sysctl, spawn).
 import path from "node:path";
 import { ipBatch, sysctl, NODE } from "../net/sys.ts";
-import { spawnInNs, waitForLine, type Running } from "../net/processes.ts";
+import readline from "node:readline";
+import { spawnInNs, type Running } from "../net/processes.ts";
 
 export interface PodPort {
   port: number;
@@ -28,6 +29,10 @@ export interface SandboxSpec {
 export interface Sandbox {
   ns: string;
   ip: string;
+  /** the ports the pod server answers on */
+  served(): PodPort[];
+  /** opens the given ports as well (resolves once each listens; rejects naming the one that failed) */
+  listen(ports: readonly PodPort[]): Promise<void>;
   /** Last lines of the pod server's stderr. */
   logs(): string;
   destroy(): Promise<void>;
@@ -35,8 +40,51 @@ export interface Sandbox {
 
 const SERVER = path.join(path.dirname(new URL(import.meta.url).pathname), "pod-server.ts");
 
+const uniquePorts = (ports: readonly PodPort[]): PodPort[] => [
+  ...new Map(ports.map((p) => [`${p.protocol}/${p.port}`, p])).values(),
+];
+
+interface ServerLines {
+  /** the first stdout line from now on that `match` accepts */
+  next(match: (line: string) => boolean, deadlineMs: number): Promise<string>;
+}
+
+/** One reader of the pod server's stdout, shared by every wait (one per request, in turn). */
+const serverLines = (server: Running): ServerLines => {
+  const waiting = new Set<(line: string) => void>();
+  readline.createInterface({ input: server.child.stdout! }).on("line", (l) => {
+    for (const w of [...waiting]) w(l);
+  });
+  return {
+    next: (match, deadlineMs) =>
+      new Promise((resolve, reject) => {
+        const done = () => {
+          clearTimeout(timer);
+          waiting.delete(onLine);
+          server.child.off("exit", onExit);
+        };
+        const onLine = (l: string) => {
+          if (!match(l)) return;
+          done();
+          resolve(l);
+        };
+        const onExit = (code: number | null) => {
+          done();
+          reject(new Error(`pod server exited with ${code}: ${server.logs()}`));
+        };
+        const timer = setTimeout(() => {
+          done();
+          reject(new Error(`pod server: no answer within ${deadlineMs} ms: ${server.logs()}`));
+        }, deadlineMs);
+        waiting.add(onLine);
+        server.child.once("exit", onExit);
+      }),
+  };
+};
+
 export const createSandbox = async (s: SandboxSpec): Promise<Sandbox> => {
   let server: Running | undefined;
+  let lines: ServerLines | undefined;
   const destroy = async () => {
     await server?.stop();
     // Deleting the namespace deletes its veth end, and with it the node's end.
@@ -69,10 +117,9 @@ export const createSandbox = async (s: SandboxSpec): Promise<Sandbox> => {
     );
     await sysctl(s.ns, { "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0" });
     const ports = (p: "TCP" | "UDP") =>
-      [...new Set(s.ports.filter((x) => x.protocol === p).map((x) => x.port))].flatMap((n) => [
-        p === "TCP" ? "--tcp" : "--udp",
-        String(n),
-      ]);
+      uniquePorts(s.ports)
+        .filter((x) => x.protocol === p)
+        .flatMap((x) => [p === "TCP" ? "--tcp" : "--udp", String(x.port)]);
     server = spawnInNs(s.ns, [
       NODE,
       SERVER,
@@ -83,10 +130,33 @@ export const createSandbox = async (s: SandboxSpec): Promise<Sandbox> => {
       "--hello",
       s.gateway,
     ]);
-    await waitForLine(server, /^ready$/, 15_000);
+    lines = serverLines(server);
+    await lines.next((l) => l === "ready", 15_000);
   } catch (err) {
     await destroy();
     throw err;
   }
-  return { ns: s.ns, ip: s.ip, logs: () => server?.logs() ?? "", destroy };
+  const served = uniquePorts(s.ports);
+  const running = server;
+  const next = lines;
+  return {
+    ns: s.ns,
+    ip: s.ip,
+    served: () => [...served],
+    listen: async (ports) => {
+      for (const p of uniquePorts(ports)) {
+        if (served.some((x) => x.port === p.port && x.protocol === p.protocol)) continue;
+        const id = `${p.protocol.toLowerCase()} ${p.port}`;
+        running.child.stdin?.write(`${id}\n`);
+        const answer = await next.next(
+          (l) => l === `listening ${id}` || l.startsWith(`failed ${id}:`),
+          15_000,
+        );
+        if (answer.startsWith("failed")) throw new Error(`pod server: ${answer}`);
+        served.push(p);
+      }
+    },
+    logs: () => server?.logs() ?? "",
+    destroy,
+  };
 };
