@@ -125,6 +125,33 @@ describe("render: why a Service gives no farm", () => {
   });
 });
 
+describe("render of the original README's own annotations-service.yaml (examples/lab/upstream)", () => {
+  const UPSTREAM = join(ROOT, "examples", "lab", "upstream", "annotations", "annotations-service.yaml");
+  it("as written: no farm, and stderr says why and how to preview it", async () => {
+    const r = await render([...NODE, UPSTREAM]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(farmsOf(r.out), []);
+    assert.match(
+      r.err,
+      /note: Service default\/my-service gives no farm: it has no clusterIP yet .*--placeholder-cluster-ips/,
+    );
+  });
+  it("with --placeholder-cluster-ips: its farm, on 192.0.2.1:8080 with hash on srcip", async () => {
+    const r = await render([...NODE, "--placeholder-cluster-ips", UPSTREAM]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(
+      farmsOf(r.out).map((f) => [
+        f.name,
+        f.mode,
+        f.scheduler,
+        f["sched-param"],
+        f.addresses?.map((a) => a.name),
+      ]),
+      [["default.my-service.http", "snat", "hash", "srcip", ["tcp-192.0.2.1-8080"]]],
+    );
+  });
+});
+
 describe("render --placeholder-cluster-ips", () => {
   it("gives an unapplied Service an address from 192.0.2.0/24 (RFC 5737), and says so", async () => {
     const r = await render([...NODE, "--placeholder-cluster-ips", file("up.yaml", UPSTREAM_LIKE)]);
