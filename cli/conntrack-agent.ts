@@ -1,7 +1,7 @@
 // `kube-nftlb conntrack-agent`: the node pod's only process with CAP_NET_ADMIN; deletes stale UDP
 // conntrack entries when the syncer asks (syncer/conntrack-agent.ts). Flags only, no logic.
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
-import { createLogger, createShutdown, logLevelError } from "../runtime/index.ts";
+import { createLogger, createShutdown, exitOnCrash, logLevelError } from "../runtime/index.ts";
 import { startConntrackAgent } from "../syncer/conntrack-agent.ts";
 import { cleanWithTool, execConntrack } from "../syncer/conntrack-tool.ts";
 
@@ -40,6 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   const badLevel = logLevelError(values["log-level"]);
   if (badLevel !== undefined) return usage(badLevel);
   const log = createLogger({ name: "conntrack-agent", level: values["log-level"] });
+  exitOnCrash(log);
   let agent;
   try {
     agent = await startConntrackAgent({

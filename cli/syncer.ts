@@ -1,5 +1,5 @@
 // `kube-nftlb syncer`: parses flags (syncer/config.ts) and runs syncer/run.ts until SIGTERM.
-import { createLogger, createShutdown } from "../runtime/index.ts";
+import { createLogger, createShutdown, exitOnCrash } from "../runtime/index.ts";
 import { emit, usageError } from "../flags/flags.ts";
 import { parseSyncerArgs, SYNCER_COMMAND } from "../syncer/config.ts";
 
@@ -9,6 +9,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!parsed.ok) return emit(usageError({ command: SYNCER_COMMAND }, parsed.error));
   const cfg = parsed.config;
   const log = createLogger({ name: "syncer", level: cfg.logLevel, secrets: () => [cfg.nftlbKey] });
+  exitOnCrash(log);
   // Loaded only now: the syncer pulls in client-node and the whole reconciler, which --help,
   // --version and a bad flag must not wait for (seconds on a busy node).
   if (cfg.cleanup) return (await import("../syncer/cleanup-cli.ts")).runCleanup(cfg, log);

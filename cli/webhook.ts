@@ -1,6 +1,6 @@
 // `kube-nftlb webhook`: parses flags and runs webhook/server.ts until SIGTERM.
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
-import { createLogger, createShutdown, logLevelError } from "../runtime/index.ts";
+import { createLogger, createShutdown, exitOnCrash, logLevelError } from "../runtime/index.ts";
 import { loadDefaultsFile } from "../webhook/defaults-file.ts";
 import { BUILTIN_DEFAULTS, PROXY_NAME } from "../annotations/index.ts";
 
@@ -95,6 +95,7 @@ export async function run(argv: string[]): Promise<number> {
   }
 
   const log = createLogger({ name: "webhook", level: values["log-level"] });
+  exitOnCrash(log);
   // Loaded only now: --help, --version and usage errors never pay for express.
   const { startWebhook } = await import("../webhook/server.ts");
   let webhook;

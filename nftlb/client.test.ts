@@ -255,3 +255,29 @@ test("read-back after a write: one small GET per farm when few, one GET /farms w
     assert.deepEqual(heads, ["POST /farms", "GET /farms"]);
   });
 });
+
+test("ping does not wait behind a stuck write, and times out on its own", async () => {
+  let posted = () => {};
+  const writeArrived = new Promise<void>((r) => (posted = r));
+  let hung = false;
+  await withServer(
+    (req, s) => {
+      // A write nftlb never answers (the socket is closed with the server); pings answer until hung.
+      if (req.head.startsWith("POST")) return posted();
+      if (!hung) s.end(answer(200, '{"farms": [{"name": "kube-nftlb-sentinel"}]}'));
+    },
+    async (url) => {
+      const c = createNftlbClient({ url, key: KEY, timeoutMs: 60_000, pingTimeoutMs: 200, log });
+      const write = c.upsertFarms([farm]);
+      await writeArrived;
+      assert.deepEqual(
+        await c.ping(),
+        { ok: true, value: { sentinel: true } },
+        "answered while the write hangs",
+      );
+      hung = true;
+      assert.equal(failure(await c.ping()).kind, "retryable", "a hung nftlb: the ping gives up by itself");
+      void write;
+    },
+  );
+});

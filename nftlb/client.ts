@@ -29,6 +29,13 @@ export interface NftlbClientOptions {
   validate?: boolean;
   /** Inject another transport (tests); defaults to axios over node:http. */
   send?: Send;
+  /**
+   * How long `ping()` waits (default timeoutMs). The ping has its own connection, outside the
+   * queue the other calls wait in: a hung nftlb is seen while a write to it is still stuck.
+   */
+  pingTimeoutMs?: number;
+  /** Inject the ping's transport (tests); defaults to `send` when that is injected. */
+  pingSend?: Send;
 }
 
 export interface NftlbClient {
@@ -62,6 +69,15 @@ const PARSE_FAILURE = /error parsing buffer|invalid request|Unknown key/;
 
 export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
   const send = options.send ?? createTransport(options);
+  const pingSend =
+    options.pingSend ??
+    (options.send !== undefined
+      ? options.send
+      : createTransport({
+          ...options,
+          timeoutMs: options.pingTimeoutMs ?? options.timeoutMs,
+          serial: false,
+        }));
   const known = new Map<string, Farm>();
   const fail = (operation: string, kind: NftlbError["kind"], message: string, status?: number) => {
     const error: NftlbError = { kind, operation, message: redact(message, options.key) };
@@ -78,9 +94,10 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     path: string,
     body?: string,
     missingOk = false,
+    via: Send = send,
   ) => {
     const started = Date.now();
-    const sent = await send(method, path, body);
+    const sent = await via(method, path, body);
     if (!sent.ok) {
       const kind = sent.reason === "too-large" ? "terminal" : "retryable";
       return fail(operation, kind, `${method} ${path}: ${sent.message}`);
@@ -229,7 +246,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
       }),
 
     async ping() {
-      const res = await call("ping", "GET", `/farms/${SENTINEL_FARM}`, undefined, true);
+      const res = await call("ping", "GET", `/farms/${SENTINEL_FARM}`, undefined, true, pingSend);
       return res.ok ? { ok: true, value: { sentinel: res.value.status === 200 } } : res;
     },
 

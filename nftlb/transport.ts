@@ -22,6 +22,12 @@ export interface TransportOptions {
   timeoutMs: number;
   /** Larger answers are refused (GET /farms with 1,000 farms is about 7 MB). */
   maxAnswerBytes?: number;
+  /**
+   * false: requests are not queued behind each other. Only for a health probe: it must time out
+   * on its own while a write is stuck, not wait behind it (one probe at a time is its caller's
+   * job; nftlb's listen backlog holds it while a write is served).
+   */
+  serial?: boolean;
 }
 
 export type Send = (method: "GET" | "POST" | "DELETE", path: string, body?: string) => Promise<Sent>;
@@ -84,6 +90,7 @@ export const createTransport = (options: TransportOptions): Send => {
     }
   };
 
+  if (options.serial === false) return (method, path, body) => once(method, path, body);
   return (method, path, body) => {
     const run = tail.then(() => once(method, path, body));
     tail = run.catch(() => undefined);

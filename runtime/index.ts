@@ -12,6 +12,8 @@
 //   createShutdown({ log, timeoutMs? }) → { add(name, step), run(reason), onSignals(signals?) }
 //     Steps run in the order added; a failing step is logged and the next runs; the whole is
 //     bounded by timeoutMs. `await shutdown.onSignals()` resolves after SIGTERM/SIGINT and all steps.
+//   exitOnCrash(log) → an unhandled rejection or uncaught exception is logged (fatal) and the
+//     process exits with CRASH_EXIT_CODE (70), so the kubelet restarts it.
 //
 // Typical wiring (see webhook/server.ts):
 //   const log = createLogger({ name: "syncer", secrets: () => [key] });
@@ -35,3 +37,4 @@ export {
 export { createRegistry, Registry, type MetricsOptions } from "./metrics.ts";
 export { closeServer, startProbeServer, type ProbeOptions, type ProbeServer } from "./probes.ts";
 export { createShutdown, type Shutdown, type ShutdownOptions } from "./shutdown.ts";
+export { CRASH_EXIT_CODE, exitOnCrash } from "./crash.ts";

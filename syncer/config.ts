@@ -57,8 +57,8 @@ re-programs everything. Problems reach the Service as Warning Events.
 
 Health like kube-proxy's, on --healthz-bind-address: /healthz (503 once a change has waited
 longer than --healthz-timeout to reach nftlb, or while the Node is being deleted), /livez, and
-/readyz (caches synced and nftlb programmed once). /metrics, /healthz (process alive) and /readyz
-on --metrics-bind-address. For each LoadBalancer Service with externalTrafficPolicy: Local, HTTP
+/readyz (caches synced, nftlb programmed once and answering). /metrics, /healthz (process
+alive) and /readyz on --metrics-bind-address. For each LoadBalancer Service with externalTrafficPolicy: Local, HTTP
 on its healthCheckNodePort on the node's addresses: 200 with the local endpoint count, else 503.
 EndpointSlice topology hints are followed as kube-proxy follows them. JSON logs on stdout, the
 nftlb key redacted. On SIGTERM: stops watching, finishes the write in flight, leaves nftlb's
@@ -91,8 +91,9 @@ Flags (each may also be set in --config FILE; a flag given here wins):
   --proxy-mode MODE         replace (default): every Service not labelled for another proxy;
                             alongside: only Services labelled
                             service.kubernetes.io/service-proxy-name=kube-nftlb
-  --resync-period DURATION  full relist and reconcile period, e.g. 5m (default), 30s, 1h
-  --nftlb-probe-period DUR  how often nftlb is checked for a restart (default 5s)
+  --resync-period DURATION  full relist, re-read of nftlb and reconcile period (drift is
+                            repaired), e.g. 5m (default), 30s, 1h
+  --nftlb-probe-period DUR  how often nftlb is checked for a hang or a restart (default 5s)
   --nftlb-memory-limit SIZE the nftlb container's memory limit (bytes, or 512Mi, 2Gi, 1G): a
                             change that would take nftlb's estimated memory (~256 KiB per farm
                             address) past 85% of it is refused with an Event. Unset: estimated

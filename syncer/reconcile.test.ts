@@ -278,3 +278,32 @@ test("all endpoints replaced while nftlb refuses the upsert: the farm keeps exac
   );
   await t.stop();
 });
+
+test("a full reconcile re-reads nftlb and repairs what changed behind the syncer's back", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", "10.1.0.2"]);
+  t.cluster.put("ns", "db", "10.96.0.11", ["10.1.0.3"]);
+  t.queue.add(FULL);
+  await t.run();
+  const before = structuredClone(t.nftlb.farms.get("ns.web.http")!);
+  const written = t.nftlb.writes.length;
+  // By hand, in nftlb itself: a backend deleted, the scheduler changed, a whole farm gone.
+  const web = t.nftlb.farms.get("ns.web.http")!;
+  t.nftlb.farms.set("ns.web.http", { ...web, scheduler: "hash", backends: web.backends.slice(1) });
+  t.nftlb.farms.delete("ns.db.http");
+  t.queue.add(FULL, { resync: true });
+  await t.run();
+  const sorted = (f: Farm | undefined) =>
+    f && { ...f, backends: f.backends.toSorted((a, b) => (a.name < b.name ? -1 : 1)) };
+  assert.deepEqual(
+    sorted(t.nftlb.farms.get("ns.web.http")),
+    sorted(before),
+    "the farm is as the syncer wrote it",
+  );
+  assert.ok(t.nftlb.farms.has("ns.db.http"), "the deleted farm is back");
+  assert.equal(t.nftlb.writes.length, written + 1, "one POST repairs both");
+  t.queue.add(FULL, { resync: true });
+  await t.run();
+  assert.equal(t.nftlb.writes.length, written + 1, "a resync with no drift writes nothing");
+  await t.stop();
+});

@@ -1,5 +1,6 @@
 // reconcile: a batch of Service keys → desired farms (desired.ts, from the caches) vs the farms
-// nftlb has (read once, then kept up to date by the client from what was written) → plan → apply.
+// nftlb has (read on every full reconcile, kept up to date by the client from what was written in
+// between) → plan → apply.
 // It reports what became of each key (outcome.ts); the worker (worker.ts) applies queue policy.
 //
 // Level-triggered: the keys only say what to recompute. A full reconcile (FULL, at start and on
@@ -11,7 +12,6 @@
 import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
-import type { DesiredService } from "./desired.ts";
 import { resolveConflicts } from "./desired-conflicts.ts";
 import { operations, plan } from "./plan.ts";
 import { farmMarksOf } from "./plan-marks.ts";
@@ -27,6 +27,7 @@ import { HeldKeys } from "./reconcile-held.ts";
 import { ServiceEvents, type EventSink } from "./reconcile-events.ts";
 import { applyPlan } from "./reconcile-apply.ts";
 import { ProgrammingLatency, reportNftlb } from "./reconcile-report.ts";
+import { DesiredMemo } from "./reconcile-memo.ts";
 
 /** The queue key that asks for a full reconcile (every Service recomputed). No Service key lacks a "/". */
 export const FULL = "*";
@@ -68,7 +69,7 @@ interface Pass {
 
 export class Reconciler {
   readonly #d: ReconcilerDeps;
-  readonly #memo = new Map<string, DesiredService>();
+  readonly #memo: DesiredMemo;
   readonly #events: ServiceEvents;
   readonly #held: HeldKeys;
   readonly #latency: ProgrammingLatency;
@@ -84,7 +85,7 @@ export class Reconciler {
     this.#d = deps;
     this.#events = new ServiceEvents((key) => deps.view.serviceRef(key), deps.events);
     this.#held = new HeldKeys({
-      isParked: deps.isParked ?? (() => false),
+      isParked: (key) => this.#memo.broken.has(key) || (deps.isParked?.(key) ?? false),
       memoryBytes: deps.nftlbMemoryBytes,
       refused: (r, first) => {
         if (first) {
@@ -94,7 +95,15 @@ export class Reconciler {
         this.#events.capacity(r);
       },
     });
-    this.#latency = new ProgrammingLatency(deps.now ?? Date.now);
+    const latency = new ProgrammingLatency(deps.now ?? Date.now);
+    this.#latency = latency;
+    this.#memo = new DesiredMemo({
+      view: deps.view,
+      events: this.#events,
+      log: deps.log,
+      metrics: deps.metrics,
+      gone: (key) => latency.forget(key),
+    });
   }
 
   /** nftlb answered and the first full reconcile went through; false again on a fatal error. */
@@ -166,7 +175,10 @@ export class Reconciler {
   async #sync(batch: readonly string[], full: boolean): Promise<Pass> {
     const { nftlb, view } = this.#d;
     const outcomes = new OutcomeSet();
-    if (this.#needList) {
+    // A full reconcile (start, every resync period, a Node change, an nftlb restart) reads nftlb
+    // again rather than trusting what the client wrote: whatever changed behind the syncer's back
+    // (a backend, address or farm removed, a field edited by hand) is then planned and repaired.
+    if (this.#needList || full) {
       const listed = await nftlb.listFarms();
       if (!listed.ok) return { failure: listed.error, outcomes };
       this.#needList = false;
@@ -174,13 +186,15 @@ export class Reconciler {
     const keys = new Set(batch.filter((k) => k !== FULL));
     if (full) {
       for (const k of view.serviceKeys()) keys.add(k);
-      for (const k of this.#memo.keys()) keys.add(k);
+      for (const k of this.#memo.services.keys()) keys.add(k);
     }
-    for (const key of keys) this.#recompute(key);
+    this.#memo.recompute(keys);
+    for (const [key, reason] of this.#memo.broken) outcomes.set(key, { kind: "retry", reason });
+    const services = this.#memo.services;
 
-    const resolved = resolveConflicts([...this.#memo.values()]);
+    const resolved = resolveConflicts([...services.values()]);
     const owner = new Map<string, string>();
-    for (const [key, d] of this.#memo) for (const f of d.farms) owner.set(f.name, key);
+    for (const [key, d] of services) for (const f of d.farms) owner.set(f.name, key);
     const ownerOfFarm = (name: string) => owner.get(name) ?? ownerOf(name);
     this.#events.conflicts(resolved.conflicts);
 
@@ -209,7 +223,7 @@ export class Reconciler {
     // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
     // it) and after it (what nftlb now holds).
     const rules = () =>
-      nodeRulesFrom(nftlb.known().values(), this.#memo.values(), { owns, planned: resolved.farms });
+      nodeRulesFrom(nftlb.known().values(), services.values(), { owns, planned: resolved.farms });
     await this.#d.nodeRules?.update(rules());
     const applied = await applyPlan(p, ownerOfFarm, {
       nftlb,
@@ -226,7 +240,7 @@ export class Reconciler {
     if (applied.failure !== undefined) return { failure: applied.failure, outcomes };
     this.#latency.observe(view, keys, this.#d.metrics);
     if (this.#d.nodeRules && !(await this.#d.nodeRules.update(rules(), { force: full }))) {
-      this.#events.rulesFailed(this.#memo, this.#d.nodeRules.lastError ?? "");
+      this.#events.rulesFailed(services, this.#d.nodeRules.lastError ?? "");
     }
     if (operations(p).length > 0) await this.#cleanConntrack();
     return { outcomes };
@@ -239,17 +253,5 @@ export class Reconciler {
     if (!r.ok) this.#d.log.warn({ err: r.error }, "UDP conntrack cleanup failed");
     else if (r.deleted > 0 || r.skipped > 0)
       this.#d.log.info({ deleted: r.deleted, unreadable: r.skipped }, "stale UDP conntrack entries deleted");
-  }
-
-  /** Recompute one key's desired farms and tell its Service about problems. */
-  #recompute(key: string): void {
-    const d = this.#d.view.desiredFor(key);
-    if (d === undefined) {
-      this.#memo.delete(key);
-      this.#latency.forget(key);
-      return;
-    }
-    this.#memo.set(key, d);
-    this.#events.problems(key, d);
   }
 }

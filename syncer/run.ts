@@ -75,10 +75,19 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   const registry = deps.registry ?? createRegistry({ prefix: "kube_nftlb_syncer_" });
   const metrics = createSyncerMetrics(registry);
   const transport = { url: cfg.nftlbUrl, key: cfg.nftlbKey, timeoutMs: cfg.nftlbTimeoutMs };
+  // A probe waits at most one probe period (at least 1 s, at most a write's timeout): a hung
+  // nftlb turns nftlb_up to 0 and /readyz false within two periods.
+  const pingTimeoutMs = Math.min(Math.max(cfg.nftlbProbeMs, 1_000), cfg.nftlbTimeoutMs);
   const client = createNftlbClient({
     ...transport,
+    pingTimeoutMs,
     log,
-    ...(deps.trace ? { send: tracedSend(createTransport(transport), deps.trace) } : {}),
+    ...(deps.trace
+      ? {
+          send: tracedSend(createTransport(transport), deps.trace),
+          pingSend: createTransport({ ...transport, timeoutMs: pingTimeoutMs, serial: false }),
+        }
+      : {}),
   });
   const nftlb = meteredNftlb(deps.wrapNftlb ? deps.wrapNftlb(client) : client, metrics);
   const queue = new KeyQueue({ timers });
@@ -171,18 +180,21 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
 
   let draining = false;
   let synced = false;
+  /** The last probe's answer: a hung or gone nftlb makes the syncer unready. */
+  let nftlbUp = false;
+  const ready = () => synced && nftlbUp && reconciler.programmed && !draining;
   const probes = await startProbeServer({
     port: cfg.probePort,
     host: cfg.metricsHost ?? "127.0.0.1",
     registry,
-    ready: () => synced && reconciler.programmed && !draining,
+    ready,
   });
   const healthz = cfg.healthzBindAddress
     ? await startProxyHealthServer({
         ...cfg.healthzBindAddress,
         health: status.health,
         metrics: status.metrics,
-        ready: () => synced && reconciler.programmed && !draining,
+        ready,
       }).catch(async (err: unknown) => {
         await probes.close();
         throw err;
@@ -208,6 +220,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     // nftlb first: writes sent before it listens would be lost.
     for (let attempt = 0; !stopping; attempt++) {
       const r = await nftlb.ping();
+      nftlbUp = r.ok;
       metrics.nftlbUp.set(r.ok ? 1 : 0);
       if (r.ok) break;
       const wait = backoff(attempt, 500, 10_000);
@@ -229,6 +242,11 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     timersToCancel.push(timers.after(cfg.resyncMs, resync));
     const probe = async () => {
       const r = await nftlb.ping();
+      if (nftlbUp !== r.ok) {
+        if (r.ok) log.info({}, "nftlb answers again");
+        else log.warn({ err: r.error.message }, "nftlb does not answer: unready until it does");
+      }
+      nftlbUp = r.ok;
       metrics.nftlbUp.set(r.ok ? 1 : 0);
       for (const inf of sources.all()) {
         metrics.informerRestarts.set({ informer: inf.name }, inf.stats.restarts);
@@ -248,7 +266,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   })();
 
   return {
-    ready: () => synced && reconciler.programmed && !draining,
+    ready,
     probePort: probes.port,
     reconciler,
     queue,

@@ -84,11 +84,13 @@ test("a reconcile that throws is counted, logged and retried with backoff; the w
   const t = setup({ worker: { metrics, log: { error: (_o, m) => errors.push(m) } } });
   t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
   t.cluster.put("ns", "bad", "10.96.0.11", ["10.1.0.2"]);
-  const desiredFor = t.cluster.desiredFor;
+  // A bug in the nftlb client (an injected dependency): it throws instead of returning an error.
+  const upsert = t.nftlb.upsertFarms.bind(t.nftlb);
   let broken = true;
-  t.cluster.desiredFor = (key) => {
-    if (broken && key === "ns/bad") throw new TypeError("cannot read properties of undefined");
-    return desiredFor(key);
+  t.nftlb.upsertFarms = (farms) => {
+    if (broken && farms.some((f) => f.name === "ns.bad.http"))
+      throw new TypeError("cannot read properties of undefined");
+    return upsert(farms);
   };
   t.queue.add("ns/bad");
   await t.run();
@@ -106,5 +108,48 @@ test("a reconcile that throws is counted, logged and retried with backoff; the w
   await t.run(100);
   assert.ok(t.nftlb.farms.has("ns.bad.http"), "retried after its backoff, and programmed");
   assert.equal(t.queue.failures("ns/bad"), 0);
+  await t.stop();
+});
+
+test("one Service whose farms cannot be computed waits alone: a full reconcile goes on for the others", async () => {
+  const registry = new Registry();
+  const metrics = createSyncerMetrics(registry);
+  const t = setup({ metrics });
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.cluster.put("ns", "bad", "10.96.0.11", ["10.1.0.2"]);
+  t.queue.add(FULL);
+  await t.run();
+  const bad = structuredClone(t.nftlb.farms.get("ns.bad.http"));
+  assert.ok(bad);
+  const desiredFor = t.cluster.desiredFor;
+  let broken = true;
+  t.cluster.desiredFor = (key) => {
+    if (broken && key === "ns/bad") throw new RangeError("invalid array length");
+    return desiredFor(key);
+  };
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", "10.1.0.3"]);
+  t.cluster.put("ns", "bad", "10.96.0.11", ["10.1.0.4"]);
+  t.queue.add(FULL, { resync: true });
+  await t.run();
+  assert.equal(t.nftlb.farms.get("ns.web.http")?.backends.length, 2, "the others are programmed");
+  assert.deepEqual(t.nftlb.farms.get("ns.bad.http"), bad, "its farms are left as they are, not collected");
+  assert.ok(
+    t.logs.some((l) => /^error computing the Service's farms threw/.test(l)),
+    "logged",
+  );
+  const thrown = await registry.getSingleMetric("kube_nftlb_sync_errors_total")?.get();
+  assert.equal(thrown?.values[0]?.value, 1, "counted");
+  assert.equal(t.queue.failures("ns/bad"), 1, "retried with backoff");
+
+  broken = false;
+  await t.run(100);
+  assert.deepEqual(
+    t.nftlb.farms
+      .get("ns.bad.http")
+      ?.backends.filter((b) => b.state !== "down")
+      .map((b) => b["ip-addr"]),
+    ["10.1.0.4"],
+    "once it can be computed, it is programmed",
+  );
   await t.stop();
 });
