@@ -17,7 +17,7 @@ import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { run } from "../lab/net/sys.ts";
-import { serializeFarms, type FarmPatch, type NftlbClient } from "../nftlb/index.ts";
+import { MAX_BACKENDS_PER_FARM, serializeFarms, type FarmPatch, type NftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { desired } from "../syncer/desired.ts";
@@ -234,15 +234,16 @@ async function main() {
     }
     row(`add one Service with ${N} present (median of 5)`, median(add), median(addRaw), "that farm");
 
-    // One endpoint change in a 4,094-backend farm.
+    // One endpoint change in a 4,094-backend farm, the widest one nftlb can hold.
+    const WIDE = MAX_BACKENDS_PER_FARM;
     const wide = "bench.wide.http";
     api.store.put(SVC, service("wide", cip(N + 500)));
-    const made = w.next((c) => liveCount(c, wide) === 4094);
+    const made = w.next((c) => liveCount(c, wide) === WIDE);
     const tw = performance.now();
-    api.store.put(SLICE, slice("wide", 4094, 100_000 % 62_500));
+    api.store.put(SLICE, slice("wide", WIDE, 100_000 % 62_500));
     await made;
     const wideMs = performance.now() - tw;
-    const [wideFarm] = coldFarms(1, 4094, 0);
+    const [wideFarm] = coldFarms(1, WIDE, 0);
     console.log(
       `  a 4,094-backend farm written by the syncer in ${s(wideMs)} (raw POST of one: ${s(await post(net, [{ ...wideFarm!, name: "bench.rawwide.http", addresses: [{ ...wideFarm!.addresses![0]!, name: "rawwide", "ip-addr": cip(N + 501) }], mark: "0x7fff0000" }]))})`,
     );
@@ -250,12 +251,12 @@ async function main() {
       (c.known().get(farm)?.backends ?? []).some((b) => b["ip-addr"] === addr && b.state !== "down");
     const one = w.next((c) => has(c, wide, ip(50_000)));
     const te = performance.now();
-    const sl = slice("wide", 4094, 100_000 % 62_500);
+    const sl = slice("wide", WIDE, 100_000 % 62_500);
     sl.endpoints[0] = { addresses: [ip(50_000)], conditions: { ready: true } };
     api.store.put(SLICE, sl);
     await one;
     const change = performance.now() - te;
-    await w.next((c) => allCount(c, wide) === 4094);
+    await w.next((c) => allCount(c, wide) === WIDE);
     const changeAll = performance.now() - te;
     // The same change raw: the old backend down, the new one on its mark, in one POST.
     const rawChange = await post(net, [

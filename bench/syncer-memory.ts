@@ -23,6 +23,7 @@ import { parse } from "yaml";
 import { startApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cip, service, slice } from "./lib/cluster-objects.ts";
+import { until } from "../test/until.ts";
 
 type Json = Record<string, unknown> & { name: string };
 type SinkFarm = Json & { addresses?: Json[]; backends?: Json[] };
@@ -177,14 +178,12 @@ const refusals = async (port: number) =>
   sample(await metricsText(port), "kube_nftlb_capacity_refusals_total");
 
 /** Polls `cond` every 100 ms until it holds; fails if the child dies or the deadline passes. */
-async function until(what: string, child: ChildProcess, cond: () => boolean | Promise<boolean>) {
-  const deadline = Date.now() + TIMEOUT_MS;
-  while (!(await cond())) {
-    if (child.exitCode !== null) throw new Error(`syncer exited (${child.exitCode}) before ${what}`);
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${TIMEOUT_MS / 1000} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const untilAlive = (what: string, child: ChildProcess, cond: () => boolean | Promise<boolean>) =>
+  until(what, cond, {
+    timeoutMs: TIMEOUT_MS,
+    intervalMs: 100,
+    stopIf: () => (child.exitCode === null ? undefined : `syncer exited (${child.exitCode})`),
+  });
 
 /** VmRSS and VmHWM (peak RSS) of a process, in MiB. */
 function memory(pid: number) {
@@ -234,7 +233,7 @@ async function snapshot(child: ChildProcess) {
   const fresh = () => readdirSync(SNAPSHOTS!).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
   // Complete when its size stops changing between two polls.
   let last = -1;
-  await until("a heap snapshot", child, () => {
+  await untilAlive("a heap snapshot", child, () => {
     const f = fresh();
     if (f === undefined) return false;
     const size = statSync(path.join(SNAPSHOTS!, f)).size;
@@ -281,10 +280,10 @@ async function measure(n: number) {
     // Without --nftlb-memory-limit the syncer refuses nothing: settled once every farm is in the sink.
     const programmed = n;
     const ours = () => [...sink.farms.keys()].filter((f) => f.startsWith("bench.")).length;
-    await until("/readyz 200", child, () => readyz(port));
-    await until(`${programmed} farms in the sink`, child, () => ours() === programmed);
+    await untilAlive("/readyz 200", child, () => readyz(port));
+    await untilAlive(`${programmed} farms in the sink`, child, () => ours() === programmed);
     // A labelled counter with no refusal yet has no sample (-1).
-    await until(
+    await untilAlive(
       `${n - programmed} refusals`,
       child,
       async () => Math.max(0, await refusals(port)) === n - programmed,

@@ -19,7 +19,7 @@ import { resolveConflicts } from "../syncer/desired-conflicts.ts";
 import { whyNoFarm } from "../syncer/no-farm.ts";
 import { lineOfKey } from "../manifests/lint.ts";
 import { withPlaceholderClusterIps } from "../manifests/placeholder-ips.ts";
-import { parseIp } from "../syncer/desired-ip.ts";
+import { parseIp } from "../nftlb/ip.ts";
 import { ifaceMac, normaliseMac, readSysMac, validIface } from "../syncer/config.ts";
 
 const HELP = `Usage: kube-nftlb render --node-name NAME --node-ip IP[,IP] [flags] PATH...

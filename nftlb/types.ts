@@ -52,6 +52,12 @@ export interface Farm {
   log: string;
   "log-prefix"?: string;
   /**
+   * Prefix of the log lines of `tcp-strict` drops. nftlb 1.0.7 stores and lists it verbatim and
+   * writes it into a rule only while `tcp-strict` is on, which kube-nftlb never sets: kube-nftlb
+   * writes its ownership mark here (syncer/ownership.ts). GET lists it only when not the default.
+   */
+  "tcp-strict-log-prefix"?: string;
+  /**
    * "on": nftlb also balances traffic that starts on the node itself (its output hook: hostNetwork
    * Pods, the kubelet, kube-apiserver calling webhooks by ClusterIP). nftlb's default is "off",
    * and GET lists the field only when it is on.

@@ -3,32 +3,35 @@
 // for that farm and rebuilds its whole table, a short outage for every farm. Refusing here is
 // the only way to keep one bad Service from disturbing the others.
 import { isIP } from "node:net";
-import type { Address, Backend, Farm } from "./types.ts";
+import type { Address, Backend, Farm, NftlbProtocol } from "./types.ts";
 import type { BackendPatch, FarmPatch } from "./serialize.ts";
 import { formatMark, isBackendMark, isFarmMark, MAX_BACKENDS_PER_FARM, parseMark } from "./marks.ts";
+import { isIfaceName, isUsableMac } from "./interfaces.ts";
 
 // Farm names become nft chain names (`filter-<name>`) and URL path segments: no `/`, no spaces.
 const FARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 // Backend names may be an address when the endpoint has no Pod (IPv6 brings colons).
 const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const NUMBER = /^[0-9]{1,9}$/;
-// Linux interface names: at most 15 bytes, no "/" nor whitespace (nftlb writes them into nft rules).
-const IFACE = /^[A-Za-z0-9_.@:-]{1,15}$/;
-const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const HASH_FIELDS = new Set(["srcip", "dstip", "srcport", "dstport", "srcmac", "dstmac"]);
-const ENUMS: Record<string, readonly string[]> = {
-  mode: ["snat", "dnat", "dsr", "stlsdnat"],
-  scheduler: ["rr", "weight", "hash", "symhash"],
-  helper: ["none", "ftp", "pptp", "sip", "snmp", "tftp"],
-  // nftlb 1.0.7 reads anything but "on" as "off", silently (config_value_switch).
-  "intra-connect": ["on", "off"],
-};
-const HELPER_PROTOCOLS: Record<string, readonly string[]> = {
+/**
+ * The protocols each helper works on in nftlb 1.0.7; any other pair is an HTTP 400 there. The
+ * annotation contract states the same matrix for users (annotations/contract.ts): neither module
+ * may import the other, so test/nftlb-helpers.test.ts pins both to what the real nftlb accepts.
+ */
+export const NFTLB_HELPER_PROTOCOLS: Readonly<Record<string, readonly NftlbProtocol[]>> = {
   ftp: ["tcp"],
   pptp: ["tcp"],
   sip: ["tcp", "udp"],
   snmp: ["udp"],
   tftp: ["udp"],
+};
+const ENUMS: Record<string, readonly string[]> = {
+  mode: ["snat", "dnat", "dsr", "stlsdnat"],
+  scheduler: ["rr", "weight", "hash", "symhash"],
+  helper: ["none", ...Object.keys(NFTLB_HELPER_PROTOCOLS)],
+  // nftlb 1.0.7 reads anything but "on" as "off", silently (config_value_switch).
+  "intra-connect": ["on", "off"],
 };
 
 const isPort = (p: string): boolean => NUMBER.test(p) && Number(p) >= 1 && Number(p) <= 65535;
@@ -89,10 +92,10 @@ const checkAddress = (farm: string, a: Address, problems: string[]): void => {
   if (expandPorts(a.ports ?? "") === undefined) problems.push(`${where}: invalid ports "${a.ports}"`);
   if (!["tcp", "udp", "sctp"].includes(a.protocol))
     problems.push(`${where}: invalid protocol "${a.protocol}"`);
-  if (a.iface !== undefined && !IFACE.test(a.iface))
+  if (a.iface !== undefined && !isIfaceName(a.iface))
     problems.push(`${where}: invalid interface name ${JSON.stringify(a.iface)}`);
   const mac = a["ether-addr"];
-  if (mac !== undefined && (!MAC.test(mac) || /^(00:){5}00$/.test(mac)))
+  if (mac !== undefined && !isUsableMac(mac))
     problems.push(`${where}: invalid ether-addr ${JSON.stringify(mac)} (a MAC like 52:54:00:12:34:56)`);
 };
 
@@ -105,8 +108,8 @@ const checkAddress = (farm: string, a: Address, problems: string[]): void => {
 const checkIngress = (f: FarmPatch, where: string, problems: string[]): void => {
   if (f.mode !== "dsr" && f.mode !== "stlsdnat") return;
   if (!f.oface) problems.push(`${where}: mode ${f.mode} needs oface (nftlb leaves the farm in config_error)`);
-  else if (!IFACE.test(f.oface)) problems.push(`${where}: invalid oface ${JSON.stringify(f.oface)}`);
-  if (f.iface !== undefined && !IFACE.test(f.iface))
+  else if (!isIfaceName(f.oface)) problems.push(`${where}: invalid oface ${JSON.stringify(f.oface)}`);
+  if (f.iface !== undefined && !isIfaceName(f.iface))
     problems.push(`${where}: invalid iface ${JSON.stringify(f.iface)}`);
   const addresses = f.addresses ?? [];
   if (addresses.length === 0)
@@ -207,7 +210,7 @@ const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
   const protocol = [...protocols][0];
   const helper = merged.helper;
   if (helper !== undefined && helper !== "none" && protocol !== undefined) {
-    if (!(HELPER_PROTOCOLS[helper] ?? []).includes(protocol)) {
+    if (!(NFTLB_HELPER_PROTOCOLS[helper] ?? []).includes(protocol)) {
       problems.push(`${where}: helper ${helper} does not work on ${protocol}`);
     }
   }

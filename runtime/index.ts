@@ -9,6 +9,8 @@
 //   startProbeServer({ port, host?, registry, ready, live? }) → { port, close() }
 //     Plain HTTP: GET /healthz (live), /readyz (ready), /metrics (the registry). port 0 = any.
 //   closeServer(server) → stops an http.Server, dropping idle keep-alive connections.
+//   parseDuration("1h30m") → 5_400_000 ms, or { error }; formatDuration(ms) → "90m".
+//     The one duration grammar of every flag (Go's, as Kubernetes spells durations).
 //   createShutdown({ log, timeoutMs? }) → { add(name, step), run(reason), onSignals(signals?) }
 //     Steps run in the order added; a failing step is logged and the next runs; the whole is
 //     bounded by timeoutMs. `await shutdown.onSignals()` resolves after SIGTERM/SIGINT and all steps.
@@ -37,4 +39,5 @@ export {
 export { createRegistry, Registry, type MetricsOptions } from "./metrics.ts";
 export { closeServer, startProbeServer, type ProbeOptions, type ProbeServer } from "./probes.ts";
 export { createShutdown, type Shutdown, type ShutdownOptions } from "./shutdown.ts";
+export { formatDuration, parseDuration } from "./duration.ts";
 export { CRASH_EXIT_CODE, exitOnCrash } from "./crash.ts";

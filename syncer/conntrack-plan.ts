@@ -11,7 +11,7 @@
 // A Service address without backends is left alone (there is nowhere better to send its flows).
 // The backends are those nftlb balances to (its farm's), read back after the write.
 import type { Farm } from "../nftlb/types.ts";
-import { parseIp } from "./desired-ip.ts";
+import { parseIp } from "../nftlb/ip.ts";
 
 /** One UDP conntrack entry: the original destination and where the reply comes from. */
 export interface Flow {

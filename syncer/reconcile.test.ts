@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { FULL } from "./reconcile.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { estimateMemory, MEMORY_HEADROOM } from "./capacity.ts";
+import { OWNER_FIELD, OWNER_MARK } from "./ownership.ts";
 import { backends, PREFIX, setup } from "./reconcile.test-helpers.ts";
 
 test("a full reconcile programs every Service in one POST; running it again writes nothing", async () => {
@@ -22,16 +23,19 @@ test("a full reconcile programs every Service in one POST; running it again writ
   await t.stop();
 });
 
-test("a full reconcile deletes kube-nftlb-shaped garbage farms, never others", async () => {
+test("a full reconcile deletes the garbage farms kube-nftlb marked, never unmarked ones whatever their names", async () => {
   const t = setup();
-  const garbage = (name: string): Farm => ({
+  const garbage = (name: string, marked = false): Farm => ({
     ...(structuredClone(t.nftlb.farms.get("x")) as Farm),
     name,
+    ...(marked ? { [OWNER_FIELD]: OWNER_MARK } : {}),
     addresses: [],
     backends: [],
   });
-  t.nftlb.farms.set("gone.svc.http", garbage("gone.svc.http"));
+  t.nftlb.farms.set("gone.svc.http", garbage("gone.svc.http", true));
   t.nftlb.farms.set("handmade", garbage("handmade"));
+  for (const name of ["www.example.com", "lb.prod.v6", "old.svc.http"])
+    t.nftlb.farms.set(name, garbage(name));
   t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
   t.queue.add(FULL);
   await t.run();
@@ -41,6 +45,9 @@ test("a full reconcile deletes kube-nftlb-shaped garbage farms, never others", a
     "a farm of a Service deleted while the syncer was down goes",
   );
   assert.ok(t.nftlb.farms.has("handmade"), "a farm kube-nftlb did not name stays");
+  for (const name of ["www.example.com", "lb.prod.v6", "old.svc.http"])
+    assert.ok(t.nftlb.farms.has(name), `${name}, unmarked, stays`);
+  assert.equal(t.nftlb.farms.get("ns.web.http")?.[OWNER_FIELD], OWNER_MARK, "what it writes is marked");
   await t.stop();
 });
 

@@ -21,7 +21,8 @@ import { nodeRulesFrom } from "./node-rules-desired.ts";
 import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { SyncTrace } from "./trace.ts";
 import { OutcomeSet, type Outcomes } from "./outcome.ts";
-import { ownerOf, ownsFarm } from "./ownership.ts";
+import { ownerOf } from "./ownership.ts";
+import { PassOwnership } from "./reconcile-ownership.ts";
 import { scopeOf } from "./reconcile-scope.ts";
 import { HeldKeys } from "./reconcile-held.ts";
 import { ServiceEvents, type EventSink } from "./reconcile-events.ts";
@@ -50,8 +51,8 @@ export interface ReconcilerDeps {
   trace?: SyncTrace;
   /** Wall clock (ms), for the network programming latency. */
   now?: () => number;
-  /** Which nftlb farms kube-nftlb may change or delete (ownership.ts by default). */
-  owns?: (farm: string) => boolean;
+  /** Take over farms of the original kube-nftlb holding our addresses (upstream-farms.ts). */
+  adoptUpstreamFarms?: boolean;
   /** The nftlb container's memory limit (bytes); unset: nftlb's memory is estimated, not enforced. */
   nftlbMemoryBytes?: number | undefined;
   /** The longest one POST should take by estimate (capacity.ts); half nftlb's client timeout. */
@@ -70,6 +71,7 @@ interface Pass {
 export class Reconciler {
   readonly #d: ReconcilerDeps;
   readonly #memo: DesiredMemo;
+  readonly #ownership: PassOwnership;
   readonly #events: ServiceEvents;
   readonly #held: HeldKeys;
   readonly #latency: ProgrammingLatency;
@@ -84,6 +86,13 @@ export class Reconciler {
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
     this.#events = new ServiceEvents((key) => deps.view.serviceRef(key), deps.events);
+    this.#ownership = new PassOwnership({
+      nftlb: deps.nftlb,
+      adopt: deps.adoptUpstreamFarms ?? false,
+      log: deps.log,
+      event: (key, reason, message, type) => this.#events.warn(key, reason, message, type),
+      metrics: deps.metrics,
+    });
     this.#held = new HeldKeys({
       isParked: (key) => this.#memo.broken.has(key) || (deps.isParked?.(key) ?? false),
       memoryBytes: deps.nftlbMemoryBytes,
@@ -119,6 +128,11 @@ export class Reconciler {
   nftlbRestarted(): void {
     this.#needList = true;
     this.#sentinel = false;
+  }
+
+  /** Re-reads the foreign farms holding Services' addresses: the Services whose holder let go. */
+  recheckForeign(): Promise<string[]> {
+    return this.#ownership.recheck();
   }
 
   /** Reconcile one batch and say what became of each key (the worker applies it to the queue). */
@@ -192,12 +206,14 @@ export class Reconciler {
     for (const [key, reason] of this.#memo.broken) outcomes.set(key, { kind: "retry", reason });
     const services = this.#memo.services;
 
-    const resolved = resolveConflicts([...services.values()]);
+    const unmarked = resolveConflicts([...services.values()]);
+    const written = await this.#ownership.desired(unmarked.farms);
+    if ("error" in written) return { failure: written.error, outcomes };
+    const resolved = { ...unmarked, farms: written.farms };
     const owner = new Map<string, string>();
     for (const [key, d] of services) for (const f of d.farms) owner.set(f.name, key);
-    const ownerOfFarm = (name: string) => owner.get(name) ?? ownerOf(name);
+    const ownerOfFarm = this.#ownership.ownerOfFarm(owner, ownerOf);
     this.#events.conflicts(resolved.conflicts);
-
     const actual = [...nftlb.known().values()];
     // Planned again whatever the batch: Services refused for capacity last time (room may have
     // been made), and Services in an address conflict now or last time (the loser gets the
@@ -212,12 +228,10 @@ export class Reconciler {
       ? undefined
       : scopeOf(new Set([...keys, ...recheck]), resolved.farms, actual, ownerOfFarm);
     const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && (scope?.has(ownerOfFarm(f.name)) ?? true);
-    const owns = this.#d.owns ?? ownsFarm;
-    const p = plan(resolved.farms.filter(planned), actual.filter(planned), {
-      owns,
-      farmMarks: farmMarksOf(actual),
-    });
+    const { owns, have } = this.#ownership.view(actual, planned);
+    const p = plan(resolved.farms.filter(planned), have, { owns, farmMarks: farmMarksOf(actual) });
     this.#events.blocked(p.blocked, ownerOfFarm);
+    this.#ownership.planned(p.blocked, resolved.farms, ownerOfFarm, scope);
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
     // kube-nftlb's table before the write (a LoadBalancer IP gets its firewall before nftlb
     // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
@@ -243,6 +257,7 @@ export class Reconciler {
       this.#events.rulesFailed(services, this.#d.nodeRules.lastError ?? "");
     }
     if (operations(p).length > 0) await this.#cleanConntrack();
+    this.#ownership.report(ownerOfFarm);
     return { outcomes };
   }
 

@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { until } from "./webhook-tls.ts";
+import { until } from "./until.ts";
 
 const BIN = join(import.meta.dirname, "..", "bin", "kube-nftlb.js");
 

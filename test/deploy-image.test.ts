@@ -25,6 +25,7 @@ import { join } from "node:path";
 import { createCa } from "../lab/pki/ca.ts";
 import { parseSize } from "../syncer/config.ts";
 import { ROOT, daemonSet, find, kubectlMissing, render, workloads } from "./deploy-render.ts";
+import { until } from "./until.ts";
 
 const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8");
 
@@ -306,12 +307,12 @@ describe("the runtime image's layout", { skip }, () => {
         return 0;
       }
     };
-    const deadline = Date.now() + 15_000;
-    while ((await get("/readyz")) !== 200) {
-      assert.equal(webhook.exitCode, null, `the webhook exited:\n${webhookOut}`);
-      assert.ok(Date.now() < deadline, `the webhook never became ready:\n${webhookOut}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until("the webhook ready", async () => (await get("/readyz")) === 200, {
+      timeoutMs: 15_000,
+      intervalMs: 100,
+      stopIf: () => (webhook!.exitCode === null ? undefined : `the webhook exited:\n${webhookOut}`),
+      detail: () => webhookOut,
+    });
     assert.equal(await get("/healthz"), 200);
     assert.match(await (await fetch(`http://127.0.0.1:${probes}/metrics`)).text(), /^# HELP /m);
 

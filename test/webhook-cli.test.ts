@@ -14,7 +14,8 @@ import {
 } from "../webhook/review-fixtures.test-helpers.ts";
 import type { AdmissionReviewOut } from "../webhook/review.ts";
 import { makeCa } from "./webhook-pki.ts";
-import { post, probe, SecretVolume, until } from "./webhook-tls.ts";
+import { post, probe, SecretVolume } from "./webhook-tls.ts";
+import { until } from "./until.ts";
 
 const BIN = join(import.meta.dirname, "..", "bin", "kube-nftlb.js");
 const dir = mkdtempSync(join(tmpdir(), `webhook-cli-${process.pid}-`));

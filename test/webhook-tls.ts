@@ -85,19 +85,6 @@ export function post(
   });
 }
 
-/** Poll `cond` until true or the deadline; conditions, never fixed sleeps. */
-export async function until(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  ms = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 export async function probe(port: number, path: string): Promise<number> {
   try {
     return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
