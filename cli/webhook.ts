@@ -2,7 +2,6 @@
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { createLogger, createShutdown, exitOnCrash, logLevelError } from "../runtime/index.ts";
 import { loadDefaultsFile } from "../webhook/defaults-file.ts";
-import { startWebhook } from "../webhook/server.ts";
 import { BUILTIN_DEFAULTS, PROXY_NAME } from "../annotations/index.ts";
 
 const HELP = `Usage: kube-nftlb webhook --tls-cert FILE --tls-key FILE [flags]
@@ -97,6 +96,8 @@ export async function run(argv: string[]): Promise<number> {
 
   const log = createLogger({ name: "webhook", level: values["log-level"] });
   exitOnCrash(log);
+  // Loaded only now: --help, --version and usage errors never pay for express.
+  const { startWebhook } = await import("../webhook/server.ts");
   let webhook;
   try {
     webhook = await startWebhook({

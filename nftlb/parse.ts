@@ -2,7 +2,7 @@
 // and nftlb pads some values with a trailing space ("srcip "), so every string is trimmed. A field
 // GET leaves out takes nftlb's default from normalise.ts, the one table plan compares with.
 import { z } from "zod";
-import type { Address, Backend, Farm } from "./types.ts";
+import type { Address, Backend, BackendState, Farm } from "./types.ts";
 import { ADDRESS_DEFAULTS, BACKEND_DEFAULTS, FARM_DEFAULTS } from "./normalise.ts";
 
 const str = z.string().transform((s) => s.trim());
@@ -64,7 +64,8 @@ const toBackend = (b: z.infer<typeof BackendJson>): Backend => ({
   weight: b.weight ?? BACKEND_DEFAULTS.weight,
   priority: b.priority ?? BACKEND_DEFAULTS.priority,
   ...(b.mark !== undefined ? { mark: b.mark } : {}),
-  state: (b.state ?? BACKEND_DEFAULTS.state) as Backend["state"],
+  // nftlb prints only its own states (BackendState), so what it prints passes as it is.
+  state: (b.state ?? BACKEND_DEFAULTS.state) as BackendState,
 });
 
 const toFarm = (f: z.infer<typeof FarmJson>): Farm => ({

@@ -3,7 +3,7 @@
 // for that farm and rebuilds its whole table, a short outage for every farm. Refusing here is
 // the only way to keep one bad Service from disturbing the others.
 import { isIP } from "node:net";
-import type { Address, Backend, Farm, NftlbProtocol } from "./types.ts";
+import { BACKEND_SETTINGS, type Address, type Backend, type Farm, type NftlbProtocol } from "./types.ts";
 import type { BackendPatch, FarmPatch } from "./serialize.ts";
 import { formatMark, isBackendMark, isFarmMark, MAX_BACKENDS_PER_FARM, parseMark } from "./marks.ts";
 import { isIfaceName, isUsableMac } from "./interfaces.ts";
@@ -148,7 +148,7 @@ const checkBackend = (
     const v = b[k];
     if (v !== undefined && (!NUMBER.test(v) || Number(v) < 1)) problems.push(`${where}: ${k} must be ≥ 1`);
   }
-  if (b.state !== undefined && !["up", "down", "off"].includes(b.state)) {
+  if (b.state !== undefined && !(BACKEND_SETTINGS as readonly string[]).includes(b.state)) {
     problems.push(`${where}: invalid state "${String(b.state)}"`);
   }
   if (b.mark !== undefined && !isBackendMark(parseMark(b.mark)))
