@@ -226,7 +226,7 @@ const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
 export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<string, Farm>): string[] => {
   const problems: string[] = [];
   const names = new Set<string>();
-  const merged = new Map(known);
+  const sent: Farm[] = [];
   for (const f of batch) {
     if (names.has(f.name)) problems.push(`farm "${f.name}" appears twice in one batch`);
     names.add(f.name);
@@ -238,26 +238,49 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
       backends: mergeBackends(old?.backends, f.backends),
     } as Farm;
     checkFarm(f, farm, problems);
-    merged.set(f.name, farm);
+    sent.push(farm);
   }
+  // VIP:ports and farm marks are node-wide. Only the batch can bring a new clash, so its farms
+  // are checked against each other, then against every other farm nftlb holds — cheaply: the
+  // ports of another farm's address are expanded only when a batch farm uses its IP (with
+  // thousands of farms present, expanding them all cost more than nftlb's answer to a small POST).
   const claims = new Map<string, string>();
+  const ips = new Set<string>();
   const farmMarks = new Map<number, string>();
-  for (const farm of merged.values()) {
-    const fm = parseMark(farm.mark);
-    if (fm !== undefined && fm !== 0) {
+  const markOf = (farm: Farm) => {
+    const m = parseMark(farm.mark);
+    return m === 0 ? undefined : m;
+  };
+  for (const farm of sent) {
+    const fm = markOf(farm);
+    if (fm !== undefined) {
       const owner = farmMarks.get(fm);
-      if (owner !== undefined && (names.has(owner) || names.has(farm.name)))
+      if (owner !== undefined)
         problems.push(`farms "${owner}" and "${farm.name}" share farm mark ${formatMark(fm)}`);
       farmMarks.set(fm, farm.name);
     }
     for (const a of farm.addresses) {
+      ips.add(`${a.protocol} ${a["ip-addr"]}`);
       for (const port of expandPorts(a.ports ?? "") ?? []) {
-        const claim = `${a.protocol} ${a["ip-addr"]}:${port}`;
-        const owner = claims.get(claim);
-        if (owner !== undefined && (names.has(owner) || names.has(farm.name))) {
-          problems.push(`farms "${owner}" and "${farm.name}" both claim ${claim}`);
-        }
-        claims.set(claim, farm.name);
+        const c = `${a.protocol} ${a["ip-addr"]}:${port}`;
+        const owner = claims.get(c);
+        if (owner !== undefined) problems.push(`farms "${owner}" and "${farm.name}" both claim ${c}`);
+        claims.set(c, farm.name);
+      }
+    }
+  }
+  for (const [name, farm] of known) {
+    if (names.has(name)) continue;
+    const fm = farmMarks.size === 0 ? undefined : markOf(farm);
+    const markOwner = fm === undefined ? undefined : farmMarks.get(fm);
+    if (markOwner !== undefined)
+      problems.push(`farms "${name}" and "${markOwner}" share farm mark ${formatMark(fm!)}`);
+    for (const a of farm.addresses) {
+      if (!ips.has(`${a.protocol} ${a["ip-addr"]}`)) continue;
+      for (const port of expandPorts(a.ports ?? "") ?? []) {
+        const c = `${a.protocol} ${a["ip-addr"]}:${port}`;
+        const owner = claims.get(c);
+        if (owner !== undefined) problems.push(`farms "${name}" and "${owner}" both claim ${c}`);
       }
     }
   }

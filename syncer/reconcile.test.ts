@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { FULL } from "./reconcile.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { estimateMemory, MEMORY_HEADROOM } from "./capacity.ts";
+import { overFrontends } from "./conntrack-tool.ts";
 import { OWNER_FIELD, OWNER_MARK } from "./ownership.ts";
 import { backends, PREFIX, setup } from "./reconcile.test-helpers.ts";
 
@@ -283,6 +284,36 @@ test("all endpoints replaced while nftlb refuses the upsert: the farm keeps exac
     !t.nftlb.writes.some((w) => w.startsWith("DELETE")),
     `no DELETE after a refused POST: ${t.nftlb.writes.join(", ")}`,
   );
+  await t.stop();
+});
+
+test("UDP conntrack is cleaned for the farms a pass wrote, not for every UDP farm of the node", async () => {
+  const listed: string[][] = [];
+  const t = setup({
+    conntrack: overFrontends((frontends) => {
+      listed.push(frontends.map((f) => `${f.ip}:${f.port}`));
+      return Promise.resolve({ ok: true, deleted: 0, skipped: 0 });
+    }),
+  });
+  const putDns = (backends: string[]) => {
+    t.cluster.put("ns", "dns", "10.96.0.53", backends);
+    t.cluster.services.get("ns/dns")!.spec.ports[0]!.protocol = "UDP";
+    t.cluster.slices.get("ns/dns")!.ports[0]!.protocol = "UDP";
+  };
+  putDns(["10.1.0.53"]);
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  assert.deepEqual(listed, [["10.96.0.53:80"]], "the full write wrote the UDP farm");
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", "10.1.0.2"]);
+  t.queue.add("ns/web");
+  await t.run();
+  assert.ok(t.nftlb.writes.length >= 2, "web was written");
+  assert.equal(listed.length, 1, "a change to a TCP Service lists no UDP flows");
+  putDns(["10.1.0.54"]);
+  t.queue.add("ns/dns");
+  await t.run();
+  assert.deepEqual(listed.at(-1), ["10.96.0.53:80"]);
   await t.stop();
 });
 
