@@ -9,8 +9,6 @@ import {
   DSR_SCHEDULERS,
   MAX_AFFINITY_TIMEOUT,
   PREFIX,
-  REFUSED_MODES,
-  UNIMPLEMENTED_HELPERS,
   fullKey,
   type ClusterDefaults,
   type Helper,
@@ -22,6 +20,7 @@ import {
 } from "./contract.ts";
 import { balanced, DEFAULT_SCOPE, type Balanced, type ProxyScope } from "./balanced.ts";
 import { nearest } from "./suggest.ts";
+import { badValue } from "./bad-value.ts";
 import { sourceRangeWarnings } from "./source-ranges.ts";
 import { clientAddressWarnings } from "./client-address.ts";
 import type { Service } from "./service.ts";
@@ -83,7 +82,7 @@ export function evaluateService(service: Service, opts: EvaluateOptions = {}): E
     if (raw === undefined) return undefined;
     const values: readonly string[] = KEYS[suffix].values;
     if (values.includes(raw)) return raw as (typeof KEYS)[K]["values"][number];
-    errors.push({ key: fullKey(suffix), message: badValue(suffix, raw, values) });
+    errors.push({ key: fullKey(suffix), message: badValue(suffix, raw) });
     return undefined;
   };
 
@@ -200,23 +199,6 @@ function checkDsr(
       'mode "dsr": every backend must hold the Service\'s virtual addresses on its loopback (and not answer ARP for them), and listen on the Service port',
   });
   return mode;
-}
-
-function badValue(suffix: KeySuffix, raw: string, values: readonly string[]): string {
-  if (suffix === "mode" && Object.hasOwn(REFUSED_MODES, raw)) {
-    return `${REFUSED_MODES[raw]}. Valid values: ${values.join(", ")}`;
-  }
-  if (suffix === "helper" && (UNIMPLEMENTED_HELPERS as readonly string[]).includes(raw)) {
-    return (
-      `helper "${raw}" is listed by the original kube-nftlb README but nftlb has never implemented it: ` +
-      `nftlb would answer "Parsing unknown value" and run without a helper. Valid values: ${values.join(", ")}`
-    );
-  }
-  const guess = nearest(raw, values);
-  return (
-    `invalid value ${JSON.stringify(raw)}${guess ? `; did you mean "${guess}"?` : "."}` +
-    ` Valid values: ${values.join(", ")}`
-  );
 }
 
 /** The helper if every port's protocol supports it; otherwise an error and no helper. */

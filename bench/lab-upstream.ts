@@ -15,6 +15,8 @@ import { findResource } from "../lab/apiserver/resources.ts";
 import { cannotBuildNetwork } from "../lab/net/index.ts";
 import { drawCharts, RESULTS_DIR, UPSTREAM, type LabBenchResults } from "./lib/lab-charts.ts";
 import { kernelTables, type KernelTables } from "./lib/lab-nft.ts";
+import { SERVICE_NAME_LABEL } from "../kube/labels.ts";
+import { until } from "../test/until.ts";
 
 const RUNS = Number(process.env.LAB_BENCH_RUNS ?? 30);
 const SIZES = [10, 50, 100];
@@ -59,15 +61,9 @@ const kubectl = (args: string[], stdin?: string) =>
     c.stdin?.end(stdin ?? "");
   });
 
-async function until<T>(what: string, cond: () => Promise<T | undefined> | T | undefined, ms = 60_000) {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const v = await cond();
-    if (v !== undefined) return v;
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+/** The tests' polling helper, polling as often as it can: the figures are times to a condition. */
+const poll = <T>(what: string, cond: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000) =>
+  until(what, cond, { timeoutMs, intervalMs: 0 });
 
 const pod = (i: number) => {
   const labels: Record<string, string> = { bench: "yes" };
@@ -96,7 +92,7 @@ try {
       (x) => x.type === "Ready" && x.status === "True",
     ) ?? false;
   await kubectl(["apply", "-f", "-"], Array.from({ length: 100 }, (_, i) => pod(i)).join("\n"));
-  await until(
+  await poll(
     "100 ready pods",
     () => (c.api.store.list(podsRes, "default").filter(ready).length >= 100 ? true : undefined),
     300_000,
@@ -117,7 +113,7 @@ try {
     if (
       e.res === sliceRes &&
       e.type !== "DELETED" &&
-      e.object.metadata.labels?.["kubernetes.io/service-name"] === "bench" &&
+      e.object.metadata.labels?.[SERVICE_NAME_LABEL] === "bench" &&
       eps?.length === want
     )
       sliced = performance.now();
@@ -133,7 +129,7 @@ try {
     for (let run = 0; run < RUNS; run++) {
       await kubectl(["apply", "-f", "-"], service("bench", { [`bench-${n}`]: "yes" }));
       const applied = performance.now();
-      const f = await until(`${FARM} with ${n} backends in the kernel`, async () => {
+      const f = await poll(`${FARM} with ${n} backends in the kernel`, async () => {
         const x = await k.farm(FARM);
         return x.backends === n ? x : undefined;
       });
@@ -144,7 +140,7 @@ try {
       rules = f.rules;
       await kubectl(["delete", "service", "bench"]);
       const deleted = performance.now();
-      await until(`${FARM} gone from the kernel`, async () =>
+      await poll(`${FARM} gone from the kernel`, async () =>
         (await k.farm(FARM)).present ? undefined : true,
       );
       del.push(performance.now() - deleted);
@@ -169,8 +165,8 @@ metadata: { name: late, labels: { rt: "yes" }, annotations: { lab.kube-nftlb.io/
 spec: { containers: [{ name: app, image: lab.kube-nftlb.io/pod-server, ports: [{ name: http, containerPort: 8080 }] }] }`,
   );
   const vip = (await kubectl(["get", "svc", "rt", "-o", "jsonpath={.spec.clusterIP}"])).trim();
-  await until("rt answering", async () => ((await c.traffic.tcp(vip, 80)).ok ? true : undefined));
-  await until("late running", () => (c.api.store.get(podsRes, "default", "late")?.status ? true : undefined));
+  await poll("rt answering", async () => ((await c.traffic.tcp(vip, 80)).ok ? true : undefined));
+  await poll("late running", () => (c.api.store.get(podsRes, "default", "late")?.status ? true : undefined));
   let readyAt = 0;
   let sliceAt = 0;
   const slicesRes = findResource("discovery.k8s.io", "v1", "endpointslices")!;
@@ -192,10 +188,10 @@ spec: { containers: [{ name: app, image: lab.kube-nftlb.io/pod-server, ports: [{
     readyAt = 0;
     sliceAt = 0;
     await kubectl(["annotate", "pod", "late", "lab.kube-nftlb.io/ready=true", "--overwrite"]);
-    const inKernel = await until("late in the kernel", async () =>
+    const inKernel = await poll("late in the kernel", async () =>
       (await k.farm("default.rt.http")).backends === 11 ? performance.now() : undefined,
     );
-    const answered = await until("late answering", async () => {
+    const answered = await poll("late answering", async () => {
       const p = await c.traffic.tcp(vip, 80, { timeoutMs: 500 });
       return p.ok && p.answer === "late" ? performance.now() : undefined;
     });
@@ -203,7 +199,7 @@ spec: { containers: [{ name: app, image: lab.kube-nftlb.io/pod-server, ports: [{
     toKernel.push(inKernel - readyAt);
     toSlice.push(sliceAt - readyAt);
     await kubectl(["annotate", "pod", "late", "lab.kube-nftlb.io/ready=false", "--overwrite"]);
-    await until("late out of the farm", async () => {
+    await poll("late out of the farm", async () => {
       const r = await fetch(`${c.info.nftlb.url}/farms/default.rt.http`, {
         headers: { Key: c.info.nftlb.key },
       });

@@ -5,19 +5,30 @@
 //   --with-nftlb-marks    also time one raw POST of the N farms with nftlb picking the marks
 //                         (about 700 s at 1,000 × 10, and most farms never reach the kernel)
 //   --chunks              also time the N farms raw in POSTs of 100 and of 500 farms
+//   --only-add            only the cold start and adding one Service (skip restart and big farms)
+//   --profile FILE        CPU profile of the add-one-Service phase (a .cpuprofile) and its summary
+//   --rounds R            Services added one at a time (median of R; 5)
+//   SCALE_TRACE=1         also print each added Service's trace events (syncer/trace.ts)
 // Figures:
 //   cold start: the syncer's start with N Services stored → every farm written and read back;
 //   nftlb restart: nftlb restarted under a running syncer → every farm written again;
 //   add one Service with N present; one endpoint change in a 4,094-backend farm; replacing
 //   all 2,000 endpoints of a farm (until traffic-ready, and until the old ones are deleted);
 //   nftlb's RSS against the syncer's estimate.
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { run } from "../lab/net/sys.ts";
-import { serializeFarms, type FarmPatch, type NftlbClient } from "../nftlb/index.ts";
+import {
+  MAX_BACKENDS_PER_FARM,
+  SENTINEL_FARM,
+  serializeFarms,
+  type FarmPatch,
+  type NftlbClient,
+} from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { desired } from "../syncer/desired.ts";
@@ -26,9 +37,19 @@ import { estimateMemory } from "../syncer/capacity.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
 import { rawPost } from "./lib/raw-post.ts";
+import type { TraceEvent } from "../syncer/trace.ts";
+import { attribute, printBreakdown, type Breakdown } from "./lib/latency-attribution.ts";
+import { phaseProfiler } from "./lib/cpu-profile.ts";
 
 const args = process.argv.slice(2);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
+const option = (name: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const ROUNDS = Number(option("--rounds") ?? 5);
+const PROFILE = option("--profile");
+const ONLY_ADD = args.includes("--only-add");
 const log = createLogger({ name: "syncer", level: "error" });
 const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
@@ -52,9 +73,15 @@ function config(net: TestNetwork, api: ApiServer): SyncerConfig {
     endpointsApi: "slices",
     proxyMode: "replace",
     resyncMs: 3_600_000,
-    nftlbProbeMs: 100,
+    // The DaemonSet's period (--nftlb-probe-period 5s): every probe is a GET nftlb answers
+    // between the syncer's requests and an `nft list tables`, so a faster one would slow the
+    // syncer's writes against the floor; the restart figure includes the detection, as on a node.
+    nftlbProbeMs: 5_000,
     nftlbTimeoutMs: 600_000,
     logLevel: "error",
+    // kube-nftlb's own table goes where the DaemonSet's rules container puts it: the node's
+    // (here nftlb's) network namespace, never this machine's.
+    nftCommand: ["ip", "netns", "exec", net.nftlb.ns, "nft"],
   };
 }
 
@@ -92,8 +119,20 @@ const freshNftlb = async (net: TestNetwork) => {
   await net.nftlb.restart();
 };
 
-const inKernel = async (net: TestNetwork) =>
-  [...(await net.ruleset()).matchAll(/chain nat-bench\.m\d+\.http \{/g)].length;
+// `nft list chains` with room for thousands of farms (the lab's helper allows 1 MiB and 20 s,
+// which 5,000 farms' ruleset passes on a loaded machine).
+const inKernel = (net: TestNetwork) =>
+  new Promise<number>((resolve, reject) =>
+    execFile(
+      "ip",
+      ["netns", "exec", net.nftlb.ns, "nft", "list", "chains"],
+      { maxBuffer: 512 * 2 ** 20, timeout: 600_000 },
+      (err, out) =>
+        err
+          ? reject(new Error(err.message))
+          : resolve([...out.matchAll(/chain nat-bench\.m\d+\.http \{/g)].length),
+    ),
+  );
 
 const rssOfNftlb = async (net: TestNetwork): Promise<number> => {
   const pids = (await run(["ip", "netns", "pids", net.nftlb.ns])).split(/\s+/).filter(Boolean);
@@ -154,6 +193,34 @@ function watcher() {
   return { wrap, next, lists: () => lists };
 }
 
+/** A cold start's stages from the syncer's trace: to the first batch, planning, requests, the rest. */
+function coldStages(events: readonly TraceEvent[], t0: number, end: number): string {
+  const first = events.find((e) => e.stage === "dequeued");
+  const planned = events.find((e) => e.stage === "planned");
+  const spent = new Map<string, { ms: number; n: number }>();
+  const open = new Map<string, number>();
+  for (const e of events) {
+    // The nftlb probe's pings run beside the reconciler's requests (which are one at a time).
+    if (e.path?.endsWith(SENTINEL_FARM)) continue;
+    const k = `${e.method} ${e.path === "/farms" ? "/farms" : "/farms/…"}`;
+    if (e.stage === "request") open.set(`${k} ${e.path}`, e.at);
+    if (e.stage !== "answered") continue;
+    const from = open.get(`${k} ${e.path}`);
+    if (from === undefined) continue;
+    const x = spent.get(k) ?? { ms: 0, n: 0 };
+    spent.set(k, { ms: x.ms + e.at - from, n: x.n + 1 });
+  }
+  const requests = [...spent].reduce((a, [, x]) => a + x.ms, 0);
+  const toFirst = (first?.at ?? t0) - t0;
+  const plan = (planned?.at ?? 0) - (first?.at ?? 0);
+  return [
+    `start → caches synced, first batch ${s(toFirst)}`,
+    `plan ${s(plan)}`,
+    ...[...spent].map(([k, x]) => `${k} ×${x.n} ${s(x.ms)}`),
+    `rest ${s(end - t0 - toFirst - plan - requests)}`,
+  ].join("; ");
+}
+
 const liveCount = (c: NftlbClient, farm: string) =>
   (c.known().get(farm)?.backends ?? []).filter((b) => b.state !== "down").length;
 const allCount = (c: NftlbClient, farm: string) => c.known().get(farm)?.backends.length ?? 0;
@@ -201,48 +268,73 @@ async function main() {
     put(api, 0, N);
     const w = watcher();
     const t0 = performance.now();
-    syncer = await startSyncer(config(net, api), { log, wrapNftlb: w.wrap });
+    const events: TraceEvent[] = [];
+    let tracing = true;
+    syncer = await startSyncer(config(net, api), {
+      log,
+      wrapNftlb: w.wrap,
+      trace: (e) => void (tracing && events.push(e)),
+    });
     await syncer.started;
     const cold = performance.now() - t0;
+    tracing = false;
     row(`cold start ${N} × 10 (start → all verified)`, cold, clientMarks, "client marks");
+    console.log(`  where it went: ${coldStages(events, t0, t0 + cold)}`);
     console.log(
       `  farms in the kernel after the raw POST: ${kernel} of ${N}; after the syncer: ${await inKernel(net)}`,
     );
 
     // nftlb restart under the running syncer.
-    const listed = w.lists();
-    const back = w.next(
-      (c) => w.lists() > listed && [...c.known().keys()].filter((k) => k.startsWith("bench.m")).length >= N,
-    );
-    const t1 = performance.now();
-    await net.nftlb.restart();
-    await back;
-    row(`nftlb restart → all ${N} re-programmed`, performance.now() - t1, clientMarks, "client marks");
+    if (!ONLY_ADD) {
+      const listed = w.lists();
+      const back = w.next(
+        (c) => w.lists() > listed && [...c.known().keys()].filter((k) => k.startsWith("bench.m")).length >= N,
+      );
+      const t1 = performance.now();
+      await net.nftlb.restart();
+      await back;
+      row(`nftlb restart → all ${N} re-programmed`, performance.now() - t1, clientMarks, "client marks");
+    }
 
     // Add one Service with N present, against the raw POST of that farm (median of 5).
     const add: number[] = [];
     const addRaw: number[] = [];
-    for (let r = 0; r < 5; r++) {
+    const stages: Breakdown[] = [];
+    const profiler = PROFILE ? phaseProfiler() : undefined;
+    await profiler?.start();
+    for (let r = 0; r < ROUNDS; r++) {
       const i = N + r;
       const done = w.next((c) => liveCount(c, `bench.m${i}.http`) === 10);
+      events.length = 0;
+      tracing = true;
       const t = performance.now();
       put(api, i, 1);
       await done;
-      add.push(performance.now() - t);
-      const [f] = coldFarms(1, 10, N + 100 + r);
+      const t9 = performance.now();
+      tracing = false;
+      add.push(t9 - t);
+      stages.push(attribute(events, `bench/m${i}`, t, t9));
+      if (process.env.SCALE_TRACE)
+        console.log(JSON.stringify(events.map((e) => ({ ...e, at: +(e.at - t).toFixed(1) }))));
+      const [f] = coldFarms(1, 10, N + 1000 + r);
       addRaw.push(await post(net, [{ ...f!, mark: `0x${(0x7000000 + r * 0x1000).toString(16)}` }]));
     }
-    row(`add one Service with ${N} present (median of 5)`, median(add), median(addRaw), "that farm");
+    const profiled = await profiler?.stop(PROFILE!);
+    row(`add one Service with ${N} present (median of ${ROUNDS})`, median(add), median(addRaw), "that farm");
+    printBreakdown({ 10: stages });
+    if (profiled) console.log([`\nCPU profile of the add phase (${PROFILE}):`, ...profiled].join("\n"));
+    if (ONLY_ADD) return;
 
-    // One endpoint change in a 4,094-backend farm.
+    // One endpoint change in a 4,094-backend farm, the widest one nftlb can hold.
+    const WIDE = MAX_BACKENDS_PER_FARM;
     const wide = "bench.wide.http";
     api.store.put(SVC, service("wide", cip(N + 500)));
-    const made = w.next((c) => liveCount(c, wide) === 4094);
+    const made = w.next((c) => liveCount(c, wide) === WIDE);
     const tw = performance.now();
-    api.store.put(SLICE, slice("wide", 4094, 100_000 % 62_500));
+    api.store.put(SLICE, slice("wide", WIDE, 100_000 % 62_500));
     await made;
     const wideMs = performance.now() - tw;
-    const [wideFarm] = coldFarms(1, 4094, 0);
+    const [wideFarm] = coldFarms(1, WIDE, 0);
     console.log(
       `  a 4,094-backend farm written by the syncer in ${s(wideMs)} (raw POST of one: ${s(await post(net, [{ ...wideFarm!, name: "bench.rawwide.http", addresses: [{ ...wideFarm!.addresses![0]!, name: "rawwide", "ip-addr": cip(N + 501) }], mark: "0x7fff0000" }]))})`,
     );
@@ -250,12 +342,12 @@ async function main() {
       (c.known().get(farm)?.backends ?? []).some((b) => b["ip-addr"] === addr && b.state !== "down");
     const one = w.next((c) => has(c, wide, ip(50_000)));
     const te = performance.now();
-    const sl = slice("wide", 4094, 100_000 % 62_500);
+    const sl = slice("wide", WIDE, 100_000 % 62_500);
     sl.endpoints[0] = { addresses: [ip(50_000)], conditions: { ready: true } };
     api.store.put(SLICE, sl);
     await one;
     const change = performance.now() - te;
-    await w.next((c) => allCount(c, wide) === 4094);
+    await w.next((c) => allCount(c, wide) === WIDE);
     const changeAll = performance.now() - te;
     // The same change raw: the old backend down, the new one on its mark, in one POST.
     const rawChange = await post(net, [

@@ -23,6 +23,7 @@ import { parse } from "yaml";
 import { startApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cip, service, slice } from "./lib/cluster-objects.ts";
+import { until } from "../test/until.ts";
 
 type Json = Record<string, unknown> & { name: string };
 type SinkFarm = Json & { addresses?: Json[]; backends?: Json[] };
@@ -68,6 +69,8 @@ const TIMEOUT_MS = 600_000;
 /** The sink: farms by name, merged like nftlb merges a POST (given keys set, others kept). */
 function startSink(key: string) {
   const farms = new Map<string, SinkFarm>();
+  // What the syncer asked: requests by kind, and the largest body each way (attribution).
+  const stats = { requests: new Map<string, number>(), largestIn: 0, largestOut: 0 };
   const merge = (into: Json[] = [], given: unknown, defaults: Record<string, string>): Json[] => {
     for (const g of Array.isArray(given) ? (given as Json[]) : []) {
       const old = into.find((x) => x.name === g.name);
@@ -117,20 +120,32 @@ function startSink(key: string) {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
+      const body = Buffer.concat(chunks);
       const [status, answer] =
         req.headers.key !== key
           ? [401, { response: "error", message: "authentication failed" }]
-          : route(req.method ?? "", req.url ?? "", Buffer.concat(chunks).toString("utf8"));
+          : route(req.method ?? "", req.url ?? "", body.toString("utf8"));
+      const text = JSON.stringify(answer);
+      const kind = `${req.method} ${(req.url ?? "").split("/").length > 2 ? "/farms/NAME…" : "/farms"}`;
+      stats.requests.set(kind, (stats.requests.get(kind) ?? 0) + 1);
+      stats.largestIn = Math.max(stats.largestIn, body.length);
+      stats.largestOut = Math.max(stats.largestOut, text.length);
       res.writeHead(status, { "Content-Type": "application/json", Connection: "close" });
-      res.end(JSON.stringify(answer));
+      res.end(text);
     });
   });
-  return new Promise<{ url: string; farms: Map<string, SinkFarm>; close: () => Promise<void> }>((resolve) =>
+  return new Promise<{
+    url: string;
+    farms: Map<string, SinkFarm>;
+    stats: typeof stats;
+    close: () => Promise<void>;
+  }>((resolve) =>
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as net.AddressInfo;
       resolve({
         url: `http://127.0.0.1:${port}`,
         farms,
+        stats,
         close: () => new Promise<void>((r) => server.close(() => r())),
       });
     }),
@@ -177,14 +192,12 @@ const refusals = async (port: number) =>
   sample(await metricsText(port), "kube_nftlb_capacity_refusals_total");
 
 /** Polls `cond` every 100 ms until it holds; fails if the child dies or the deadline passes. */
-async function until(what: string, child: ChildProcess, cond: () => boolean | Promise<boolean>) {
-  const deadline = Date.now() + TIMEOUT_MS;
-  while (!(await cond())) {
-    if (child.exitCode !== null) throw new Error(`syncer exited (${child.exitCode}) before ${what}`);
-    if (Date.now() > deadline) throw new Error(`no ${what} within ${TIMEOUT_MS / 1000} s`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const untilAlive = (what: string, child: ChildProcess, cond: () => boolean | Promise<boolean>) =>
+  until(what, cond, {
+    timeoutMs: TIMEOUT_MS,
+    intervalMs: 100,
+    stopIf: () => (child.exitCode === null ? undefined : `syncer exited (${child.exitCode})`),
+  });
 
 /** VmRSS and VmHWM (peak RSS) of a process, in MiB. */
 function memory(pid: number) {
@@ -193,15 +206,32 @@ function memory(pid: number) {
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
 }
 
-/** NODE_OPTIONS of the syncer container in deploy/node/daemonset.yaml: the syncer runs as deployed. */
+/**
+ * NODE_OPTIONS of the syncer container in deploy/node/daemonset.yaml: the syncer runs as deployed.
+ * In the pod, `--max-old-space-size-percentage` is a share of the container's memory limit (Node
+ * reads its cgroup); here, with no limit, it would be a share of the machine's memory, so it is
+ * turned into the `--max-old-space-size` the pod gets.
+ */
 function deployedNodeOptions(): string {
   const ds = parse(readFileSync(path.join(root, "deploy/node/daemonset.yaml"), "utf8")) as {
     spec: {
-      template: { spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] } };
+      template: {
+        spec: {
+          containers: {
+            name: string;
+            env?: { name: string; value?: string }[];
+            resources?: { limits?: { memory?: string } };
+          }[];
+        };
+      };
     };
   };
   const syncer = ds.spec.template.spec.containers.find((c) => c.name === "syncer");
-  return syncer?.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+  const options = syncer?.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+  const limit = /^(\d+)Mi$/.exec(syncer?.resources?.limits?.memory ?? "")?.[1];
+  return options.replace(/--max-old-space-size-percentage=(\d+)%?/, (all, pct: string) =>
+    limit === undefined ? all : `--max-old-space-size=${Math.floor((Number(limit) * Number(pct)) / 100)}`,
+  );
 }
 
 /** The command the syncer runs as: the compiled output (as in the image) or the sources. */
@@ -234,7 +264,7 @@ async function snapshot(child: ChildProcess) {
   const fresh = () => readdirSync(SNAPSHOTS!).find((f) => f.endsWith(".heapsnapshot") && !before.has(f));
   // Complete when its size stops changing between two polls.
   let last = -1;
-  await until("a heap snapshot", child, () => {
+  await untilAlive("a heap snapshot", child, () => {
     const f = fresh();
     if (f === undefined) return false;
     const size = statSync(path.join(SNAPSHOTS!, f)).size;
@@ -281,10 +311,10 @@ async function measure(n: number) {
     // Without --nftlb-memory-limit the syncer refuses nothing: settled once every farm is in the sink.
     const programmed = n;
     const ours = () => [...sink.farms.keys()].filter((f) => f.startsWith("bench.")).length;
-    await until("/readyz 200", child, () => readyz(port));
-    await until(`${programmed} farms in the sink`, child, () => ours() === programmed);
+    await untilAlive("/readyz 200", child, () => readyz(port));
+    await untilAlive(`${programmed} farms in the sink`, child, () => ours() === programmed);
     // A labelled counter with no refusal yet has no sample (-1).
-    await until(
+    await untilAlive(
       `${n - programmed} refusals`,
       child,
       async () => Math.max(0, await refusals(port)) === n - programmed,
@@ -316,6 +346,14 @@ async function measure(n: number) {
       api.store.remove(SLICE, "bench", `m${i}-1`);
     }
     sink.farms.clear();
+    const { requests, largestIn, largestOut } = sink.stats;
+    if (n > 0)
+      console.log(
+        `  nftlb requests: ${[...requests].map(([k, c]) => `${k} ${c}`).join(", ")}; largest body sent ` +
+          `${(largestIn / 2 ** 20).toFixed(1)} MiB, largest answer ${(largestOut / 2 ** 20).toFixed(1)} MiB`,
+      );
+    requests.clear();
+    sink.stats.largestIn = sink.stats.largestOut = 0;
   }
 }
 

@@ -4,13 +4,10 @@ import {
   AdmissionregistrationV1Api,
   ApiException,
   CoreV1Api,
-  KubeConfig,
+  type KubeConfig,
   PatchStrategy,
   setHeaderOptions,
 } from "@kubernetes/client-node";
-import { existsSync } from "node:fs";
-import { homedir } from "node:os";
-import { delimiter, join } from "node:path";
 import type { RawSecret } from "./secret.ts";
 import {
   ApiError,
@@ -20,39 +17,6 @@ import {
   type WebhookConfigStore,
   type WebhookKind,
 } from "./stores.ts";
-
-/** --kubeconfig when given; else the pod's service account; else the usual rules ($KUBECONFIG, ~/.kube/config). */
-export function loadKubeConfig(
-  path: string | undefined,
-): { kc: KubeConfig; source: string } | { error: string } {
-  const kc = new KubeConfig();
-  try {
-    if (path !== undefined) {
-      kc.loadFromFile(path);
-      if (kc.getCurrentCluster() === null) return { error: `kubeconfig ${path} has no current cluster` };
-      return { kc, source: path };
-    }
-    if (process.env.KUBERNETES_SERVICE_HOST !== undefined) {
-      kc.loadFromCluster();
-      return { kc, source: "in-cluster service account" };
-    }
-    // loadFromDefault falls back to http://localhost:8080 when it finds nothing: say so instead.
-    const files = (process.env.KUBECONFIG ?? "").split(delimiter).filter((f) => f !== "");
-    const home = join(homedir(), ".kube", "config");
-    if (!files.some((f) => existsSync(f)) && !existsSync(home)) {
-      return {
-        error:
-          "no --kubeconfig given, not in a cluster (KUBERNETES_SERVICE_HOST unset), and no $KUBECONFIG or ~/.kube/config",
-      };
-    }
-    kc.loadFromDefault();
-    return { kc, source: files.length > 0 ? files.join(delimiter) : home };
-  } catch (err) {
-    return {
-      error: `cannot load kubeconfig${path === undefined ? "" : ` ${path}`}: ${(err as Error).message}`,
-    };
-  }
-}
 
 /**
  * Servers quote request bodies in some errors ("Object 'Kind' is missing in '{...}'"): a Secret

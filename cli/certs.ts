@@ -1,7 +1,7 @@
 // `kube-nftlb certs ensure`: create or rotate the webhook's CA and serving certificate, and keep
 // every caBundle equal to the CA bundle in the Secret. Parses flags, builds the stores, calls in.
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
-import { formatDuration, parseDuration } from "../certs/duration.ts";
+import { formatDuration, parseDuration } from "../runtime/duration.ts";
 import { ensure, type EnsureRequest } from "../certs/ensure.ts";
 
 const HELP = `Usage: kube-nftlb certs ensure --namespace NS --service SVC --secret NAME --webhook NAME...
@@ -113,8 +113,9 @@ export async function run(argv: string[]): Promise<number> {
 
   // Loaded only now: --help and usage errors never pay for client-node.
   const kube = await import("../certs/kube.ts");
-  const loaded = kube.loadKubeConfig(values.kubeconfig);
-  if ("error" in loaded) {
+  const { loadKubeConfig } = await import("../kube/kubeconfig.ts");
+  const loaded = loadKubeConfig(values.kubeconfig, { kubectlFiles: true });
+  if (!loaded.ok) {
     console.error(`kube-nftlb certs: ${loaded.error}`);
     return 1;
   }

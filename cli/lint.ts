@@ -2,7 +2,13 @@
 import { buffer } from "node:stream/consumers";
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { loadPaths, UsageError } from "../manifests/load.ts";
-import { formatFinding, lintObjects, problemFindings, type LintFinding } from "../manifests/lint.ts";
+import {
+  emptyInputFinding,
+  formatFinding,
+  lintObjects,
+  problemFindings,
+  type LintFinding,
+} from "../manifests/lint.ts";
 
 const HELP = `Usage: kube-nftlb lint [--output text|json] PATH...
 
@@ -10,8 +16,11 @@ Checks the kube-nftlb annotations of every Service in the manifests, offline.
 PATH is a file, a directory (searched recursively for *.yaml, *.yml, *.json) or - for stdin.
 Multi-document YAML and kind: List are read; objects other than Services are skipped.
 
-Exit status: 0 no errors (warnings allowed), 1 an invalid manifest or annotation, 2 usage error
-or unreadable path.
+An unrendered Helm template ({{ … }}) is not read: render it first (helm template … | lint -).
+
+Exit status: 0 no errors (warnings allowed), 1 an invalid manifest or annotation, or nothing to
+check (an empty input: a failed \`kubectl get … |\` feeds lint nothing), 2 usage error or
+unreadable path.
 
 Flags:
   -o, --output FORMAT   text (default) or json
@@ -46,6 +55,8 @@ export async function run(argv: string[]): Promise<number> {
   const { files, objects } = loaded;
   const findings: LintFinding[] = problemFindings([...loaded.unreadable, ...loaded.problems]);
   findings.push(...lintObjects(objects));
+  const empty = emptyInputFinding(loaded, positionals);
+  if (empty !== undefined) findings.push(empty);
 
   const services = objects.filter((o) => o.object.kind === "Service").length;
   const errors = findings.filter((f) => f.severity === "error").length;

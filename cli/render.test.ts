@@ -61,7 +61,7 @@ describe("kube-nftlb render on examples/render (the real bin)", () => {
     // db sets mode dnat on an externalIP with externalTrafficPolicy: Cluster (annotations/client-address.ts).
     assert.match(
       r.err,
-      /^[^\n]*services\.yaml:56: warning: Service shop\/db: [^\n]*mode "dnat" does not masquerade[^\n]*\n$/,
+      /^[^\n]*services\.yaml:62: warning: Service shop\/db: [^\n]*mode "dnat" does not masquerade[^\n]*\n$/,
     );
     const body = JSON.parse(r.out) as { farms: FarmPatch[] };
     assert.deepEqual(Object.keys(body), ["farms"]);
@@ -131,7 +131,7 @@ spec:
     assert.equal(r.code, 0);
     assert.match(
       r.err,
-      /typo\.yaml:1: error: Service ns1\/web: .*scheduler: invalid value "RR"; did you mean "rr"\?/,
+      /typo\.yaml:7: error: Service ns1\/web: .*scheduler: invalid value "RR"; did you mean "rr"\?/,
     );
     assert.equal((JSON.parse(r.out) as { farms: FarmPatch[] }).farms[0]?.scheduler, "rr");
   });

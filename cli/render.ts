@@ -16,7 +16,10 @@ import {
   type Problem,
 } from "../syncer/desired.ts";
 import { resolveConflicts } from "../syncer/desired-conflicts.ts";
-import { parseIp } from "../syncer/desired-ip.ts";
+import { whyNoFarm } from "../syncer/no-farm.ts";
+import { lineOfKey } from "../manifests/lint.ts";
+import { withPlaceholderClusterIps } from "../manifests/placeholder-ips.ts";
+import { parseIp } from "../nftlb/ip.ts";
 import { ifaceMac, normaliseMac, readSysMac, validIface } from "../syncer/config.ts";
 
 const HELP = `Usage: kube-nftlb render --node-name NAME --node-ip IP[,IP] [flags] PATH...
@@ -27,7 +30,9 @@ backends from the EndpointSlices (or v1 Endpoints) in the same manifests: exactl
 PATH is a file, a directory (searched recursively for *.yaml, *.yml, *.json) or - for stdin.
 
 Invalid kube-nftlb annotations render with the defaults; the problems go to stderr, as do
-addresses two Services claim (the older Service keeps them).
+addresses two Services claim (the older Service keeps them), and for each Service that gives no
+farm, why (headless, ExternalName, another proxy's, no ports, no clusterIP yet, ...). The JSON is
+indented when stdout is a terminal, one line otherwise.
 
 Exit status: 0 farms printed (warnings and annotation errors on stderr allowed), 1 a manifest
 could not be parsed (nothing printed), 2 usage error or unreadable path.
@@ -41,6 +46,10 @@ Flags:
       --iface-mac MAC           dsr: the MAC of --iface on that node; when absent it is read
                                 from /sys/class/net/IFACE/address here (render run on the node)
                                 Without --iface/--oface, Services annotated dsr render in snat.
+      --placeholder-cluster-ips give Services that have no clusterIP yet (manifests not applied)
+                                placeholder addresses, for a preview: IPv4 from 192.0.2.0/24
+                                (then 198.51.100.0/24, 203.0.113.0/24), IPv6 from 2001:db8::/32,
+                                documentation ranges no cluster uses; each is said on stderr
   -h, --help                    show this help
       --version                 print kube-nftlb's version`;
 
@@ -55,6 +64,7 @@ const FLAGS = {
     iface: { type: "string" },
     oface: { type: "string" },
     "iface-mac": { type: "string" },
+    "placeholder-cluster-ips": { type: "boolean", default: false },
   },
 } as const;
 
@@ -65,16 +75,26 @@ export interface RenderIo {
   stdin: () => Promise<Buffer>;
   /** The contents of /sys/class/net/<iface>/address on this machine (tests pass their own). */
   readMac?: (iface: string) => string;
+  /** stdout is a terminal: a person reads the JSON, so it is indented. */
+  isTTY?: boolean;
 }
 
 const processIo: RenderIo = {
   out: (line) => console.log(line),
   err: (line) => console.error(line),
   stdin: () => buffer(process.stdin),
+  isTTY: process.stdout.isTTY,
 };
 
 type Parsed =
-  | { ok: true; node: NodeInfo; api: "slices" | "endpoints"; dsr: DesiredOptions; paths: string[] }
+  | {
+      ok: true;
+      node: NodeInfo;
+      api: "slices" | "endpoints";
+      dsr: DesiredOptions;
+      placeholders: boolean;
+      paths: string[];
+    }
   | { ok: false; code: number };
 
 function parse(argv: string[], io: RenderIo): Parsed {
@@ -95,7 +115,8 @@ function parse(argv: string[], io: RenderIo): Parsed {
   const dsr = dsrNode(values.iface, values.oface, values["iface-mac"], io.readMac ?? readSysMac);
   if (typeof dsr === "string") return usage(dsr);
   if (positionals.length === 0) return usage("no PATH given");
-  return { ok: true, node: { name, addresses }, api, dsr, paths: positionals };
+  const placeholders = values["placeholder-cluster-ips"];
+  return { ok: true, node: { name, addresses }, api, dsr, placeholders, paths: positionals };
 }
 
 /**
@@ -142,7 +163,9 @@ export async function render(argv: string[], io: RenderIo): Promise<number> {
   }
   for (const u of loaded.unreadable) io.err(`${u.source}: error: ${u.message}`);
   if (loaded.unreadable.length > 0) return 2;
-  const objects = loaded.objects;
+  const { objects, placed } = args.placeholders
+    ? withPlaceholderClusterIps(loaded.objects)
+    : { objects: loaded.objects, placed: [] };
   const errors = loaded.problems.map((p) => `${where(p)}: error: ${p.message}`);
   const services = objects.filter((o) => o.object.kind === "Service");
   for (const s of services) {
@@ -163,6 +186,10 @@ export async function render(argv: string[], io: RenderIo): Promise<number> {
       `note: no EndpointSlices but ${endpoints.length} Endpoints object(s): use --endpoints-api endpoints to read them`,
     );
   }
+  for (const { object, ips } of placed)
+    io.err(
+      `${where(object)}: note: Service ${ref(object)}: placeholder clusterIP${ips.length > 1 ? "s" : ""} ${ips.join(", ")} (--placeholder-cluster-ips)`,
+    );
   const options = args.dsr;
   const results: DesiredService[] = [];
   for (const s of services) {
@@ -172,19 +199,33 @@ export async function render(argv: string[], io: RenderIo): Promise<number> {
         : desiredFromEndpoints(s.object, endpoints, args.node, options);
     results.push(r);
     for (const p of r.problems) io.err(formatProblem(s, r, p));
+    const why = whyNoFarm(s.object, r);
+    if (why !== undefined) io.err(`${where(s)}: note: Service ${ref(s)} gives no farm: ${why}${hint(why)}`);
   }
   const { farms, conflicts } = resolveConflicts(results);
   for (const c of conflicts) io.err(`error: ${c.message}`);
   // The client's own pre-send check: anything it would refuse is said here too.
   for (const p of validateFarms(farms, new Map())) io.err(`error: nftlb client would refuse: ${p}`);
-  io.out(serializeFarms(farms));
+  const body = serializeFarms(farms);
+  io.out(io.isTTY === true ? JSON.stringify(JSON.parse(body), null, 2) : body);
   return 0;
 }
 
 const where = (o: { source: string; line?: number }): string =>
   o.line === undefined ? o.source : `${o.source}:${o.line}`;
 
+const ref = (o: ManifestObject): string => {
+  const meta = (o.object.metadata ?? {}) as { namespace?: unknown; name?: unknown };
+  const namespace = typeof meta.namespace === "string" && meta.namespace !== "" ? meta.namespace : "default";
+  return `${namespace}/${typeof meta.name === "string" ? meta.name : ""}`;
+};
+
+const hint = (why: string): string =>
+  why.startsWith("it has no clusterIP yet") ? "; preview it with --placeholder-cluster-ips" : "";
+
+/** At the annotation's or field's own line, as lint cites it. */
 function formatProblem(o: ManifestObject, r: DesiredService, p: Problem): string {
   const key = p.key === "" ? "" : `${p.key}: `;
-  return `${where(o)}: ${p.severity}: Service ${r.service.namespace}/${r.service.name}: ${key}${p.message}`;
+  const at = where({ source: o.source, line: lineOfKey(o, p.key) });
+  return `${at}: ${p.severity}: Service ${r.service.namespace}/${r.service.name}: ${key}${p.message}`;
 }

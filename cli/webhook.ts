@@ -1,7 +1,6 @@
 // `kube-nftlb webhook`: parses flags and runs webhook/server.ts until SIGTERM.
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { createLogger, createShutdown, exitOnCrash, logLevelError, readParsed } from "../runtime/index.ts";
-import { startWebhook } from "../webhook/server.ts";
 import { BUILTIN_DEFAULTS, parseDefaultsYaml, PROXY_NAME } from "../annotations/index.ts";
 
 const HELP = `Usage: kube-nftlb webhook --tls-cert FILE --tls-key FILE [flags]
@@ -98,6 +97,8 @@ export async function run(argv: string[]): Promise<number> {
 
   const log = createLogger({ name: "webhook", level: values["log-level"] });
   exitOnCrash(log);
+  // Loaded only now: --help, --version and usage errors never pay for express.
+  const { startWebhook } = await import("../webhook/server.ts");
   let webhook;
   try {
     webhook = await startWebhook({

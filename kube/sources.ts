@@ -15,9 +15,7 @@ import {
 } from "@kubernetes/client-node";
 import { SupervisedInformer, type InformerLog } from "./informer.ts";
 import type { Timers } from "./timers.ts";
-
-export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
-export const SERVICE_PROXY_NAME_LABEL = "service.kubernetes.io/service-proxy-name";
+import { SERVICE_NAME_LABEL } from "./labels.ts";
 
 export type EndpointsApi = "slices" | "endpoints";
 

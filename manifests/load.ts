@@ -3,6 +3,7 @@
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { LineCounter, parseAllDocuments } from "yaml";
+import { HELM_HINT, helmTemplateLine } from "./helm.ts";
 
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
 const EXTENSIONS = [".yaml", ".yml", ".json"];
@@ -98,13 +99,27 @@ export function parseManifest(source: string, bytes: Buffer): Loaded {
   const problems: ParseProblem[] = [];
   let docs;
   try {
-    docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false });
+    // logLevel "error": the library's warnings would reach stderr as Node process warnings.
+    docs = parseAllDocuments(text, {
+      lineCounter: lines,
+      prettyErrors: false,
+      uniqueKeys: false,
+      logLevel: "error",
+    });
   } catch (err) {
     return { objects, problems: [{ source, message: `cannot parse: ${(err as Error).message}` }] };
   }
   const all = Array.isArray(docs) ? docs : [docs];
+  let helm = false;
   for (const doc of all) {
     const line = lines.linePos(doc.range[0]).line;
+    const template = helmTemplateLine(doc, text, lines);
+    if (template !== undefined) {
+      // Once per source: every document of a chart's template file would say the same.
+      if (!helm) problems.push({ source, line: template, message: HELM_HINT });
+      helm = true;
+      continue;
+    }
     const err = doc.errors[0];
     if (err) {
       problems.push({ source, line: lines.linePos(err.pos[0]).line, message: firstLine(err.message) });
@@ -149,7 +164,7 @@ function flattenList(
   return [{ object: obj, path }];
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
+export const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
 const firstLine = (s: string) => s.split("\n")[0] ?? s;
 

@@ -194,7 +194,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
       // A 200 only means nftlb's parser took it: read the farms back and compare.
       const read = await readBack(farms.map((f) => f.name));
       if (!read.ok) return read;
-      const actual = new Map([...known].filter(([name]) => farms.some((f) => f.name === name)));
+      const actual = new Map(farms.flatMap((f) => (known.has(f.name) ? [[f.name, known.get(f.name)!]] : [])));
       const mismatch = verifyWritten(farms, actual);
       if (mismatch.length > 0)
         return fail(operation, "terminal", `written but not in place: ${mismatch.join("; ")}`);

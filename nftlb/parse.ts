@@ -1,7 +1,9 @@
 // nftlb's answers → our types. GET answers carry more keys than we model (kept loose, ignored),
-// and nftlb pads some values with a trailing space ("srcip "), so every string is trimmed.
+// and nftlb pads some values with a trailing space ("srcip "), so every string is trimmed. A field
+// GET leaves out takes nftlb's default from normalise.ts, the one table plan compares with.
 import { z } from "zod";
-import type { Address, Backend, Farm } from "./types.ts";
+import type { Address, Backend, BackendState, Farm } from "./types.ts";
+import { ADDRESS_DEFAULTS, BACKEND_DEFAULTS, FARM_DEFAULTS } from "./normalise.ts";
 
 const str = z.string().transform((s) => s.trim());
 const optStr = str.optional();
@@ -36,6 +38,7 @@ const FarmJson = z.looseObject({
   helper: optStr,
   log: optStr,
   "log-prefix": optStr,
+  "tcp-strict-log-prefix": optStr,
   mark: optStr,
   "intra-connect": optStr,
   state: optStr,
@@ -48,34 +51,38 @@ export const MessageAnswer = z.looseObject({ response: z.string() });
 
 const toAddress = (a: z.infer<typeof AddressJson>): Address => ({
   name: a.name,
-  family: a.family === "ipv6" ? "ipv6" : "ipv4",
-  "ip-addr": a["ip-addr"] ?? "",
-  ports: a.ports ?? "",
-  protocol: (a.protocol ?? "tcp") as Address["protocol"],
+  family: a.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
+  "ip-addr": a["ip-addr"] ?? ADDRESS_DEFAULTS["ip-addr"],
+  ports: a.ports ?? ADDRESS_DEFAULTS.ports,
+  protocol: (a.protocol ?? ADDRESS_DEFAULTS.protocol) as Address["protocol"],
 });
 
 const toBackend = (b: z.infer<typeof BackendJson>): Backend => ({
   name: b.name,
-  "ip-addr": b["ip-addr"] ?? "",
-  port: b.port ?? "",
-  weight: b.weight ?? "1",
-  priority: b.priority ?? "1",
+  "ip-addr": b["ip-addr"] ?? BACKEND_DEFAULTS["ip-addr"],
+  port: b.port ?? BACKEND_DEFAULTS.port,
+  weight: b.weight ?? BACKEND_DEFAULTS.weight,
+  priority: b.priority ?? BACKEND_DEFAULTS.priority,
   ...(b.mark !== undefined ? { mark: b.mark } : {}),
-  state: (b.state ?? "config_error") as Backend["state"],
+  // nftlb prints only its own states (BackendState), so what it prints passes as it is.
+  state: (b.state ?? BACKEND_DEFAULTS.state) as BackendState,
 });
 
 const toFarm = (f: z.infer<typeof FarmJson>): Farm => ({
   name: f.name,
-  family: f.family === "ipv6" ? "ipv6" : "ipv4",
-  mode: (f.mode ?? "snat") as Farm["mode"],
-  protocol: (f.protocol ?? "tcp") as Farm["protocol"],
-  scheduler: (f.scheduler ?? "rr") as Farm["scheduler"],
-  "sched-param": f["sched-param"] ?? "none",
-  persistence: f.persistence ?? "none",
-  "persist-ttl": f["persist-ttl"] ?? "60",
-  helper: f.helper ?? "none",
-  log: f.log ?? "none",
+  family: f.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
+  mode: (f.mode ?? FARM_DEFAULTS.mode) as Farm["mode"],
+  protocol: (f.protocol ?? ADDRESS_DEFAULTS.protocol) as Farm["protocol"],
+  scheduler: (f.scheduler ?? FARM_DEFAULTS.scheduler) as Farm["scheduler"],
+  "sched-param": f["sched-param"] ?? FARM_DEFAULTS["sched-param"],
+  persistence: f.persistence ?? FARM_DEFAULTS.persistence,
+  "persist-ttl": f["persist-ttl"] ?? FARM_DEFAULTS["persist-ttl"],
+  helper: f.helper ?? FARM_DEFAULTS.helper,
+  log: f.log ?? FARM_DEFAULTS.log,
   ...(f["log-prefix"] !== undefined ? { "log-prefix": f["log-prefix"] } : {}),
+  ...(f["tcp-strict-log-prefix"] !== undefined
+    ? { "tcp-strict-log-prefix": f["tcp-strict-log-prefix"] }
+    : {}),
   ...(f.mark !== undefined ? { mark: f.mark } : {}),
   ...(f["intra-connect"] !== undefined
     ? { "intra-connect": f["intra-connect"] === "on" ? "on" : "off" }

@@ -66,6 +66,7 @@ export const serializeFarm = (f: FarmPatch): string =>
     ["persist-ttl", f["persist-ttl"]],
     ["log", f.log],
     ["log-prefix", f["log-prefix"]],
+    ["tcp-strict-log-prefix", f["tcp-strict-log-prefix"]],
     ["intra-connect", f["intra-connect"]],
     ["addresses", f.addresses?.map((a) => serializeAddress(a, f.iface))],
     ["helper", f.helper],

@@ -5,6 +5,16 @@ export type Family = "ipv4" | "ipv6";
 export type NftlbProtocol = "tcp" | "udp" | "sctp";
 export type NftlbMode = "snat" | "dnat" | "dsr" | "stlsdnat";
 
+/** The states kube-nftlb sets on a backend; nftlb 1.0.7 takes no other (docs/nftlb.md). */
+export const BACKEND_SETTINGS = ["up", "down", "off"] as const;
+export type BackendSetting = (typeof BACKEND_SETTINGS)[number];
+/**
+ * A backend's state as GET reports it: a setting, or nftlb's verdict on a backend set up —
+ * `config_error` (unusable: no address, no MAC in dsr…) or `available` (standby behind a lower
+ * priority).
+ */
+export type BackendState = BackendSetting | "config_error" | "available";
+
 export interface Backend {
   name: string;
   "ip-addr": string;
@@ -18,8 +28,11 @@ export interface Backend {
    * one node-wide pool of 4,095 (docs/nftlb.md). Out of 0x001-0xFFF nftlb silently ignores it.
    */
   mark?: string;
-  /** Always sent: nftlb 1.0.7's default backend state is config_error. */
-  state: "up" | "down" | "off";
+  /**
+   * Always sent, and only a BackendSetting (nftlb/validate.ts refuses the rest): nftlb 1.0.7's
+   * default backend state is config_error. A Backend read back from GET may hold any BackendState.
+   */
+  state: BackendState;
 }
 
 /** A virtual address of a farm (one element of the farm's `addresses`). */
@@ -51,6 +64,12 @@ export interface Farm {
   helper: string;
   log: string;
   "log-prefix"?: string;
+  /**
+   * Prefix of the log lines of `tcp-strict` drops. nftlb 1.0.7 stores and lists it verbatim and
+   * writes it into a rule only while `tcp-strict` is on, which kube-nftlb never sets: kube-nftlb
+   * writes its ownership mark here (syncer/ownership.ts). GET lists it only when not the default.
+   */
+  "tcp-strict-log-prefix"?: string;
   /**
    * "on": nftlb also balances traffic that starts on the node itself (its output hook: hostNetwork
    * Pods, the kubelet, kube-apiserver calling webhooks by ClusterIP). nftlb's default is "off",

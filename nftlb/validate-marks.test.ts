@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { mergeBackends, validateFarms } from "./validate.ts";
 import type { FarmPatch } from "./serialize.ts";
 import type { Backend, Farm } from "./types.ts";
+import { defaultFarm } from "./farm-fixture.test-helpers.ts";
 
 const backend = (i: number, mark: string, state: Backend["state"] = "up"): Backend => ({
   name: `web-${i}`,
@@ -14,29 +15,21 @@ const backend = (i: number, mark: string, state: Backend["state"] = "up"): Backe
   mark,
   state,
 });
-const farm = (name: string, backends: Backend[], mark?: string): Farm => ({
-  name,
-  family: "ipv4",
-  mode: "snat",
-  protocol: "tcp",
-  scheduler: "rr",
-  "sched-param": "none",
-  persistence: "none",
-  "persist-ttl": "60",
-  helper: "none",
-  log: "none",
-  ...(mark ? { mark } : {}),
-  addresses: [
-    {
-      name: `${name}-a`,
-      family: "ipv4",
-      "ip-addr": `10.96.0.${name.charCodeAt(2)}`,
-      ports: "80",
-      protocol: "tcp",
-    },
-  ],
-  backends,
-});
+const farm = (name: string, backends: Backend[], mark?: string): Farm =>
+  defaultFarm(
+    name,
+    [
+      {
+        name: `${name}-a`,
+        family: "ipv4",
+        "ip-addr": `10.96.0.${name.charCodeAt(2)}`,
+        ports: "80",
+        protocol: "tcp",
+      },
+    ],
+    backends,
+    mark ? { mark } : {},
+  );
 const check = (batch: FarmPatch[], known: Farm[] = []) =>
   validateFarms(batch, new Map(known.map((f) => [f.name, f])));
 

@@ -3,32 +3,35 @@
 // for that farm and rebuilds its whole table, a short outage for every farm. Refusing here is
 // the only way to keep one bad Service from disturbing the others.
 import { isIP } from "node:net";
-import type { Address, Backend, Farm } from "./types.ts";
+import { BACKEND_SETTINGS, type Address, type Backend, type Farm, type NftlbProtocol } from "./types.ts";
 import type { BackendPatch, FarmPatch } from "./serialize.ts";
 import { formatMark, isBackendMark, isFarmMark, MAX_BACKENDS_PER_FARM, parseMark } from "./marks.ts";
+import { isIfaceName, isUsableMac } from "./interfaces.ts";
 
 // Farm names become nft chain names (`filter-<name>`) and URL path segments: no `/`, no spaces.
 const FARM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 // Backend names may be an address when the endpoint has no Pod (IPv6 brings colons).
 const BACKEND_NAME = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;
 const NUMBER = /^[0-9]{1,9}$/;
-// Linux interface names: at most 15 bytes, no "/" nor whitespace (nftlb writes them into nft rules).
-const IFACE = /^[A-Za-z0-9_.@:-]{1,15}$/;
-const MAC = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const HASH_FIELDS = new Set(["srcip", "dstip", "srcport", "dstport", "srcmac", "dstmac"]);
-const ENUMS: Record<string, readonly string[]> = {
-  mode: ["snat", "dnat", "dsr", "stlsdnat"],
-  scheduler: ["rr", "weight", "hash", "symhash"],
-  helper: ["none", "ftp", "pptp", "sip", "snmp", "tftp"],
-  // nftlb 1.0.7 reads anything but "on" as "off", silently (config_value_switch).
-  "intra-connect": ["on", "off"],
-};
-const HELPER_PROTOCOLS: Record<string, readonly string[]> = {
+/**
+ * The protocols each helper works on in nftlb 1.0.7; any other pair is an HTTP 400 there. The
+ * annotation contract states the same matrix for users (annotations/contract.ts): neither module
+ * may import the other, so test/nftlb-helpers.test.ts pins both to what the real nftlb accepts.
+ */
+export const NFTLB_HELPER_PROTOCOLS: Readonly<Record<string, readonly NftlbProtocol[]>> = {
   ftp: ["tcp"],
   pptp: ["tcp"],
   sip: ["tcp", "udp"],
   snmp: ["udp"],
   tftp: ["udp"],
+};
+const ENUMS: Record<string, readonly string[]> = {
+  mode: ["snat", "dnat", "dsr", "stlsdnat"],
+  scheduler: ["rr", "weight", "hash", "symhash"],
+  helper: ["none", ...Object.keys(NFTLB_HELPER_PROTOCOLS)],
+  // nftlb 1.0.7 reads anything but "on" as "off", silently (config_value_switch).
+  "intra-connect": ["on", "off"],
 };
 
 const isPort = (p: string): boolean => NUMBER.test(p) && Number(p) >= 1 && Number(p) <= 65535;
@@ -89,10 +92,10 @@ const checkAddress = (farm: string, a: Address, problems: string[]): void => {
   if (expandPorts(a.ports ?? "") === undefined) problems.push(`${where}: invalid ports "${a.ports}"`);
   if (!["tcp", "udp", "sctp"].includes(a.protocol))
     problems.push(`${where}: invalid protocol "${a.protocol}"`);
-  if (a.iface !== undefined && !IFACE.test(a.iface))
+  if (a.iface !== undefined && !isIfaceName(a.iface))
     problems.push(`${where}: invalid interface name ${JSON.stringify(a.iface)}`);
   const mac = a["ether-addr"];
-  if (mac !== undefined && (!MAC.test(mac) || /^(00:){5}00$/.test(mac)))
+  if (mac !== undefined && !isUsableMac(mac))
     problems.push(`${where}: invalid ether-addr ${JSON.stringify(mac)} (a MAC like 52:54:00:12:34:56)`);
 };
 
@@ -105,8 +108,8 @@ const checkAddress = (farm: string, a: Address, problems: string[]): void => {
 const checkIngress = (f: FarmPatch, where: string, problems: string[]): void => {
   if (f.mode !== "dsr" && f.mode !== "stlsdnat") return;
   if (!f.oface) problems.push(`${where}: mode ${f.mode} needs oface (nftlb leaves the farm in config_error)`);
-  else if (!IFACE.test(f.oface)) problems.push(`${where}: invalid oface ${JSON.stringify(f.oface)}`);
-  if (f.iface !== undefined && !IFACE.test(f.iface))
+  else if (!isIfaceName(f.oface)) problems.push(`${where}: invalid oface ${JSON.stringify(f.oface)}`);
+  if (f.iface !== undefined && !isIfaceName(f.iface))
     problems.push(`${where}: invalid iface ${JSON.stringify(f.iface)}`);
   const addresses = f.addresses ?? [];
   if (addresses.length === 0)
@@ -145,7 +148,7 @@ const checkBackend = (
     const v = b[k];
     if (v !== undefined && (!NUMBER.test(v) || Number(v) < 1)) problems.push(`${where}: ${k} must be ≥ 1`);
   }
-  if (b.state !== undefined && !["up", "down", "off"].includes(b.state)) {
+  if (b.state !== undefined && !(BACKEND_SETTINGS as readonly string[]).includes(b.state)) {
     problems.push(`${where}: invalid state "${String(b.state)}"`);
   }
   if (b.mark !== undefined && !isBackendMark(parseMark(b.mark)))
@@ -207,7 +210,7 @@ const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
   const protocol = [...protocols][0];
   const helper = merged.helper;
   if (helper !== undefined && helper !== "none" && protocol !== undefined) {
-    if (!(HELPER_PROTOCOLS[helper] ?? []).includes(protocol)) {
+    if (!(NFTLB_HELPER_PROTOCOLS[helper] ?? []).includes(protocol)) {
       problems.push(`${where}: helper ${helper} does not work on ${protocol}`);
     }
   }
@@ -223,7 +226,7 @@ const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
 export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<string, Farm>): string[] => {
   const problems: string[] = [];
   const names = new Set<string>();
-  const merged = new Map(known);
+  const sent: Farm[] = [];
   for (const f of batch) {
     if (names.has(f.name)) problems.push(`farm "${f.name}" appears twice in one batch`);
     names.add(f.name);
@@ -235,26 +238,49 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
       backends: mergeBackends(old?.backends, f.backends),
     } as Farm;
     checkFarm(f, farm, problems);
-    merged.set(f.name, farm);
+    sent.push(farm);
   }
+  // VIP:ports and farm marks are node-wide. Only the batch can bring a new clash, so its farms
+  // are checked against each other, then against every other farm nftlb holds — cheaply: the
+  // ports of another farm's address are expanded only when a batch farm uses its IP (with
+  // thousands of farms present, expanding them all cost more than nftlb's answer to a small POST).
   const claims = new Map<string, string>();
+  const ips = new Set<string>();
   const farmMarks = new Map<number, string>();
-  for (const farm of merged.values()) {
-    const fm = parseMark(farm.mark);
-    if (fm !== undefined && fm !== 0) {
+  const markOf = (farm: Farm) => {
+    const m = parseMark(farm.mark);
+    return m === 0 ? undefined : m;
+  };
+  for (const farm of sent) {
+    const fm = markOf(farm);
+    if (fm !== undefined) {
       const owner = farmMarks.get(fm);
-      if (owner !== undefined && (names.has(owner) || names.has(farm.name)))
+      if (owner !== undefined)
         problems.push(`farms "${owner}" and "${farm.name}" share farm mark ${formatMark(fm)}`);
       farmMarks.set(fm, farm.name);
     }
     for (const a of farm.addresses) {
+      ips.add(`${a.protocol} ${a["ip-addr"]}`);
       for (const port of expandPorts(a.ports ?? "") ?? []) {
-        const claim = `${a.protocol} ${a["ip-addr"]}:${port}`;
-        const owner = claims.get(claim);
-        if (owner !== undefined && (names.has(owner) || names.has(farm.name))) {
-          problems.push(`farms "${owner}" and "${farm.name}" both claim ${claim}`);
-        }
-        claims.set(claim, farm.name);
+        const c = `${a.protocol} ${a["ip-addr"]}:${port}`;
+        const owner = claims.get(c);
+        if (owner !== undefined) problems.push(`farms "${owner}" and "${farm.name}" both claim ${c}`);
+        claims.set(c, farm.name);
+      }
+    }
+  }
+  for (const [name, farm] of known) {
+    if (names.has(name)) continue;
+    const fm = farmMarks.size === 0 ? undefined : markOf(farm);
+    const markOwner = fm === undefined ? undefined : farmMarks.get(fm);
+    if (markOwner !== undefined)
+      problems.push(`farms "${name}" and "${markOwner}" share farm mark ${formatMark(fm!)}`);
+    for (const a of farm.addresses) {
+      if (!ips.has(`${a.protocol} ${a["ip-addr"]}`)) continue;
+      for (const port of expandPorts(a.ports ?? "") ?? []) {
+        const c = `${a.protocol} ${a["ip-addr"]}:${port}`;
+        const owner = claims.get(c);
+        if (owner !== undefined) problems.push(`farms "${name}" and "${owner}" both claim ${c}`);
       }
     }
   }

@@ -46,7 +46,7 @@ export const verifyWritten = (sent: readonly FarmPatch[], actual: ReadonlyMap<st
       } else if (b.port !== undefined && g.port !== b.port) {
         problems.push(`farm "${want.name}" backend "${b.name}" has port "${g.port}"`);
         // "available": standby behind a lower priority — up as far as we asked.
-      } else if (g.state !== state && !(state === "up" && (g.state as string) === "available")) {
+      } else if (g.state !== state && !(state === "up" && g.state === "available")) {
         problems.push(`farm "${want.name}" backend "${b.name}" is ${g.state}, not ${state}`);
       }
     }

@@ -12,6 +12,8 @@
 //   watchFiles({ files, parse, onLoad, onRefuse, log, pollMs? }) → { current(), check(), close() }
 //     Files re-read when kubelet swaps a mounted Secret's or ConfigMap's `..data`; a content that
 //     does not parse is refused and the previous value kept. readParsed(files, parse): once.
+//   parseDuration("1h30m") → 5_400_000 ms, or { error }; formatDuration(ms) → "90m".
+//     The one duration grammar of every flag (Go's, as Kubernetes spells durations).
 //   createShutdown({ log, timeoutMs? }) → { add(name, step), run(reason), onSignals(signals?) }
 //     Steps run in the order added; a failing step is logged and the next runs; the whole is
 //     bounded by timeoutMs. `await shutdown.onSignals()` resolves after SIGTERM/SIGINT and all steps.
@@ -47,4 +49,5 @@ export {
   type WatchedFiles,
   type WatchedFilesOptions,
 } from "./watched-files.ts";
+export { formatDuration, parseDuration } from "./duration.ts";
 export { CRASH_EXIT_CODE, exitOnCrash } from "./crash.ts";

@@ -6,12 +6,12 @@ import {
   chunkUpserts,
   estimateMemory,
   footprint,
-  MAX_BACKENDS_PER_FARM,
   measure,
   MEMORY_HEADROOM,
   writeMs,
 } from "./capacity.ts";
 import type { Farm } from "../nftlb/types.ts";
+import { MAX_BACKENDS_PER_FARM } from "../nftlb/marks.ts";
 
 const farm = (name: string, backends: number, addresses = 1): Farm => ({
   name,

@@ -12,7 +12,6 @@ import type { Farm } from "../nftlb/types.ts";
 import type { FarmPatch } from "../nftlb/serialize.ts";
 import { MAX_BACKENDS_PER_FARM } from "../nftlb/marks.ts";
 
-export { MAX_BACKENDS_PER_FARM };
 /** `int port_list[65535]` per address (nftlb 1.0.7 include/addresses.h). */
 export const BYTES_PER_ADDRESS = 65_535 * 4;
 /** nftlb's RSS with no farm, and per backend (measured, bench/scale.ts). */

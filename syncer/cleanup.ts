@@ -1,10 +1,10 @@
 // `kube-nftlb syncer --cleanup`: remove what kube-nftlb made on this node, and only that — the
-// farms with its name shape (desired-names.ts), its sentinel, and its own nftables table — then
-// report. Idempotent: a second run finds nothing and succeeds. Farms made by hand (no dots in
-// their names, see looksLikeOurFarm) and nftlb's own tables are left alone.
+// farms carrying its mark (ownership.ts), its sentinel, and its own nftables table — then
+// report. Idempotent: a second run finds nothing and succeeds. Every other farm (made by hand,
+// whatever its name) and nftlb's own tables are left alone.
 import type { NftlbClient } from "../nftlb/index.ts";
 import { SENTINEL_FARM } from "../nftlb/index.ts";
-import { looksLikeOurFarm } from "./desired-names.ts";
+import { isMarked } from "./ownership.ts";
 import type { NodeRulesTable } from "./node-rules-nft.ts";
 
 export interface CleanupDeps {
@@ -19,7 +19,7 @@ export type CleanupResult =
 export async function cleanupNode(d: CleanupDeps): Promise<CleanupResult> {
   const listed = await d.nftlb.listFarms();
   if (!listed.ok) return { ok: false, error: `cannot list nftlb's farms: ${listed.error.message}` };
-  const ours = listed.value.map((f) => f.name).filter(looksLikeOurFarm);
+  const ours = listed.value.filter(isMarked).map((f) => f.name);
   for (const name of ours) {
     const r = await d.nftlb.deleteFarm(name);
     if (!r.ok) return { ok: false, error: `cannot delete farm ${name}: ${r.error.message}` };
@@ -41,7 +41,7 @@ export async function cleanupNode(d: CleanupDeps): Promise<CleanupResult> {
   // nftlb answers 200 to deletions whose nft commands failed: look again.
   const after = await d.nftlb.listFarms();
   if (!after.ok) return { ok: false, error: `cannot list nftlb's farms: ${after.error.message}` };
-  const left = after.value.map((f) => f.name).filter(looksLikeOurFarm);
+  const left = after.value.filter(isMarked).map((f) => f.name);
   if (left.length > 0) return { ok: false, error: `farms still in nftlb after deletion: ${left.join(", ")}` };
   return { ok: true, farms: ours, sentinel: ping.value.sentinel, table };
 }

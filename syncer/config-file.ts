@@ -29,11 +29,16 @@ export const FILE_KEYS = {
   conntrack: "conntrack",
   conntrackAgent: "conntrack-agent",
   defaultsFile: "defaults-file",
+  adoptUpstreamFarms: "adopt-upstream-farms",
 } as const;
 
 export type FileKey = keyof typeof FILE_KEYS;
 
 const text = z.string({ error: "must be a string" });
+/** A switch (a flag without value): YAML true/false, or the same as a string. */
+const bool = z
+  .union([z.boolean(), z.enum(["true", "false"])], { error: "must be true or false" })
+  .transform(String);
 const schema = z.strictObject({
   apiVersion: z.literal(CONFIG_API_VERSION, { error: `must be ${CONFIG_API_VERSION}` }).optional(),
   kind: z.literal(CONFIG_KIND, { error: `must be ${CONFIG_KIND}` }).optional(),
@@ -41,6 +46,7 @@ const schema = z.strictObject({
     FileKey,
     z.ZodOptional<typeof text>
   >),
+  adoptUpstreamFarms: bool.optional(),
 });
 
 export type FileValues = { [K in FileKey]?: string };

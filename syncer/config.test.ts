@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HELP, ifaceMac, parseDuration, parseSize, parseSyncerArgs } from "./config.ts";
+import { HELP, ifaceMac, parsePeriod, parseSize, parseSyncerArgs } from "./config.ts";
 
 const KEY = "s3cr3t-nftlb-key";
 const readKey = (f: string) => {
@@ -167,13 +167,13 @@ test("a flag it does not know, or an argument: one line from flags/, exit 2", ()
   });
 });
 
-test("durations", () => {
-  assert.equal(parseDuration("5m"), 300_000);
-  assert.equal(parseDuration("1h"), 3_600_000);
-  assert.equal(parseDuration("250ms"), 250);
-  assert.equal(parseDuration("90"), 90_000);
-  for (const b of ["", "0", "-1s", "5 minutes", "1e9", "2d", "100h"])
-    assert.equal(parseDuration(b), undefined, b);
+test("durations: Go's grammar (runtime/duration.ts), at most a day", () => {
+  assert.equal(parsePeriod("5m"), 300_000);
+  assert.equal(parsePeriod("1h"), 3_600_000);
+  assert.equal(parsePeriod("250ms"), 250);
+  assert.equal(parsePeriod("1m30s"), 90_000);
+  for (const b of ["", "0", "90", "-1s", "5 minutes", "1e9", "2d", "100h", "24h1s"])
+    assert.equal(parsePeriod(b), undefined, b);
 });
 
 test("ifaceMac reads this machine's /sys by default: lo has no Ethernet MAC", () => {

@@ -6,7 +6,8 @@ import { parseFlags, type Exit } from "../flags/flags.ts";
 import { parseConfigFile } from "./config-file.ts";
 import type { EndpointsApi } from "../kube/sources.ts";
 import { parseDefaultsYaml, type ProxyMode } from "../annotations/index.ts";
-import { logLevelError } from "../runtime/index.ts";
+import { logLevelError, parseDuration } from "../runtime/index.ts";
+import { isIfaceName, isUsableMac } from "../nftlb/interfaces.ts";
 
 export interface SyncerConfig {
   nftlbUrl: string;
@@ -43,6 +44,8 @@ export interface SyncerConfig {
   defaultsPollMs?: number;
   /** `--cleanup`: remove kube-nftlb's farms and table from this node, then exit. */
   cleanup?: boolean;
+  /** Take over the original kube-nftlb's farms holding our addresses (syncer/upstream-farms.ts). */
+  adoptUpstreamFarms?: boolean;
   /** Where /metrics and /healthz /readyz listen (the port is probePort); 127.0.0.1 when absent. */
   metricsHost?: string;
   /** kube-proxy's /healthz /livez (and /readyz); not served when absent (tests, benchmarks). */
@@ -77,7 +80,7 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             keys: nftlbUrl nftlbKeyFile nodeName kubeconfig metricsBindAddress
                             healthzBindAddress healthzTimeout endpointsApi proxyMode resyncPeriod
                             nftlbProbePeriod nftlbMemoryLimit iface oface logLevel nodeRules conntrack
-                            conntrackAgent defaultsFile. An unknown key or a bad value
+                            conntrackAgent adoptUpstreamFarms (true/false) defaultsFile. An unknown key or a bad value
                             stops the start, naming the key.
   --nftlb-url URL           nftlb's REST API, e.g. http://127.0.0.1:5555
   --nftlb-key-file FILE     file holding nftlb's key (a mounted Secret)
@@ -122,6 +125,12 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             in the node's network namespace. Off when absent
   --conntrack-agent SOCKET  the same, asking \`kube-nftlb conntrack-agent\` on this unix socket
                             (the syncer itself then needs no capability)
+  --adopt-upstream-farms    take over farms the original kube-nftlb left (named
+                            <service>--<port>) on a VIP:port a Service needs, in place: once the
+                            Service has a backend up, its farm is written into the old one,
+                            which keeps its name and VIP (no gap; docs/operators.md, "Moving
+                            from the original kube-nftlb"). Off: they are reported (Event
+                            UpstreamFarmFound) and left as they are
   --defaults-file FILE      the cluster defaults, the webhook's --defaults-file (YAML: mode,
                             scheduler, helper, log): applied to annotations a Service lacks or
                             has wrong, so a Service admitted while the webhook was bypassed is
@@ -142,14 +151,10 @@ export const SYNCER_COMMAND = "kube-nftlb syncer";
 export type Parsed =
   { ok: true; config: SyncerConfig } | { ok: false; error: string } | { ok: "exit"; exit: Exit };
 
-/** "5m", "30s", "1h", "250ms", or plain seconds. */
-export function parseDuration(raw: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(m[2] ?? "s") as "ms" | "s" | "m" | "h"];
-  const ms = Math.round(n * unit);
-  return ms > 0 && ms <= 86_400_000 ? ms : undefined;
+/** A duration flag of the syncer: the one grammar (runtime/duration.ts), at most a day. */
+export function parsePeriod(raw: string): number | undefined {
+  const ms = parseDuration(raw.trim());
+  return typeof ms === "number" && ms <= 86_400_000 ? ms : undefined;
 }
 
 const UNITS: Record<string, number> = {
@@ -170,19 +175,15 @@ export function parseSize(raw: string): number | undefined {
   return bytes >= 16 * 2 ** 20 && bytes <= 2 ** 40 ? bytes : undefined;
 }
 
-// Linux interface names: 1 to 15 bytes, no "/" or whitespace (the name becomes a /sys path).
-const IFACE = /^[A-Za-z0-9_.@:-]{1,15}$/;
-const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
-
 /** How the MAC of an interface of this node is read; tests pass their own. */
 export const readSysMac = (iface: string): string => readFileSync(`/sys/class/net/${iface}/address`, "utf8");
 
-export const validIface = (name: string): boolean => IFACE.test(name);
+export const validIface = isIfaceName;
 
 /** A MAC as nftlb wants it (lower-case, colons), or undefined; the all-zero MAC is none (e.g. lo). */
 export function normaliseMac(raw: string): string | undefined {
   const mac = raw.trim().toLowerCase();
-  return MAC.test(mac) && mac !== "00:00:00:00:00:00" ? mac : undefined;
+  return isUsableMac(mac) ? mac : undefined;
 }
 
 /** The MAC of `iface` on this node, or an error saying why it cannot be used for dsr. */
@@ -269,6 +270,7 @@ export function parseSyncerArgs(
         "node-rules": { type: "string" },
         "defaults-file": { type: "string" },
         cleanup: { type: "boolean" },
+        "adopt-upstream-farms": { type: "boolean" },
       },
     },
     argv,
@@ -291,6 +293,7 @@ export function parseSyncerArgs(
     ...Object.fromEntries(fromFile),
     ...given,
     ...(flags.cleanup === true ? { cleanup: "true" } : {}),
+    ...(flags["adopt-upstream-farms"] === true ? { "adopt-upstream-farms": "true" } : {}),
   } as typeof DEFAULTS & Partial<Record<string, string>>;
   const r = checkValues(values, readFile, readMac);
   if (r.ok === false) {
@@ -353,7 +356,7 @@ function checkValues(
       ok: false,
       error: `--healthz-bind-address must be IP:port, e.g. 0.0.0.0:10256 or [::]:10256 ("" turns it off), got "${healthzRaw}"`,
     };
-  const healthzTimeoutMs = parseDuration(values["healthz-timeout"]);
+  const healthzTimeoutMs = parsePeriod(values["healthz-timeout"]);
   if (healthzTimeoutMs === undefined)
     return {
       ok: false,
@@ -365,13 +368,13 @@ function checkValues(
   const mode = values["proxy-mode"];
   if (mode !== "replace" && mode !== "alongside")
     return { ok: false, error: `--proxy-mode must be replace or alongside, got "${mode}"` };
-  const resyncMs = parseDuration(values["resync-period"]);
+  const resyncMs = parsePeriod(values["resync-period"]);
   if (resyncMs === undefined)
     return {
       ok: false,
       error: `--resync-period must be a duration like 5m, 30s or 1h, got "${values["resync-period"]}"`,
     };
-  const probeMs = parseDuration(values["nftlb-probe-period"]);
+  const probeMs = parsePeriod(values["nftlb-probe-period"]);
   if (probeMs === undefined)
     return {
       ok: false,
@@ -397,6 +400,7 @@ function checkValues(
   };
   if (socket) config.nodeRulesSocket = socket;
   if (values.cleanup) config.cleanup = true;
+  if (values["adopt-upstream-farms"] === "true") config.adoptUpstreamFarms = true;
   if (values.kubeconfig) config.kubeconfig = values.kubeconfig;
   const defaultsFile = values["defaults-file"];
   if (defaultsFile !== undefined) {

@@ -11,7 +11,7 @@
 import { chmodSync, rmSync } from "node:fs";
 import net from "node:net";
 import { z } from "zod";
-import { parseIp } from "./desired-ip.ts";
+import { parseIp } from "../nftlb/ip.ts";
 import type { UdpFrontend } from "./conntrack-plan.ts";
 import type { CleanResult, ConntrackCleaner, FrontendCleaner } from "./conntrack-tool.ts";
 import { overFrontends } from "./conntrack-tool.ts";

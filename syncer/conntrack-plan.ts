@@ -2,16 +2,17 @@
 //
 // UDP has no connection to end: a client with a fixed source port (every DNS resolver) keeps its
 // conntrack entry, hence its backend, for as long as it keeps sending. So after each write, for
-// every UDP Service address (ClusterIP, node address on the NodePort, externalIP, LB IP) that has
-// serving backends, an entry whose original destination is that address:port and whose reply
-// comes from anything but one of those backends is stale and is deleted:
+// every UDP Service address (ClusterIP, node address on the NodePort, externalIP, LB IP) of the
+// farms written that has serving backends, an entry whose original destination is that
+// address:port and whose reply comes from anything but one of those backends is stale and is
+// deleted:
 // - the backend stopped serving or went away: its flows move to a serving one on their next packet;
 // - the Service had no backends when the flow began: the entry was never DNATed (its reply source
 //   is the Service address itself), and deleting it lets nftlb balance the next packet.
 // A Service address without backends is left alone (there is nowhere better to send its flows).
 // The backends are those nftlb balances to (its farm's), read back after the write.
 import type { Farm } from "../nftlb/types.ts";
-import { parseIp } from "./desired-ip.ts";
+import { parseIp } from "../nftlb/ip.ts";
 
 /** One UDP conntrack entry: the original destination and where the reply comes from. */
 export interface Flow {

@@ -10,7 +10,8 @@
 //   an address ≤ 56 (its longest possible name): 197 and 174 characters at most.
 // - Address objects are global in nftlb and shared by name: two farms naming the same address
 //   share one object. Naming an address after its (protocol, IP, port) makes that the very
-//   case of two farms claiming one VIP:port — which conflicts.ts and plan.ts prevent.
+//   case of two farms claiming one VIP:port — which desired-conflicts.ts and plan.ts prevent. A
+//   name proves nothing about who made a farm: ownership is a mark (ownership.ts).
 //
 // Kubernetes names never contain "_" (DNS labels and subdomains), nor do sanitised addresses,
 // so "_" marks every name we had to change: a changed name never equals an unchanged one.
@@ -74,12 +75,3 @@ export function fit(name: string, max: number): string {
   const hash = createHash("sha256").update(name).digest("hex").slice(0, 10);
   return `${name.slice(0, max - 11)}_${hash}`;
 }
-
-/**
- * Whether a farm name has the shape kube-nftlb gives its farms: three or more dot-separated parts,
- * or a name shortened by fit() (which may have cut into the second part). A default for `plan`'s
- * `owns` when nftlb is shared with farms made by hand (those should have no dots).
- */
-export const looksLikeOurFarm = (name: string): boolean =>
-  /^[A-Za-z0-9-]+\.[A-Za-z0-9-]+\.[A-Za-z0-9.-]+$/.test(name) ||
-  /^[A-Za-z0-9-]+\.[A-Za-z0-9.-]*_[0-9a-f]{10}$/.test(name);

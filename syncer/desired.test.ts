@@ -2,7 +2,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { desired, type DesiredOptions } from "./desired.ts";
-import { farmName, looksLikeOurFarm, MAX_FARM_NAME } from "./desired-names.ts";
+import { MAX_FARM_NAME } from "./desired-names.ts";
 import { NODE, service, slice, type Ep } from "./desired-fixtures.test-helpers.ts";
 import type { Farm } from "../nftlb/types.ts";
 
@@ -510,18 +510,4 @@ describe("Services not balanced give no farms", () => {
     const ours = service({}, { labels: { "service.kubernetes.io/service-proxy-name": "kube-nftlb" } });
     assert.equal(farmsOf(ours, [], { scope }).length, 1);
   });
-});
-
-describe("looksLikeOurFarm (plan's default ownership test)", () => {
-  const cases: [string, boolean][] = [
-    ["shop.web.http", true],
-    ["shop.web.8080.ext.v6", true],
-    [farmName("n".repeat(63), "s".repeat(63), "http", false, "ipv4"), true],
-    [farmName("n".repeat(63), "s".repeat(30), "a-long-portname", true, "ipv6"), true],
-    ["kube-nftlb-sentinel", false],
-    ["legacy", false],
-    ["lb01.example", false],
-  ];
-  for (const [name, want] of cases)
-    it(`${name.slice(0, 40)}… → ${want}`, () => assert.equal(looksLikeOurFarm(name), want));
 });

@@ -22,7 +22,7 @@ import {
 } from "../annotations/index.ts";
 import type { Address, Backend, Family, Farm, NftlbProtocol } from "../nftlb/types.ts";
 import { selectBackends } from "./desired-backends.ts";
-import { parseIp, type Ip } from "./desired-ip.ts";
+import { parseIp, type Ip } from "../nftlb/ip.ts";
 import { addressName, farmName } from "./desired-names.ts";
 import { groupsFromSlices, isRecord, optional as opt, type EndpointGroup } from "./endpoints.ts";
 import { groupsFromEndpoints } from "./endpoints-v1.ts";

@@ -15,7 +15,7 @@ import {
   type Endpoint,
   type EndpointGroup,
 } from "./endpoints.ts";
-import { parseIp } from "./desired-ip.ts";
+import { parseIp } from "../nftlb/ip.ts";
 
 /** The groups of the Endpoints object named like the Service `namespace/name` (one per subset). */
 export function groupsFromEndpoints(

@@ -5,7 +5,8 @@
 // The input is read defensively, field by field: these objects come from the cluster or from
 // files, and a missing or mistyped field drops that endpoint or port, never throws.
 import type { Family } from "../nftlb/types.ts";
-import { parseIp } from "./desired-ip.ts";
+import { parseIp } from "../nftlb/ip.ts";
+import { SERVICE_NAME_LABEL } from "../kube/labels.ts";
 
 export type PortProtocol = "TCP" | "UDP" | "SCTP";
 
@@ -17,7 +18,7 @@ export interface EndpointPort {
 }
 
 export interface Endpoint {
-  /** Canonical address (see desired-ip.ts). */
+  /** Canonical address (see nftlb/ip.ts). */
   address: string;
   family: Family;
   /** Absent means "not on any node we know": never local. */
@@ -39,8 +40,6 @@ export interface EndpointGroup {
   ports: EndpointPort[];
   endpoints: Endpoint[];
 }
-
-export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
 /**
  * The groups of every EndpointSlice that belongs to the Service `namespace/name`: labelled

@@ -105,6 +105,16 @@ export function createSyncerMetrics(registry: Registry) {
       help: "Estimated nftlb memory (~256 KiB per farm address: a 65,535-entry port array, plus backends)",
       registers,
     }),
+    addressesInUse: new Gauge({
+      name: "kube_nftlb_addresses_in_use",
+      help: "Addresses Services need that a farm kube-nftlb does not own holds (AddressInUse)",
+      registers,
+    }),
+    upstreamFarms: new Gauge({
+      name: "kube_nftlb_upstream_farms",
+      help: "Farms named like the original kube-nftlb's holding addresses Services need",
+      registers,
+    }),
     refusals: new Counter({
       name: "kube_nftlb_capacity_refusals_total",
       help: "Changes refused for nftlb's capacity, by reason (backends-per-farm, memory)",

@@ -16,7 +16,7 @@
 import { cidrContains, type SourceRanges } from "../annotations/source-ranges.ts";
 import type { Service } from "../annotations/index.ts";
 import type { Address, Backend, Family, Farm, NftlbProtocol } from "../nftlb/types.ts";
-import { parseIp } from "./desired-ip.ts";
+import { parseIp } from "../nftlb/ip.ts";
 import type { Destination, Firewall, Hairpin, NodeRules, Verdict } from "./node-rules.ts";
 
 /** The table's share of one Service (on DesiredService). */

@@ -10,13 +10,20 @@ import { EMPTY_RULES, type NodeRules } from "./node-rules.ts";
 function fakes() {
   const scripts: NodeRules[] = [];
   const pending: { ms: number; fn: () => void }[] = [];
-  const state = { fail: "", present: true };
+  const state: { fail: string; present: boolean; slow?: Promise<TableResult<boolean>> } = {
+    fail: "",
+    present: true,
+  };
   const table: NodeRulesTable = {
     apply: (s): Promise<TableResult> => {
       scripts.push(s);
       return Promise.resolve(state.fail ? { ok: false, error: state.fail } : { ok: true, value: undefined });
     },
-    exists: () => Promise.resolve({ ok: true, value: state.present }),
+    exists: () => {
+      const slow = state.slow;
+      state.slow = undefined;
+      return slow ?? Promise.resolve({ ok: true, value: state.present });
+    },
     remove: () => Promise.resolve({ ok: true, value: undefined }),
   };
   const timers: Timers = {
@@ -78,4 +85,33 @@ test("check() puts a vanished table back, and does nothing while it is there", a
   await f.keeper.check();
   assert.equal(f.scripts.length, 2);
   assert.equal(f.keeper.stats.reapplied, 1);
+});
+
+test("an update that changes nothing does not wait behind a check in flight (nft listing the tables)", async () => {
+  const f = fakes();
+  await f.keeper.update(ONE);
+  let release = () => {};
+  const listing = new Promise<TableResult<boolean>>(
+    (res) => (release = () => res({ ok: true, value: true })),
+  );
+  // The next exists() (the probe's check) answers only when released, as a slow `nft list tables`.
+  f.state.slow = listing;
+  const order: string[] = [];
+  const checked = f.keeper.check().then(() => order.push("check"));
+  setImmediate(release);
+  assert.equal(await f.keeper.update(ONE), true);
+  order.push("update");
+  await checked;
+  assert.deepEqual(order, ["update", "check"]);
+  assert.equal(f.scripts.length, 1, "nothing applied again");
+});
+
+test("an update waits for an apply in flight, so the kernel ends with the rules wanted last", async () => {
+  const f = fakes();
+  await f.keeper.update(EMPTY_RULES);
+  const first = f.keeper.update(ONE); // applies ONE
+  const back = f.keeper.update(EMPTY_RULES); // what the kernel had before: must still be applied
+  assert.equal(await first, true);
+  assert.equal(await back, true);
+  assert.deepEqual(f.scripts.at(-1), EMPTY_RULES);
 });

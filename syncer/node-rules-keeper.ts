@@ -26,6 +26,7 @@ export class NodeRulesKeeper {
   #retry: Timer | undefined;
   #chain: Promise<unknown> = Promise.resolve();
   #stopped = false;
+  #applying = false;
   /** The last apply's error, or undefined after a success. */
   lastError: string | undefined;
   /** For tests: scripts applied. */
@@ -40,6 +41,10 @@ export class NodeRulesKeeper {
     this.#wanted = renderNodeRules(rules);
     this.#rules = rules;
     if (opts.force) this.#applied = undefined;
+    // The kernel has it already and no apply is under way that could end with something else:
+    // nothing to wait for. (A check in flight, the probe's `nft list tables`, may take tens of
+    // ms; every reconcile asks twice, so queueing behind it delayed writes to nftlb.)
+    if (!this.#applying && this.#wanted === this.#applied) return Promise.resolve(true);
     return this.#serial(() => this.#converge());
   }
 
@@ -79,7 +84,8 @@ export class NodeRulesKeeper {
     this.#retry?.cancel();
     this.#retry = undefined;
     this.stats.applies++;
-    const r = await this.#d.table.apply(rules);
+    this.#applying = true;
+    const r = await this.#d.table.apply(rules).finally(() => (this.#applying = false));
     if (r.ok) {
       this.#applied = wanted;
       this.#attempt = 0;

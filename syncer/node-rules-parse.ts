@@ -2,7 +2,7 @@
 // checked, every address and CIDR in the spelling the renderer makes, or one error naming the
 // first bad field. What passes can only become `table inet kube-nftlb` (node-rules.ts).
 import { parseCidr } from "../annotations/source-ranges.ts";
-import { parseIp } from "./desired-ip.ts";
+import { parseIp } from "../nftlb/ip.ts";
 import type { Destination, Firewall, Hairpin, NodeRules, NoEndpoints } from "./node-rules.ts";
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };

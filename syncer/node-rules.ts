@@ -38,7 +38,7 @@ export type Verdict = "reject" | "drop";
 export interface Destination {
   family: Family;
   protocol: NftlbProtocol;
-  /** Canonical spelling (desired-ip.ts). */
+  /** Canonical spelling (nftlb/ip.ts). */
   ip: string;
   port: number;
 }

@@ -12,7 +12,7 @@
 import type { Backend } from "../nftlb/types.ts";
 import type { BackendPatch } from "../nftlb/serialize.ts";
 import { BACKEND_MARK_MAX, BACKEND_MARK_MIN, formatMark, isBackendMark, parseMark } from "../nftlb/marks.ts";
-import { BACKEND_FIELDS, normaliseBackend, type NormalFarm } from "./plan-normalise.ts";
+import { BACKEND_FIELDS, normaliseBackend, type NormalFarm } from "../nftlb/normalise.ts";
 
 /** Backends going away with no successor: up to this many are simply deleted after the POST. */
 export const SET_DOWN_FIRST_OVER = 10;

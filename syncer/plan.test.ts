@@ -88,6 +88,24 @@ describe("plan", () => {
     assert.equal(requestCount(p), 1);
   });
 
+  it("an address the farm holds under another name keeps it: no detach, no second address", () => {
+    // A farm taken over from the original kube-nftlb holds its VIP as `<farm>-addr`.
+    const got = asGet(farm());
+    const held = { ...got, addresses: got.addresses.map((a) => ({ ...a, name: "web--http-addr" })) };
+    const p = plan([farm()], [held], ours);
+    assert.deepEqual(summary(p), [], "the VIP:port never leaves the farm");
+    const more = farm({
+      addresses: [...farm().addresses, { ...farm().addresses[0]!, name: "ext", "ip-addr": "192.0.2.1" }],
+    });
+    const q = plan([more], [held], ours);
+    assert.deepEqual(
+      q.upserts.flatMap((u) => (u.addresses ?? []).map((a) => a.name)),
+      ["ext"],
+      "only the new address is sent",
+    );
+    assert.deepEqual(q.deleteAddresses, []);
+  });
+
   it("no change: empty plan (GET's defaults, extra keys and padding are not changes)", () => {
     const desired = [
       farm({
@@ -326,6 +344,8 @@ describe("plan", () => {
     const get = asGet(farm()) as unknown as Record<string, unknown>;
     delete get.addresses;
     const p = plan([farm()], [get as unknown as Farm], ours);
-    assert.deepEqual(summary(p), ["DELETE shop.web.http/shop.web.http-addr", "POST shop.web.http"]);
+    // Its default address `<farm>-addr` holds the desired VIP:port: kept under that name (a
+    // detach-then-attach would leave the VIP:port unbalanced in between).
+    assert.deepEqual(summary(p), []);
   });
 });

@@ -6,11 +6,12 @@ import type { Farm } from "../nftlb/types.ts";
 import type { FarmPatch } from "../nftlb/serialize.ts";
 import {
   ADDRESS_FIELDS,
+  FARM_DEFAULTS,
   FARM_FIELDS,
   normaliseAddress,
   normaliseFarm,
   type NormalFarm,
-} from "./plan-normalise.ts";
+} from "../nftlb/normalise.ts";
 import { compare } from "./endpoints.ts";
 import { farmMarksOf, FarmMarkPool, needsFarmMark, withMarks } from "./plan-marks.ts";
 import { backendChanges } from "./plan-backends.ts";
@@ -71,6 +72,11 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
   for (const f of actual) {
     const n = normaliseFarm(f);
     if (n !== undefined && !have.has(n.name)) have.set(n.name, n);
+  }
+
+  for (const [name, d] of want) {
+    const a = have.get(name);
+    if (a !== undefined) want.set(name, keepAddressNames(d, a));
   }
 
   // A farm whose protocol or family changed is deleted and made anew: nftlb derives both from the
@@ -160,6 +166,28 @@ export function plan(desired: readonly Farm[], actual: readonly Farm[], options:
   return p;
 }
 
+/**
+ * A desired address the farm already holds under another name keeps that name (a farm taken over
+ * from the original kube-nftlb holds its VIP as `<farm>-addr`): nftlb cannot rename an address,
+ * and detaching it to attach it anew would leave the VIP:port unbalanced in between.
+ */
+function keepAddressNames(d: Farm, a: NormalFarm): Farm {
+  const wanted = new Set(d.addresses.map((x) => x.name));
+  let changed = false;
+  const addresses = d.addresses.map((x) => {
+    if (a.addresses.has(x.name)) return x;
+    const want = normaliseAddress(x);
+    for (const [name, have] of a.addresses) {
+      if (wanted.has(name) || !ADDRESS_FIELDS.every((k) => have[k] === want[k])) continue;
+      wanted.add(name);
+      changed = true;
+      return { ...x, name };
+    }
+    return x;
+  });
+  return changed ? { ...d, addresses } : d;
+}
+
 /** Name + the farm fields that differ + addresses and backends that are new or changed. */
 function diffFarm(
   d: Farm,
@@ -171,7 +199,7 @@ function diffFarm(
   const out = patch as Record<string, unknown>;
   for (const k of FARM_FIELDS) {
     if (wanted.fields[k] !== a.fields[k])
-      out[k] = d[k] ?? (k === "log-prefix" ? "TYPE-FNAME " : wanted.fields[k]);
+      out[k] = d[k] ?? (k === "log-prefix" ? FARM_DEFAULTS["log-prefix"] : wanted.fields[k]);
   }
   // Setting the scheduler resets sched-param in nftlb: send both together.
   if (out.scheduler !== undefined) out["sched-param"] = d["sched-param"];

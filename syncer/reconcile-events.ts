@@ -21,9 +21,9 @@ export class ServiceEvents {
   }
 
   /** A Service that is gone hears nothing (there is nothing to attach the Event to). */
-  warn(key: string, reason: string, message: string): void {
+  warn(key: string, reason: string, message: string, type: EventType = "Warning"): void {
     const ref = this.#ref(key);
-    if (ref !== undefined) void this.#sink.record(ref, "Warning", reason, message);
+    if (ref !== undefined) void this.#sink.record(ref, type, reason, message);
   }
 
   problems(key: string, d: DesiredService): void {

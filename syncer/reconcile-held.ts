@@ -3,7 +3,7 @@
 // would take nftlb past its capacity (capacity.ts decides; this remembers who was refused, so a
 // refusal is counted and logged once, and retried on every pass until room is made).
 import type { Farm } from "../nftlb/types.ts";
-import { admit, footprint, measure, type Footprint, type Refusal } from "./capacity.ts";
+import { admit, footprint, type Capacity, type Footprint, type Refusal } from "./capacity.ts";
 
 export interface HeldDeps {
   /** Read-only: whether the queue holds the key parked. */
@@ -30,7 +30,13 @@ export class HeldKeys {
   }
 
   /** The keys to leave alone this pass. */
-  held(desired: readonly Farm[], actual: readonly Farm[], ownerOfFarm: (n: string) => string): Set<string> {
+  /** `desired` and `actual`: the farms planned; `current`: what nftlb holds node-wide. */
+  held(
+    desired: readonly Farm[],
+    actual: readonly Farm[],
+    ownerOfFarm: (n: string) => string,
+    current: Capacity,
+  ): Set<string> {
     const held = new Set<string>();
     for (const f of [...desired, ...actual]) {
       const key = ownerOfFarm(f.name);
@@ -53,7 +59,7 @@ export class HeldKeys {
       const c = { wanted: w ? footprint(w) : NONE, has: h ? footprint(h) : NONE };
       if (JSON.stringify(c.wanted) !== JSON.stringify(c.has)) changes.set(key, c);
     }
-    const { refused } = admit(measure(actual), changes, { memoryBytes: this.#d.memoryBytes });
+    const { refused } = admit(current, changes, { memoryBytes: this.#d.memoryBytes });
     const now = new Set<string>();
     for (const r of refused) {
       now.add(r.key);

@@ -2,15 +2,16 @@
 // memory estimate against its limit) and the network programming latency of each EndpointSlice
 // change (its last-change-trigger-time → in nftlb), kube-proxy's SLI.
 import type { Farm } from "../nftlb/types.ts";
-import { measure, MAX_BACKENDS_PER_FARM } from "./capacity.ts";
+import { MAX_BACKENDS_PER_FARM } from "../nftlb/marks.ts";
+import { measure } from "./capacity.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { SyncerMetrics } from "./metrics.ts";
-import { ownsFarm } from "./ownership.ts";
+import { isMarked } from "./ownership.ts";
 
 export function reportNftlb(m: SyncerMetrics, farms: Iterable<Farm>, memoryLimit: number | undefined): void {
   const all = [...farms];
   const c = measure(all);
-  m.farms.set(all.filter((f) => ownsFarm(f.name)).length);
+  m.farms.set(all.filter(isMarked).length);
   m.backends.set(c.backends);
   m.addresses.set(c.addresses);
   m.addressBytes.set(c.memoryBytes);

@@ -8,6 +8,7 @@ import { desired } from "./desired.ts";
 import { splitKey, triggerTimes, type ClusterView } from "./cluster.ts";
 import { FakeTimers, settle } from "../kube/fake-timers.ts";
 import type { Farm } from "../nftlb/types.ts";
+import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { SyncerMetrics } from "./metrics.ts";
 
 export const PREFIX = "service.kubernetes.io/kube-nftlb-load-balancer-";
@@ -60,7 +61,12 @@ export class Cluster implements ClusterView {
 }
 
 export function setup(
-  opts: { nftlbMemoryBytes?: number; metrics?: SyncerMetrics; worker?: WorkerOptions } = {},
+  opts: {
+    nftlbMemoryBytes?: number;
+    conntrack?: ConntrackCleaner;
+    metrics?: SyncerMetrics;
+    worker?: WorkerOptions;
+  } = {},
 ) {
   const { worker: workerOptions, ...deps } = opts;
   const timers = new FakeTimers();

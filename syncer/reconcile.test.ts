@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { FULL } from "./reconcile.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { estimateMemory, MEMORY_HEADROOM } from "./capacity.ts";
+import { overFrontends } from "./conntrack-tool.ts";
+import { OWNER_FIELD, OWNER_MARK } from "./ownership.ts";
 import { backends, PREFIX, setup } from "./reconcile.test-helpers.ts";
 
 test("a full reconcile programs every Service in one POST; running it again writes nothing", async () => {
@@ -22,16 +24,19 @@ test("a full reconcile programs every Service in one POST; running it again writ
   await t.stop();
 });
 
-test("a full reconcile deletes kube-nftlb-shaped garbage farms, never others", async () => {
+test("a full reconcile deletes the garbage farms kube-nftlb marked, never unmarked ones whatever their names", async () => {
   const t = setup();
-  const garbage = (name: string): Farm => ({
+  const garbage = (name: string, marked = false): Farm => ({
     ...(structuredClone(t.nftlb.farms.get("x")) as Farm),
     name,
+    ...(marked ? { [OWNER_FIELD]: OWNER_MARK } : {}),
     addresses: [],
     backends: [],
   });
-  t.nftlb.farms.set("gone.svc.http", garbage("gone.svc.http"));
+  t.nftlb.farms.set("gone.svc.http", garbage("gone.svc.http", true));
   t.nftlb.farms.set("handmade", garbage("handmade"));
+  for (const name of ["www.example.com", "lb.prod.v6", "old.svc.http"])
+    t.nftlb.farms.set(name, garbage(name));
   t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
   t.queue.add(FULL);
   await t.run();
@@ -41,6 +46,9 @@ test("a full reconcile deletes kube-nftlb-shaped garbage farms, never others", a
     "a farm of a Service deleted while the syncer was down goes",
   );
   assert.ok(t.nftlb.farms.has("handmade"), "a farm kube-nftlb did not name stays");
+  for (const name of ["www.example.com", "lb.prod.v6", "old.svc.http"])
+    assert.ok(t.nftlb.farms.has(name), `${name}, unmarked, stays`);
+  assert.equal(t.nftlb.farms.get("ns.web.http")?.[OWNER_FIELD], OWNER_MARK, "what it writes is marked");
   await t.stop();
 });
 
@@ -276,6 +284,36 @@ test("all endpoints replaced while nftlb refuses the upsert: the farm keeps exac
     !t.nftlb.writes.some((w) => w.startsWith("DELETE")),
     `no DELETE after a refused POST: ${t.nftlb.writes.join(", ")}`,
   );
+  await t.stop();
+});
+
+test("UDP conntrack is cleaned for the farms a pass wrote, not for every UDP farm of the node", async () => {
+  const listed: string[][] = [];
+  const t = setup({
+    conntrack: overFrontends((frontends) => {
+      listed.push(frontends.map((f) => `${f.ip}:${f.port}`));
+      return Promise.resolve({ ok: true, deleted: 0, skipped: 0 });
+    }),
+  });
+  const putDns = (backends: string[]) => {
+    t.cluster.put("ns", "dns", "10.96.0.53", backends);
+    t.cluster.services.get("ns/dns")!.spec.ports[0]!.protocol = "UDP";
+    t.cluster.slices.get("ns/dns")!.ports[0]!.protocol = "UDP";
+  };
+  putDns(["10.1.0.53"]);
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  assert.deepEqual(listed, [["10.96.0.53:80"]], "the full write wrote the UDP farm");
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", "10.1.0.2"]);
+  t.queue.add("ns/web");
+  await t.run();
+  assert.ok(t.nftlb.writes.length >= 2, "web was written");
+  assert.equal(listed.length, 1, "a change to a TCP Service lists no UDP flows");
+  putDns(["10.1.0.54"]);
+  t.queue.add("ns/dns");
+  await t.run();
+  assert.deepEqual(listed.at(-1), ["10.96.0.53:80"]);
   await t.stop();
 });
 

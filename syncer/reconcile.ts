@@ -5,24 +5,23 @@
 //
 // Level-triggered: the keys only say what to recompute. A full reconcile (FULL, at start and on
 // each resync) plans every Service; a batch of keys plans only those Services and the ones
-// holding an address they claim (reconcile-scope.ts). Either way a second run writes nothing.
+// holding an address they claim (scope-index.ts). Either way a second run writes nothing.
 // One POST carries every upsert of the batch (cut in several when one would take too long).
 // Farms of parked Services (nftlb refused them) and of Services over nftlb's capacity are left
 // exactly as they are in nftlb (reconcile-held.ts).
 import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
-import { resolveConflicts } from "./desired-conflicts.ts";
-import { operations, plan } from "./plan.ts";
-import { farmMarksOf } from "./plan-marks.ts";
+import { operations, plan, type Plan } from "./plan.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { SyncerMetrics } from "./metrics.ts";
 import { nodeRulesFrom } from "./node-rules-desired.ts";
 import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { SyncTrace } from "./trace.ts";
 import { OutcomeSet, type Outcomes } from "./outcome.ts";
-import { ownerOf, ownsFarm } from "./ownership.ts";
-import { scopeOf } from "./reconcile-scope.ts";
+import { ownerOf } from "./ownership.ts";
+import { PassOwnership } from "./reconcile-ownership.ts";
+import { ScopeIndex } from "./scope-index.ts";
 import { HeldKeys } from "./reconcile-held.ts";
 import { ServiceEvents, type EventSink } from "./reconcile-events.ts";
 import { applyPlan } from "./reconcile-apply.ts";
@@ -50,8 +49,8 @@ export interface ReconcilerDeps {
   trace?: SyncTrace;
   /** Wall clock (ms), for the network programming latency. */
   now?: () => number;
-  /** Which nftlb farms kube-nftlb may change or delete (ownership.ts by default). */
-  owns?: (farm: string) => boolean;
+  /** Take over farms of the original kube-nftlb holding our addresses (upstream-farms.ts). */
+  adoptUpstreamFarms?: boolean;
   /** The nftlb container's memory limit (bytes); unset: nftlb's memory is estimated, not enforced. */
   nftlbMemoryBytes?: number | undefined;
   /** The longest one POST should take by estimate (capacity.ts); half nftlb's client timeout. */
@@ -70,6 +69,8 @@ interface Pass {
 export class Reconciler {
   readonly #d: ReconcilerDeps;
   readonly #memo: DesiredMemo;
+  readonly #ownership: PassOwnership;
+  readonly #scope = new ScopeIndex(ownerOf);
   readonly #events: ServiceEvents;
   readonly #held: HeldKeys;
   readonly #latency: ProgrammingLatency;
@@ -84,6 +85,13 @@ export class Reconciler {
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
     this.#events = new ServiceEvents((key) => deps.view.serviceRef(key), deps.events);
+    this.#ownership = new PassOwnership({
+      nftlb: deps.nftlb,
+      adopt: deps.adoptUpstreamFarms ?? false,
+      log: deps.log,
+      event: (key, reason, message, type) => this.#events.warn(key, reason, message, type),
+      metrics: deps.metrics,
+    });
     this.#held = new HeldKeys({
       isParked: (key) => this.#memo.broken.has(key) || (deps.isParked?.(key) ?? false),
       memoryBytes: deps.nftlbMemoryBytes,
@@ -119,6 +127,11 @@ export class Reconciler {
   nftlbRestarted(): void {
     this.#needList = true;
     this.#sentinel = false;
+  }
+
+  /** Re-reads the foreign farms holding Services' addresses: the Services whose holder let go. */
+  recheckForeign(): Promise<string[]> {
+    return this.#ownership.recheck();
   }
 
   /** Reconcile one batch and say what became of each key (the worker applies it to the queue). */
@@ -192,38 +205,45 @@ export class Reconciler {
     for (const [key, reason] of this.#memo.broken) outcomes.set(key, { kind: "retry", reason });
     const services = this.#memo.services;
 
-    const resolved = resolveConflicts([...services.values()]);
-    const owner = new Map<string, string>();
-    for (const [key, d] of services) for (const f of d.farms) owner.set(f.name, key);
-    const ownerOfFarm = (name: string) => owner.get(name) ?? ownerOf(name);
-    this.#events.conflicts(resolved.conflicts);
+    for (const key of keys) this.#scope.setDesired(key, services.get(key));
 
-    const actual = [...nftlb.known().values()];
     // Planned again whatever the batch: Services refused for capacity last time (room may have
-    // been made), and Services in an address conflict now or last time (the loser gets the
-    // address once the winner lets it go, even if only the winner changed).
-    const conflicted = resolved.conflicts.flatMap((c) =>
-      [c.winner.service, c.loser.service].map((r) => `${r.namespace}/${r.name}`),
+    // been made), and Services in an address conflict last time (the loser gets the address once
+    // the winner lets it go, even if only the winner changed). Which Services a batch plans, and
+    // their conflicts: scope-index.ts, from indexes rather than over every Service.
+    this.#scope.follow(nftlb.known());
+    const selected = this.#scope.select(
+      full ? undefined : [...keys, ...this.#held.refusedLastPass, ...this.#conflicted],
     );
-    const recheck = [...this.#held.refusedLastPass, ...this.#conflicted, ...conflicted];
-    this.#conflicted = new Set(conflicted);
-    const held = this.#held.held(resolved.farms, actual, ownerOfFarm);
-    const scope = full
-      ? undefined
-      : scopeOf(new Set([...keys, ...recheck]), resolved.farms, actual, ownerOfFarm);
-    const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && (scope?.has(ownerOfFarm(f.name)) ?? true);
-    const owns = this.#d.owns ?? ownsFarm;
-    const p = plan(resolved.farms.filter(planned), actual.filter(planned), {
-      owns,
-      farmMarks: farmMarksOf(actual),
-    });
+    const written = await this.#ownership.desired(selected.farms);
+    if ("error" in written) return { failure: written.error, outcomes };
+    const resolved = { conflicts: selected.conflicts, farms: written.farms };
+    const ownerOfFarm = this.#ownership.ownerOfFarm(this.#scope.owners, ownerOf);
+    this.#scope.settled(selected.keys, resolved.farms, ownerOfFarm);
+    this.#events.conflicts(resolved.conflicts);
+    this.#conflicted = new Set(
+      resolved.conflicts.flatMap((c) =>
+        [c.winner.service, c.loser.service].map((r) => `${r.namespace}/${r.name}`),
+      ),
+    );
+    const actual = [...nftlb.known().values()];
+    const scope = full ? undefined : selected.keys;
+    const inScope = (f: Farm) => scope?.has(ownerOfFarm(f.name)) ?? true;
+    const held = this.#held.held(resolved.farms, actual.filter(inScope), ownerOfFarm, this.#scope.capacity());
+    const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && inScope(f);
+    const { owns, have } = this.#ownership.view(actual, planned);
+    const p = plan(resolved.farms.filter(planned), have, { owns, farmMarks: this.#scope.farmMarks() });
     this.#events.blocked(p.blocked, ownerOfFarm);
+    this.#ownership.planned(p.blocked, resolved.farms, ownerOfFarm, scope);
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
     // kube-nftlb's table before the write (a LoadBalancer IP gets its firewall before nftlb
     // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
     // it) and after it (what nftlb now holds).
     const rules = () =>
-      nodeRulesFrom(nftlb.known().values(), services.values(), { owns, planned: resolved.farms });
+      nodeRulesFrom(nftlb.known().values(), services.values(), {
+        owns,
+        planned: [...this.#scope.plannedFarms()],
+      });
     await this.#d.nodeRules?.update(rules());
     const applied = await applyPlan(p, ownerOfFarm, {
       nftlb,
@@ -242,13 +262,20 @@ export class Reconciler {
     if (this.#d.nodeRules && !(await this.#d.nodeRules.update(rules(), { force: full }))) {
       this.#events.rulesFailed(services, this.#d.nodeRules.lastError ?? "");
     }
-    if (operations(p).length > 0) await this.#cleanConntrack();
+    if (operations(p).length > 0) await this.#cleanConntrack(p);
+    this.#ownership.report(ownerOfFarm);
     return { outcomes };
   }
 
   /** After a verified write: stale UDP flows go (their next packet is balanced anew). */
-  async #cleanConntrack(): Promise<void> {
-    const r = await this.#d.conntrack?.clean(this.#d.nftlb.known().values());
+  async #cleanConntrack(p: Plan): Promise<void> {
+    // Only the farms this pass wrote can have stale flows (kube-proxy cleans per changed
+    // Service too): listing every UDP flow of the node after every write cost a conntrack dump.
+    const known = this.#d.nftlb.known();
+    const written = new Set([...p.upserts.map((f) => f.name), ...p.deleteBackends.map((b) => b.farm)]);
+    const farms = [...written].flatMap((name) => known.get(name) ?? []);
+    if (farms.length === 0) return;
+    const r = await this.#d.conntrack?.clean(farms);
     if (r === undefined) return;
     if (!r.ok) this.#d.log.warn({ err: r.error }, "UDP conntrack cleanup failed");
     else if (r.deleted > 0 || r.skipped > 0)

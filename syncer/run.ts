@@ -16,7 +16,8 @@ import {
   type Registry,
 } from "../runtime/index.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
-import { makeSources, SERVICE_NAME_LABEL, type Sources } from "../kube/sources.ts";
+import { makeSources, type Sources } from "../kube/sources.ts";
+import { SERVICE_NAME_LABEL } from "../kube/labels.ts";
 import { apiEventSink, EventRecorder } from "../kube/events.ts";
 import type { SupervisedInformer } from "../kube/informer.ts";
 import { backoff, realTimers, type Timer, type Timers } from "../kube/timers.ts";
@@ -151,6 +152,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     ...(cfg.conntrack ? { conntrack: conntrackCleaner(execConntrack(cfg.conntrack)) } : {}),
     ...(cfg.conntrackAgent ? { conntrack: agentCleaner(cfg.conntrackAgent) } : {}),
     nftlbMemoryBytes: cfg.nftlbMemoryBytes,
+    ...(cfg.adoptUpstreamFarms ? { adoptUpstreamFarms: true } : {}),
     writeBudgetMs: cfg.nftlbTimeoutMs / 2,
   });
   const status = new ProxyStatus({
@@ -255,6 +257,9 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     };
     timersToCancel.push(timers.after(cfg.resyncMs, resync));
     const probe = async () => {
+      // Whether the sentinel was planted BEFORE asking: one planted while the ping was on its way
+      // is missing from its answer, and that is no restart.
+      const planted = reconciler.sentinelPlanted;
       const r = await nftlb.ping();
       if (nftlbUp !== r.ok) {
         if (r.ok) log.info({}, "nftlb answers again");
@@ -267,12 +272,14 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
         metrics.informerRelists.set({ informer: inf.name }, inf.stats.relists);
       }
       await nodeRules?.check();
-      if (r.ok && !r.value.sentinel && reconciler.sentinelPlanted) {
+      if (r.ok && !r.value.sentinel && planted && reconciler.sentinelPlanted) {
         metrics.nftlbRestarts.inc();
         log.warn({}, "nftlb lost its farms (restarted): re-programming everything");
         reconciler.nftlbRestarted();
         queue.add(FULL);
       }
+      // A Service waiting for an address a foreign farm holds takes it within a probe period.
+      for (const key of await reconciler.recheckForeign()) queue.add(key);
       if (!stopping) timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
     };
     timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));

@@ -9,6 +9,7 @@ import { describe, it } from "node:test";
 import { request } from "../lab/apiserver/client.ts";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
+import { until } from "./until.ts";
 
 const NODE = process.execPath;
 const CLI = "lab/apiserver/cli.ts";
@@ -49,11 +50,7 @@ describe("node lab/apiserver/cli.ts", () => {
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)));
     try {
-      const deadline = Date.now() + 15_000;
-      while (!out.includes("Ctrl-C")) {
-        if (Date.now() > deadline) throw new Error(`no banner:\n${out}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await until("the banner", () => out.includes("Ctrl-C"), { timeoutMs: 15_000, detail: () => out });
       assert.match(out, new RegExp(`export KUBECONFIG=${join(dir, "kubeconfig")}`));
       const kc = parse(readFileSync(join(dir, "kubeconfig"), "utf8")) as {
         clusters: { cluster: { server: string } }[];

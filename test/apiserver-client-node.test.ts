@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { CoreV1Api, KubeConfig, makeInformer, Watch, type V1Service } from "@kubernetes/client-node";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
+import { until } from "./until.ts";
 
 let api: ApiServer;
 let kc: KubeConfig;
@@ -22,15 +23,6 @@ const service = (name: string, port = 80): V1Service => ({
   metadata: { name, labels: { app: name } },
   spec: { ports: [{ port }] },
 });
-
-async function until(what: string, cond: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("@kubernetes/client-node", () => {
   it("creates and lists typed objects, with the list's resourceVersion", async () => {

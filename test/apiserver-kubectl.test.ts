@@ -10,6 +10,7 @@ import { after, before, describe, it } from "node:test";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { startTestWebhook, type TestWebhook } from "../lab/apiserver/test-webhook.ts";
 import { KUBECTL, kubectlWith } from "./kubectl-run.ts";
+import { until } from "./until.ts";
 
 const missing = existsSync(KUBECTL) ? false : `kubectl is not installed at ${KUBECTL}`;
 
@@ -217,13 +218,8 @@ webhooks:
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     try {
-      const deadline = Date.now() + 15_000;
-      const waitFor = async (re: RegExp) => {
-        while (!re.test(out)) {
-          if (Date.now() > deadline) throw new Error(`no ${String(re)} in:\n${out}`);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      };
+      const waitFor = (re: RegExp) =>
+        until(String(re), () => re.test(out), { timeoutMs: 15_000, detail: () => `output:\n${out}` });
       await waitFor(/ADDED\s+web\s+ClusterIP/);
       await kubectl("apply", "-f", file("watched.yaml", service("watched")));
       await waitFor(/ADDED\s+watched\s+ClusterIP/);

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { nextEvent, openWatch, request } from "../lab/apiserver/client.ts";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
+import { until } from "./until.ts";
 
 let api: ApiServer;
 before(async () => {
@@ -21,11 +22,11 @@ const cm = (name: string, labels: Record<string, string> = {}) => ({
 });
 async function oneOpenWatch(): Promise<void> {
   // earlier tests' closed watches leave the server's set a moment after the client closes them
-  const deadline = Date.now() + 5000;
-  while (api.faults.openWatches !== 1) {
-    if (Date.now() > deadline) throw new Error(`expected one open watch, have ${api.faults.openWatches}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await until("one open watch", () => api.faults.openWatches === 1, {
+    timeoutMs: 5000,
+    intervalMs: 10,
+    detail: () => `have ${api.faults.openWatches}`,
+  });
 }
 const rvOf = async () => (await request(api, "GET", CMS)).json.metadata.resourceVersion as string;
 
@@ -165,9 +166,14 @@ describe("faults", () => {
       200,
       "other paths are not matched",
     );
-    const deadline = Date.now() + 5000;
-    let status = 429;
-    while (status === 429 && Date.now() < deadline) status = (await request(api, "GET", CMS)).status;
+    const status = await until(
+      "an answer other than 429",
+      async () => {
+        const s = (await request(api, "GET", CMS)).status;
+        return s === 429 ? undefined : s;
+      },
+      { timeoutMs: 5000, intervalMs: 0 },
+    );
     assert.equal(status, 200);
   });
 

@@ -5,10 +5,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
-import { until } from "./webhook-tls.ts";
+import { processes } from "../scripts/file-timeout.ts";
+import { until } from "./until.ts";
 
 const BIN = join(import.meta.dirname, "..", "bin", "kube-nftlb.js");
 
@@ -32,21 +33,11 @@ const node = olderNode();
 const skip =
   node === undefined ? "no node older than 22.19 first on PATH: the wrapper would not re-exec" : false;
 
-/** Pids whose parent is `ppid`, from /proc. */
-function childrenOf(ppid: number): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      // Fields after the command's closing parenthesis: state, ppid, ...
-      const rest = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ").at(-1)!.split(" ");
-      if (Number(rest[1]) === ppid) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
+/** Pids whose parent is `ppid`. */
+const childrenOf = (ppid: number): number[] =>
+  processes()
+    .filter((p) => p.ppid === ppid)
+    .map((p) => p.pid);
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
@@ -77,9 +68,11 @@ async function start(name: string): Promise<{ wrapper: ChildProcess; server: num
   let output = "";
   wrapper.stdout.on("data", (b: Buffer) => (output += b.toString()));
   wrapper.stderr.on("data", (b: Buffer) => (output += b.toString()));
+  // The agent logs "listening" in the same tick as it installs its signal handlers; the socket
+  // alone appears a moment before them.
   await until(
     `the agent under the wrapper listens on ${socket}`,
-    () => existsSync(socket) || wrapper.exitCode !== null,
+    () => output.includes('"msg":"conntrack agent listening"') || wrapper.exitCode !== null,
   );
   assert.equal(wrapper.exitCode, null, `the wrapper exited early: ${output}`);
   const [server, ...more] = childrenOf(wrapper.pid!);

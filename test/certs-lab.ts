@@ -3,7 +3,8 @@
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { startApiServer, type ApiServer, type ApiServerOptions } from "../lab/apiserver/index.ts";
-import { kubeSecretStore, kubeWebhookConfigStore, loadKubeConfig } from "../certs/kube.ts";
+import { kubeSecretStore, kubeWebhookConfigStore } from "../certs/kube.ts";
+import { loadKubeConfig } from "../kube/kubeconfig.ts";
 import type { SecretStore, WebhookConfigStore } from "../certs/stores.ts";
 
 export const ROOT = join(import.meta.dirname, "..");
@@ -79,7 +80,7 @@ export async function startLab(opts: ApiServerOptions = {}, configs = webhookCon
     throw new Error(`kubectl apply failed: ${applied.stderr}`);
   }
   const loaded = loadKubeConfig(api.kubeconfigPath);
-  if ("error" in loaded) throw new Error(loaded.error);
+  if (!loaded.ok) throw new Error(loaded.error);
   const cli = (args: string[]) =>
     exec(process.execPath, [
       join(ROOT, "bin", "kube-nftlb.js"),

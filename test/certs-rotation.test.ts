@@ -23,13 +23,14 @@ import { join } from "node:path";
 import { connect } from "node:tls";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { ensure, type EnsureRequest } from "../certs/ensure.ts";
-import { loadKubeConfig } from "../certs/kube.ts";
+import { loadKubeConfig } from "../kube/kubeconfig.ts";
 import { createCA, issueServing } from "../certs/pki.ts";
 import { renewalTime } from "../certs/renewal.ts";
 import { readCert, type Cert } from "../certs/secret.ts";
 import { createLogger } from "../runtime/index.ts";
 import { startWebhook, type Webhook } from "../webhook/server.ts";
 import { CONFIG, hasKubectl, NS, readState, SECRET, startLab, SVC, type Lab } from "./certs-lab.ts";
+import { until } from "./until.ts";
 
 const MIN = 60_000;
 const skip = hasKubectl() ? undefined : "kubectl binary not found";
@@ -62,14 +63,6 @@ function served(port: number): Promise<string> {
   });
 }
 
-async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 function certOf(pem: string | undefined): Cert {
   const c = readCert(pem ?? "");
   assert.ok(!("error" in c));
@@ -85,7 +78,7 @@ interface Loop {
 /** Creates Services (dry run: nothing stored) back to back; each one is a mutating and a validating call. */
 function admissionLoop(lab: Lab): Loop {
   const loaded = loadKubeConfig(lab.api.kubeconfigPath);
-  if ("error" in loaded) throw new Error(loaded.error);
+  if (!loaded.ok) throw new Error(loaded.error);
   const core = loaded.kc.makeApiClient(CoreV1Api);
   const state = { calls: 0, failures: [] as string[], running: true };
   const body = { metadata: { generateName: "probe-" }, spec: { ports: [{ port: 80 }] } };

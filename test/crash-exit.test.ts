@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CRASH_EXIT_CODE } from "../runtime/index.ts";
 import { makeCa } from "./webhook-pki.ts";
-import { SecretVolume, until } from "./webhook-tls.ts";
+import { SecretVolume } from "./webhook-tls.ts";
+import { until } from "./until.ts";
 
 const BIN = join(import.meta.dirname, "..", "bin", "kube-nftlb.js");
 const dir = mkdtempSync(join(tmpdir(), `crash-exit-${process.pid}-`));

@@ -11,6 +11,7 @@ import type { Farm } from "../nftlb/types.ts";
 import { desired, type DesiredOptions } from "../syncer/desired.ts";
 import { isEmpty, operations, plan } from "../syncer/plan.ts";
 import { sendOperation } from "../syncer/plan-send.test-helpers.ts";
+import { until } from "./until.ts";
 
 const PREFIX = "service.kubernetes.io/kube-nftlb-load-balancer-";
 const PORT = 8080;
@@ -84,14 +85,16 @@ const converge = async (farms: Farm[]): Promise<number> => {
 };
 
 /** Polls until the node's ruleset has the farm's chain with every backend MAC known. */
-const macsKnown = async (farm: string): Promise<string> => {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const rules = await net!.ruleset();
-    if (rules.includes(`chain ${farm}`) && !rules.includes("00:00:00:00:00:00")) return rules;
-    if (Date.now() > deadline) assert.fail(`backend MACs of ${farm} never known; ruleset:\n${rules}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+const macsKnown = (farm: string): Promise<string> => {
+  let rules = "";
+  return until(
+    `the backend MACs of ${farm}`,
+    async () => {
+      rules = await net!.ruleset();
+      return rules.includes(`chain ${farm}`) && !rules.includes("00:00:00:00:00:00") ? rules : undefined;
+    },
+    { timeoutMs: 5000, intervalMs: 50, detail: () => `ruleset:\n${rules}` },
+  );
 };
 
 /** desired → nftlb, the VIP on the backends' loopback, neighbours learnt; then the plan is empty. */

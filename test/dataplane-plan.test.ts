@@ -13,6 +13,7 @@ import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { isEmpty, operations, plan } from "../syncer/plan.ts";
 import { sendOperation } from "../syncer/plan-send.test-helpers.ts";
+import { until } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 let net: TestNetwork | undefined;
@@ -74,10 +75,9 @@ test("scaling 3 → 1 → 5 while a client loops: no connection ever fails", asy
   const loop = (async () => {
     while (!stop) seen.push(await net!.client.tcp(net!.vip(10), 80, 2000));
   })();
-  const waitForMore = async (n: number) => {
+  const waitForMore = (n: number) => {
     const target = seen.length + n;
-    const deadline = Date.now() + 10_000;
-    while (seen.length < target && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    return until(`${n} more answers`, () => seen.length >= target, { timeoutMs: 10_000, intervalMs: 5 });
   };
   try {
     await waitForMore(20);

@@ -10,6 +10,7 @@ import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { daemonSet, kubectlMissing, render, type Container } from "./deploy-render.ts";
+import { until } from "./until.ts";
 
 const FS_GROUP = 65532;
 const NS = `dnft${process.pid}`;
@@ -109,14 +110,6 @@ function probe(
   return (
     spawnSync("ip", ["netns", "exec", NS, "setpriv", ...asContainer(ds.nftlb, caps), ...command]).status === 0
   );
-}
-
-async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const nftlbApi = (method: string, path: string, body?: string) =>

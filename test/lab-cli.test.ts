@@ -10,6 +10,7 @@ import path from "node:path";
 import process from "node:process";
 import { whyNoLab } from "./lab-fixture.ts";
 import type { LabInfo } from "../lab/cluster/info.ts";
+import { until } from "./until.ts";
 
 const ROOT = path.join(import.meta.dirname, "..");
 const CLI = path.join(ROOT, "lab", "cli.ts");
@@ -138,13 +139,12 @@ describe("lab CLI: up and down", { skip: whyNoLab() ?? false, timeout: 300_000 }
     // A Service, so that nftlb has tables and rules in the kernel for down to remove.
     const examples = path.join(import.meta.dirname, "..", "examples", "lab");
     await sh(["kubectl", "--kubeconfig", info.kubeconfig, "apply", "-f", examples]);
-    const deadline = Date.now() + 30_000;
-    let tables = "";
-    while (!tables.includes("nftlb") && Date.now() < deadline) {
-      tables = await sh(["ip", "netns", "exec", info.nftlb.netns, "nft", "list", "tables"]);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    assert.match(tables, /nftlb/, "nftlb made its tables in the node namespace");
+    await until(
+      "nftlb's tables in the node namespace",
+      async () =>
+        (await sh(["ip", "netns", "exec", info.nftlb.netns, "nft", "list", "tables"])).includes("nftlb"),
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
 
     const again = await lab(["up", "--dir", dir]);
     assert.equal(again.code, 1);
@@ -166,8 +166,10 @@ describe("lab CLI: up and down", { skip: whyNoLab() ?? false, timeout: 300_000 }
     assert.equal(first.code, 0, first.out);
     const dead = JSON.parse(readFileSync(path.join(dir, "lab.json"), "utf8")) as LabInfo;
     process.kill(dead.pids.supervisor, "SIGKILL");
-    const deadline = Date.now() + 10_000;
-    while (alive(dead.pids.supervisor) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await until("the killed supervisor gone", () => !alive(dead.pids.supervisor), {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+    });
     assert.ok((await remains(dead)).length > 0, "a killed supervisor leaves its namespaces");
 
     const second = await lab(["up", "--dir", dir]);

@@ -14,7 +14,8 @@ import assert from "node:assert/strict";
 import { run } from "../lab/net/sys.ts";
 import { startTraffic } from "../lab/cluster/traffic.ts";
 import { fullKey } from "../annotations/contract.ts";
-import { podYaml, startLab, until, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { podYaml, startLab, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = whyNoLab();
 const PODS = ["web-0", "web-1", "web-2", "web-3"];

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { count, startLab, until, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { count, startLab, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = whyNoLab();
 const EXAMPLE = path.join(import.meta.dirname, "..", "examples", "lab", "upstream");

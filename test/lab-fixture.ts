@@ -1,5 +1,5 @@
 // Shared by test/lab-*.test.ts: a whole lab (lab/cluster) in a temporary directory, kubectl
-// against it, nftlb's farms, and polling with a deadline. Each test file starts its own lab
+// against it and nftlb's farms (polling with a deadline: until.ts). Each test file starts its own lab
 // (its own network slot, so files run in parallel) and stops it in after(), even on failure; a
 // crashed run's namespaces and processes are removed by the next lab's slot cleanup.
 import { execFile, spawnSync } from "node:child_process";
@@ -85,29 +85,6 @@ export async function startLab(o: Omit<ClusterOptions, "dir"> = {}): Promise<Lab
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls `cond` until it holds; throws naming `what` at the deadline. */
-export async function until<T>(
-  what: string,
-  cond: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ""}`,
-      );
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 export const count = (answers: readonly string[]): Record<string, number> => {

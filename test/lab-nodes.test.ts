@@ -9,7 +9,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { startTraffic, type Traffic } from "../lab/cluster/traffic.ts";
 import { createNftlbClient } from "../nftlb/index.ts";
-import { podYaml, startLab, until, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { podYaml, startLab, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = whyNoLab();
 const SCHED = "service.kubernetes.io/kube-nftlb-load-balancer-scheduler";

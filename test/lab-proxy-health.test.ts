@@ -12,7 +12,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { startTraffic, type Traffic } from "../lab/cluster/traffic.ts";
-import { startLab, until, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { startLab, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = whyNoLab();
 const HC_PORT = 32100;

@@ -4,7 +4,8 @@
 // chosen source ports. Three ready Pods behind each Service.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { count, podYaml, serviceYaml, startLab, until, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { count, podYaml, serviceYaml, startLab, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = whyNoLab();
 const P = "service.kubernetes.io/kube-nftlb-load-balancer-";

@@ -4,7 +4,8 @@
 // Pods, and a deleted Pod stops receiving new connections while it is still terminating.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { count, podYaml, serviceYaml, startLab, until, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { count, podYaml, serviceYaml, startLab, whyNoLab, type Lab } from "./lab-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = whyNoLab();
 const SCHED = "service.kubernetes.io/kube-nftlb-load-balancer-scheduler";

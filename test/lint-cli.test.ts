@@ -180,6 +180,40 @@ describe("bad input never crashes lint", () => {
   }
 });
 
+describe("input that holds nothing to check", () => {
+  it("empty stdin (a failed `kubectl get … |`): an error saying so, exit 1", () => {
+    const r = lint(["-"], "");
+    assert.equal(r.code, 1, r.err);
+    assert.equal(
+      r.err,
+      "<stdin>: error: no Kubernetes object in the input (it is empty, or only comments): nothing was checked; did the command before the pipe fail?\n" +
+        "1 file(s), 0 Service(s): 1 error(s), 0 warning(s)\n",
+    );
+  });
+  it("an unrendered Helm template: the hint to run helm template, no schema error, no Node warning", () => {
+    const p = file(
+      "chart-service.yaml",
+      `apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  annotations:
+    ${PREFIX}scheduler: {{ .Values.scheduler }}
+spec:
+  ports:
+    - port: {{ .Values.port }}
+`,
+    );
+    const r = lint([p]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.err,
+      /chart-service\.yaml:6: error: this is an unrendered Helm template .*run `helm template` first/,
+    );
+    assert.doesNotMatch(r.err, /not a valid Service|\(node:\d+\) Warning/);
+  });
+});
+
 describe("usage", () => {
   it("--help exits 0 and documents the exit codes", () => {
     const r = lint(["--help"]);

@@ -11,6 +11,7 @@ import {
 } from "../lab/net/index.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
+import { until } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 let net: TestNetwork | undefined;
@@ -30,14 +31,16 @@ const apply = async (farm: Farm) => {
 const names = (n: number) => net!.backends.slice(0, n).map((b) => b.name);
 
 /** Polls until the node's ruleset satisfies `ok` (nftlb updates MACs from neighbour events). */
-const rulesetUntil = async (ok: (rules: string) => boolean, what: string) => {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const rules = await net!.ruleset();
-    if (ok(rules)) return rules;
-    if (Date.now() > deadline) assert.fail(`${what}; ruleset:\n${rules}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+const rulesetUntil = (ok: (rules: string) => boolean, what: string): Promise<string> => {
+  let rules = "";
+  return until(
+    what,
+    async () => {
+      rules = await net!.ruleset();
+      return ok(rules) ? rules : undefined;
+    },
+    { timeoutMs: 5000, intervalMs: 50, detail: () => `ruleset:\n${rules}` },
+  );
 };
 
 test("snat + rr: answered by exactly the farm's backends, spread evenly", async (t) => {

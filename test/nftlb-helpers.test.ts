@@ -1,11 +1,13 @@
 // SPEC §2's helper × protocol matrix, measured on the real nftlb 1.0.7: what the daemon accepts
-// must be exactly what annotations/contract.ts admits, and the five helpers nftlb never
+// must be exactly what annotations/contract.ts admits and what the client's pre-send check
+// (nftlb/validate.ts, which may not import the contract) lets through, and the five helpers nftlb never
 // implemented must come back as "Parsing unknown value".
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { createTransport, type Send } from "../nftlb/transport.ts";
 import { HELPER_PROTOCOLS, HELPERS, UNIMPLEMENTED_HELPERS, type Protocol } from "../annotations/contract.ts";
+import { NFTLB_HELPER_PROTOCOLS } from "../nftlb/validate.ts";
 
 const skip = cannotBuildNetwork();
 let net: TestNetwork | undefined;
@@ -41,7 +43,7 @@ const tryHelper = async (helper: string, protocol: Protocol, n: number) => {
   return res.answer;
 };
 
-test("nftlb accepts exactly the helper/protocol pairs of HELPER_PROTOCOLS", async (t) => {
+test("nftlb accepts exactly the helper/protocol pairs of HELPER_PROTOCOLS (contract and client)", async (t) => {
   if (skip) return t.skip(skip);
   const measured: Record<string, Protocol[]> = {};
   let n = 1;
@@ -58,6 +60,10 @@ test("nftlb accepts exactly the helper/protocol pairs of HELPER_PROTOCOLS", asyn
     }
   }
   assert.deepEqual(measured, HELPER_PROTOCOLS);
+  const lower = Object.fromEntries(
+    Object.entries(measured).map(([h, ps]) => [h, ps.map((p) => p.toLowerCase())]),
+  );
+  assert.deepEqual(lower, NFTLB_HELPER_PROTOCOLS);
 });
 
 test('the five unimplemented helpers answer "Parsing unknown value" on every protocol', async (t) => {

@@ -13,7 +13,7 @@ import { claimSlot, PREFIX, releaseSlot } from "../lab/net/slots.ts";
 import { socketTable } from "../syncer/node-rules-agent.ts";
 import type { NodeRules } from "../syncer/node-rules.ts";
 import { daemonSet, kubectlMissing, render, ROOT, type Container } from "./deploy-render.ts";
-import { until } from "./syncer-fixture.ts";
+import { until } from "./until.ts";
 
 const FS_GROUP = 65532;
 function whyNot(): string | undefined {

@@ -14,7 +14,8 @@ import {
 } from "../lab/net/index.ts";
 import { ipBatch, inNs } from "../lab/net/sys.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { startWorld, syncerConfig, until, type SyncerWorld } from "./syncer-fixture.ts";
+import { startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { until, untilTimed } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
@@ -142,7 +143,7 @@ test(
 
 test("the table is put back when someone deletes it", { skip }, async () => {
   await inNs(world.net.node.ns, ["nft", "delete", "table", "inet", "kube-nftlb"]);
-  const ms = await until(
+  const ms = await untilTimed(
     "refused again",
     async () => (await outcome(world.net.client, vip(10), 80)).what === "ECONNREFUSED",
   );

@@ -9,7 +9,8 @@ import { cannotBuildNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { startClientAgent, type ClientAgent } from "../lab/net/client.ts";
 import { ipBatch } from "../lab/net/sys.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { sameSet, startWorld, syncerConfig, until, type SyncerWorld } from "./syncer-fixture.ts";
+import { sameSet, startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";

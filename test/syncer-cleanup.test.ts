@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { cannotBuildNetwork, testFarm } from "../lab/net/index.ts";
 import { inNs } from "../lab/net/sys.ts";
 import { startSyncer } from "../syncer/run.ts";
-import { startWorld, syncerConfig, until, type SyncerWorld } from "./syncer-fixture.ts";
+import { startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const BIN = join(import.meta.dirname, "..", "bin", "kube-nftlb.js");

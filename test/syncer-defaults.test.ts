@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { cannotBuildNetwork } from "../lab/net/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { answering, startWorld, syncerConfig, until, type SyncerWorld } from "./syncer-fixture.ts";
+import { answering, startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { until } from "./until.ts";
 import { SecretVolume } from "./webhook-tls.ts";
 
 const skip = cannotBuildNetwork();

@@ -9,7 +9,8 @@ import type { ApiServer } from "../lab/apiserver/index.ts";
 import { cannotBuildNetwork, tally, type TestNetwork } from "../lab/net/index.ts";
 import type { NftlbClient } from "../nftlb/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { startWorld, syncerConfig, until, type SyncerWorld } from "./syncer-fixture.ts";
+import { startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { untilTimed } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
@@ -97,13 +98,13 @@ test("a dsr Service through the syncer: both backends answer TCP, then only the 
   });
   await discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice([b0, b1]) });
 
-  const written = await until("the syncer writes a dsr farm", async () => {
+  const written = await untilTimed("the syncer writes a dsr farm", async () => {
     const r = await nftlb.getFarm(FARM);
     return r.ok && r.value?.mode === "dsr";
   });
   // nftlb fills in the backends' MACs from neighbour events: make the node learn them.
   await net.learnNeighbours();
-  const served = await until("both backends answer, no failed connection", async () =>
+  const served = await untilTimed("both backends answer, no failed connection", async () =>
     exactly(await counts(), [b0, b1]),
   );
   console.log(
@@ -113,7 +114,7 @@ test("a dsr Service through the syncer: both backends answer TCP, then only the 
   assert.ok(exactly(both, [b0, b1]), `both backends and no failure: ${JSON.stringify(both)}`);
 
   await discovery.replaceNamespacedEndpointSlice({ name: "web-1", namespace: NS, body: slice([b0]) });
-  const scaled = await until("only b0 answers", async () => exactly(await counts(), [b0]));
+  const scaled = await untilTimed("only b0 answers", async () => exactly(await counts(), [b0]));
   console.log(`# scale to 1 backend: converged in ${Math.round(scaled)} ms`);
   const one = await counts();
   assert.deepEqual(one, { [b0]: 15 }, "only the backend left in the slice answers, none fails");

@@ -14,9 +14,9 @@ import {
   sameSet,
   startWorld,
   syncerConfig,
-  until,
   type SyncerWorld,
 } from "./syncer-fixture.ts";
+import { until, untilTimed } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
@@ -110,7 +110,7 @@ test("Service + EndpointSlice → traffic to the ClusterIP reaches the backends"
   await discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice([net.backends[0]!.name]) });
   say(
     "create",
-    await until("traffic reaches b0", async () => eq(await answering(4), [net.backends[0]!.name])),
+    await untilTimed("traffic reaches b0", async () => eq(await answering(4), [net.backends[0]!.name])),
   );
 });
 
@@ -118,9 +118,9 @@ test("scale up and down: traffic follows, with no moment without a backend", { s
   const [b0, b1, b2] = net.backends.map((b) => b.name) as [string, string, string];
   const failures = await watchTraffic(async () => {
     await setSlice([b0, b1, b2]);
-    say("scale 1→3", await until("all three answer", async () => eq(await answering(), [b0, b1, b2])));
+    say("scale 1→3", await untilTimed("all three answer", async () => eq(await answering(), [b0, b1, b2])));
     await setSlice([b2]);
-    say("scale 3→1", await until("only b2 answers", async () => eq(await answering(), [b2])));
+    say("scale 3→1", await untilTimed("only b2 answers", async () => eq(await answering(), [b2])));
     // The probe loop and answering() share nftlb's rr counter, so interleaved they can each see
     // one backend while another is still in the farm: also wait for nftlb's own view.
     await until("the farm holds only b2", async () => (await farmBackends()).join() === b2);
@@ -137,7 +137,7 @@ test("scheduler annotation change → the farm changes, the backends stay", { sk
   const svc = await core.readNamespacedService({ name: "web", namespace: NS });
   svc.metadata!.annotations = { ...svc.metadata!.annotations, [SCHED]: "hash-srcip" };
   await core.replaceNamespacedService({ name: "web", namespace: NS, body: svc });
-  say("scheduler", await until("scheduler hash", async () => (await farm())?.scheduler === "hash"));
+  say("scheduler", await untilTimed("scheduler hash", async () => (await farm())?.scheduler === "hash"));
   assert.deepEqual(await farmBackends(), before);
   assert.equal(syncer!.reconciler.stats.writes - writes, 1, "one POST, no backend removed and re-added");
 });
@@ -146,11 +146,11 @@ test("faults: a dropped watch, a 410 relist and 10 s of API 500s each converge",
   const [b0, , b2] = net.backends.map((b) => b.name) as [string, string, string];
   api.faults.dropWatches();
   await setSlice([b0]);
-  say("watch dropped", await until("b0 after a dropped watch", async () => eq(await answering(), [b0])));
+  say("watch dropped", await untilTimed("b0 after a dropped watch", async () => eq(await answering(), [b0])));
 
   api.faults.expireWatches();
   await setSlice([b2]);
-  say("410 relist", await until("b2 after a 410", async () => eq(await answering(), [b2])));
+  say("410 relist", await untilTimed("b2 after a 410", async () => eq(await answering(), [b2])));
 
   // Reads fail (lists and watches), so the informers stop and must be restarted; our writes pass.
   api.faults.failRequests({ status: 500, forMs: 10_000, match: (method) => method === "GET" });
@@ -165,7 +165,10 @@ test("faults: a dropped watch, a 410 relist and 10 s of API 500s each converge",
 test("nftlb killed and restarted → everything re-programmed", { skip }, async () => {
   const before = await farmBackends();
   await net.nftlb.restart();
-  say("nftlb restart", await until("farm back", async () => (await farmBackends()).join() === before.join()));
+  say(
+    "nftlb restart",
+    await untilTimed("farm back", async () => (await farmBackends()).join() === before.join()),
+  );
   assert.ok(eq(await answering(), before));
 });
 
@@ -217,6 +220,6 @@ test(
     await discovery.createNamespacedEndpointSlice({ namespace: NS, body: slice([net.backends[0]!.name]) });
     await until("farm back", async () => (await farm()) !== undefined);
     await core.deleteNamespacedService({ name: "web", namespace: NS });
-    say("delete", await until("farm gone", async () => (await farm()) === undefined));
+    say("delete", await untilTimed("farm gone", async () => (await farm()) === undefined));
   },
 );

@@ -13,9 +13,9 @@ import {
   sameSet,
   startWorld,
   syncerConfig,
-  until,
   type SyncerWorld,
 } from "./syncer-fixture.ts";
+import { until, untilTimed } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
@@ -84,7 +84,7 @@ test(
       },
     });
     await core.createNamespacedEndpoints({ namespace: NS, body: endpoints([b0], [b1]) });
-    const created = await until("only the ready b0 answers", async () => eq(await answering(), [b0]));
+    const created = await untilTimed("only the ready b0 answers", async () => eq(await answering(), [b0]));
     console.log(`# create from v1 Endpoints: converged in ${Math.round(created)} ms`);
 
     await core.replaceNamespacedEndpoints({ name: "web", namespace: NS, body: endpoints([b0, b1]) });

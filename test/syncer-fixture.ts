@@ -1,5 +1,5 @@
-// What the syncer's end-to-end tests share: waiting for a condition with a deadline, the syncer's
-// configuration against a test network and the API stand-in, and who answers at a VIP.
+// What the syncer's end-to-end tests share: the syncer's configuration against a test network and
+// the API stand-in, and who answers at a VIP. (Waiting for a condition: until.ts.)
 // Test helper, not a test.
 import { CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
@@ -8,21 +8,6 @@ import { createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
-
-/** Polls `cond` every 25 ms until it holds; the time it took, or an error after `timeoutMs`. */
-export async function until(
-  what: string,
-  cond: () => Promise<boolean> | boolean,
-  timeoutMs = 30_000,
-): Promise<number> {
-  const start = performance.now();
-  for (;;) {
-    if (await cond()) return performance.now() - start;
-    if (performance.now() - start > timeoutMs)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 export function syncerConfig(
   net: TestNetwork,

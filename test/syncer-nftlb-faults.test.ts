@@ -13,7 +13,8 @@ import { cannotBuildNetwork } from "../lab/net/index.ts";
 import type { NftlbClient } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { startWorld, syncerConfig, until, type SyncerWorld } from "./syncer-fixture.ts";
+import { startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";

@@ -13,7 +13,8 @@ import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { startWorld, syncerConfig, until, type SyncerWorld } from "./syncer-fixture.ts";
+import { startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { until, untilTimed } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";
@@ -128,7 +129,7 @@ test(
       namespace: NS,
       body: slice("node-2"),
     });
-    const ms = await until(
+    const ms = await untilTimed(
       "the answers flip",
       async () => (await hc(net2)).status === 200 && (await hc(world.net)).status === 503,
       1000,

@@ -10,14 +10,8 @@ import { cannotBuildNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { ipBatch } from "../lab/net/sys.ts";
 import type { Farm, NftlbClient } from "../nftlb/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import {
-  answering,
-  failuresWhile,
-  startWorld,
-  syncerConfig,
-  until,
-  type SyncerWorld,
-} from "./syncer-fixture.ts";
+import { answering, failuresWhile, startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";

@@ -6,7 +6,8 @@
 import { after, before, test } from "node:test";
 import { cannotBuildNetwork } from "../lab/net/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { answering, sameSet, startWorld, syncerConfig, until, type SyncerWorld } from "./syncer-fixture.ts";
+import { answering, sameSet, startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";

@@ -16,7 +16,7 @@ import { ipBatch } from "../lab/net/sys.ts";
 import { startTraffic, type Traffic } from "../lab/cluster/traffic.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
-import { until } from "./lab-fixture.ts";
+import { until } from "./until.ts";
 
 const skip = cannotBuildNetwork();
 const NS = "default";

@@ -14,7 +14,8 @@ import {
 } from "../webhook/review-fixtures.test-helpers.ts";
 import type { AdmissionReviewOut } from "../webhook/review.ts";
 import { makeCa } from "./webhook-pki.ts";
-import { post, SecretVolume, until, webhookProcess } from "./webhook-tls.ts";
+import { post, SecretVolume, webhookProcess } from "./webhook-tls.ts";
+import { until } from "./until.ts";
 
 const dir = mkdtempSync(join(tmpdir(), `webhook-defaults-${process.pid}-`));
 after(() => rmSync(dir, { recursive: true, force: true }));

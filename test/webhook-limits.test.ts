@@ -21,7 +21,8 @@ import {
   service,
 } from "../webhook/review-fixtures.test-helpers.ts";
 import { makeCa } from "./webhook-pki.ts";
-import { post, SecretVolume, until, webhookProcess } from "./webhook-tls.ts";
+import { post, SecretVolume, webhookProcess } from "./webhook-tls.ts";
+import { until } from "./until.ts";
 
 const root = mkdtempSync(join(tmpdir(), `webhook-limits-${process.pid}-`));
 after(() => rmSync(root, { recursive: true, force: true }));

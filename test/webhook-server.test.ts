@@ -13,7 +13,8 @@ import { startWebhook } from "../webhook/server.ts";
 import type { AdmissionReviewOut } from "../webhook/review.ts";
 import { admissionReview, request as admission, service } from "../webhook/review-fixtures.test-helpers.ts";
 import { makeCa } from "./webhook-pki.ts";
-import { post, probe, SecretVolume, until } from "./webhook-tls.ts";
+import { post, probe, SecretVolume } from "./webhook-tls.ts";
+import { until } from "./until.ts";
 
 const root = mkdtempSync(join(tmpdir(), `webhook-server-${process.pid}-`));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { Agent, request } from "node:https";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
+import { until } from "./until.ts";
 
 /** kubelet's AtomicWriter: files in `..<timestamp>/`, `..data` → it (atomic rename), `tls.crt` → `..data/tls.crt`. */
 export class SecretVolume {
@@ -84,19 +85,6 @@ export function post(
     req.on("error", reject);
     req.end(body);
   });
-}
-
-/** Poll `cond` until true or the deadline; conditions, never fixed sleeps. */
-export async function until(
-  what: string,
-  cond: () => boolean | Promise<boolean>,
-  ms = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 export async function probe(port: number, path: string): Promise<number> {

@@ -1,5 +1,6 @@
 // The Services and EndpointSlices the syncer benchmarks put into the API stand-in: namespace
 // `bench`, one port `http` 80 → 8080, addresses numbered so that any count gets distinct IPs.
+import { SERVICE_NAME_LABEL } from "../../kube/labels.ts";
 
 /** Endpoint address number i (wraps after 62,500: enough for every benchmark here). */
 export const ip = (i: number) => `10.205.${Math.floor(i / 250) % 250}.${(i % 250) + 1}`;
@@ -22,7 +23,7 @@ export const service = (name: string, clusterIP: string) => ({
 export const slice = (svc: string, n: number, offset = 0) => ({
   apiVersion: "discovery.k8s.io/v1",
   kind: "EndpointSlice",
-  metadata: { name: `${svc}-1`, namespace: "bench", labels: { "kubernetes.io/service-name": svc } },
+  metadata: { name: `${svc}-1`, namespace: "bench", labels: { [SERVICE_NAME_LABEL]: svc } },
   addressType: "IPv4",
   endpoints: Array.from({ length: n }, (_, i) => ({
     addresses: [ip(offset + i)],

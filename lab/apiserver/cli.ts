@@ -4,7 +4,6 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import process from "node:process";
 import { emit, parseFlags, usageError } from "../../flags/flags.ts";
-import { startApiServer } from "./index.ts";
 
 const HELP = `Usage: node lab/apiserver/cli.ts --dir DIR [flags]
 
@@ -60,6 +59,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const dir = resolve(values.dir);
   mkdirSync(dir, { recursive: true });
+  // Loaded only now: --help, --version and usage errors answer at once.
+  const { startApiServer } = await import("./index.ts");
   let api;
   try {
     api = await startApiServer({

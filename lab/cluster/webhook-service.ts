@@ -12,6 +12,7 @@ import type { NodeDialer } from "../net/tunnel.ts";
 import type { ApiClient } from "./api-client.ts";
 import { storeSource } from "./sources.ts";
 import { WEBHOOK_NAMESPACE, WEBHOOK_SERVICE } from "./webhook-configs.ts";
+import { SERVICE_NAME_LABEL } from "../controllers/endpointslice-sync.ts";
 
 interface ServiceObject {
   spec?: { clusterIP?: string; ports?: { port?: number }[] };
@@ -60,7 +61,7 @@ export async function publishWebhookEndpoint(
       metadata: {
         name: `${WEBHOOK_SERVICE}-lab`,
         namespace: WEBHOOK_NAMESPACE,
-        labels: { "kubernetes.io/service-name": WEBHOOK_SERVICE },
+        labels: { [SERVICE_NAME_LABEL]: WEBHOOK_SERVICE },
       },
       addressType: "IPv4",
       endpoints: [{ addresses: [node.ip], conditions: { ready: true }, nodeName: node.name }],

@@ -13,6 +13,7 @@ import { startApiServer, type ApiServer } from "../apiserver/index.ts";
 import { apiClient, MERGE_PATCH, type ApiClient } from "../cluster/api-client.ts";
 import { storeSource } from "../cluster/sources.ts";
 import { startDeploymentController, type DeploymentController } from "./deployment-controller.ts";
+import { until as waitFor } from "../../test/until.ts";
 
 const KUBECTL = "/usr/bin/kubectl";
 const skip = existsSync(KUBECTL) ? false : `needs kubectl at ${KUBECTL} (CI installs it)`;
@@ -43,15 +44,8 @@ describe("Deployment controller against the API stand-in, with kubectl", { skip 
       (p) => p.metadata.deletionTimestamp === undefined,
     );
   const replicaSets = async () => (await get("/apis/apps/v1/namespaces/default/replicasets")).items as any[];
-  const until = async <T>(what: string, f: () => Promise<T | undefined>): Promise<T> => {
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const v = await f();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; log: ${logs.join("; ")}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const until = <T>(what: string, f: () => Promise<T | undefined>) =>
+    waitFor(what, f, { timeoutMs: 15_000, intervalMs: 20, detail: () => `log: ${logs.join("; ")}` });
   /** What the lab's kubelet does, as far as these controllers care: Running and Ready. */
   const kubelet = setInterval(() => {
     void (async () => {

@@ -6,6 +6,7 @@ import { startApiServer, type ApiServer } from "../apiserver/index.ts";
 import { apiClient, MERGE_PATCH, type ApiClient } from "../cluster/api-client.ts";
 import { storeSource } from "../cluster/sources.ts";
 import { startEndpointSliceController, type EndpointSliceController } from "./endpointslice-controller.ts";
+import { until as waitFor } from "../../test/until.ts";
 
 interface Slice {
   metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
@@ -55,15 +56,8 @@ describe("EndpointSlice controller against the API stand-in", () => {
   const slices = async () =>
     ((await must("GET", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices")) as { items: Slice[] })
       .items;
-  const until = async <T>(what: string, f: () => Promise<T | undefined>): Promise<T> => {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const v = await f();
-      if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; log: ${logs.join("; ")}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const until = <T>(what: string, f: () => Promise<T | undefined>) =>
+    waitFor(what, f, { timeoutMs: 10_000, intervalMs: 20, detail: () => `log: ${logs.join("; ")}` });
 
   before(async () => {
     api = await startApiServer();

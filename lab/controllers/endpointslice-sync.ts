@@ -4,6 +4,8 @@
 // delete the rest. Pure.
 import type { SliceSpec } from "./endpointslices.ts";
 
+// lab/ imports nothing of the product: a copy of kube/labels.ts's, pinned equal by
+// test/one-definition.test.ts.
 export const SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 export const MANAGED_BY_LABEL = "endpointslice.kubernetes.io/managed-by";
 export const MANAGED_BY = "endpointslice-controller.k8s.io";

@@ -1,6 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { workLoop } from "./work.ts";
+import { until } from "../../test/until.ts";
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
@@ -31,8 +32,7 @@ describe("workLoop", () => {
       { retryMs: 1, onError: (k, e) => errors.push(`${k}: ${(e as Error).message}`) },
     );
     loop.add("k");
-    const deadline = Date.now() + 5000;
-    while (n < 3 && Date.now() < deadline) await tick();
+    await until("three runs", () => n >= 3, { timeoutMs: 5000, intervalMs: 5 });
     assert.equal(n, 3);
     assert.deepEqual(errors, ["k: boom 1", "k: boom 2"]);
     loop.stop();
@@ -41,8 +41,7 @@ describe("workLoop", () => {
     let n = 0;
     const loop = workLoop(() => Promise.resolve(++n === 1 ? Date.now() + 10 : undefined));
     loop.add("k");
-    const deadline = Date.now() + 5000;
-    while (n < 2 && Date.now() < deadline) await tick();
+    await until("the second run", () => n >= 2, { timeoutMs: 5000, intervalMs: 5 });
     assert.equal(n, 2);
     loop.stop();
   });

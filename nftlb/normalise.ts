@@ -1,15 +1,15 @@
-// Farms as `plan` compares them: what nftlb's GET answers and what `desired` produces, brought to
-// one form. GET differs from what was POSTed in ways that must not read as changes:
+// Farms in one comparable form, whether nftlb's GET answered them or the syncer wants them: the
+// one place that knows nftlb's defaults (parse.ts fills absent fields from the same tables), so
+// what is read back and what is desired agree by construction. GET differs from what was POSTed in ways that must not read as changes:
 // - it lists every field, defaults included, and fields we never send (mark, priority, verdict…);
 // - it pads some values with a space ("srcip ", "output ") and prints field lists in its own order;
 // - `virtual-addr`, `virtual-ports`, `family` and `protocol` describe only the farm's FIRST
 //   address (the `addresses` array is the truth);
 // - iface/oface are never shown, and `log-prefix` only when not the default.
 // Anything malformed in an answer is skipped, never thrown.
-import type { Address, Backend, Farm } from "../nftlb/types.ts";
-import { formatMark, parseMark } from "../nftlb/marks.ts";
-import { parseIp } from "./desired-ip.ts";
-import { isRecord, list } from "./endpoints.ts";
+import type { Address, Backend, Farm } from "./types.ts";
+import { formatMark, parseMark } from "./marks.ts";
+import { parseIp } from "./ip.ts";
 
 /** Farm fields plan keeps equal, with nftlb 1.0.7's defaults (what GET shows when never set). */
 export const FARM_DEFAULTS = {
@@ -21,6 +21,8 @@ export const FARM_DEFAULTS = {
   helper: "none",
   log: "none",
   "log-prefix": "TYPE-FNAME ",
+  // kube-nftlb's ownership mark lives here (syncer/ownership.ts); GET omits the default.
+  "tcp-strict-log-prefix": "KNAME-FNAME ",
   // GET omits it when off.
   "intra-connect": "off",
 } as const;
@@ -33,13 +35,16 @@ export const BACKEND_DEFAULTS = {
   weight: "1",
   priority: "1",
   mark: "",
+  // What GET shows for a backend POSTed without a state (measured: test/syncer-plan-nftlb.test.ts).
   state: "up",
 } as const;
 export type BackendField = keyof typeof BACKEND_DEFAULTS;
 export const BACKEND_FIELDS = Object.keys(BACKEND_DEFAULTS) as BackendField[];
 
-export const ADDRESS_FIELDS = ["family", "ip-addr", "ports", "protocol"] as const;
-export type AddressField = (typeof ADDRESS_FIELDS)[number];
+/** What GET shows for an address, or a farm, that never set these. */
+export const ADDRESS_DEFAULTS = { family: "ipv4", "ip-addr": "", ports: "", protocol: "tcp" } as const;
+export type AddressField = keyof typeof ADDRESS_DEFAULTS;
+export const ADDRESS_FIELDS = Object.keys(ADDRESS_DEFAULTS) as AddressField[];
 
 export interface NormalFarm {
   name: string;
@@ -65,20 +70,20 @@ export function normaliseFarm(farm: Farm | Record<string, unknown>): NormalFarm 
     if (!isRecord(a) || text(a.name) === undefined) continue;
     const ip = text(a["ip-addr"]) ?? "";
     addresses.set(text(a.name)!, {
-      family: text(a.family) ?? "ipv4",
+      family: text(a.family) ?? ADDRESS_DEFAULTS.family,
       "ip-addr": parseIp(ip)?.address ?? ip,
-      ports: text(a.ports) ?? "",
-      protocol: text(a.protocol) ?? "tcp",
+      ports: text(a.ports) ?? ADDRESS_DEFAULTS.ports,
+      protocol: text(a.protocol) ?? ADDRESS_DEFAULTS.protocol,
     });
   }
   // A farm listed without `addresses` but with the shortcut keys: its default address.
   const vip = text(f["virtual-addr"]);
   if (f.addresses === undefined && vip !== undefined && vip !== "") {
     addresses.set(`${name}-addr`, {
-      family: text(f.family) ?? "ipv4",
+      family: text(f.family) ?? ADDRESS_DEFAULTS.family,
       "ip-addr": parseIp(vip)?.address ?? vip,
-      ports: text(f["virtual-ports"]) ?? "",
-      protocol: text(f.protocol) ?? "tcp",
+      ports: text(f["virtual-ports"]) ?? ADDRESS_DEFAULTS.ports,
+      protocol: text(f.protocol) ?? ADDRESS_DEFAULTS.protocol,
     });
   }
   const backends = new Map<string, Record<BackendField, string>>();
@@ -123,6 +128,10 @@ function comparable(key: FarmField, value: string): string {
  * correct; re-sending `up` would make every plan non-empty while they last.
  */
 const configuredState = (s: string): string => (s === "config_error" || s === "available" ? "up" : s);
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? (v as unknown[]) : []);
 
 /** Trimmed string values; numbers, null and the rest count as absent (nftlb only writes strings). */
 const text = (v: unknown): string | undefined => (typeof v === "string" ? v.trim() : undefined);

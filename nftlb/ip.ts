@@ -1,8 +1,8 @@
-// IP addresses as the farms need them: the family, and one canonical spelling, so that the same
+// IP addresses as nftlb's farms need them: the family, and one canonical spelling, so that the same
 // address written two ways is deduplicated and named once. Anything else is not an address:
 // nftlb passes a bad one to nft, which refuses it and makes nftlb rebuild its whole table.
 import { isIPv4, isIPv6 } from "node:net";
-import type { Family } from "../nftlb/types.ts";
+import type { Family } from "./types.ts";
 
 export interface Ip {
   family: Family;

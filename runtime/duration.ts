@@ -1,5 +1,7 @@
-// Go-style durations ("87600h", "10m", "1h30m"): the flags mirror the spelling Kubernetes tools
-// and cert-manager use, so an operator can copy a value from either without converting units.
+// The one duration grammar of every kube-nftlb flag and settings file: Go's time.ParseDuration
+// spelling as Kubernetes uses it ("87600h", "10m", "1h30m", "250ms"; units h, m, s, ms, combined,
+// positive), so an operator can copy a value from kube-proxy's or cert-manager's settings without
+// converting units. Each flag adds its own bounds on top.
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 

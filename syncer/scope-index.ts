@@ -1,0 +1,198 @@
+// Which Services and farms a batch plans, from indexes kept up to date as Services are recomputed
+// and as the client's picture of nftlb changes, so that a batch of one Service costs about one
+// Service, not every Service of the node. (With 1,000 Services present, taking the conflicts,
+// owners, scope, capacity and farm marks over all of them cost ~10 ms a batch, more than a third of
+// nftlb's own answer to adding a farm; measured with bench/scale.ts --profile.)
+//
+// A batch plans its keys, and, transitively, every Service whose desired farms claim an address
+// one of them claims (so that conflicts are settled exactly as over all Services: the winner of an
+// address depends only on its claimants) and every Service whose farms in nftlb hold such an
+// address (so that plan can move it). A full reconcile plans every Service and every farm.
+import type { Farm } from "../nftlb/types.ts";
+import type { Capacity } from "./capacity.ts";
+import { estimateMemory } from "./capacity.ts";
+import type { DesiredService } from "./desired.ts";
+import { resolveConflicts, type Conflict } from "./desired-conflicts.ts";
+import { parseMark } from "../nftlb/marks.ts";
+
+// The identity of an address for "who holds it": protocol, IP and ports as spelled.
+const addressKey = (a: Farm["addresses"][number]) => `${a.protocol}|${a["ip-addr"]}|${a.ports}`;
+
+export interface Selection {
+  /** The Services planned (their keys). */
+  keys: ReadonlySet<string>;
+  /** Their desired farms, conflicts settled. */
+  farms: Farm[];
+  conflicts: Conflict[];
+  /** nftlb's farms belonging to them (or, in a full reconcile, every farm nftlb holds). */
+  actual: Farm[];
+}
+
+const add = <K, V>(m: Map<K, Set<V>>, k: K, v: V) => {
+  const s = m.get(k);
+  if (s) s.add(v);
+  else m.set(k, new Set([v]));
+};
+const drop = <K, V>(m: Map<K, Set<V>>, k: K, v: V) => {
+  const s = m.get(k);
+  if (s?.delete(v) && s.size === 0) m.delete(k);
+};
+
+export class ScopeIndex {
+  readonly #ownerByName: (farm: string) => string;
+  readonly #desired = new Map<string, DesiredService>();
+  /** Desired farm → its Service. */
+  readonly #owner = new Map<string, string>();
+  /** Address → the Services whose desired farms claim it. */
+  readonly #claims = new Map<string, Set<string>>();
+  /** The last settled farms of each Service (kube-nftlb's table wants all of them). */
+  readonly #resolved = new Map<string, Farm[]>();
+  // nftlb's side, following the client's map by identity (it replaces a farm object on change).
+  readonly #seen = new Map<string, Farm>();
+  /** Address → nftlb farms holding it. */
+  readonly #holders = new Map<string, Set<string>>();
+  /** Service by farm name alone → nftlb farms. */
+  readonly #byName = new Map<string, Set<string>>();
+  readonly #farmMarks = new Map<number, number>();
+  #addresses = 0;
+  #backends = 0;
+
+  /** `ownerByName`: a farm's Service read from its name (farms no desired Service claims). */
+  constructor(ownerByName: (farm: string) => string) {
+    this.#ownerByName = ownerByName;
+  }
+
+  /** The Service a farm belongs to: the one whose desired farms name it, else by its name. */
+  readonly ownerOfFarm = (farm: string): string => this.#owner.get(farm) ?? this.#ownerByName(farm);
+
+  /** A Service recomputed (undefined: gone). */
+  setDesired(key: string, d: DesiredService | undefined): void {
+    const old = this.#desired.get(key);
+    for (const f of old?.farms ?? []) {
+      if (this.#owner.get(f.name) === key) this.#owner.delete(f.name);
+      for (const a of f.addresses) drop(this.#claims, addressKey(a), key);
+    }
+    if (d === undefined) {
+      this.#desired.delete(key);
+      this.#resolved.delete(key);
+      return;
+    }
+    this.#desired.set(key, d);
+    for (const f of d.farms) {
+      this.#owner.set(f.name, key);
+      for (const a of f.addresses) add(this.#claims, addressKey(a), key);
+    }
+  }
+
+  /** Catch up with the client's farms: only farms whose object changed are re-indexed. */
+  follow(known: ReadonlyMap<string, Farm>): void {
+    for (const [name, farm] of known) {
+      const was = this.#seen.get(name);
+      if (was === farm) continue;
+      if (was !== undefined) this.#unindex(was);
+      this.#index(farm);
+    }
+    // #seen holds every name of `known` now: more names means some farms went away.
+    if (this.#seen.size === known.size) return;
+    for (const [name, was] of this.#seen) if (!known.has(name)) this.#unindex(was);
+  }
+
+  /** What nftlb holds, node-wide (capacity.ts's measure of every farm). */
+  capacity(): Capacity {
+    return {
+      farms: this.#seen.size,
+      addresses: this.#addresses,
+      backends: this.#backends,
+      memoryBytes: estimateMemory(this.#addresses, this.#backends),
+    };
+  }
+
+  /** Farm marks nftlb's farms hold, node-wide. */
+  farmMarks(): number[] {
+    return [...this.#farmMarks.keys()];
+  }
+
+  /** Every Service's settled farms, as last planned. */
+  *plannedFarms(): Iterable<Farm> {
+    for (const farms of this.#resolved.values()) yield* farms;
+  }
+
+  /** The batch's Services and what they reach (see the head of this file); all when `keys` is undefined. */
+  select(keys: Iterable<string> | undefined): Selection {
+    const full = keys === undefined;
+    const scope = new Set(full ? this.#desired.keys() : keys);
+    if (!full) {
+      const todo = [...scope];
+      const reach = (k: string) => {
+        if (scope.has(k)) return;
+        scope.add(k);
+        todo.push(k);
+      };
+      for (let key = todo.pop(); key !== undefined; key = todo.pop()) {
+        for (const f of this.#desired.get(key)?.farms ?? []) {
+          for (const a of f.addresses) {
+            const k = addressKey(a);
+            for (const other of this.#claims.get(k) ?? []) reach(other);
+            for (const farm of this.#holders.get(k) ?? []) reach(this.ownerOfFarm(farm));
+          }
+        }
+      }
+    }
+    const services = [...scope].flatMap((k) => this.#desired.get(k) ?? []);
+    const { farms, conflicts } = resolveConflicts(services);
+    return { keys: scope, farms, conflicts, actual: full ? [...this.#seen.values()] : this.#actualOf(scope) };
+  }
+
+  /** The farms the selected Services will be written as (settled, marked), for plannedFarms(). */
+  settled(keys: Iterable<string>, farms: readonly Farm[], ownerOfFarm: (farm: string) => string): void {
+    for (const k of keys) if (this.#desired.has(k)) this.#resolved.set(k, []);
+    for (const f of farms) this.#resolved.get(ownerOfFarm(f.name))?.push(f);
+  }
+
+  /** Desired farm → its Service. */
+  get owners(): Map<string, string> {
+    return this.#owner;
+  }
+
+  #actualOf(scope: ReadonlySet<string>): Farm[] {
+    const names = new Set<string>();
+    for (const key of scope) {
+      for (const n of this.#byName.get(key) ?? []) names.add(n);
+      for (const f of this.#desired.get(key)?.farms ?? []) names.add(f.name);
+    }
+    const out: Farm[] = [];
+    for (const n of names) {
+      const f = this.#seen.get(n);
+      if (f !== undefined && scope.has(this.ownerOfFarm(n))) out.push(f);
+    }
+    return out;
+  }
+
+  #index(f: Farm): void {
+    this.#seen.set(f.name, f);
+    add(this.#byName, this.#ownerByName(f.name), f.name);
+    for (const a of f.addresses) add(this.#holders, addressKey(a), f.name);
+    this.#addresses += f.addresses.length;
+    this.#backends += f.backends.length;
+    const m = farmMark(f);
+    if (m !== undefined) this.#farmMarks.set(m, (this.#farmMarks.get(m) ?? 0) + 1);
+  }
+
+  #unindex(f: Farm): void {
+    this.#seen.delete(f.name);
+    drop(this.#byName, this.#ownerByName(f.name), f.name);
+    for (const a of f.addresses) drop(this.#holders, addressKey(a), f.name);
+    this.#addresses -= f.addresses.length;
+    this.#backends -= f.backends.length;
+    const m = farmMark(f);
+    if (m === undefined) return;
+    const n = (this.#farmMarks.get(m) ?? 1) - 1;
+    if (n > 0) this.#farmMarks.set(m, n);
+    else this.#farmMarks.delete(m);
+  }
+}
+
+const farmMark = (f: Farm): number | undefined => {
+  const m = parseMark(typeof f.mark === "string" ? f.mark : undefined);
+  return m === undefined || m === 0 ? undefined : m;
+};
