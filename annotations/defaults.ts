@@ -1,4 +1,5 @@
 // Cluster defaults: what the mutating webhook writes into Services that leave a key unset.
+import { parse } from "yaml";
 import { z } from "zod";
 import {
   BUILTIN_DEFAULTS,
@@ -36,6 +37,24 @@ export function parseDefaults(
     if (v !== undefined) (defaults as Record<DefaultedKey, string>)[key] = v;
   }
   return { ok: true, defaults };
+}
+
+/**
+ * The text of a defaults file (`--defaults-file`, the same for the webhook and the syncer), as
+ * YAML; errors name `file`. Reading it is the caller's (runtime/watched-files.ts).
+ */
+export function parseDefaultsYaml(
+  text: string,
+  file: string,
+): { ok: true; value: ClusterDefaults } | { ok: false; error: string } {
+  let doc: unknown;
+  try {
+    doc = parse(text, { maxAliasCount: 10 });
+  } catch (err) {
+    return { ok: false, error: `${file} is not valid YAML: ${(err as Error).message.split("\n")[0]}` };
+  }
+  const r = parseDefaults(doc);
+  return r.ok ? { ok: true, value: r.defaults } : { ok: false, error: `${file}: ${r.error}` };
 }
 
 /** The defaulted annotations a Service lacks, as full key → value. Never `persistence`. */

@@ -126,19 +126,22 @@ export function evaluateService(service: Service, opts: EvaluateOptions = {}): E
   };
 }
 
+const KNOWN_SUFFIXES: ReadonlySet<string> = new Set(KEY_SUFFIXES);
+const VALID_KEYS = KEY_SUFFIXES.map(fullKey).join(", ");
+
 /** Our annotations as suffix → string value; unknown keys and non-strings become errors. */
 function readAnnotations(service: Service, errors: Finding[]): Map<KeySuffix, string> {
   const found = new Map<KeySuffix, string>();
   for (const [key, value] of Object.entries(service.metadata.annotations ?? {})) {
     if (!key.startsWith(PREFIX)) continue;
     const suffix = key.slice(PREFIX.length);
-    if (!(KEY_SUFFIXES as string[]).includes(suffix)) {
+    if (!KNOWN_SUFFIXES.has(suffix)) {
       const guess = nearest(suffix, KEY_SUFFIXES);
       errors.push({
         key,
         message:
           `unknown kube-nftlb annotation${guess ? `; did you mean "${fullKey(guess)}"?` : "."}` +
-          ` Valid keys: ${KEY_SUFFIXES.map(fullKey).join(", ")}`,
+          ` Valid keys: ${VALID_KEYS}`,
       });
       continue;
     }

@@ -18,6 +18,9 @@ export function editDistance(a: string, b: string): number {
 /** The nearest candidate to `input`, compared case- and whitespace-insensitively, or undefined. */
 export function nearest(input: string, candidates: readonly string[]): string | undefined {
   const needle = input.trim().toLowerCase();
+  // Past three times the longest candidate no edit distance is within the limit below, and none
+  // starts with the input: skip the O(n·m) work on a value of any size.
+  if (needle.length > 3 * Math.max(0, ...candidates.map((c) => c.length))) return undefined;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {

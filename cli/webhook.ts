@@ -1,8 +1,7 @@
 // `kube-nftlb webhook`: parses flags and runs webhook/server.ts until SIGTERM.
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
-import { createLogger, createShutdown, exitOnCrash, logLevelError } from "../runtime/index.ts";
-import { loadDefaultsFile } from "../webhook/defaults-file.ts";
-import { BUILTIN_DEFAULTS, PROXY_NAME } from "../annotations/index.ts";
+import { createLogger, createShutdown, exitOnCrash, logLevelError, readParsed } from "../runtime/index.ts";
+import { BUILTIN_DEFAULTS, parseDefaultsYaml, PROXY_NAME } from "../annotations/index.ts";
 
 const HELP = `Usage: kube-nftlb webhook --tls-cert FILE --tls-key FILE [flags]
 
@@ -21,7 +20,9 @@ Flags:
   --port N                 HTTPS port (default 9443)
   --probe-port N           plain-HTTP port of /healthz /readyz /metrics (default 8080)
   --bind-address ADDR      address of both ports (default 0.0.0.0)
-  --defaults-file FILE     YAML cluster defaults the mutating webhook writes, e.g.
+  --defaults-file FILE     YAML cluster defaults the mutating webhook writes (re-read when it
+                           changes, e.g. a mounted ConfigMap; a bad new file is refused and the
+                           previous defaults kept), e.g.
                              scheduler: symhash
                              mode: dnat
                            keys: mode, scheduler, helper, log (never persistence);
@@ -87,11 +88,11 @@ export async function run(argv: string[]): Promise<number> {
   const badLevel = logLevelError(values["log-level"]);
   if (badLevel !== undefined) return usage(badLevel);
 
-  let defaults = BUILTIN_DEFAULTS;
-  if (values["defaults-file"]) {
-    const loaded = await loadDefaultsFile(values["defaults-file"]);
+  // Checked here so that a bad file is a usage error; the server then re-reads it on change.
+  const defaultsFile = values["defaults-file"];
+  if (defaultsFile) {
+    const loaded = await readParsed([defaultsFile], ([text]) => parseDefaultsYaml(text!, defaultsFile));
     if (!loaded.ok) return usage(loaded.error);
-    defaults = loaded.defaults;
   }
 
   const log = createLogger({ name: "webhook", level: values["log-level"] });
@@ -106,7 +107,7 @@ export async function run(argv: string[]): Promise<number> {
       port: httpsPort,
       probePort,
       host: values["bind-address"],
-      defaults,
+      ...(defaultsFile ? { defaultsFile } : {}),
       scope: { proxyName: PROXY_NAME, mode },
       log,
       shutdownDelayMs: delay * 1000,

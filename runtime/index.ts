@@ -9,6 +9,9 @@
 //   startProbeServer({ port, host?, registry, ready, live? }) → { port, close() }
 //     Plain HTTP: GET /healthz (live), /readyz (ready), /metrics (the registry). port 0 = any.
 //   closeServer(server) → stops an http.Server, dropping idle keep-alive connections.
+//   watchFiles({ files, parse, onLoad, onRefuse, log, pollMs? }) → { current(), check(), close() }
+//     Files re-read when kubelet swaps a mounted Secret's or ConfigMap's `..data`; a content that
+//     does not parse is refused and the previous value kept. readParsed(files, parse): once.
 //   parseDuration("1h30m") → 5_400_000 ms, or { error }; formatDuration(ms) → "90m".
 //     The one duration grammar of every flag (Go's, as Kubernetes spells durations).
 //   createShutdown({ log, timeoutMs? }) → { add(name, step), run(reason), onSignals(signals?) }
@@ -39,5 +42,12 @@ export {
 export { createRegistry, Registry, type MetricsOptions } from "./metrics.ts";
 export { closeServer, startProbeServer, type ProbeOptions, type ProbeServer } from "./probes.ts";
 export { createShutdown, type Shutdown, type ShutdownOptions } from "./shutdown.ts";
+export {
+  readParsed,
+  watchFiles,
+  type Parsed,
+  type WatchedFiles,
+  type WatchedFilesOptions,
+} from "./watched-files.ts";
 export { formatDuration, parseDuration } from "./duration.ts";
 export { CRASH_EXIT_CODE, exitOnCrash } from "./crash.ts";

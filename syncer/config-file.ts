@@ -28,6 +28,7 @@ export const FILE_KEYS = {
   nodeRules: "node-rules",
   conntrack: "conntrack",
   conntrackAgent: "conntrack-agent",
+  defaultsFile: "defaults-file",
   adoptUpstreamFarms: "adopt-upstream-farms",
 } as const;
 

@@ -181,3 +181,25 @@ test("ifaceMac reads this machine's /sys by default: lo has no Ethernet MAC", ()
   assert.ok(!lo.ok);
   assert.match(lo.error, /lo has no Ethernet MAC/);
 });
+
+test("--defaults-file (and defaultsFile in --config): a valid file or a missing one is taken; an invalid one is a usage error", () => {
+  const files: Record<string, string> = {
+    "/defaults.yaml": "scheduler: symhash\n",
+    "/bad.yaml": "scheduler: roundrobin\n",
+    "/c.yaml": "defaultsFile: /defaults.yaml\n",
+  };
+  const read = (f: string) => files[f] ?? readKey(f);
+  const ok = parseSyncerArgs([...base, "--defaults-file", "/defaults.yaml"], read);
+  assert.ok(ok.ok === true);
+  assert.equal(ok.config.defaultsFile, "/defaults.yaml");
+  const later = parseSyncerArgs([...base, "--defaults-file", "/not-yet.yaml"], read);
+  assert.ok(later.ok === true, "a ConfigMap not created yet: built-in defaults until it appears");
+  assert.equal(later.config.defaultsFile, "/not-yet.yaml");
+  const bad = parseSyncerArgs([...base, "--defaults-file", "/bad.yaml"], read);
+  assert.ok(bad.ok === false);
+  assert.match(bad.error, /^--defaults-file \/bad\.yaml: invalid defaults: scheduler/);
+  const fromConfig = parseSyncerArgs([...base, "--config", "/c.yaml"], read);
+  assert.ok(fromConfig.ok === true);
+  assert.equal(fromConfig.config.defaultsFile, "/defaults.yaml");
+  assert.match(HELP, /--defaults-file FILE/);
+});

@@ -5,7 +5,7 @@ import { isIP } from "node:net";
 import { parseFlags, type Exit } from "../flags/flags.ts";
 import { parseConfigFile } from "./config-file.ts";
 import type { EndpointsApi } from "../kube/sources.ts";
-import type { ProxyMode } from "../annotations/index.ts";
+import { parseDefaultsYaml, type ProxyMode } from "../annotations/index.ts";
 import { logLevelError, parseDuration } from "../runtime/index.ts";
 import { isIfaceName, isUsableMac } from "../nftlb/interfaces.ts";
 
@@ -38,6 +38,10 @@ export interface SyncerConfig {
   nodeRulesSocket?: string;
   /** How nft is run; ["nft"] unless a test runs it inside a network namespace. */
   nftCommand?: string[];
+  /** The cluster defaults (the webhook's --defaults-file), re-read when it changes. */
+  defaultsFile?: string;
+  /** How often that file is polled behind the directory watch (tests); 2 s when absent. */
+  defaultsPollMs?: number;
   /** `--cleanup`: remove kube-nftlb's farms and table from this node, then exit. */
   cleanup?: boolean;
   /** Take over the original kube-nftlb's farms holding our addresses (syncer/upstream-farms.ts). */
@@ -76,7 +80,7 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             keys: nftlbUrl nftlbKeyFile nodeName kubeconfig metricsBindAddress
                             healthzBindAddress healthzTimeout endpointsApi proxyMode resyncPeriod
                             nftlbProbePeriod nftlbMemoryLimit iface oface logLevel nodeRules conntrack
-                            conntrackAgent adoptUpstreamFarms (true/false). An unknown key or a bad value
+                            conntrackAgent adoptUpstreamFarms (true/false) defaultsFile. An unknown key or a bad value
                             stops the start, naming the key.
   --nftlb-url URL           nftlb's REST API, e.g. http://127.0.0.1:5555
   --nftlb-key-file FILE     file holding nftlb's key (a mounted Secret)
@@ -127,6 +131,13 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             which keeps its name and VIP (no gap; docs/operators.md, "Moving
                             from the original kube-nftlb"). Off: they are reported (Event
                             UpstreamFarmFound) and left as they are
+  --defaults-file FILE      the cluster defaults, the webhook's --defaults-file (YAML: mode,
+                            scheduler, helper, log): applied to annotations a Service lacks or
+                            has wrong, so a Service admitted while the webhook was bypassed is
+                            balanced as the cluster says. Re-read when it changes (every Service
+                            reconciled again); a bad new file is refused and the previous
+                            defaults kept. A missing file means the built-in defaults until it
+                            appears
   --log-level LEVEL         trace, debug, info (default), warn, error
   -h, --help                show this help
   --version                 print kube-nftlb's version
@@ -257,6 +268,7 @@ export function parseSyncerArgs(
         "conntrack-agent": { type: "string" },
         "log-level": { type: "string" },
         "node-rules": { type: "string" },
+        "defaults-file": { type: "string" },
         cleanup: { type: "boolean" },
         "adopt-upstream-farms": { type: "boolean" },
       },
@@ -390,6 +402,22 @@ function checkValues(
   if (values.cleanup) config.cleanup = true;
   if (values["adopt-upstream-farms"] === "true") config.adoptUpstreamFarms = true;
   if (values.kubeconfig) config.kubeconfig = values.kubeconfig;
+  const defaultsFile = values["defaults-file"];
+  if (defaultsFile !== undefined) {
+    // A missing file is allowed (the ConfigMap may come later; built-in defaults until then); a
+    // present one must be valid, as for the webhook.
+    let text: string | undefined;
+    try {
+      text = readKey(defaultsFile);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT")
+        return { ok: false, error: `cannot read --defaults-file ${defaultsFile}: ${code ?? "error"}` };
+    }
+    const parsed = text === undefined ? undefined : parseDefaultsYaml(text, defaultsFile);
+    if (parsed?.ok === false) return { ok: false, error: `--defaults-file ${parsed.error}` };
+    config.defaultsFile = defaultsFile;
+  }
   if (values.conntrack !== undefined) {
     if (!values.conntrack.startsWith("/"))
       return { ok: false, error: `--conntrack must be an absolute path, got "${values.conntrack}"` };

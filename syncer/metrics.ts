@@ -143,5 +143,11 @@ export function createSyncerMetrics(registry: Registry) {
       labelNames: ["informer"],
       registers,
     }),
+    defaultsReloads: new Counter({
+      name: "kube_nftlb_defaults_reloads_total",
+      help: "Loads of --defaults-file: result loaded, or refused (unreadable or invalid: the previous defaults stay)",
+      labelNames: ["result"],
+      registers,
+    }),
   };
 }

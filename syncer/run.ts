@@ -22,6 +22,8 @@ import { apiEventSink, EventRecorder } from "../kube/events.ts";
 import type { SupervisedInformer } from "../kube/informer.ts";
 import { backoff, realTimers, type Timer, type Timers } from "../kube/timers.ts";
 import { informerView } from "./cluster.ts";
+import { watchClusterDefaults } from "./cluster-defaults.ts";
+import type { DesiredOptions } from "./desired.ts";
 import { createSyncerMetrics, type SyncerMetrics } from "./metrics.ts";
 import { meteredNftlb } from "./nftlb-metered.ts";
 import { KeyQueue } from "./queue.ts";
@@ -111,12 +113,24 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     log,
   });
   const scope = { proxyName: PROXY_NAME, mode: cfg.proxyMode };
-  const view = informerView(sources, cfg.nodeName, {
+  // Read by the view on every reconcile: reloaded defaults apply from the next one on.
+  const desiredOptions: DesiredOptions = {
     scope,
     ...(cfg.iface ? { iface: cfg.iface } : {}),
     ...(cfg.ifaceMac ? { ifaceMac: cfg.ifaceMac } : {}),
     ...(cfg.oface ? { oface: cfg.oface } : {}),
-  });
+  };
+  const defaults = cfg.defaultsFile
+    ? await watchClusterDefaults({
+        file: cfg.defaultsFile,
+        log,
+        reloads: metrics.defaultsReloads,
+        into: desiredOptions,
+        changed: () => queue.add(FULL),
+        ...(cfg.defaultsPollMs !== undefined ? { pollMs: cfg.defaultsPollMs } : {}),
+      })
+    : undefined;
+  const view = informerView(sources, cfg.nodeName, desiredOptions);
   const nodeRules =
     cfg.nodeRules === false
       ? undefined
@@ -286,6 +300,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
       draining = true;
       stopping = true;
       for (const t of timersToCancel) t.cancel();
+      defaults?.close();
       nodeRules?.stop();
       await Promise.all(sources.all().map((inf) => inf.stop()));
       await queue.shutDown();

@@ -6,6 +6,7 @@ import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { parse } from "yaml";
 import {
   ROOT,
   RENDERS,
@@ -375,6 +376,36 @@ describe("deploy/ node DaemonSet and webhook Deployment", { skip: missing }, () 
       assert.ok(webhook.args!.includes("--proxy-mode=$(PROXY_MODE)"), r);
       const syncerMode = daemonSet(rendered.get(r)!).syncer.env?.find((e) => e.name === "PROXY_MODE")?.value;
       assert.equal(webhook.env?.find((e) => e.name === "PROXY_MODE")?.value, syncerMode, r);
+    }
+  });
+
+  it("the syncer reads the webhook's defaults file, from the same ConfigMap, updated in place", () => {
+    for (const r of RENDERS) {
+      const objects = rendered.get(r)!;
+      const { pod, syncer } = daemonSet(objects);
+      const syncerConfig = objects.find(
+        (o) => o.kind === "ConfigMap" && o.metadata.name.startsWith("kube-nftlb-syncer-config"),
+      )!;
+      const config = parse((syncerConfig.data as Record<string, string>)["syncer.yaml"]!) as {
+        defaultsFile?: string;
+      };
+      const mountOf = (p: typeof pod, c: typeof syncer, file: string) => {
+        const m = (c.volumeMounts ?? []).find((v) => file.startsWith(`${v.mountPath}/`));
+        return (p.volumes ?? []).find((v) => v.name === m?.name)?.configMap as { name: string } | undefined;
+      };
+      assert.ok(config.defaultsFile, `${r}: no defaultsFile in syncer.yaml`);
+      assert.equal(mountOf(pod, syncer, config.defaultsFile)?.name, "kube-nftlb-defaults", r);
+      // No hash suffix: an edit is applied in place and re-read, instead of renaming the map.
+      assert.ok(
+        objects.some((o) => o.kind === "ConfigMap" && o.metadata.name === "kube-nftlb-defaults"),
+        r,
+      );
+      if (r === "deploy/overlays/validating-admission-policy") continue; // no webhook there
+      const [w] = workloads([find(objects, "Deployment", "kube-nftlb-webhook")]);
+      const arg = w!.pod.containers[0]!.args!.find((a) => a.startsWith("--defaults-file="))!;
+      const file = arg.slice("--defaults-file=".length);
+      assert.equal(file, config.defaultsFile, r);
+      assert.equal(mountOf(w!.pod, w!.pod.containers[0]!, file)?.name, "kube-nftlb-defaults", r);
     }
   });
 

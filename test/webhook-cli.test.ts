@@ -1,7 +1,7 @@
 // `kube-nftlb webhook` as a user runs it: flag errors, --help, and a real start → SIGTERM → exit 0.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createServer, type AddressInfo } from "node:net";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,8 +14,7 @@ import {
 } from "../webhook/review-fixtures.test-helpers.ts";
 import type { AdmissionReviewOut } from "../webhook/review.ts";
 import { makeCa } from "./webhook-pki.ts";
-import { post, probe, SecretVolume } from "./webhook-tls.ts";
-import { until } from "./until.ts";
+import { post, SecretVolume, webhookProcess } from "./webhook-tls.ts";
 
 const BIN = join(import.meta.dirname, "..", "bin", "kube-nftlb.js");
 const dir = mkdtempSync(join(tmpdir(), `webhook-cli-${process.pid}-`));
@@ -108,44 +107,18 @@ test("runs with --defaults-file, serves, and on SIGTERM drains and exits 0", asy
   const volume = new SecretVolume(join(dir, "run"));
   volume.write({ "tls.crt": leaf.cert, "tls.key": leaf.key });
   writeFileSync(join(dir, "defaults.yaml"), "# cluster defaults\nscheduler: symhash\n");
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      "webhook",
-      "--tls-cert",
-      volume.certFile,
-      "--tls-key",
-      volume.keyFile,
-      "--port",
-      "0",
-      "--probe-port",
-      "0",
-    ].concat([
-      "--bind-address",
-      "127.0.0.1",
-      "--shutdown-delay",
-      "0",
-      "--defaults-file",
-      join(dir, "defaults.yaml"),
-      "--log-level",
-      "debug", // admitted reviews are logged at debug
-    ]),
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let out = "";
-  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const webhook = await webhookProcess(volume, [
+    "--shutdown-delay",
+    "0",
+    "--defaults-file",
+    join(dir, "defaults.yaml"),
+    "--log-level",
+    "debug", // admitted reviews are logged at debug
+  ]);
+  const { child, exited } = webhook;
   try {
-    await until("the listening line", () => out.includes('"msg":"webhook listening"'));
-    const listening = out
-      .split("\n")
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { msg: string; port: number; probePort: number })
-      .find((l) => l.msg === "webhook listening")!;
-    await until("readyz", async () => (await probe(listening.probePort, "/readyz")) === 200);
     const body = JSON.stringify(admissionReview(admission(service(), { uid: "cli" })));
-    const r = await post(listening.port, ca.cert, "/mutate", body, false);
+    const r = await post(webhook.port, ca.cert, "/mutate", body, false);
     const review = JSON.parse(r.body) as AdmissionReviewOut;
     const ops = JSON.parse(Buffer.from(review.response.patch ?? "", "base64").toString()) as {
       value: Record<string, string>;
@@ -153,8 +126,8 @@ test("runs with --defaults-file, serves, and on SIGTERM drains and exits 0", asy
     assert.equal(ops[0]?.value[key("scheduler")], "symhash");
     child.kill("SIGTERM");
     assert.equal(await exited, 0);
-    assert.match(out, /"msg":"webhook stopped"/);
-    assert.match(out, /"uid":"cli".*"verdict":"patched"/);
+    assert.match(webhook.output(), /"msg":"webhook stopped"/);
+    assert.match(webhook.output(), /"uid":"cli".*"verdict":"patched"/);
   } finally {
     child.kill("SIGKILL");
   }

@@ -10,7 +10,6 @@ import { after, before, describe, it } from "node:test";
 import { parse, stringify } from "yaml";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { createLogger } from "../runtime/index.ts";
-import { loadDefaultsFile } from "../webhook/defaults-file.ts";
 import { startWebhook, type Webhook } from "../webhook/server.ts";
 import { SecretVolume } from "./webhook-tls.ts";
 import { KUBECTL, kubectlWith } from "./kubectl-run.ts";
@@ -65,15 +64,13 @@ describe("the webhook behind the lab API server, through kubectl", { skip: missi
     });
     const volume = new SecretVolume(join(dir, "tls"));
     volume.write({ "tls.crt": serving.cert, "tls.key": serving.key });
-    const defaults = await loadDefaultsFile(file("defaults.yaml", "scheduler: symhash\n"));
-    assert.ok(defaults.ok);
     webhook = await startWebhook({
       tlsCert: volume.certFile,
       tlsKey: volume.keyFile,
       port: 0,
       probePort: 0,
       host: "127.0.0.1",
-      defaults: defaults.defaults,
+      defaultsFile: file("defaults.yaml", "scheduler: symhash\n"),
       log: createLogger({ name: "webhook", level: "warn" }),
     });
     port = webhook.port;

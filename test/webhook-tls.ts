@@ -1,9 +1,11 @@
 // Helpers for the HTTPS tests: a directory updated the way kubelet updates a mounted Secret, and
 // a small keep-alive client.
 import { mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, existsSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
 import { Agent, request } from "node:https";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
+import { until } from "./until.ts";
 
 /** kubelet's AtomicWriter: files in `..<timestamp>/`, `..data` → it (atomic rename), `tls.crt` → `..data/tls.crt`. */
 export class SecretVolume {
@@ -90,5 +92,37 @@ export async function probe(port: number, path: string): Promise<number> {
     return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
   } catch {
     return 0;
+  }
+}
+
+export interface WebhookProcess {
+  child: ChildProcess;
+  port: number;
+  probePort: number;
+  /** Its stdout so far (JSON log lines). */
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `kube-nftlb webhook` as its own process on 127.0.0.1, free ports, serving `volume`'s pair; resolves once ready. */
+export async function webhookProcess(volume: SecretVolume, args: string[] = []): Promise<WebhookProcess> {
+  const bin = join(import.meta.dirname, "..", "bin", "kube-nftlb.js");
+  const tls = ["--tls-cert", volume.certFile, "--tls-key", volume.keyFile];
+  const ports = ["--port", "0", "--probe-port", "0", "--bind-address", "127.0.0.1"];
+  const child = spawn(process.execPath, [bin, "webhook", ...tls, ...ports, ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  try {
+    await until("the listening line", () => out.includes('"msg":"webhook listening"'));
+    const line = out.split("\n").find((l) => l.includes('"msg":"webhook listening"'))!;
+    const { port, probePort } = JSON.parse(line) as { port: number; probePort: number };
+    await until("readyz", async () => (await probe(probePort, "/readyz")) === 200);
+    return { child, port, probePort, output: () => out, exited };
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw err;
   }
 }

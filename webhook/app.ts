@@ -14,37 +14,90 @@ import {
 } from "./review.ts";
 import { validate, type ValidateOptions } from "./validate.ts";
 import { contentTypeProblem, readJson } from "./body.ts";
+import { BodyGate } from "./body-gate.ts";
 import type { WebhookMetrics } from "./metrics.ts";
 
 /** An AdmissionReview carries object and oldObject, each up to the apiserver's 3 MiB (controller-runtime's figure). */
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
+/** Bodies up to this size are read without waiting (a Service's review is a few KiB). */
+export const SMALL_BODY_BYTES = 64 * 1024;
+/**
+ * From the request's first byte to the answer. kube-apiserver gives up after the webhook's
+ * timeoutSeconds (at most 30 s) and says so in `?timeout=`, which is honoured when shorter.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * A large body's JSON values (webhook/body.ts). A Service's review, object and oldObject with
+ * their managedFields, holds a few thousand even with a hundred ports; 100,000 parse into ~10 MiB.
+ */
+export const MAX_JSON_VALUES = 100_000;
 
 export interface AppOptions {
   log: Logger;
   metrics: WebhookMetrics;
-  /** Read on every request, so a reloaded defaults file needs no new app. */
+  /** Read on every request: the defaults file, re-read when it changes, takes effect at once. */
   options: () => ValidateOptions & MutateOptions;
   maxBodyBytes?: number;
+  requestTimeoutMs?: number;
+  /** Large bodies (over SMALL_BODY_BYTES, or of unknown size) read and judged at once (default 1). */
+  largeBodies?: number;
+  /** Requests waiting for the large-body budget; one more is answered 429 at once (default 8). */
+  maxWaiting?: number;
+  /** JSON values in a large body (webhook/body.ts ValueCounter); more is answered 413. */
+  maxJsonValues?: number;
 }
+
+/** Attacker-sized strings (uid, names, kinds, messages) are cut before they reach a log line. */
+const LOGGED_MAX = 256;
+const clip = (s: string | undefined): string | undefined =>
+  s === undefined || s.length <= LOGGED_MAX ? s : `${s.slice(0, LOGGED_MAX)}… (${s.length} chars)`;
+
+/** The apiserver's `?timeout=5s` (whole seconds: it rounds up), in ms. */
+function apiserverTimeoutMs(url: string): number | undefined {
+  const m = /[?&]timeout=(\d{1,5})s(?:&|$)/.exec(url);
+  return m ? Number(m[1]) * 1000 : undefined;
+}
+
+const ANSWERED = Symbol("answered");
+
+/** The metrics' path label: one of three values, whatever the request says. */
+const pathLabel = (req: Request): "/validate" | "/mutate" | "other" =>
+  req.path === "/validate" ? "/validate" : req.path === "/mutate" ? "/mutate" : "other";
 
 type Judge = (request: AdmissionRequest, opts: ValidateOptions & MutateOptions) => AdmissionResponse;
 
 const STARTED = Symbol("started");
 type Timed = Request & { [STARTED]?: bigint };
+type Answering = Response & { [ANSWERED]?: boolean };
 
 export function createApp(opts: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.disable("etag");
   app.set("json spaces", 0);
+  const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  const timeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const maxValues = opts.maxJsonValues ?? MAX_JSON_VALUES;
+  const gate = new BodyGate({
+    slots: opts.largeBodies ?? 1,
+    maxWaiting: opts.maxWaiting ?? 8,
+    onChange: (reading, waiting) => {
+      opts.metrics.largeBodies.set({ state: "reading" }, reading);
+      opts.metrics.largeBodies.set({ state: "waiting" }, waiting);
+    },
+  });
 
   const answer = (
     req: Timed,
-    res: Response,
+    res: Answering,
     path: string,
     response: AdmissionResponse,
     request?: AdmissionRequest,
+    httpStatus = 200,
   ) => {
+    // A request answered at its deadline may still finish reading or judging afterwards.
+    if (res[ANSWERED]) return;
+    res[ANSWERED] = true;
     const verdict = verdictOf(response);
     const seconds = Number(process.hrtime.bigint() - (req[STARTED] ?? process.hrtime.bigint())) / 1e9;
     opts.metrics.requests.inc({ path, verdict });
@@ -55,35 +108,74 @@ export function createApp(opts: AppOptions): express.Express {
     const level = verdict === "errored" ? "warn" : verdict === "denied" ? "info" : "debug";
     if (opts.log.isLevelEnabled(level)) {
       const fields = {
-        uid: response.uid,
-        namespace: request?.namespace,
-        name: request?.name,
-        operation: request?.operation,
-        kind: request?.kind?.kind,
+        uid: clip(response.uid),
+        namespace: clip(request?.namespace),
+        name: clip(request?.name),
+        operation: clip(request?.operation),
+        kind: clip(request?.kind?.kind),
         dryRun: request?.dryRun,
         path,
         verdict,
         code: response.status?.code,
         ms: Math.round(seconds * 1e6) / 1e3,
-        ...(verdict === "errored" ? { reason: response.status?.message } : {}),
+        ...(verdict === "errored" ? { reason: clip(response.status?.message) } : {}),
       };
       opts.log[level](fields, "admission review");
     }
-    res.status(200).json(review(response));
+    // Written directly rather than through express's res.json/res.send, whose content-type,
+    // charset and freshness handling is work no AdmissionReview needs.
+    const text = JSON.stringify(review(response));
+    res.statusCode = httpStatus;
+    res.setHeader("content-type", "application/json; charset=utf-8");
+    res.setHeader("content-length", Buffer.byteLength(text));
+    res.end(text);
+  };
+
+  // At the deadline: answered (408) and the connection closed, however slowly the body comes.
+  const expire = (req: Timed, res: Answering, path: string) => {
+    if (res[ANSWERED] || res.headersSent) return void req.socket.destroy();
+    opts.metrics.overload.inc({ reason: "timeout" });
+    res.set("connection", "close");
+    answer(req, res, path, errored("", 408, `request not complete within ${timeoutMs} ms`), undefined, 408);
   };
 
   // One handler per path, not a chain of middleware: every router layer costs a few µs per review.
-  const route = (path: string, judge: Judge) => async (req: Timed, res: Response) => {
+  const route = (path: string, judge: Judge) => async (req: Timed, res: Answering) => {
     req[STARTED] = process.hrtime.bigint();
     const typeProblem = contentTypeProblem(req.get("content-type"));
     if (typeProblem !== undefined) {
       req.resume();
       return answer(req, res, path, errored("", 415, typeProblem));
     }
-    const body = await readJson(req, opts.maxBodyBytes ?? MAX_BODY_BYTES);
+    const ms = Math.min(timeoutMs, apiserverTimeoutMs(req.url) ?? timeoutMs);
+    const encoded = req.headers["content-encoding"] !== undefined;
+    const declared = Number(req.headers["content-length"] ?? NaN);
+    const bytes = encoded || !Number.isFinite(declared) ? maxBody : declared;
+    // Only a large body can wait, so only it pays for a way to stop waiting.
+    const deadline = bytes > SMALL_BODY_BYTES ? new AbortController() : undefined;
+    const timer = setTimeout(() => {
+      deadline?.abort();
+      expire(req, res, path);
+    }, ms);
+    res.once("close", () => clearTimeout(timer));
+    const entered = deadline === undefined ? undefined : await gate.enter(deadline.signal);
+    if (entered === "busy") {
+      // Overload is a failure of the webhook, not a verdict: a non-200 lets each configuration's
+      // failurePolicy decide (validate: Fail, mutate: Ignore), as for a webhook that is down.
+      if (res[ANSWERED]) return;
+      opts.metrics.overload.inc({ reason: "busy" });
+      res.set({ connection: "close", "retry-after": "1" });
+      const busy = errored("", 429, "too many large admission reviews at once; retry");
+      return answer(req, res, path, busy, undefined, 429);
+    }
+    if (entered !== undefined) res.once("close", entered);
+    const body = await readJson(req, deadline ? { bytes: maxBody, values: maxValues } : maxBody);
+    if (res[ANSWERED]) return;
     if (!body.ok) {
       if (body.status === 0) return; // the client went away
-      if (body.status === 413) res.set("connection", "close");
+      // Past the size limit the rest is not worth reading; past the value count (a body within
+      // the size limit) it is drained, so a client still sending sees the answer, not a reset.
+      if ("close" in body && body.close) res.set("connection", "close");
       return answer(req, res, path, errored("", body.status, body.message));
     }
     const parsed = parseReview(body.value);
@@ -105,19 +197,22 @@ export function createApp(opts: AppOptions): express.Express {
   app.post("/validate", route("/validate", validate));
   app.post("/mutate", route("/mutate", mutate));
 
-  app.use((req: Request, res: Response) => {
-    const known = req.path === "/validate" || req.path === "/mutate";
-    const code = known ? 405 : 404;
-    const message = known ? `${req.method} not allowed; POST an AdmissionReview` : `no such path ${req.path}`;
-    res.status(code).json(review(errored("", code, message)));
+  // Counted like the reviews, under a fixed label: a path label taken from the request would let
+  // any client create a new series per request.
+  app.use((req: Timed, res: Answering) => {
+    const label = pathLabel(req);
+    const code = label === "other" ? 404 : 405;
+    const message =
+      code === 405 ? `${req.method} not allowed; POST an AdmissionReview` : `no such path ${clip(req.path)}`;
+    answer(req, res, label, errored("", code, message), undefined, code);
   });
 
   // Errors express raises carry an HTTP status (e.g. a URL it cannot decode); anything else is
   // our bug, answered as a 500 without its stack.
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  app.use((err: unknown, req: Timed, res: Answering, _next: NextFunction) => {
     const e = err as { status?: number; message?: string };
     if (res.headersSent) return;
-    const path = req.path === "/validate" || req.path === "/mutate" ? req.path : "other";
+    const path = pathLabel(req);
     const status = typeof e.status === "number" && e.status >= 400 && e.status < 500 ? e.status : 500;
     const message = status === 500 ? "internal error; see the webhook's log" : (e.message ?? "bad request");
     if (status === 500) opts.log.error({ err }, "unexpected error in the admission app");

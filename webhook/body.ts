@@ -8,7 +8,8 @@ import type { Readable, Transform } from "node:stream";
 
 export type Body =
   | { ok: true; value: unknown }
-  | { ok: false; status: number; message: string }
+  /** `close`: end the connection after the answer rather than drain what is left of the body. */
+  | { ok: false; status: number; message: string; close?: boolean }
   /** The client went away: nobody to answer. */
   | { ok: false; status: 0; message: string };
 
@@ -32,10 +33,53 @@ const decoders: Record<string, () => Transform> = {
   br: createBrotliDecompress,
 };
 
-/** Reads and parses the body; `limit` bounds the decoded bytes (a compressed bomb is cut short). */
-export function readJson(req: IncomingMessage, limit: number): Promise<Body> {
+/**
+ * JSON values in a body, counted as its bytes arrive: `{`, `[`, `,` and `:` outside strings (a
+ * member counts its key and its value). Parsing costs memory per value far more than per byte
+ * (7 MiB of `{},` is 2.4 million objects, ~290 MiB), so a large body is also refused past a
+ * number of values, before it is parsed.
+ */
+export class ValueCounter {
+  count = 0;
+  #inString = false;
+  #escaped = false;
+
+  add(chunk: Buffer): number {
+    let count = this.count;
+    let inString = this.#inString;
+    let escaped = this.#escaped;
+    for (let i = 0; i < chunk.length; i++) {
+      const c = chunk[i]!;
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === 0x5c) escaped = true;
+        else if (c === 0x22) inString = false;
+      } else if (c === 0x22) inString = true;
+      else if (c === 0x7b || c === 0x5b || c === 0x2c || c === 0x3a) count++;
+    }
+    this.#inString = inString;
+    this.#escaped = escaped;
+    return (this.count = count);
+  }
+}
+
+export interface ReadLimits {
+  /** Decoded bytes (a compressed bomb is cut short). */
+  bytes: number;
+  /** JSON values (ValueCounter); counted only when given. */
+  values?: number;
+}
+
+/** Reads and parses the body within `limits`. */
+export function readJson(req: IncomingMessage, limits: ReadLimits | number): Promise<Body> {
+  const { bytes: limit, values: maxValues } = typeof limits === "number" ? { bytes: limits } : limits;
   const declared = Number(req.headers["content-length"] ?? NaN);
-  const tooLarge = { ok: false, status: 413, message: `request body exceeds ${limit} bytes` } as const;
+  const tooLarge = {
+    ok: false,
+    status: 413,
+    message: `request body exceeds ${limit} bytes`,
+    close: true,
+  } as const;
   const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
   const decoder = encoding === "identity" ? undefined : decoders[encoding];
   if (encoding !== "identity" && decoder === undefined)
@@ -54,12 +98,24 @@ export function readJson(req: IncomingMessage, limit: number): Promise<Body> {
       settled = true;
       resolve(b);
     };
+    const counter = maxValues === undefined ? undefined : new ValueCounter();
     source.on("data", (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      const over =
+        size > limit
+          ? tooLarge
+          : counter !== undefined && counter.add(chunk) > maxValues!
+            ? ({
+                ok: false,
+                status: 413,
+                message: `request body holds more than ${maxValues} JSON values`,
+              } as const)
+            : undefined;
+      if (over !== undefined) {
         source.removeAllListeners("data");
+        chunks.length = 0;
         req.resume(); // drain what is left so the answer can be read
-        finish(tooLarge);
+        finish(over);
         return;
       }
       chunks.push(chunk);

@@ -6,6 +6,9 @@ export interface WebhookMetrics {
   duration: Histogram<"path" | "verdict">;
   certificateReloads: Counter<"result">;
   certificateExpiry: Gauge;
+  overload: Counter<"reason">;
+  defaultsReloads: Counter<"result">;
+  largeBodies: Gauge<"state">;
 }
 
 export function webhookMetrics(registry: Registry): WebhookMetrics {
@@ -33,6 +36,24 @@ export function webhookMetrics(registry: Registry): WebhookMetrics {
     certificateExpiry: new Gauge({
       name: "kube_nftlb_webhook_certificate_expiry_timestamp_seconds",
       help: "notAfter of the serving certificate in use, as a Unix timestamp.",
+      registers,
+    }),
+    overload: new Counter({
+      name: "kube_nftlb_webhook_overload_total",
+      help: "Requests and connections turned away: reason busy (too many large bodies at once: HTTP 429), timeout (not complete by the deadline: 408, connection closed), connections (over the connection cap: closed at once).",
+      labelNames: ["reason"],
+      registers,
+    }),
+    defaultsReloads: new Counter({
+      name: "kube_nftlb_webhook_defaults_reloads_total",
+      help: "Loads of --defaults-file: result loaded, or refused (unreadable or invalid: the previous defaults stay).",
+      labelNames: ["result"],
+      registers,
+    }),
+    largeBodies: new Gauge({
+      name: "kube_nftlb_webhook_large_bodies",
+      help: "Large request bodies (over 64 KiB or of unknown size): state reading (at most one at a time) or waiting for their turn.",
+      labelNames: ["state"],
       registers,
     }),
   };

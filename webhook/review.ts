@@ -103,17 +103,30 @@ const REASONS: Record<number, string> = {
   400: "BadRequest",
   404: "NotFound",
   405: "MethodNotAllowed",
+  408: "Timeout",
   413: "RequestEntityTooLarge",
   415: "UnsupportedMediaType",
+  429: "TooManyRequests",
   500: "InternalError",
 };
 
-/** A request we could not judge: its code and reason say why (400 bad input, 413, 415, 500). */
+/** Messages quote the input (a path, a key); an answer stays small whatever came in. */
+export const MESSAGE_MAX = 4096;
+
+export const clipMessage = (m: string): string =>
+  m.length <= MESSAGE_MAX ? m : `${m.slice(0, MESSAGE_MAX)}… (${m.length - MESSAGE_MAX} more characters)`;
+
+/** A request we could not judge: its code and reason say why (400 bad input, 408, 413, 415, 429, 500). */
 export function errored(uid: string, code: number, message: string): AdmissionResponse {
   return {
     uid,
     allowed: false,
-    status: { code, reason: REASONS[code] ?? "InternalError", message, status: "Failure" },
+    status: {
+      code,
+      reason: REASONS[code] ?? "InternalError",
+      message: clipMessage(message),
+      status: "Failure",
+    },
   };
 }
 

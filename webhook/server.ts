@@ -6,11 +6,19 @@ import type { Logger } from "pino";
 import {
   BUILTIN_DEFAULTS,
   DEFAULT_SCOPE,
+  parseDefaultsYaml,
   type ClusterDefaults,
   type ProxyScope,
 } from "../annotations/index.ts";
-import { createLogger, createRegistry, startProbeServer, type Registry } from "../runtime/index.ts";
-import { createApp, MAX_BODY_BYTES } from "./app.ts";
+import {
+  createLogger,
+  createRegistry,
+  startProbeServer,
+  watchFiles,
+  type Registry,
+  type WatchedFiles,
+} from "../runtime/index.ts";
+import { createApp, MAX_BODY_BYTES, REQUEST_TIMEOUT_MS } from "./app.ts";
 import { watchCertificate } from "./certificate.ts";
 import { webhookMetrics } from "./metrics.ts";
 
@@ -22,6 +30,8 @@ export interface WebhookOptions {
   probePort?: number;
   host?: string;
   defaults?: ClusterDefaults;
+  /** Cluster defaults from a YAML file, re-read when it changes (over `defaults`). */
+  defaultsFile?: string;
   scope?: ProxyScope;
   log?: Logger;
   registry?: Registry;
@@ -31,6 +41,14 @@ export interface WebhookOptions {
   /** On close, in-flight requests get this long before their connections are cut. */
   drainTimeoutMs?: number;
   maxBodyBytes?: number;
+  /** From a request's first byte to its answer; the apiserver's shorter `?timeout=` wins. */
+  requestTimeoutMs?: number;
+  /** From a connection's start (or a keep-alive request's first byte) to the end of its headers. */
+  headersTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this (default 120 s, past the apiserver's 90 s). */
+  idleTimeoutMs?: number;
+  /** Open connections at once; one more is closed at once. */
+  maxConnections?: number;
 }
 
 export interface Webhook {
@@ -44,23 +62,71 @@ export interface Webhook {
 // The apiserver's Go client keeps idle connections 90 s; closing ours first would make it send a
 // POST on a dead connection (POSTs are not retried). So stay longer than it does.
 const KEEP_ALIVE_MS = 120_000;
+/** kube-apiserver sends its headers at once; a client that dribbles them is cut after this. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/**
+ * kube-apiserver keeps one connection per request in flight and reuses idle ones: a few dozen at
+ * most for this webhook. The cap keeps a flood of connections from holding memory and sockets.
+ */
+export const MAX_CONNECTIONS = 128;
 
 export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
   const log = opts.log ?? createLogger({ name: "webhook" });
   const registry = opts.registry ?? createRegistry();
   const metrics = webhookMetrics(registry);
   const evaluation = { defaults: opts.defaults ?? BUILTIN_DEFAULTS, scope: opts.scope ?? DEFAULT_SCOPE };
+  // Every review reads `evaluation`, so a changed file applies from the next review on.
+  const defaultsFile = opts.defaultsFile;
+  const defaults: WatchedFiles<ClusterDefaults> | undefined = defaultsFile
+    ? watchFiles({
+        files: [defaultsFile],
+        parse: ([text]) => parseDefaultsYaml(text!, defaultsFile),
+        log,
+        ...(opts.certificatePollMs !== undefined ? { pollMs: opts.certificatePollMs } : {}),
+        onLoad: (value, previous) => {
+          evaluation.defaults = value;
+          metrics.defaultsReloads.inc({ result: "loaded" });
+          if (previous) log.info({ defaults: value, previous }, "cluster defaults reloaded");
+        },
+        onRefuse: (error, kept) => {
+          metrics.defaultsReloads.inc({ result: "refused" });
+          log.warn(
+            { error, keeping: kept ?? evaluation.defaults },
+            "cluster defaults refused; keeping the previous ones",
+          );
+        },
+      })
+    : undefined;
+  await defaults?.check();
+  const requestTimeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const headersTimeoutMs = opts.headersTimeoutMs ?? HEADERS_TIMEOUT_MS;
   const app = createApp({
     log,
     metrics,
     options: () => evaluation,
     maxBodyBytes: opts.maxBodyBytes ?? MAX_BODY_BYTES,
+    requestTimeoutMs,
   });
 
-  const server: Server = createServer({ minVersion: "TLSv1.2" }, app);
-  server.keepAliveTimeout = KEEP_ALIVE_MS;
-  server.headersTimeout = KEEP_ALIVE_MS + 5_000;
-  server.requestTimeout = 60_000;
+  const server: Server = createServer(
+    {
+      minVersion: "TLSv1.2",
+      // A connection that never finishes its handshake holds a slot until then.
+      handshakeTimeout: headersTimeoutMs,
+      // Node checks the header and request timeouts this often (30 s by default, which let a
+      // dribbled request live 30 s past its timeout).
+      connectionsCheckingInterval: Math.min(1000, Math.ceil(headersTimeoutMs / 4)),
+    },
+    app,
+  );
+  server.keepAliveTimeout = opts.idleTimeoutMs ?? KEEP_ALIVE_MS;
+  // Node ≥ 18 times headers from a request's first byte, not from the idle wait before it, so
+  // this no longer has to exceed the keep-alive timeout.
+  server.headersTimeout = headersTimeoutMs;
+  // A backstop behind the app's own deadline (which answers with an AdmissionReview first).
+  server.requestTimeout = requestTimeoutMs + 2_000;
+  server.maxConnections = opts.maxConnections ?? MAX_CONNECTIONS;
+  server.on("drop", () => metrics.overload.inc({ reason: "connections" }));
   const sockets = new Set<Socket>();
   server.on("connection", (s: Socket) => {
     sockets.add(s);
@@ -102,6 +168,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     probes = await startProbeServer({ port: opts.probePort ?? 8080, host, registry, ready });
   } catch (err) {
     certificate.close();
+    defaults?.close();
     server.close();
     throw err;
   }
@@ -122,6 +189,7 @@ export async function startWebhook(opts: WebhookOptions): Promise<Webhook> {
     await stopped;
     clearTimeout(deadline);
     certificate.close();
+    defaults?.close();
     await probes.close();
     log.info("webhook stopped");
   };

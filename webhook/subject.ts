@@ -37,9 +37,34 @@ export function subjectOf(request: AdmissionRequest, which: "object" | "oldObjec
       ]),
     };
   }
+  const tooMany = annotationsOverLimit(raw);
+  if (tooMany !== undefined) return { judge: false, response: errored(uid, 400, tooMany) };
   const parsed = parseService(raw.kind === undefined ? { ...raw, kind: "Service" } : raw);
   if (!parsed.ok) return { judge: false, response: errored(uid, 400, parsed.error) };
   return { judge: true, raw, service: parsed.service, id: serviceId(request, parsed.service) };
+}
+
+/** Kubernetes' own limit on an object's annotations, keys and values together (apimachinery). */
+export const ANNOTATIONS_MAX_BYTES = 256 * 1024;
+
+/**
+ * The API server refuses an object whose annotations pass 256 KiB, so a bigger set never becomes
+ * a Service; judging one anyway (a finding per key) would let one request cost seconds of CPU.
+ */
+function annotationsOverLimit(raw: Record<string, unknown>): string | undefined {
+  const annotations = (raw.metadata as { annotations?: unknown } | null | undefined)?.annotations;
+  if (annotations === null || typeof annotations !== "object") return undefined;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: most reviews are settled by the cheap count.
+  let units = 0;
+  for (const [k, v] of Object.entries(annotations))
+    units += k.length + (typeof v === "string" ? v.length : 0);
+  if (units * 3 <= ANNOTATIONS_MAX_BYTES) return undefined;
+  let bytes = 0;
+  for (const [k, v] of Object.entries(annotations))
+    bytes += Buffer.byteLength(k) + (typeof v === "string" ? Buffer.byteLength(v) : 0);
+  return bytes <= ANNOTATIONS_MAX_BYTES
+    ? undefined
+    : `metadata.annotations: too long: must have at most ${ANNOTATIONS_MAX_BYTES} bytes (Kubernetes' limit)`;
 }
 
 function serviceId(request: AdmissionRequest, service: Service): string {
