@@ -1,8 +1,8 @@
 // The only code that talks to nftlb. Every call resolves to a result value, never throws, and
 // classifies failures so callers know whether retrying can help (see NftlbErrorKind).
-import type { Farm, NftlbError, NftlbResult } from "./types.ts";
+import type { Farm, ListedAddress, NftlbError, NftlbResult } from "./types.ts";
 import { createTransport, redact, type Answer, type Send } from "./transport.ts";
-import { parseFarms, parseMessage } from "./parse.ts";
+import { parseAddresses, parseFarms, parseMessage } from "./parse.ts";
 import { serializeFarms, type FarmPatch } from "./serialize.ts";
 import { validateFarms } from "./validate.ts";
 import { verifyWritten } from "./verify.ts";
@@ -41,6 +41,11 @@ export interface NftlbClientOptions {
 export interface NftlbClient {
   listFarms(): Promise<NftlbResult<Farm[]>>;
   getFarm(name: string): Promise<NftlbResult<Farm | undefined>>;
+  /**
+   * Every address object nftlb holds (GET /addresses: ~450 KB and ~10 ms at 1,000 farms, against
+   * ~7 MB and ~90 ms for GET /farms). Leaves `known()` as it is.
+   */
+  listAddresses(): Promise<NftlbResult<ListedAddress[]>>;
   /** One POST for the whole batch, then a GET to check that what was written is in place. */
   upsertFarms(farms: readonly FarmPatch[]): Promise<NftlbResult<Farm[]>>;
   deleteFarm(name: string): Promise<NftlbResult<void>>;
@@ -166,6 +171,14 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     return farms;
   };
 
+  const listAddresses = async (): Promise<NftlbResult<ListedAddress[]>> => {
+    const res = await call("listAddresses", "GET", "/addresses");
+    if (!res.ok) return res;
+    const listed = parseAddresses(res.value.body);
+    if (!listed.ok) return fail("listAddresses", "terminal", listed.message, res.value.status);
+    return listed;
+  };
+
   const del = async (operation: string, path: string, names: string[], forget: () => void) => {
     const bad = checkNames(operation, ...names);
     if (bad) return bad;
@@ -180,6 +193,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     getFarm: (name) => getFarm(name),
 
     listFarms,
+    listAddresses,
 
     async upsertFarms(farms) {
       const operation = "upsertFarms";

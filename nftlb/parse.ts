@@ -2,7 +2,7 @@
 // and nftlb pads some values with a trailing space ("srcip "), so every string is trimmed. A field
 // GET leaves out takes nftlb's default from normalise.ts, the one table plan compares with.
 import { z } from "zod";
-import type { Address, Backend, BackendState, Farm } from "./types.ts";
+import type { Address, Backend, BackendState, Farm, ListedAddress } from "./types.ts";
 import { ADDRESS_DEFAULTS, BACKEND_DEFAULTS, FARM_DEFAULTS } from "./normalise.ts";
 
 const str = z.string().transform((s) => s.trim());
@@ -15,6 +15,10 @@ const AddressJson = z.looseObject({
   ports: optStr,
   protocol: optStr,
 });
+
+// GET /addresses also says how many farms use each address object (`used`).
+const ListedAddressJson = AddressJson.extend({ used: optStr });
+const AddressesAnswer = z.looseObject({ addresses: z.array(ListedAddressJson) });
 
 const BackendJson = z.looseObject({
   name: str,
@@ -111,6 +115,19 @@ export const parseFarms = (body: string): Parsed<Farm[]> => {
   if (!farms.success)
     return { ok: false, message: `answer is not a farm list: ${z.prettifyError(farms.error)}` };
   return { ok: true, value: farms.data.farms.map(toFarm) };
+};
+
+/** GET /addresses: every address object nftlb holds, with the number of farms using it. */
+export const parseAddresses = (body: string): Parsed<ListedAddress[]> => {
+  const doc = json(body);
+  if (!doc.ok) return doc;
+  const listed = AddressesAnswer.safeParse(doc.value);
+  if (!listed.success)
+    return { ok: false, message: `answer is not an address list: ${z.prettifyError(listed.error)}` };
+  return {
+    ok: true,
+    value: listed.data.addresses.map((a) => ({ ...toAddress(a), used: Number(a.used ?? "0") || 0 })),
+  };
 };
 
 /** The `response` message of a non-GET answer; nftlb does not escape quotes, so fall back to the raw body. */

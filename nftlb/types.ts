@@ -36,6 +36,9 @@ export interface Backend {
 }
 
 /** A virtual address of a farm (one element of the farm's `addresses`). */
+/** An address object as GET /addresses lists it: `used` is the number of farms sharing it. */
+export type ListedAddress = Address & { used: number };
+
 export interface Address {
   name: string;
   family: Family;

@@ -2,7 +2,7 @@
 // backends given are set, others kept), DELETEs remove, every write is recorded, and failures
 // are injected by farm name or for the next call. The real daemon is used in test/ and bench/.
 import type { NftlbClient, NftlbError, NftlbResult } from "../nftlb/index.ts";
-import type { Farm } from "../nftlb/types.ts";
+import type { Farm, ListedAddress } from "../nftlb/types.ts";
 import type { FarmPatch } from "../nftlb/serialize.ts";
 
 export class FakeNftlb implements NftlbClient {
@@ -14,6 +14,8 @@ export class FakeNftlb implements NftlbClient {
   refuse = new Set<string>();
   /** The next calls fail with these kinds, in order. */
   failNext: NftlbError["kind"][] = [];
+  /** How many times each whole listing was read. */
+  listed = { farms: 0, addresses: 0 };
 
   #fail<T>(operation: string): NftlbResult<T> | undefined {
     const kind = this.failNext.shift();
@@ -42,8 +44,23 @@ export class FakeNftlb implements NftlbClient {
   listFarms(): Promise<NftlbResult<Farm[]>> {
     const f = this.#fail<Farm[]>("listFarms");
     if (f) return Promise.resolve(f);
+    this.listed.farms++;
     this.#known = new Map([...this.farms].map(([k, v]) => [k, structuredClone(v)]));
     return Promise.resolve({ ok: true, value: [...this.#known.values()] });
+  }
+
+  /** Address objects are shared by name, as in nftlb: one entry per name, `used` by that many farms. */
+  listAddresses(): Promise<NftlbResult<ListedAddress[]>> {
+    const f = this.#fail<ListedAddress[]>("listAddresses");
+    if (f) return Promise.resolve(f);
+    this.listed.addresses++;
+    const byName = new Map<string, ListedAddress>();
+    for (const farm of this.farms.values())
+      for (const a of farm.addresses) {
+        const seen = byName.get(a.name);
+        byName.set(a.name, seen ? { ...seen, used: seen.used + 1 } : { ...structuredClone(a), used: 1 });
+      }
+    return Promise.resolve({ ok: true, value: [...byName.values()] });
   }
 
   getFarm(name: string): Promise<NftlbResult<Farm | undefined>> {

@@ -21,6 +21,7 @@ export function meteredNftlb(
   return {
     listFarms: wrap("listFarms", () => client.listFarms()),
     getFarm: wrap("getFarm", (name: string) => client.getFarm(name)),
+    listAddresses: wrap("listAddresses", () => client.listAddresses()),
     upsertFarms: wrap("upsertFarms", (farms: Parameters<NftlbClient["upsertFarms"]>[0]) =>
       client.upsertFarms(farms),
     ),

@@ -2,7 +2,15 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Farm } from "../nftlb/types.ts";
 import { SENTINEL_FARM } from "../nftlb/index.ts";
-import { claimsNewAddress, ForeignHolds, foreignHolds, isMarked, markOwned, ownsIn } from "./ownership.ts";
+import {
+  claimsNewAddress,
+  ForeignHolds,
+  foreignHolds,
+  isMarked,
+  markOwned,
+  ownsIn,
+  unseenHolder,
+} from "./ownership.ts";
 
 const farm = (name: string, ip = "10.96.0.10", extra: Partial<Farm> = {}): Farm => ({
   name,
@@ -79,4 +87,40 @@ test("foreign holds: only holders that are not desired farms; re-check frees a S
   legacy.addresses[0]!.name = "other";
   assert.deepEqual(await w.recheck(nftlb), ["ns/web"], "the holder moved off the address");
   assert.equal(w.count, 0);
+});
+
+test("unseenHolder: an address about to be claimed is worth a full re-read only when nftlb lists a holder not seen", () => {
+  const web = markOwned(farm("ns.web.http", "10.96.0.10"));
+  const known = new Map([[web.name, web]]);
+  const db = farm("ns.db.http", "10.96.0.11");
+  const listed = (ip: string, used = 1, name = `tcp-${ip}-80`) => ({
+    name,
+    family: "ipv4" as const,
+    "ip-addr": ip,
+    ports: "80",
+    protocol: "tcp" as const,
+    used,
+  });
+  assert.equal(unseenHolder([db], known, [listed("10.96.0.10")]), false, "only known addresses listed");
+  assert.equal(unseenHolder([web], known, [listed("10.96.0.10", 2)]), false, "nothing new is claimed");
+  assert.equal(unseenHolder([db], known, [listed("10.96.0.11")]), true, "an object of the claimed name");
+  assert.equal(
+    unseenHolder([db], known, [listed("10.96.0.11", 1, "vip-by-hand")]),
+    true,
+    "another name on the claimed VIP:port",
+  );
+  const shared = farm("ns.web2.http", "10.96.0.10");
+  assert.equal(
+    unseenHolder([shared], new Map(), [listed("10.96.0.10", 1)]),
+    true,
+    "an object no known farm accounts for",
+  );
+  const other = markOwned(farm("ns.other.http", "10.96.0.10"));
+  assert.equal(
+    unseenHolder([{ ...db, addresses: web.addresses }], new Map([[other.name, other]]), [
+      listed("10.96.0.10", 2),
+    ]),
+    true,
+    "used by more farms than the known ones",
+  );
 });

@@ -12,12 +12,13 @@ import {
   foreignHolds,
   markOwned,
   ownsIn,
+  unseenHolder,
   type ForeignHold,
 } from "./ownership.ts";
 import { adoptions, intoAdopted, reportUpstream, upstreamHolds, type Adoptions } from "./upstream-farms.ts";
 
 export interface OwnershipDeps {
-  nftlb: Pick<NftlbClient, "known" | "listFarms" | "getFarm">;
+  nftlb: Pick<NftlbClient, "known" | "listFarms" | "listAddresses" | "getFarm">;
   adopt: boolean;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   event(key: string, reason: string, message: string, type: EventType): void;
@@ -40,16 +41,22 @@ export class PassOwnership {
   /**
    * The farms to write: every one marked, an adopted one under the upstream farm's name. A farm
    * made behind the syncer's back since nftlb was last read may hold an address about to be
-   * claimed (by VIP:port, or by name: address objects are shared), so nftlb is read again first.
+   * claimed (by VIP:port, or by name: address objects are shared), so nftlb's address objects
+   * are read first, and all its farms again only when those show a holder not seen yet.
    */
   async desired(farms: readonly Farm[]): Promise<{ farms: Farm[] } | { error: NftlbError }> {
     const { nftlb, adopt } = this.#d;
     this.#adopted = adoptions(farms, nftlb.known(), adopt);
     const held = (f: string, a: string) => this.#foreign.has(f, a);
-    if (claimsNewAddress(intoAdopted(farms, this.#adopted), nftlb.known(), held)) {
-      const listed = await nftlb.listFarms();
-      if (!listed.ok) return { error: listed.error };
-      this.#adopted = adoptions(farms, nftlb.known(), adopt);
+    const claiming = intoAdopted(farms, this.#adopted);
+    if (claimsNewAddress(claiming, nftlb.known(), held)) {
+      const addresses = await nftlb.listAddresses();
+      if (!addresses.ok) return { error: addresses.error };
+      if (unseenHolder(claiming, nftlb.known(), addresses.value)) {
+        const listed = await nftlb.listFarms();
+        if (!listed.ok) return { error: listed.error };
+        this.#adopted = adoptions(farms, nftlb.known(), adopt);
+      }
     }
     return { farms: intoAdopted(farms, this.#adopted).map(markOwned) };
   }

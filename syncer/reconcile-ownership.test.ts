@@ -1,0 +1,50 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FULL } from "./reconcile.ts";
+import type { Farm } from "../nftlb/types.ts";
+import { setup } from "./reconcile.test-helpers.ts";
+
+test("a Service claiming a new address reads nftlb's address objects, not every farm, when nothing new holds it", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  const before = { ...t.nftlb.listed };
+  t.cluster.put("ns", "db", "10.96.0.11", ["10.1.0.2"]);
+  t.queue.add("ns/db");
+  await t.run();
+  assert.ok(t.nftlb.farms.has("ns.db.http"), "the new Service is programmed");
+  assert.deepEqual(t.nftlb.listed, { farms: before.farms, addresses: before.addresses + 1 });
+  await t.stop();
+});
+
+test("a farm made behind the syncer's back on the address a new Service claims: all farms re-read, AddressInUse, no write over it", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  const written = t.nftlb.farms.get("ns.web.http")!;
+  // By hand, since nftlb was last read: a farm of its own on 10.96.0.12:80, unmarked.
+  const handmade: Farm = {
+    ...structuredClone(written),
+    name: "handmade",
+    "tcp-strict-log-prefix": "",
+    addresses: [{ name: "vip-12", family: "ipv4", "ip-addr": "10.96.0.12", ports: "80", protocol: "tcp" }],
+  };
+  t.nftlb.farms.set("handmade", handmade);
+  const before = { ...t.nftlb.listed };
+  t.cluster.put("ns", "api", "10.96.0.12", ["10.1.0.3"]);
+  t.queue.add("ns/api");
+  await t.run();
+  assert.equal(t.nftlb.listed.farms, before.farms + 1, "the address listing showed an unseen holder");
+  assert.deepEqual(t.nftlb.farms.get("handmade"), handmade, "the hand-made farm is left as it was");
+  assert.ok(
+    !t.nftlb.farms.get("ns.api.http")?.addresses.some((a) => a["ip-addr"] === "10.96.0.12"),
+    "the Service's farm does not take the held address",
+  );
+  assert.ok(
+    t.events.some((e) => e.includes("ns/api AddressInUse")),
+    `an AddressInUse Event: ${t.events.join("; ")}`,
+  );
+  await t.stop();
+});
