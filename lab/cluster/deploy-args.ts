@@ -60,6 +60,9 @@ const setFlag = (args: string[], flag: string, value: string): string[] => {
 const expand = (args: string[], env: Record<string, string>): string[] =>
   args.map((a) => a.replace(/\$\((\w+)\)/g, (m, v: string) => env[v] ?? m));
 
+/** The ConfigMap kube-nftlb-defaults' file, which the syncer and the webhook both read. */
+const DEFAULTS_FILE = path.join(REPO, "deploy/node/defaults.yaml");
+
 /** The syncer's /metrics /readyz port in the lab (kube-proxy's metrics port). */
 export const SYNCER_METRICS_PORT = 10249;
 
@@ -86,6 +89,8 @@ export function syncerArgs(o: {
   args = setFlag(args, "--nftlb-url", o.nftlbUrl);
   args = setFlag(args, "--nftlb-key-file", o.keyFile);
   args = setFlag(args, "--node-rules", `unix:${o.nodeRulesSocket}`);
+  // The cluster defaults: deploy/'s ConfigMap file itself (syncer.yaml names its mount path).
+  args = setFlag(args, "--defaults-file", DEFAULTS_FILE);
   // The settings file is the one deploy/ puts in the ConfigMap.
   args = args.map((a) =>
     a.replace("/etc/kube-nftlb/syncer/syncer.yaml", path.join(REPO, "deploy/node/syncer.yaml")),
@@ -122,7 +127,7 @@ export function webhookArgs(o: { tlsDir: string }): string[] {
   return expand(c.args ?? [], env).map((a) =>
     a
       .replace("/etc/kube-nftlb/tls/", `${o.tlsDir}/`)
-      .replace("/etc/kube-nftlb/defaults/defaults.yaml", path.join(REPO, "deploy/admission/defaults.yaml")),
+      .replace("/etc/kube-nftlb/defaults/defaults.yaml", DEFAULTS_FILE),
   );
 }
 
