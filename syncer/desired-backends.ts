@@ -25,8 +25,9 @@ interface Candidate {
  * 1. every endpoint of the family in a group whose port has the Service port's name and protocol,
  *    with that port (a group without such a port serves nothing for this Service port);
  * 2. only those on `localNode` when the traffic policy is Local;
- * 3. deduplicated by address (an endpoint may sit in two slices for a moment): a ready copy
- *    beats a serving-and-terminating one, which beats the rest; otherwise the first group wins;
+ * 3. deduplicated by address and port, as kube-proxy does (an endpoint may sit in two slices for
+ *    a moment; one address on two ports — two hostNetwork Pods of a node — is two backends): a
+ *    ready copy beats a serving-and-terminating one, which beats the rest; else the first group;
  * 4. the ready ones; if none is ready, the serving-and-terminating ones (kube-proxy's fallback,
  *    applied after the node filter as kube-proxy does for Local policies); for a Cluster policy,
  *    the ready ones the EndpointSlice hints leave this node (topology.ts).
@@ -40,9 +41,10 @@ export function selectBackends(groups: readonly EndpointGroup[], q: BackendQuery
     for (const endpoint of group.endpoints) {
       if (endpoint.family !== q.family) continue;
       if (q.localNode !== undefined && endpoint.nodeName !== q.localNode) continue;
-      const seen = byAddress.get(endpoint.address);
+      const key = `${endpoint.address} ${port.port}`;
+      const seen = byAddress.get(key);
       if (seen === undefined || rank(endpoint) > rank(seen.endpoint)) {
-        byAddress.set(endpoint.address, { endpoint, port: port.port });
+        byAddress.set(key, { endpoint, port: port.port });
       }
     }
   }
@@ -60,8 +62,8 @@ export function selectBackends(groups: readonly EndpointGroup[], q: BackendQuery
     const ready = all.filter((c) => c.endpoint.ready);
     chosen = ready.length > 0 ? ready : all.filter((c) => usableWhileTerminating(c.endpoint));
   }
-  chosen.sort((a, b) => compare(a.endpoint.address, b.endpoint.address));
-  const names = backendNames(chosen.map((c) => c.endpoint));
+  chosen.sort((a, b) => compare(a.endpoint.address, b.endpoint.address) || a.port - b.port);
+  const names = backendNames(chosen.map((c) => ({ ...c.endpoint, port: c.port })));
   return chosen
     .map((c, i): Backend => ({
       name: names[i]!,

@@ -48,18 +48,26 @@ export function addressName(protocol: NftlbProtocol, address: string, port: numb
 
 /**
  * Backend names for one farm's endpoints, in the same order: the Pod's name, else the address
- * (`:` becomes `-`). Names that would repeat within the farm get `_<address>` appended — the
- * addresses are unique within a farm, so the result is too. Long names are shortened by fit().
+ * (`:` becomes `-`). Names that would repeat within the farm get `_<address>` appended, and
+ * where that still repeats (one address on two ports) `_<address>-<port>` — address and port are
+ * unique within a farm, so the result is too. Long names are shortened by fit().
  */
-export function backendNames(endpoints: readonly { address: string; podName?: string }[]): string[] {
+export function backendNames(
+  endpoints: readonly { address: string; port?: number; podName?: string }[],
+): string[] {
   const base = endpoints.map((e) =>
     e.podName === undefined ? sanitizeAddress(e.address) : sanitize(e.podName),
   );
   const count = new Map<string, number>();
   for (const n of base) count.set(n, (count.get(n) ?? 0) + 1);
-  return base.map((n, i) => {
-    const unique = count.get(n) === 1 ? n : `${n}_${sanitizeAddress(endpoints[i]!.address)}`;
-    return fit(unique, MAX_BACKEND_NAME);
+  const withAddress = base.map((n, i) =>
+    count.get(n) === 1 ? n : `${n}_${sanitizeAddress(endpoints[i]!.address)}`,
+  );
+  const again = new Map<string, number>();
+  for (const n of withAddress) again.set(n, (again.get(n) ?? 0) + 1);
+  return withAddress.map((n, i) => {
+    const port = endpoints[i]!.port;
+    return fit(again.get(n) === 1 || port === undefined ? n : `${n}-${port}`, MAX_BACKEND_NAME);
   });
 }
 

@@ -28,6 +28,7 @@ import { groupsFromSlices, isRecord, optional as opt, type EndpointGroup } from 
 import { groupsFromEndpoints } from "./endpoints-v1.ts";
 import { readSourceRanges } from "../annotations/source-ranges.ts";
 import { farmRules, proxiedIngress, type ServiceNodeRules } from "./node-rules-desired.ts";
+import { notUnicast } from "./endpoint-addresses.ts";
 
 export interface NodeInfo {
   name: string;
@@ -142,6 +143,8 @@ function build(
     ...evaluation.warnings.map((f) => ({ severity: "warning" as const, ...f })),
   ];
   if (!evaluation.balanced.balanced) return { service: ref, farms: [], problems };
+
+  groups = usableGroups(groups, problems);
 
   // stlsdnat is refused by the contract (annotations/contract.ts); dsr needs the node's side.
   const wantsDsr = evaluation.settings.mode === "dsr";
@@ -262,6 +265,26 @@ interface DsrNode {
 }
 
 /** The node's side of a dsr farm, or an error problem (the farm is then served in snat). */
+/** The groups without endpoints whose address is no unicast Pod address; each dropped one said once. */
+function usableGroups(groups: EndpointGroup[], problems: Problem[]): EndpointGroup[] {
+  const dropped = new Map<string, string>();
+  const out = groups.map((g) => ({
+    ...g,
+    endpoints: g.endpoints.filter((e) => {
+      const kind = notUnicast(e.address, e.family);
+      if (kind !== undefined) dropped.set(e.address, `${kind} (${g.source})`);
+      return kind === undefined;
+    }),
+  }));
+  for (const [address, why] of dropped)
+    problems.push({
+      severity: "warning",
+      key: "endpoints",
+      message: `endpoint address ${address} is not a unicast Pod address: ${why}; not used as a backend`,
+    });
+  return out;
+}
+
 function dsrNode(options: DesiredOptions, problems: Problem[]): DsrNode | undefined {
   const { iface, ifaceMac: mac, oface } = options;
   if (iface && mac && oface) return { iface, mac, oface };
