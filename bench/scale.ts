@@ -42,6 +42,20 @@ import { attribute, printBreakdown, type Breakdown } from "./lib/latency-attribu
 import { phaseProfiler } from "./lib/cpu-profile.ts";
 
 const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  // The usage is this file's opening comment, so the two cannot drift apart.
+  const head = readFileSync(new URL(import.meta.url), "utf8").split("\n");
+  console.log(
+    head
+      .slice(
+        0,
+        head.findIndex((l) => !l.startsWith("//")),
+      )
+      .map((l) => l.replace(/^\/\/ ?/, ""))
+      .join("\n"),
+  );
+  process.exit(0);
+}
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
 const option = (name: string) => {
   const i = args.indexOf(name);
