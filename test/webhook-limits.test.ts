@@ -229,8 +229,12 @@ function postEarly(port: number, body: string): Promise<{ status: number; body: 
         res.on("end", () => resolve({ status: res.statusCode ?? 0, body: text }));
       },
     );
-    req.on("error", (err) => {
-      if (!answered) reject(err);
+    req.on("error", (err: NodeJS.ErrnoException) => {
+      if (answered) return;
+      // The early answer and our last writes can cross: Node's client then reports EPIPE or
+      // ECONNRESET before it has parsed the answer. Said as status -1, for the caller to ask again.
+      if (err.code === "EPIPE" || err.code === "ECONNRESET") resolve({ status: -1, body: err.code });
+      else reject(err);
     });
     req.end(body);
   });
@@ -251,6 +255,9 @@ test("a real webhook process stays within 64 MiB of growth under four concurrent
       const before = rss(child.pid!).rss;
       const answers = await Promise.all([1, 2, 3, 4].map(() => postEarly(port, body)));
       const growth = rss(child.pid!).peak - before;
+      // A request whose answer was lost to that race is asked again, alone: its answer must be
+      // the same denial (a server that always cuts the connection still fails below).
+      for (const [i, a] of answers.entries()) if (a.status === -1) answers[i] = await postEarly(port, body);
       for (const a of answers) {
         assert.equal(a.status, 200, what);
         assert.ok(a.body.length < 4096, `${what}: an answer of ${a.body.length} bytes`);
