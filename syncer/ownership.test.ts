@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Farm } from "../nftlb/types.ts";
+import { defaultFarm } from "../nftlb/farm-fixture.test-helpers.ts";
 import { SENTINEL_FARM } from "../nftlb/index.ts";
 import {
   claimsNewAddress,
@@ -12,21 +13,13 @@ import {
   unseenHolder,
 } from "./ownership.ts";
 
-const farm = (name: string, ip = "10.96.0.10", extra: Partial<Farm> = {}): Farm => ({
-  name,
-  family: "ipv4",
-  mode: "snat",
-  protocol: "tcp",
-  scheduler: "rr",
-  "sched-param": "none",
-  persistence: "none",
-  "persist-ttl": "60",
-  helper: "none",
-  log: "none",
-  addresses: [{ name: `tcp-${ip}-80`, family: "ipv4", "ip-addr": ip, ports: "80", protocol: "tcp" }],
-  backends: [],
-  ...extra,
-});
+const farm = (name: string, ip = "10.96.0.10", extra: Partial<Farm> = {}): Farm =>
+  defaultFarm(
+    name,
+    [{ name: `tcp-${ip}-80`, family: "ipv4", "ip-addr": ip, ports: "80", protocol: "tcp" }],
+    [],
+    extra,
+  );
 
 test("only marked farms are owned, whatever their names; the mark survives nftlb's trimming", () => {
   const known = new Map<string, Farm>();

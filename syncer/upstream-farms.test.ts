@@ -1,29 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Farm } from "../nftlb/types.ts";
+import { defaultFarm } from "../nftlb/farm-fixture.test-helpers.ts";
 import { markOwned } from "./ownership.ts";
 import { adoptions, intoAdopted, UPSTREAM_FARM } from "./upstream-farms.ts";
 
-const farm = (name: string, ips: string[], up = true): Farm => ({
-  name,
-  family: "ipv4",
-  mode: "snat",
-  protocol: "tcp",
-  scheduler: "rr",
-  "sched-param": "none",
-  persistence: "none",
-  "persist-ttl": "60",
-  helper: "none",
-  log: "none",
-  addresses: ips.map((ip) => ({
-    name: `a-${ip}`,
-    family: "ipv4",
-    "ip-addr": ip,
-    ports: "80",
-    protocol: "tcp",
-  })),
-  backends: [{ name: "b", "ip-addr": "10.1.0.1", port: "8080", state: up ? "up" : "down" }],
-});
+const farm = (name: string, ips: string[], up = true): Farm =>
+  defaultFarm(
+    name,
+    ips.map((ip) => ({ name: `a-${ip}`, family: "ipv4", "ip-addr": ip, ports: "80", protocol: "tcp" })),
+    [{ name: "b", "ip-addr": "10.1.0.1", port: "8080", state: up ? "up" : "down" }],
+  );
 const known = (...farms: Farm[]) => new Map(farms.map((f) => [f.name, f]));
 
 test("the original project's farm names: <service>--<port>", () => {
