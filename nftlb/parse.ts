@@ -144,7 +144,7 @@ export const parseAddresses = (body: string, mentioning?: readonly string[]): Pa
 
 // An answer cut short or not nftlb's is parsed (and refused) as usual, never read as "none".
 const looksLikeAddresses = (body: string): boolean =>
-  /^\s*\{\s*"addresses"\s*:\s*\[/.test(body) && /\]\s*\}\s*$/.test(body);
+  /^\s*\{\s*"addresses"\s*:\s*\[/.test(body) && /\]\s*\}\s*$/.test(body.slice(-64));
 
 /** The `response` message of a non-GET answer; nftlb does not escape quotes, so fall back to the raw body. */
 export const parseMessage = (body: string): string => {

@@ -25,9 +25,13 @@ export const OWNER_MARK = "kube-nftlb KNAME-FNAME ";
 
 export const markOwned = (farm: Farm): Farm => ({ ...farm, [OWNER_FIELD]: OWNER_MARK });
 
-/** nftlb lists strings as stored; the parser trims them. */
-export const isMarked = (farm: Pick<Farm, typeof OWNER_FIELD>): boolean =>
-  farm[OWNER_FIELD]?.trim() === OWNER_MARK.trim();
+const TRIMMED_MARK = OWNER_MARK.trim();
+
+/** nftlb lists strings as stored; the parser trims them. (Asked of every farm on every pass: no copy.) */
+export const isMarked = (farm: Pick<Farm, typeof OWNER_FIELD>): boolean => {
+  const v = farm[OWNER_FIELD];
+  return v === OWNER_MARK || v === TRIMMED_MARK || v?.trim() === TRIMMED_MARK;
+};
 
 /** plan's `owns`: whether nftlb's farm of that name carries the mark (the sentinel is the client's). */
 export const ownsIn =
