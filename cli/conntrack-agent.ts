@@ -52,7 +52,6 @@ export async function run(argv: string[]): Promise<number> {
     log.error({ err: (err as Error).message }, "conntrack agent could not start");
     return 1;
   }
-  log.info({ socket: values.socket }, "conntrack agent listening");
   const shutdown = createShutdown({ log });
   shutdown.add("conntrack-agent", () => agent.close());
   await shutdown.onSignals();
