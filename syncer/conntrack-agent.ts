@@ -1,5 +1,6 @@
-// The conntrack agent: the only kube-nftlb process that holds CAP_NET_ADMIN (and nothing else).
-// It runs in its own container of the node pod, as uid 0 with every other capability dropped, no
+// The conntrack agent: it holds CAP_NET_ADMIN and nothing else, like the node-rules agent
+// (syncer/node-rules-agent.ts); no other kube-nftlb process of the node pod has it. It runs
+// in its own container of the node pod, as uid 0 with every other capability dropped, no
 // API token and a read-only root filesystem, and listens on a unix socket in an in-memory volume
 // it shares with the syncer. The syncer (non-root, no capabilities, the API token) sends the UDP
 // Service addresses and their serving backends after each verified write; the agent lists the
