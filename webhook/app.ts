@@ -15,6 +15,7 @@ import {
 import { validate, type ValidateOptions } from "./validate.ts";
 import { contentTypeProblem, readJson } from "./body.ts";
 import { BodyGate } from "./body-gate.ts";
+import { endAfterBody } from "./drain.ts";
 import type { WebhookMetrics } from "./metrics.ts";
 
 /** An AdmissionReview carries object and oldObject, each up to the apiserver's 3 MiB (controller-runtime's figure). */
@@ -128,7 +129,12 @@ export function createApp(opts: AppOptions): express.Express {
     res.statusCode = httpStatus;
     res.setHeader("content-type", "application/json; charset=utf-8");
     res.setHeader("content-length", Buffer.byteLength(text));
-    res.end(text);
+    // Past the deadline (408) or when busy (429) the connection closes at once: reading the rest
+    // is what those answers refuse to do. Any other early answer waits for the body's end, so
+    // the client is not reset while still sending it (webhook/drain.ts).
+    if (req.complete || httpStatus === 408 || httpStatus === 429) return void res.end(text);
+    res.write(text);
+    endAfterBody(req, res);
   };
 
   // At the deadline: answered (408) and the connection closed, however slowly the body comes.
@@ -173,8 +179,9 @@ export function createApp(opts: AppOptions): express.Express {
     if (res[ANSWERED]) return;
     if (!body.ok) {
       if (body.status === 0) return; // the client went away
-      // Past the size limit the rest is not worth reading; past the value count (a body within
-      // the size limit) it is drained, so a client still sending sees the answer, not a reset.
+      entered?.(); // what is left of the body is thrown away: it costs no memory
+      // Past the size limit the connection is not kept for another request; the rest of the
+      // body is still read (up to a bound) before it closes, so the client sees the answer.
       if ("close" in body && body.close) res.set("connection", "close");
       return answer(req, res, path, errored("", body.status, body.message));
     }
