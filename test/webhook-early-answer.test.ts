@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
+import { randomBytes } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { createLogger } from "../runtime/index.ts";
 import { startWebhook } from "../webhook/server.ts";
@@ -54,10 +56,16 @@ async function open() {
   return { socket, seen, write };
 }
 
-const head = (length: number, path: string, type: string, close: boolean) =>
-  `POST ${path} HTTP/1.1\r\nHost: webhook\r\nContent-Type: ${type}\r\nContent-Length: ${length}\r\n` +
-  (close ? "Connection: close\r\n" : "") +
-  "\r\n";
+/** `type` may name an encoding after a space: "application/json gzip". */
+const head = (length: number, path: string, type: string, close: boolean) => {
+  const [media, encoding] = type.split(" ");
+  return (
+    `POST ${path} HTTP/1.1\r\nHost: webhook\r\nContent-Type: ${media}\r\nContent-Length: ${length}\r\n` +
+    (encoding ? `Content-Encoding: ${encoding}\r\n` : "") +
+    (close ? "Connection: close\r\n" : "") +
+    "\r\n"
+  );
+};
 
 const MiB = 2 ** 20;
 // Well past the 100,000 JSON values (each `{},` is two) within the first 300 KB of 6 MiB.
@@ -70,6 +78,8 @@ const overCounted = JSON.stringify(
   ),
 );
 const overLong = Buffer.alloc(7 * MiB + 4096, " ");
+// Past 7 MiB once decoded within its first few KiB, then 4 MiB more that the decoder never sees.
+const bomb = Buffer.concat([gzipSync(Buffer.alloc(8 * MiB, " ")), randomBytes(4 * MiB)]);
 const small = JSON.stringify(admissionReview(admission(service(), { uid: "small" })));
 
 // [what, body, path, content type, bytes sent before waiting for the answer, the answer]
@@ -90,6 +100,14 @@ const cases: [string, Buffer, string, string, number, RegExp][] = [
     0,
     /"code":413,.*"message":"request body exceeds/,
   ],
+  [
+    "a gzip body over 7 MiB once decoded",
+    bomb,
+    "/validate",
+    "application/json gzip",
+    64 * 1024,
+    /"code":413,.*"message":"request body exceeds/,
+  ],
   ["a wrong content type", overLong.subarray(0, 4 * MiB), "/validate", "text/plain", 0, /"code":415/],
   ["an unknown path", overLong.subarray(0, 4 * MiB), "/nowhere", "application/json", 0, /"code":404/],
 ];
@@ -99,7 +117,9 @@ for (const [what, body, path, type, first, answer] of cases) {
     test(`${what} (${close ? "Connection: close" : "keep-alive"}): answered early, the rest of the body still read, no reset`, async () => {
       const c = await open();
       try {
-        await c.write(head(body.length, path, type, close) + body.subarray(0, first).toString());
+        await c.write(
+          Buffer.concat([Buffer.from(head(body.length, path, type, close)), body.subarray(0, first)]),
+        );
         await until("the early answer", () => answer.test(c.seen.text));
         // Only now the rest: a server that stopped reading once it had answered resets the
         // connection under these bytes (or has already ended it), and a client still writing
