@@ -1,6 +1,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { tracedSend, type TraceEvent } from "./trace.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { tracedSend, traceToFile, type TraceEvent } from "./trace.ts";
 import type { Send } from "../nftlb/transport.ts";
 
 test("tracedSend reports each request before it is sent and after it is answered, result untouched", async () => {
@@ -31,4 +34,30 @@ test("tracedSend reports each request before it is sent and after it is answered
     events.every((e, i) => i === 0 || e.at >= events[i - 1]!.at),
     "timestamps in order",
   );
+});
+
+test("traceToFile appends one JSON line per event, on the epoch clock", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "trace-"));
+  const file = path.join(dir, "trace.jsonl");
+  try {
+    const sink = traceToFile(file);
+    const at = performance.now();
+    sink.trace({ stage: "queued", at, keys: ["ns/a"] });
+    sink.trace({ stage: "request", at: at + 1.5, method: "POST", path: "/farms" });
+    await sink.close();
+    const lines = readFileSync(file, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as TraceEvent);
+    // Epoch milliseconds are large doubles: equal to the event's `at` within a microsecond.
+    assert.deepEqual(
+      lines.map((e) => ({ ...e, at: Math.round((e.at - performance.timeOrigin - at) * 1000) })),
+      [
+        { stage: "queued", at: 0, keys: ["ns/a"] },
+        { stage: "request", at: 1500, method: "POST", path: "/farms" },
+      ],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
