@@ -49,9 +49,9 @@ test("traceToFile appends one JSON line per event, on the epoch clock", async ()
       .trimEnd()
       .split("\n")
       .map((l) => JSON.parse(l) as TraceEvent);
-    // Epoch milliseconds are large doubles: equal to the event's `at` within a microsecond.
+    // Epoch milliseconds are large doubles: equal to the event's `at` within a microsecond (+ 0: no -0).
     assert.deepEqual(
-      lines.map((e) => ({ ...e, at: Math.round((e.at - performance.timeOrigin - at) * 1000) })),
+      lines.map((e) => ({ ...e, at: Math.round((e.at - performance.timeOrigin - at) * 1000) + 0 })),
       [
         { stage: "queued", at: 0, keys: ["ns/a"] },
         { stage: "request", at: 1500, method: "POST", path: "/farms" },
