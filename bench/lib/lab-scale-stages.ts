@@ -11,12 +11,15 @@ export interface ApiRequest {
   path: string;
   status: number;
   ms: number;
+  userAgent: string;
 }
 
-/** Parses the stand-in's log line (lab/apiserver/router.ts): `GET /path?q 200 3ms`. */
+/** Parses the stand-in's log line (lab/apiserver/router.ts): `GET /path?q 200 3ms "kubectl/v1.32.4 …"`. */
 export function parseApiLine(at: number, line: string): ApiRequest | undefined {
-  const m = /^(\S+) (\S+) (\d+) (\d+)ms$/.exec(line);
-  return m ? { at, method: m[1]!, path: m[2]!, status: Number(m[3]), ms: Number(m[4]) } : undefined;
+  const m = /^(\S+) (\S+) (\d+) (\d+)ms (".*")$/.exec(line);
+  if (!m) return undefined;
+  const userAgent = JSON.parse(m[5]!) as string;
+  return { at, method: m[1]!, path: m[2]!, status: Number(m[3]), ms: Number(m[4]), userAgent };
 }
 
 export interface Marks {
@@ -46,7 +49,14 @@ export function stages(
   const storedAt = [...m.stored.values()];
   const first = Math.min(...storedAt);
   const last = Math.max(...storedAt);
-  const mine = api.filter((r) => r.at >= m.start && r.at <= m.exited + 1);
+  const during = api.filter((r) => r.at >= m.start && r.at <= m.exited + 1);
+  const mine = during.filter((r) => r.userAgent.startsWith("kubectl/"));
+  const others = new Map<string, number>();
+  for (const r of during)
+    if (!r.userAgent.startsWith("kubectl/")) {
+      const who = `${r.userAgent.split(" ")[0] || "(none)"} ${r.method} ${/\/namespaces\/[^/]+\/([^/?]+)|\/api\/v1\/([^/?]+)/.exec(r.path)?.slice(1).find(Boolean) ?? r.path}`;
+      others.set(who, (others.get(who) ?? 0) + 1);
+    }
   const by = new Map<string, ApiRequest[]>();
   for (const r of mine) {
     const kind = /\/(services|endpointslices)(\/|\?|$)/.exec(r.path)?.[1] ?? "other";
@@ -97,6 +107,7 @@ export function stages(
   return [
     `critical path: kubectl start → first object stored ${ms(first - m.start)}; → last stored ${ms(last - first)} (${m.stored.size} objects, ${(m.stored.size / ((last - first) / 1000)).toFixed(0)}/s); kubectl exits +${ms(m.exited - last)}; last stored → every farm synced ${ms(m.synced - last)}; → in the kernel ${ms(m.end - m.synced)}`,
     `kubectl's requests (${mine.length} in ${ms(span)}, ${(mine.length / (span / 1000)).toFixed(0)}/s; the stand-in's own time per request, admission included): ${requests.join("; ")}`,
+    `other clients meanwhile: ${[...others].map(([k, n]) => `${k} ×${n}`).join("; ") || "none"}`,
     `watch delivery (object stored → the syncer queued its key): median ${quantile(delivery, 0.5).toFixed(1)} ms, p99 ${quantile(delivery, 0.99).toFixed(1)} ms, max ${ms(Math.max(...delivery))} (${delivery.length} of ${m.stored.size} objects)`,
     `syncer: ${done.length} passes, busy ${ms(busy)} of the ${ms(m.synced - m.start)} (plan ${ms(plan)}; nftlb answering ${ms(inNftlb)}: ${[...nftlb].map(([k, xs]) => `${k} ×${xs.length} ${ms(sum(xs))}`).join(", ")}; the rest of the passes ${ms(busy - plan - inNftlb)})`,
   ];
