@@ -21,6 +21,7 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { startCluster, type Cluster } from "../lab/cluster/cluster.ts";
+import { portOf, webhookArgs } from "../lab/cluster/deploy-args.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cannotBuildNetwork, createTestNetwork } from "../lab/net/index.ts";
 import { SERVICE_NAME_LABEL } from "../kube/labels.ts";
@@ -60,6 +61,21 @@ if (why !== undefined) {
   console.log(`lab-scale: skipped: ${why}`);
   process.exit(0);
 }
+
+/** The webhook's own time in admission (its histogram's sum and count, all paths). */
+const webhookTime = async (c: Cluster) => {
+  const probe = portOf(webhookArgs({ tlsDir: "" }), "--probe-port", 8080);
+  const text = await (await fetch(`http://${new URL(c.info.webhook.url).hostname}:${probe}/metrics`)).text();
+  const total = (suffix: string) =>
+    [
+      ...text.matchAll(
+        new RegExp(`^kube_nftlb_webhook_admission_duration_seconds_${suffix}\\{[^}]*\\} (\\S+)$`, "gm"),
+      ),
+    ]
+      .map((m) => Number(m[1]))
+      .reduce((a, b) => a + b, 0);
+  return { seconds: total("sum"), calls: total("count") };
+};
 
 const kubectl = (kubeconfig: string, argv: string[]) =>
   new Promise<{ code: number; out: string; err: string }>((resolve) => {
@@ -158,6 +174,7 @@ try {
       stored.set(`${e.res === SVC ? "service" : "slice"}/${e.object.metadata.name}`, performance.now());
   });
   const keys = Array.from({ length: N }, (_, i) => `${NAMESPACE}/${serviceName(i)}`);
+  const hookBefore = await webhookTime(c);
   const start = performance.now();
   const applied = await kubectl(kc, ["apply", "-f", file]);
   const exited = performance.now();
@@ -190,6 +207,11 @@ try {
   );
   const missing = Array.from({ length: N }, (_, i) => farmName(i)).filter((f) => !ours.has(f));
   const trace = readTrace(traceFile);
+  const hookAfter = await webhookTime(c);
+  const hook = {
+    calls: hookAfter.calls - hookBefore.calls,
+    ms: (hookAfter.seconds - hookBefore.seconds) * 1000,
+  };
   const farms = floorFarms(c);
   await c.stop();
   cluster = undefined;
@@ -216,6 +238,9 @@ try {
       for (const r of api.filter((x) => x.at >= start && x.at <= exited))
         console.log(`    ${r.method} ${r.path} ${r.status} ${r.ms}ms`);
     if (kubectlSays) console.log(`  kubectl's stderr: ${kubectlSays.split("\n").slice(0, 3).join(" | ")}`);
+    console.log(
+      `  admission webhook: ${hook.calls} calls, ${s(hook.ms)} in the webhook's own handler (${(hook.ms / Math.max(1, hook.calls)).toFixed(2)} ms each; the rest of a Service's create over an EndpointSlice's is the call's way there and back: the stand-in, its CONNECT proxy, the ClusterIP)`,
+    );
     for (const line of stages(
       { start, exited, stored, synced, end },
       api,
