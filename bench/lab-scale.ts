@@ -150,6 +150,9 @@ try {
     dir,
     nftlbMemoryLimit: MEMORY,
     syncerEnv: { KUBE_NFTLB_SYNCER_TRACE_FILE: traceFile },
+    // kube-apiserver's watch cache grows to hold ~75 s of events (up to 102,400 per resource);
+    // the stand-in's default 1,000 would answer a resumed watch 410 where the real one resumes.
+    apiHistorySize: 102_400,
     apiLog: (line) => {
       const r = parseApiLine(performance.now(), line);
       if (r) api.push(r);
