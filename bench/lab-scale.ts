@@ -13,6 +13,8 @@
 //                            deploy/'s 320Mi, or the operators' sizing rule of docs/operators.md
 //                            when N needs more: 320Mi holds ~980 Services of 10 endpoints)
 //   --timeout-s S            give up waiting for the farms after S seconds (1800)
+//   --server-side            `kubectl apply --server-side` (one apply PATCH per object instead of
+//                            kubectl's GET, GET namespace, POST)
 // The Services' endpoints are EndpointSlices the bench writes, not Pods: 10,000 Pods would be
 // 10,000 network namespaces, and Pods are not what is measured here.
 import { spawn } from "node:child_process";
@@ -179,7 +181,12 @@ try {
   const keys = Array.from({ length: N }, (_, i) => `${NAMESPACE}/${serviceName(i)}`);
   const hookBefore = await webhookTime(c);
   const start = performance.now();
-  const applied = await kubectl(kc, ["apply", "-f", file]);
+  const applied = await kubectl(kc, [
+    "apply",
+    ...(args.includes("--server-side") ? ["--server-side"] : []),
+    "-f",
+    file,
+  ]);
   const exited = performance.now();
   if (applied.code !== 0) throw new Error(`kubectl apply: ${applied.err.slice(0, 2000)}`);
   const kubectlSays = applied.err.trim();
