@@ -185,7 +185,12 @@ export class Reconciler {
     }
     metrics?.syncDuration.observe({ full: String(full) }, (performance.now() - started) / 1000);
     if (metrics) reportNftlb(metrics, this.#d.nftlb.known().values(), this.#d.nftlbMemoryBytes);
-    this.#d.trace?.({ stage: "synced", at: performance.now(), keys: batch });
+    this.#d.trace?.({
+      stage: "synced",
+      at: performance.now(),
+      keys: batch,
+      ...(failure !== undefined ? { failed: true } : {}),
+    });
     return outcomes.map;
   }
 

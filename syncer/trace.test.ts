@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { tracedSend, traceToFile, type TraceEvent } from "./trace.ts";
 import type { Send } from "../nftlb/transport.ts";
+import { setup } from "./reconcile.test-helpers.ts";
 
 test("tracedSend reports each request before it is sent and after it is answered, result untouched", async () => {
   const events: TraceEvent[] = [];
@@ -60,4 +61,18 @@ test("traceToFile appends one JSON line per event, on the epoch clock", async ()
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("a pass that failed says so in its synced event; the retry that succeeds does not", async () => {
+  const events: TraceEvent[] = [];
+  const t = setup({ trace: (e) => events.push(e) });
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.nftlb.failNext = ["retryable"];
+  t.queue.add("ns/web");
+  await t.run();
+  await t.run(1_000);
+  const synced = events.filter((e) => e.stage === "synced").map((e) => e.failed === true);
+  assert.deepEqual(synced, [true, false]);
+  assert.ok(t.nftlb.farms.has("ns.web.http"), "programmed by the retry");
+  await t.stop();
 });

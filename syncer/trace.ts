@@ -24,6 +24,8 @@ export interface TraceEvent {
   /** `performance.now()` when the stage was reached. */
   at: number;
   keys?: readonly string[];
+  /** "synced" only: the batch failed (nothing is known to be programmed; it is retried) */
+  failed?: boolean;
   method?: string;
   path?: string;
 }
