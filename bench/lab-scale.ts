@@ -37,7 +37,7 @@ import { until } from "../test/until.ts";
 import { rawPost } from "./lib/raw-post.ts";
 import { helpFromHeader } from "./lib/usage.ts";
 import { farmName, manifest, NAMESPACE, serviceName } from "./lib/lab-scale-objects.ts";
-import { parseApiLine, stages, type ApiRequest } from "./lib/lab-scale-stages.ts";
+import { parseApiLine, passes, stages, type ApiRequest } from "./lib/lab-scale-stages.ts";
 import { countChains } from "./lib/nft-chains.ts";
 
 const args = process.argv.slice(2);
@@ -101,7 +101,10 @@ const readTrace = (file: string): TraceEvent[] =>
         })
     : [];
 
-/** Every key has been handed to a pass after its last watch event, and that pass finished. */
+/**
+ * When every key was last handed to a pass after its last watch event, in a pass that did not
+ * fail (a failed one is retried); undefined while some key is waiting. One walk of the trace.
+ */
 function allSynced(trace: readonly TraceEvent[], keys: readonly string[], since: number): number | undefined {
   const lastQueued = new Map<string, number>();
   const queuedTimes = new Map<string, number>();
@@ -111,16 +114,16 @@ function allSynced(trace: readonly TraceEvent[], keys: readonly string[], since:
         lastQueued.set(k, e.at);
         queuedTimes.set(k, (queuedTimes.get(k) ?? 0) + 1);
       }
+  /** Each key's last good pass: when it was handed out and when it finished. */
+  const good = new Map<string, { from: number; to: number }>();
+  for (const p of passes(trace, since))
+    if (p.end !== undefined && !p.failed) for (const k of p.keys) good.set(k, { from: p.start, to: p.end });
   let latest = 0;
   for (const k of keys) {
-    // Two watch events per Service: the Service, then its slice.
-    if ((queuedTimes.get(k) ?? 0) < 2) return undefined;
-    const q = lastQueued.get(k)!;
-    const d = trace.findIndex((e) => e.stage === "dequeued" && e.at >= q && e.keys?.includes(k) === true);
-    if (d < 0) return undefined;
-    const synced = trace.slice(d).find((e) => e.stage === "synced");
-    if (!synced) return undefined;
-    latest = Math.max(latest, synced.at);
+    const g = good.get(k);
+    // Two watch events per Service (the Service, then its slice), both seen by a good pass.
+    if ((queuedTimes.get(k) ?? 0) < 2 || g === undefined || g.from < lastQueued.get(k)!) return undefined;
+    latest = Math.max(latest, g.to);
   }
   return latest;
 }
@@ -198,13 +201,16 @@ try {
       intervalMs: 250,
     },
   );
-  // The kernel: every farm's nat chain in nftlb's namespace (polled from when the syncer was done).
+  // The kernel: every farm's nat chain in nftlb's namespace, looked at from when the syncer was
+  // done; the end is the start of the first look that found them all.
   let end = synced;
   for (;;) {
-    const polled = performance.now();
+    const looked = performance.now();
     const chains = await countChains(c.info.nftlb.netns, /chain nat-scale\.s\d+\.http \{/g);
-    if (chains >= N) break;
-    end = polled;
+    if (chains >= N) {
+      end = Math.max(synced, looked);
+      break;
+    }
     if (performance.now() - start > TIMEOUT_MS) throw new Error(`only ${chains} of ${N} farms in the kernel`);
   }
   const total = end - start;

@@ -82,33 +82,54 @@ export function stages(
     const q = queued.find((e) => e.at >= at && e.keys?.includes(key) === true);
     if (q) delivery.push(q.at - at);
   }
-  // The syncer: batches, their planning, nftlb's answers, the rest of each pass.
-  const passes: { start: number; planned?: number; end?: number }[] = [];
+  // The syncer: its passes, their planning, nftlb's answers inside them, the rest of each pass.
+  const done = passes(trace, m.start).filter((p) => p.end !== undefined);
   const nftlb = new Map<string, number[]>();
-  const open = new Map<string, number>();
-  for (const e of trace) {
-    if (e.at < m.start) continue;
-    if (e.stage === "dequeued") passes.push({ start: e.at });
-    const p = passes.at(-1);
-    if (e.stage === "planned" && p) p.planned = e.at;
-    if (e.stage === "synced" && p) p.end = e.at;
-    // The nftlb probe pings beside the reconciler's requests; keyed by path, they pair up.
-    const k = `${e.method} ${e.path === "/farms" ? "/farms" : "/farms/…"}`;
-    if (e.stage === "request") open.set(`${k} ${e.path}`, e.at);
-    if (e.stage === "answered") {
-      const from = open.get(`${k} ${e.path}`);
-      if (from !== undefined) nftlb.set(k, [...(nftlb.get(k) ?? []), e.at - from]);
-    }
-  }
-  const done = passes.filter((p) => p.end !== undefined);
+  for (const p of done) for (const r of p.requests) nftlb.set(r.what, [...(nftlb.get(r.what) ?? []), r.ms]);
   const busy = sum(done.map((p) => p.end! - p.start));
   const plan = sum(done.map((p) => (p.planned ?? p.start) - p.start));
   const inNftlb = sum([...nftlb.values()].flat());
+  const failed = done.filter((p) => p.failed);
   return [
     `critical path: kubectl start → first object stored ${ms(first - m.start)}; → last stored ${ms(last - first)} (${m.stored.size} objects, ${(m.stored.size / ((last - first) / 1000)).toFixed(0)}/s); kubectl exits +${ms(m.exited - last)}; last stored → every farm synced ${ms(m.synced - last)}; → in the kernel ${ms(m.end - m.synced)}`,
     `kubectl's requests (${mine.length} in ${ms(span)}, ${(mine.length / (span / 1000)).toFixed(0)}/s; the stand-in's own time per request, admission included): ${requests.join("; ")}`,
     `other clients meanwhile: ${[...others].map(([k, n]) => `${k} ×${n}`).join("; ") || "none"}`,
     `watch delivery (object stored → the syncer queued its key): median ${quantile(delivery, 0.5).toFixed(1)} ms, p99 ${quantile(delivery, 0.99).toFixed(1)} ms, max ${ms(Math.max(...delivery))} (${delivery.length} of ${m.stored.size} objects)`,
-    `syncer: ${done.length} passes, busy ${ms(busy)} of the ${ms(m.synced - m.start)} (plan ${ms(plan)}; nftlb answering ${ms(inNftlb)}: ${[...nftlb].map(([k, xs]) => `${k} ×${xs.length} ${ms(sum(xs))}`).join(", ")}; the rest of the passes ${ms(busy - plan - inNftlb)})`,
+    `syncer: ${done.length} passes (${failed.length} failed and retried: ${ms(sum(failed.map((p) => p.end! - p.start)))}), busy ${ms(busy)} of the ${ms(m.end - m.start)} (plan ${ms(plan)}; nftlb answering ${ms(inNftlb)}: ${[...nftlb].map(([k, xs]) => `${k} ×${xs.length} ${ms(sum(xs))}`).join(", ")}; the rest of the passes ${ms(busy - plan - inNftlb)})`,
   ];
+}
+
+export interface Pass {
+  start: number;
+  planned?: number;
+  end?: number;
+  failed: boolean;
+  keys: readonly string[];
+  /** nftlb requests made by the pass, e.g. `POST /farms`, `GET /farms/…` */
+  requests: { what: string; ms: number }[];
+}
+
+/** The syncer's passes after `since`, one at a time (one worker), with their nftlb requests. */
+export function passes(trace: readonly TraceEvent[], since: number): Pass[] {
+  const out: Pass[] = [];
+  let open: { what: string; at: number } | undefined;
+  for (const e of trace) {
+    if (e.at < since) continue;
+    if (e.stage === "dequeued") out.push({ start: e.at, failed: false, keys: e.keys ?? [], requests: [] });
+    const p = out.at(-1);
+    if (p === undefined || p.end !== undefined) continue;
+    if (e.stage === "planned") p.planned = e.at;
+    if (e.stage === "synced") {
+      p.end = e.at;
+      p.failed = e.failed === true;
+    }
+    // The nftlb probe's pings (untraced) run beside; the pass's own requests are one at a time.
+    const what = `${e.method} ${e.path === "/farms" ? "/farms" : "/farms/…"}`;
+    if (e.stage === "request") open = { what, at: e.at };
+    if (e.stage === "answered" && open !== undefined) {
+      p.requests.push({ what: open.what, ms: e.at - open.at });
+      open = undefined;
+    }
+  }
+  return out;
 }
