@@ -18,7 +18,16 @@
 // The Services' endpoints are EndpointSlices the bench writes, not Pods: 10,000 Pods would be
 // 10,000 network namespaces, and Pods are not what is measured here.
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -90,16 +99,36 @@ const kubectl = (kubeconfig: string, argv: string[]) =>
   });
 
 /** The syncer's trace so far (JSON lines, epoch clock) on this process's clock. */
-const readTrace = (file: string): TraceEvent[] =>
-  existsSync(file)
-    ? readFileSync(file, "utf8")
-        .split("\n")
-        .filter((l) => l.endsWith("}"))
-        .map((l) => {
+/**
+ * The syncer's trace so far (JSON lines, epoch clock) on this process's clock, read on from where
+ * the last call stopped: a look costs the new lines, not the whole file again.
+ */
+function traceReader(file: string): () => TraceEvent[] {
+  const events: TraceEvent[] = [];
+  let offset = 0;
+  let partial = "";
+  return () => {
+    if (!existsSync(file)) return events;
+    const fd = openSync(file, "r");
+    try {
+      const size = fstatSync(fd).size;
+      if (size > offset) {
+        const buf = Buffer.alloc(size - offset);
+        readSync(fd, buf, 0, buf.length, offset);
+        offset = size;
+        const lines = (partial + buf.toString("utf8")).split("\n");
+        partial = lines.pop() ?? "";
+        for (const l of lines) {
           const e = JSON.parse(l) as TraceEvent;
-          return { ...e, at: e.at - performance.timeOrigin };
-        })
-    : [];
+          events.push({ ...e, at: e.at - performance.timeOrigin });
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return events;
+  };
+}
 
 /**
  * When every key was last handed to a pass after its last watch event, in a pass that did not
@@ -147,6 +176,7 @@ const withoutMarks = (farms: FarmPatch[]): FarmPatch[] =>
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "kube-nftlb-lab-scale-"));
 const traceFile = path.join(dir, "syncer-trace.jsonl");
+const readTrace = traceReader(traceFile);
 const api: ApiRequest[] = [];
 let cluster: Cluster | undefined;
 try {
@@ -195,10 +225,10 @@ try {
   const kubectlSays = applied.err.trim();
   const synced = await until(
     "every farm written and read back by the syncer",
-    () => allSynced(readTrace(traceFile), keys, start),
+    () => allSynced(readTrace(), keys, start),
     {
       timeoutMs: TIMEOUT_MS,
-      intervalMs: 250,
+      intervalMs: 50,
     },
   );
   // The kernel: every farm's nat chain in nftlb's namespace, looked at from when the syncer was
@@ -222,7 +252,7 @@ try {
     all.map((f) => f.farmname ?? f.name ?? "").filter((n) => n.startsWith(`${NAMESPACE}.`)),
   );
   const missing = Array.from({ length: N }, (_, i) => farmName(i)).filter((f) => !ours.has(f));
-  const trace = readTrace(traceFile);
+  const trace = readTrace();
   const hookAfter = await webhookTime(c);
   const hook = {
     calls: hookAfter.calls - hookBefore.calls,
