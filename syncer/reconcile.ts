@@ -192,7 +192,12 @@ export class Reconciler {
         this.#d.nftlbMemoryBytes,
       );
     }
-    this.#d.trace?.({ stage: "synced", at: performance.now(), keys: batch });
+    this.#d.trace?.({
+      stage: "synced",
+      at: performance.now(),
+      keys: batch,
+      ...(failure !== undefined ? { failed: true } : {}),
+    });
     return outcomes.map;
   }
 
