@@ -10,8 +10,8 @@
 //   --with-nftlb-marks       also one raw POST of the farms with nftlb picking the marks
 //                            (about 700 s at 1,000 × 10, and most farms never reach the kernel)
 //   --nftlb-memory-limit Q   the nftlb container's limits.memory the syncer is told (default:
-//                            deploy/'s 320Mi, or the operators' sizing rule of docs/operators.md
-//                            when N needs more: 320Mi holds ~980 Services of 10 endpoints)
+//                            deploy/'s 384Mi, or the operators' sizing rule of docs/operators.md
+//                            when N needs more: 384Mi holds 1,000 Services of 10 endpoints)
 //   --timeout-s S            give up waiting for the farms after S seconds (1800)
 //   --server-side            `kubectl apply --server-side` (one apply PATCH per object instead of
 //                            kubectl's GET, GET namespace, POST)
@@ -58,11 +58,11 @@ const option = (name: string) => {
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
 const E = 10;
 const TIMEOUT_MS = Number(option("--timeout-s") ?? 1800) * 1000;
-// deploy/'s 320Mi, or more by the operators' rule (docs/operators.md: the estimate plus 20%)
+// deploy/'s 384Mi, or more by the operators' rule (docs/operators.md: the estimate plus 20%)
 // when N needs it; +1 farm: the webhook's.
 const MEMORY =
   option("--nftlb-memory-limit") ??
-  `${Math.max(320, Math.ceil((estimateMemory(N + 1, N * E + 1) * 1.2) / 2 ** 20))}Mi`;
+  `${Math.max(384, Math.ceil((estimateMemory(N + 1, N * E + 1) * 1.2) / 2 ** 20))}Mi`;
 const s = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
 const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
