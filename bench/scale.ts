@@ -145,29 +145,43 @@ const postSampled = async (net: TestNetwork, farms: FarmPatch[]) => {
 function postCpu() {
   let pid: string | undefined;
   let open: CpuSample | undefined;
+  let openSelf = 0;
   const sum: CpuSample = { onCpu: 0, waiting: 0 };
+  /** This process's CPU (the API stand-in and the syncer) while nftlb answered, ms. */
+  let self = 0;
+  const selfCpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
   return {
-    total: () => ({ ...sum }),
+    total: () => ({ ...sum, self }),
     async follow(net: TestNetwork) {
       pid = await nftlbPid(net.nftlb.ns);
-      sum.onCpu = sum.waiting = 0;
+      sum.onCpu = sum.waiting = self = 0;
     },
     trace(e: TraceEvent) {
       if (pid === undefined || e.method !== "POST" || e.path !== "/farms") return;
-      if (e.stage === "request") open = sample(pid);
+      if (e.stage === "request") {
+        open = sample(pid);
+        openSelf = selfCpu();
+      }
       if (e.stage !== "answered" || open === undefined) return;
       const d = between(open, sample(pid));
       open = undefined;
       if (d === undefined) return;
       sum.onCpu += d.onCpu;
       sum.waiting += d.waiting;
+      self += selfCpu() - openSelf;
     },
   };
 }
 
 /** "nftlb on a CPU 3.1 s, waiting for one 0.4 s" for one side of a figure. */
-const cpuText = (c: CpuSample | undefined) =>
-  c ? `nftlb on a CPU ${s(c.onCpu)}, waiting for one ${s(c.waiting)}` : "nftlb's CPU unknown";
+const cpuText = (c: (CpuSample & { self?: number }) | undefined) =>
+  c
+    ? `nftlb on a CPU ${s(c.onCpu)}, waiting for one ${s(c.waiting)}` +
+      (c.self === undefined ? "" : ` (this process meanwhile: ${s(c.self)} of CPU)`)
+    : "nftlb's CPU unknown";
 
 /** Restart nftlb (it flushes everything) and wait until it answers. */
 const freshNftlb = async (net: TestNetwork) => {
