@@ -10,6 +10,7 @@ import { FakeTimers, settle } from "../kube/fake-timers.ts";
 import type { Farm } from "../nftlb/types.ts";
 import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { SyncerMetrics } from "./metrics.ts";
+import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
 
 export const PREFIX = "service.kubernetes.io/kube-nftlb-load-balancer-";
 
@@ -65,6 +66,7 @@ export function setup(
     nftlbMemoryBytes?: number;
     conntrack?: ConntrackCleaner;
     metrics?: SyncerMetrics;
+    nodeRules?: NodeRulesKeeper;
     worker?: WorkerOptions;
   } = {},
 ) {

@@ -244,7 +244,10 @@ export class Reconciler {
         owns,
         planned: [...this.#scope.plannedFarms()],
       });
-    await this.#d.nodeRules?.update(rules());
+    // A full reconcile re-applies the table whatever the keeper believes (repairs a hand edit);
+    // here, before the write, so that after it only a changed table costs another nft run (a
+    // cold start is the syncer's start plus one POST: each nft run is added to it).
+    await this.#d.nodeRules?.update(rules(), { force: full });
     const applied = await applyPlan(p, ownerOfFarm, {
       nftlb,
       writeBudgetMs: this.#d.writeBudgetMs,
@@ -259,7 +262,7 @@ export class Reconciler {
     outcomes.all(applied.unfinished, { kind: "again" });
     if (applied.failure !== undefined) return { failure: applied.failure, outcomes };
     this.#latency.observe(view, keys, this.#d.metrics);
-    if (this.#d.nodeRules && !(await this.#d.nodeRules.update(rules(), { force: full }))) {
+    if (this.#d.nodeRules && !(await this.#d.nodeRules.update(rules()))) {
       this.#events.rulesFailed(services, this.#d.nodeRules.lastError ?? "");
     }
     if (operations(p).length > 0) await this.#cleanConntrack(p);
