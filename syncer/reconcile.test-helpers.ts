@@ -1,6 +1,6 @@
 // Shared by reconcile.test.ts and worker.test.ts: a tiny cluster (Services and EndpointSlices by
 // key, desired() for real), the fake nftlb, and a worker running on fake timers.
-import { Reconciler } from "./reconcile.ts";
+import { Reconciler, type ReconcilerDeps } from "./reconcile.ts";
 import { runWorker, type WorkerOptions } from "./worker.ts";
 import { KeyQueue } from "./queue.ts";
 import { FakeNftlb } from "./fake-nftlb.ts";
@@ -10,7 +10,6 @@ import { FakeTimers, settle } from "../kube/fake-timers.ts";
 import type { Farm } from "../nftlb/types.ts";
 import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { SyncerMetrics } from "./metrics.ts";
-import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
 
 export const PREFIX = "service.kubernetes.io/kube-nftlb-load-balancer-";
 
@@ -66,9 +65,8 @@ export function setup(
     nftlbMemoryBytes?: number;
     conntrack?: ConntrackCleaner;
     metrics?: SyncerMetrics;
-    nodeRules?: NodeRulesKeeper;
     worker?: WorkerOptions;
-  } = {},
+  } & Pick<ReconcilerDeps, "nodeRules" | "farmShare"> = {},
 ) {
   const { worker: workerOptions, ...deps } = opts;
   const timers = new FakeTimers();
