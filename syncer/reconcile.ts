@@ -177,10 +177,6 @@ export class Reconciler {
         this.#programmedOnce = true;
         this.#d.log.info({ farms: this.#d.nftlb.known().size }, "nftlb programmed");
       }
-      if (full && !this.#sentinel) {
-        const planted = await this.#d.nftlb.plantSentinel();
-        this.#sentinel = planted.ok;
-      }
       metrics?.lastSync.set(Date.now() / 1000);
     }
     metrics?.syncDuration.observe({ full: String(full) }, (performance.now() - started) / 1000);
@@ -254,6 +250,11 @@ export class Reconciler {
     // cold start is the syncer's start plus one POST: each nft run is added to it).
     const before = this.#d.nodeRules ? rules() : undefined;
     if (before) await this.#d.nodeRules?.update(before, { force: full });
+    // The restart sentinel goes in before the first full write, not after it: nftlb restarting
+    // between the write and a later plant would get the sentinel and never look restarted (the
+    // node left unbalanced until the next resync). Planted first, a restart at any later moment
+    // loses it, and the probe re-programs everything.
+    if (full && !this.#sentinel) this.#sentinel = (await nftlb.plantSentinel()).ok;
     const applied = await applyPlan(p, ownerOfFarm, {
       nftlb,
       writeBudgetMs: this.#d.writeBudgetMs,
