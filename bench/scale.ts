@@ -41,6 +41,7 @@ import { countChains } from "./lib/nft-chains.ts";
 import type { TraceEvent } from "../syncer/trace.ts";
 import { attribute, printBreakdown, type Breakdown } from "./lib/latency-attribution.ts";
 import { phaseProfiler } from "./lib/cpu-profile.ts";
+import { between, load, nftlbPid, sample, type CpuSample } from "./lib/nftlb-cpu.ts";
 
 const args = process.argv.slice(2);
 helpFromHeader(import.meta.url, args);
@@ -115,6 +116,60 @@ const post = async (net: TestNetwork, farms: FarmPatch[]) => {
   if (status !== 200) throw new Error(`raw POST: HTTP ${status}`);
   return performance.now() - t0;
 };
+
+/** The raw POST, with nftlb's time on a CPU and waiting for one while it answered. */
+const postSampled = async (net: TestNetwork, farms: FarmPatch[]) => {
+  const pid = await nftlbPid(net.nftlb.ns);
+  const before = pid ? sample(pid) : undefined;
+  const ms = await post(net, farms);
+  return { ms, cpu: pid ? between(before, sample(pid)) : undefined, load: load() };
+};
+
+/**
+ * nftlb's time on a CPU and waiting for one, summed over the syncer's POST /farms requests
+ * (the probe's pings excepted), sampled from the syncer's trace at the moment each is sent
+ * and answered.
+ */
+function postCpu() {
+  let pid: string | undefined;
+  let open: CpuSample | undefined;
+  let openSelf = 0;
+  const sum: CpuSample = { onCpu: 0, waiting: 0 };
+  /** This process's CPU (the API stand-in and the syncer) while nftlb answered, ms. */
+  let self = 0;
+  const selfCpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  return {
+    total: () => ({ ...sum, self }),
+    async follow(net: TestNetwork) {
+      pid = await nftlbPid(net.nftlb.ns);
+      sum.onCpu = sum.waiting = self = 0;
+    },
+    trace(e: TraceEvent) {
+      if (pid === undefined || e.method !== "POST" || e.path !== "/farms") return;
+      if (e.stage === "request") {
+        open = sample(pid);
+        openSelf = selfCpu();
+      }
+      if (e.stage !== "answered" || open === undefined) return;
+      const d = between(open, sample(pid));
+      open = undefined;
+      if (d === undefined) return;
+      sum.onCpu += d.onCpu;
+      sum.waiting += d.waiting;
+      self += selfCpu() - openSelf;
+    },
+  };
+}
+
+/** "nftlb on a CPU 3.1 s, waiting for one 0.4 s" for one side of a figure. */
+const cpuText = (c: (CpuSample & { self?: number }) | undefined) =>
+  c
+    ? `nftlb on a CPU ${s(c.onCpu)}, waiting for one ${s(c.waiting)}` +
+      (c.self === undefined ? "" : ` (this process meanwhile: ${s(c.self)} of CPU)`)
+    : "nftlb's CPU unknown";
 
 /** Restart nftlb (it flushes everything) and wait until it answers. */
 const freshNftlb = async (net: TestNetwork) => {
@@ -235,7 +290,8 @@ async function main() {
 
     // Floors first, each on a fresh nftlb.
     const farms = coldFarms(N);
-    const clientMarks = await post(net, farms);
+    const floor = await postSampled(net, farms);
+    const clientMarks = floor.ms;
     const kernel = await inKernel(net);
     const rss = await rssOfNftlb(net);
     if (args.includes("--chunks")) {
@@ -256,19 +312,32 @@ async function main() {
     await freshNftlb(net);
     put(api, 0, N);
     const w = watcher();
+    const cpu = postCpu();
+    await cpu.follow(net);
+    const coldLoad = load();
     const t0 = performance.now();
     const events: TraceEvent[] = [];
     let tracing = true;
     syncer = await startSyncer(config(net, api), {
       log,
       wrapNftlb: w.wrap,
-      trace: (e) => void (tracing && events.push(e)),
+      trace: (e) => {
+        cpu.trace(e);
+        if (tracing) events.push(e);
+      },
     });
     await syncer.started;
     const cold = performance.now() - t0;
     tracing = false;
     row(`cold start ${N} × 10 (start → all verified)`, cold, clientMarks, "client marks");
     console.log(`  where it went: ${coldStages(events, t0, t0 + cold)}`);
+    // On a shared machine the two POSTs, minutes apart, wait behind different loads: their
+    // time on a CPU compares nftlb's work, their wait the machine.
+    const coldCpu = cpu.total();
+    console.log(
+      `  the syncer's POST: ${cpuText(coldCpu)} (load ${coldLoad}); the raw POST: ${cpuText(floor.cpu)} (load ${floor.load})` +
+        (floor.cpu ? `; on a CPU ${(coldCpu.onCpu / floor.cpu.onCpu).toFixed(2)}× the raw POST's` : ""),
+    );
     console.log(
       `  farms in the kernel after the raw POST: ${kernel} of ${N}; after the syncer: ${await inKernel(net)}`,
     );
@@ -279,10 +348,13 @@ async function main() {
       const back = w.next(
         (c) => w.lists() > listed && [...c.known().keys()].filter((k) => k.startsWith("bench.m")).length >= N,
       );
+      const restartLoad = load();
       const t1 = performance.now();
       await net.nftlb.restart();
+      await cpu.follow(net);
       await back;
       row(`nftlb restart → all ${N} re-programmed`, performance.now() - t1, clientMarks, "client marks");
+      console.log(`  the syncer's POST: ${cpuText(cpu.total())} (load ${restartLoad})`);
     }
 
     // Add one Service with N present, against the raw POST of that farm (median of 5).
