@@ -44,6 +44,23 @@ export function attribute(events: readonly TraceEvent[], key: string, t0: number
   return { ...b, rest: b.total - b.watch - b.queue - b.plan - b.post - b.readBack };
 }
 
+/** How long nftlb took to answer the first POST sent after `from` (NaN when there was none). */
+export function postSpan(events: readonly TraceEvent[], from: number): number {
+  const sent = events.find((e) => e.at >= from && e.stage === "request" && e.method === "POST");
+  const answered =
+    sent && events.find((e) => e.at >= sent.at && e.stage === "answered" && e.method === "POST");
+  return sent && answered ? answered.at - sent.at : NaN;
+}
+
+/** p10 / p50 / p90 (nearest rank) of samples, and the three as text: `12.1 / 15.3 / 20.4`. */
+export function spread(xs: readonly number[]): { p10: number; p50: number; p90: number; text: string } {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.round((sorted.length - 1) * p)] ?? NaN;
+  const [p10, p50, p90] = [at(0.1), at(0.5), at(0.9)];
+  const f = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  return { p10, p50, p90, text: `${f(p10)} / ${f(p50)} / ${f(p90)}` };
+}
+
 export function printBreakdown(bySize: Record<number, Breakdown[]>): void {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const fields = ["watch", "queue", "plan", "post", "readBack", "rest", "total"] as const;
