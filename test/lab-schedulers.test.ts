@@ -46,11 +46,16 @@ describe(
     let port = 40_000 + (process.pid % 5000) * 4;
     const nextPort = () => ++port;
 
-    /** One connection to Service `svc` from `from` (and `fromPort`): the Pod that answered. */
+    /**
+     * One connection to Service `svc` from `from` (and `fromPort`): the Pod that answered. It may
+     * take 3 s: TCP retransmits an unanswered SYN after 1 s, so the 1 s this once allowed turned
+     * one lost SYN, or a stalled process on a loaded machine, into a failure (one connection in
+     * one of five full runs). A timeout says which step was missing (handshake or answer).
+     */
     const hit = async (svc: string, from?: string, fromPort?: number): Promise<string> => {
       for (let attempt = 0; ; attempt++) {
         const p = await lab.cluster.traffic.tcp(vips[svc]!, 80, {
-          timeoutMs: 1000,
+          timeoutMs: 3000,
           ...(from ? { from } : {}),
           ...(fromPort ? { fromPort } : {}),
         });
