@@ -48,9 +48,10 @@ describe(
 
     /**
      * One connection to Service `svc` from `from` (and `fromPort`): the Pod that answered. It may
-     * take 3 s: TCP retransmits an unanswered SYN after 1 s, so the 1 s this once allowed turned
-     * one lost SYN, or a stalled process on a loaded machine, into a failure (one connection in
-     * one of five full runs). A timeout says which step was missing (handshake or answer).
+     * take 3 s: a flow asked again at once (same source address and port, as the sticky cases
+     * do) sometimes has its first SYN go unanswered and TCP resends it after 1 s — measured
+     * through nftlb with the lab's agent, 3 of 360 such connections took ~1.03 s — so the 1 s
+     * this once allowed failed about one full run in five. A timeout says which step was missing.
      */
     const hit = async (svc: string, from?: string, fromPort?: number): Promise<string> => {
       for (let attempt = 0; ; attempt++) {
