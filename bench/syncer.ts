@@ -1,6 +1,6 @@
 // Syncer benchmarks, printed side by side (never pass/fail). Needs root (network namespaces with
 // the real nftlb): `npm run bench -- syncer` or `node bench/syncer.ts [a|b|c ...]`.
-// (a) EndpointSlice change in the API → rules in nftlb (the client's verified write), for 1, 10,
+// (a) [--node-rules] EndpointSlice change in the API → rules in nftlb (the client's verified write), for 1, 10,
 //     100, 1,000 endpoints, against the bare nftlb POST of the same farm (the floor) and the
 //     client's verified write (POST + read-back GET) of it, interleaved (bench/lib/syncer-latency.ts).
 // (b) K Services × E endpoints from a cold start against one batched raw POST of the same farms.
@@ -27,7 +27,10 @@ const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
 const NODE = findResource("", "v1", "nodes")!;
 
 const ms = (x: number) => `${x.toFixed(1)} ms`;
-function config(net: { url: string; key: string }, api: ApiServer): SyncerConfig {
+// `--node-rules`: bench (a) with kube-nftlb's own table (node-rules) programmed as the image does,
+// by nft in the node's namespace, where nftlb's nft transactions run too.
+const nodeRules = process.argv.includes("--node-rules");
+function config(net: { url: string; key: string; ns?: string }, api: ApiServer): SyncerConfig {
   return {
     nftlbUrl: net.url,
     nftlbKey: net.key,
@@ -41,8 +44,10 @@ function config(net: { url: string; key: string }, api: ApiServer): SyncerConfig
     nftlbTimeoutMs: 600_000,
     logLevel: "error",
     // The benchmarks measure the nftlb path; the syncer runs in this process's namespace, whose
-    // nftables are not the test network's.
-    nodeRules: false,
+    // nftables are not the test network's: node rules only with --node-rules, in its namespace.
+    ...(nodeRules && net.ns
+      ? { nodeRules: true, nftCommand: ["ip", "netns", "exec", net.ns, "nft"] }
+      : { nodeRules: false }),
   };
 }
 

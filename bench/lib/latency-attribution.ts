@@ -7,6 +7,8 @@ export interface Breakdown {
   watch: number;
   queue: number;
   plan: number;
+  /** Planned → POST sent: kube-nftlb's node rules when they change before the write. */
+  prePost: number;
   post: number;
   readBack: number;
   /** Whatever the stages above do not cover (e.g. the bench noticing the write). */
@@ -36,12 +38,13 @@ export function attribute(events: readonly TraceEvent[], key: string, t0: number
     watch: queued ? queued.at - t0 : NaN,
     queue: span(queued, dequeued),
     plan: span(dequeued, planned),
+    prePost: span(planned, posted),
     post: span(posted, answered),
     readBack,
     total: end - t0,
     requests: events.filter((e) => e.stage === "request" && e.at >= t0 && e.at <= end).length,
   };
-  return { ...b, rest: b.total - b.watch - b.queue - b.plan - b.post - b.readBack };
+  return { ...b, rest: b.total - b.watch - b.queue - b.plan - b.prePost - b.post - b.readBack };
 }
 
 /** How long nftlb took to answer the first POST sent after `from` (NaN when there was none). */
@@ -63,10 +66,13 @@ export function spread(xs: readonly number[]): { p10: number; p50: number; p90: 
 
 export function printBreakdown(bySize: Record<number, Breakdown[]>): void {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  const fields = ["watch", "queue", "plan", "post", "readBack", "rest", "total"] as const;
+  const fields = ["watch", "queue", "plan", "prePost", "post", "readBack", "rest", "total"] as const;
   console.log("\n    where the syncer's time goes (median ms per stage, from the syncer's own timestamps):");
   console.log(
-    `endpoints | ${fields.map((f) => (f === "readBack" ? "read-back" : f).padStart(9)).join(" | ")} | nftlb requests`,
+    `endpoints | ${fields
+      .map((f) => ({ readBack: "read-back", prePost: "pre-POST" })[f as string] ?? f)
+      .map((f) => f.padStart(9))
+      .join(" | ")} | nftlb requests`,
   );
   for (const [n, runs] of Object.entries(bySize)) {
     const cells = fields.map((f) =>
