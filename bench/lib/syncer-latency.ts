@@ -103,6 +103,11 @@ export async function benchLatency(
       api.store.put(SVC, service("a", cip(1)));
       api.store.put(SLICE, slice("a", 0));
       before = await ready;
+      // Its pass over (node rules after the write included): the change then meets an idle
+      // syncer, as the client's write meets an idle client.
+      const wrote = performance.now();
+      while (!events.some((e) => e.stage === "synced" && e.at >= wrote))
+        await new Promise((res) => setTimeout(res, 1));
       const done = watch!.next(n);
       events.length = 0;
       const t0 = performance.now();
