@@ -4,38 +4,30 @@
 // as "delete everything".
 import { conntrackCleaner, execConntrack } from "./conntrack-tool.ts";
 import { agentCleaner } from "./conntrack-agent.ts";
-import type { V1Endpoints, V1EndpointSlice } from "@kubernetes/client-node";
 import { PROXY_NAME, SERVICE_PROXY_NAME_LABEL } from "../annotations/index.ts";
-import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
-import { createTransport } from "../nftlb/transport.ts";
-import {
-  createLogger,
-  createRegistry,
-  startProbeServer,
-  type Logger,
-  type Registry,
-} from "../runtime/index.ts";
+import type { NftlbClient } from "../nftlb/index.ts";
+import { createLogger, createRegistry, type Logger, type Registry } from "../runtime/index.ts";
 import { loadKubeConfig } from "../kube/kubeconfig.ts";
 import { makeSources, type Sources } from "../kube/sources.ts";
-import { SERVICE_NAME_LABEL } from "../kube/labels.ts";
 import { apiEventSink, EventRecorder } from "../kube/events.ts";
-import type { SupervisedInformer } from "../kube/informer.ts";
-import { backoff, realTimers, type Timer, type Timers } from "../kube/timers.ts";
+import { realTimers, type Timer, type Timers } from "../kube/timers.ts";
 import { informerView } from "./cluster.ts";
 import { watchClusterDefaults } from "./cluster-defaults.ts";
 import type { DesiredOptions } from "./desired.ts";
 import { createSyncerMetrics, type SyncerMetrics } from "./metrics.ts";
-import { meteredNftlb } from "./nftlb-metered.ts";
 import { KeyQueue } from "./queue.ts";
 import { FULL, Reconciler } from "./reconcile.ts";
 import { runWorker } from "./worker.ts";
 import { informerLocalView, ProxyStatus } from "./proxy-status.ts";
-import { startProxyHealthServer } from "./proxy-health-server.ts";
 import type { SyncerConfig } from "./config.ts";
-import { tracedSend, type SyncTrace } from "./trace.ts";
+import type { SyncTrace } from "./trace.ts";
 import { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { NodeRulesTable } from "./node-rules-nft.ts";
 import { nodeRulesTable } from "./node-rules-agent.ts";
+import { connectNftlb } from "./nftlb-connection.ts";
+import { enqueueChanges } from "./informer-keys.ts";
+import { probeNftlbEvery, waitForNftlb, type NftlbHealth } from "./nftlb-probe.ts";
+import { startProbeServers } from "./probe-servers.ts";
 
 /** kube-proxy's: 2 × its default 30 s sync period. */
 export const DEFAULT_HEALTHZ_TIMEOUT_MS = 60_000;
@@ -77,22 +69,12 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   if (!kc.ok) throw new Error(kc.error);
   const registry = deps.registry ?? createRegistry({ prefix: "kube_nftlb_syncer_" });
   const metrics = createSyncerMetrics(registry);
-  const transport = { url: cfg.nftlbUrl, key: cfg.nftlbKey, timeoutMs: cfg.nftlbTimeoutMs };
-  // A probe waits at most one probe period (at least 1 s, at most a write's timeout): a hung
-  // nftlb turns nftlb_up to 0 and /readyz false within two periods.
-  const pingTimeoutMs = Math.min(Math.max(cfg.nftlbProbeMs, 1_000), cfg.nftlbTimeoutMs);
-  const client = createNftlbClient({
-    ...transport,
-    pingTimeoutMs,
+  const nftlb = connectNftlb(cfg, {
     log,
-    ...(deps.trace
-      ? {
-          send: tracedSend(createTransport(transport), deps.trace),
-          pingSend: createTransport({ ...transport, timeoutMs: pingTimeoutMs, serial: false }),
-        }
-      : {}),
+    metrics,
+    ...(deps.wrapNftlb ? { wrapNftlb: deps.wrapNftlb } : {}),
+    ...(deps.trace ? { trace: deps.trace } : {}),
   });
-  const nftlb = meteredNftlb(deps.wrapNftlb ? deps.wrapNftlb(client) : client, metrics);
   const queue = new KeyQueue({ timers });
   const sources = makeSources({
     kc: kc.kc,
@@ -165,57 +147,14 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   });
 
   // Keys, not events: every callback only says which Service to look at again.
-  const changed = (key: string) => {
-    trace?.({ stage: "queued", at: performance.now(), keys: [key] });
-    queue.add(key);
-    metrics.lastQueued.set(Date.now() / 1000);
-  };
-  const key = (o: { metadata?: { namespace?: string; name?: string } }) =>
-    `${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
-  sources.services.onChange((s) => {
-    status.serviceChanged(key(s));
-    changed(key(s));
-  });
-  if (sources.endpointsApi === "slices") {
-    (sources.endpoints as SupervisedInformer<V1EndpointSlice>).onChange((s) => {
-      const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
-      if (!svc) return;
-      status.endpointsChanged(`${s.metadata?.namespace ?? ""}/${svc}`);
-      changed(`${s.metadata?.namespace ?? ""}/${svc}`);
-    });
-  } else {
-    (sources.endpoints as SupervisedInformer<V1Endpoints>).onChange((e) => {
-      status.endpointsChanged(key(e));
-      changed(key(e));
-    });
-  }
-  sources.node.onChange(() => {
-    status.nodeChanged(sources.node.get(cfg.nodeName));
-    changed(FULL);
-  });
+  enqueueChanges({ sources, queue, status, metrics, nodeName: cfg.nodeName, trace });
 
   let draining = false;
   let synced = false;
   /** The last probe's answer: a hung or gone nftlb makes the syncer unready. */
-  let nftlbUp = false;
-  const ready = () => synced && nftlbUp && reconciler.programmed && !draining;
-  const probes = await startProbeServer({
-    port: cfg.probePort,
-    host: cfg.metricsHost ?? "127.0.0.1",
-    registry,
-    ready,
-  });
-  const healthz = cfg.healthzBindAddress
-    ? await startProxyHealthServer({
-        ...cfg.healthzBindAddress,
-        health: status.health,
-        metrics: status.metrics,
-        ready,
-      }).catch(async (err: unknown) => {
-        await probes.close();
-        throw err;
-      })
-    : undefined;
+  const health: NftlbHealth = { up: false };
+  const ready = () => synced && health.up && reconciler.programmed && !draining;
+  const { probes, healthz } = await startProbeServers(cfg, { registry, status, ready });
   log.info(
     {
       probePort: probes.port,
@@ -231,18 +170,19 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   let stopping = false;
   const timersToCancel: Timer[] = [];
   let worker: Promise<void> = Promise.resolve();
+  const probeDeps = {
+    nftlb,
+    health,
+    metrics,
+    log,
+    timers,
+    timersToCancel,
+    stopping: () => stopping,
+  };
 
   const started = (async () => {
     // nftlb first: writes sent before it listens would be lost.
-    for (let attempt = 0; !stopping; attempt++) {
-      const r = await nftlb.ping();
-      nftlbUp = r.ok;
-      metrics.nftlbUp.set(r.ok ? 1 : 0);
-      if (r.ok) break;
-      const wait = backoff(attempt, 500, 10_000);
-      log.warn({ err: r.error.message, retryInMs: wait }, "waiting for nftlb");
-      await new Promise<void>((res) => timersToCancel.push(timers.after(wait, res)));
-    }
+    await waitForNftlb(probeDeps);
     if (stopping) return;
     for (const inf of sources.all()) inf.start();
     await Promise.all(sources.all().map((inf) => inf.whenSynced()));
@@ -256,33 +196,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
       timersToCancel.push(timers.after(cfg.resyncMs, resync));
     };
     timersToCancel.push(timers.after(cfg.resyncMs, resync));
-    const probe = async () => {
-      // Whether the sentinel was planted BEFORE asking: one planted while the ping was on its way
-      // is missing from its answer, and that is no restart.
-      const planted = reconciler.sentinelPlanted;
-      const r = await nftlb.ping();
-      if (nftlbUp !== r.ok) {
-        if (r.ok) log.info({}, "nftlb answers again");
-        else log.warn({ err: r.error.message }, "nftlb does not answer: unready until it does");
-      }
-      nftlbUp = r.ok;
-      metrics.nftlbUp.set(r.ok ? 1 : 0);
-      for (const inf of sources.all()) {
-        metrics.informerRestarts.set({ informer: inf.name }, inf.stats.restarts);
-        metrics.informerRelists.set({ informer: inf.name }, inf.stats.relists);
-      }
-      await nodeRules?.check();
-      if (r.ok && !r.value.sentinel && planted && reconciler.sentinelPlanted) {
-        metrics.nftlbRestarts.inc();
-        log.warn({}, "nftlb lost its farms (restarted): re-programming everything");
-        reconciler.nftlbRestarted();
-        queue.add(FULL);
-      }
-      // A Service waiting for an address a foreign farm holds takes it within a probe period.
-      for (const key of await reconciler.recheckForeign()) queue.add(key);
-      if (!stopping) timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
-    };
-    timersToCancel.push(timers.after(cfg.nftlbProbeMs, () => void probe()));
+    probeNftlbEvery(cfg.nftlbProbeMs, { ...probeDeps, sources, reconciler, queue, nodeRules });
     await waitFor(() => reconciler.programmed || stopping, timers);
   })();
 
