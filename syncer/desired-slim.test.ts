@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { desired, desiredFromEndpoints } from "./desired.ts";
 import { triggerTimes } from "./cluster.ts";
 import {
+  compact,
   Interner,
   LAST_APPLIED_ANNOTATION,
   slimEndpoints,
@@ -168,6 +169,15 @@ describe("slimmed objects give the syncer what the full ones give", () => {
     for (const [field, edit] of Object.entries(edits))
       assert.notEqual(without(edit), base, `desired depends on ${field}`);
   });
+});
+
+test("compact: a deep copy equal in every field (the desired memo keeps one)", () => {
+  const d = desired(svc, slices(), node);
+  const c = compact(d);
+  assert.deepStrictEqual(c, d);
+  assert.notEqual(c.farms[0], d.farms[0]);
+  const withUndefined = { a: undefined, b: [1, { c: undefined }], d: new Date(0) };
+  assert.deepStrictEqual(compact(withUndefined), withUndefined);
 });
 
 describe("Interner", () => {
