@@ -23,8 +23,11 @@ if (tooOld) {
   }
   // Asynchronous, so this process stays able to take signals: a supervisor signals the process it
   // started (this one), and the server must get SIGTERM, SIGINT or SIGHUP rather than be orphaned.
+  // The IPC channel is the child's line to this process: a SIGKILL here forwards nothing, but the
+  // kernel closes the channel, and the child takes that as its SIGTERM (below), not running on
+  // orphaned.
   const child = spawn(node24, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
-    stdio: "inherit",
+    stdio: ["inherit", "inherit", "inherit", "ipc"],
     env: { ...process.env, KUBE_NFTLB_REEXEC: "1" },
   });
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"]) {
@@ -42,6 +45,12 @@ if (tooOld) {
   // The shell's convention for a child that died of a signal: 128 + its number.
   child.on("exit", (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
 } else {
+  if (process.env.KUBE_NFTLB_REEXEC === "1" && process.channel) {
+    // Started by the wrapper above: when it is gone (killed outright), stop as on SIGTERM. The
+    // channel alone must not keep this process running.
+    process.channel.unref();
+    process.once("disconnect", () => process.kill(process.pid, "SIGTERM"));
+  }
   // The image runs the compiled output; a checkout runs the TypeScript sources directly
   // (Node 24 strips types natively).
   const built = join(root, "dist", "cli", "main.js");

@@ -1,4 +1,4 @@
-// `kube-nftlb conntrack-agent`: the node pod's only process with CAP_NET_ADMIN; deletes stale UDP
+// `kube-nftlb conntrack-agent`: one of the node pod's agents with CAP_NET_ADMIN; deletes stale UDP
 // conntrack entries when the syncer asks (syncer/conntrack-agent.ts). Flags only, no logic.
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
 import { createLogger, createShutdown, exitOnCrash, logLevelError } from "../runtime/index.ts";
@@ -52,7 +52,6 @@ export async function run(argv: string[]): Promise<number> {
     log.error({ err: (err as Error).message }, "conntrack agent could not start");
     return 1;
   }
-  log.info({ socket: values.socket }, "conntrack agent listening");
   const shutdown = createShutdown({ log });
   shutdown.add("conntrack-agent", () => agent.close());
   await shutdown.onSignals();

@@ -209,6 +209,26 @@ describe("render --placeholder-cluster-ips", () => {
   });
 });
 
+describe("render: no Service at all", () => {
+  it('empty input: {"farms":[]} and a note saying the input held nothing', async () => {
+    const r = await render([...NODE, "-"]);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(farmsOf(r.out), []);
+    assert.equal(r.err, "note: no farm: stdin held no Kubernetes object (empty, or only comments)\n");
+    const p = file("comments.yaml", "# nothing yet\n---\n");
+    assert.match(
+      (await render([...NODE, p])).err,
+      /^note: no farm: .*comments\.yaml held no Kubernetes object/,
+    );
+  });
+  it("other kinds only: the note names what was read", async () => {
+    const p = file("deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: { name: web }\n");
+    const r = await render([...NODE, p]);
+    assert.deepEqual(farmsOf(r.out), []);
+    assert.equal(r.err, "note: no farm: no Service among the 1 object(s) read (Deployment)\n");
+  });
+});
+
 describe("render: findings at the annotation's line", () => {
   it("an invalid annotation is cited at its own line, as lint cites it", async () => {
     const p = file(

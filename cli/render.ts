@@ -31,7 +31,8 @@ PATH is a file, a directory (searched recursively for *.yaml, *.yml, *.json) or 
 
 Invalid kube-nftlb annotations render with the defaults; the problems go to stderr, as do
 addresses two Services claim (the older Service keeps them), and for each Service that gives no
-farm, why (headless, ExternalName, another proxy's, no ports, no clusterIP yet, ...). The JSON is
+farm, why (headless, ExternalName, another proxy's, no ports, no clusterIP yet, ...); when
+there is no Service at all (empty input, other kinds only), that too. The JSON is
 indented when stdout is a terminal, one line otherwise.
 
 Exit status: 0 farms printed (warnings and annotation errors on stderr allowed), 1 a manifest
@@ -190,6 +191,7 @@ export async function render(argv: string[], io: RenderIo): Promise<number> {
     io.err(
       `${where(object)}: note: Service ${ref(object)}: placeholder clusterIP${ips.length > 1 ? "s" : ""} ${ips.join(", ")} (--placeholder-cluster-ips)`,
     );
+  if (services.length === 0) io.err(noService(objects, args.paths));
   const options = args.dsr;
   const results: DesiredService[] = [];
   for (const s of services) {
@@ -219,6 +221,16 @@ const ref = (o: ManifestObject): string => {
   const namespace = typeof meta.namespace === "string" && meta.namespace !== "" ? meta.namespace : "default";
   return `${namespace}/${typeof meta.name === "string" ? meta.name : ""}`;
 };
+
+/** Why the farms are empty when no Service was read at all (else each Service says its reason). */
+function noService(objects: ManifestObject[], paths: readonly string[]): string {
+  if (objects.length === 0) {
+    const inputs = paths.map((p) => (p === "-" ? "stdin" : p)).join(", ");
+    return `note: no farm: ${inputs} held no Kubernetes object (empty, or only comments)`;
+  }
+  const kinds = [...new Set(objects.map((o) => String(o.object.kind)))].sort().join(", ");
+  return `note: no farm: no Service among the ${objects.length} object(s) read (${kinds})`;
+}
 
 const hint = (why: string): string =>
   why.startsWith("it has no clusterIP yet") ? "; preview it with --placeholder-cluster-ips" : "";

@@ -6,6 +6,7 @@ import net from "node:net";
 import { answer, startRawServer, type Responder } from "./raw-server.test-helpers.ts";
 import { createNftlbClient, type NftlbLog } from "./client.ts";
 import type { Farm, NftlbResult } from "./types.ts";
+import { defaultFarm } from "./farm-fixture.test-helpers.ts";
 
 const KEY = "Sup3r-s3cret-KEY";
 const logged: string[] = [];
@@ -32,22 +33,11 @@ const failure = <T>(res: NftlbResult<T>) => {
   return res.error;
 };
 
-const farm: Farm = {
-  name: "default.web.http",
-  family: "ipv4",
-  mode: "snat",
-  protocol: "tcp",
-  scheduler: "rr",
-  "sched-param": "none",
-  persistence: "none",
-  "persist-ttl": "60",
-  helper: "none",
-  log: "none",
-  addresses: [
-    { name: "default.web.http-v4", family: "ipv4", "ip-addr": "10.96.0.10", ports: "80", protocol: "tcp" },
-  ],
-  backends: [{ name: "web-0", "ip-addr": "10.244.0.5", port: "8080", state: "up" }],
-};
+const farm: Farm = defaultFarm(
+  "default.web.http",
+  [{ name: "default.web.http-v4", family: "ipv4", "ip-addr": "10.96.0.10", ports: "80", protocol: "tcp" }],
+  [{ name: "web-0", "ip-addr": "10.244.0.5", port: "8080", state: "up" }],
+);
 
 const garbage: [string, Responder, "terminal" | "retryable", RegExp][] = [
   ["non-JSON 200", (_r, s) => s.end(answer(200, "<html>hello</html>")), "terminal", /not JSON/],

@@ -5,28 +5,19 @@ import assert from "node:assert/strict";
 import { answer, startRawServer } from "./raw-server.test-helpers.ts";
 import { createNftlbClient } from "./client.ts";
 import type { Farm } from "./types.ts";
+import { defaultFarm } from "./farm-fixture.test-helpers.ts";
 
-const farm = (backends: number): Farm => ({
-  name: "default.web.http",
-  family: "ipv4",
-  mode: "snat",
-  protocol: "tcp",
-  scheduler: "rr",
-  "sched-param": "none",
-  persistence: "none",
-  "persist-ttl": "60",
-  helper: "none",
-  log: "none",
-  addresses: [
-    { name: "default.web.http-v4", family: "ipv4", "ip-addr": "10.96.0.10", ports: "80", protocol: "tcp" },
-  ],
-  backends: Array.from({ length: backends }, (_, i) => ({
-    name: `web-${i}`,
-    "ip-addr": `10.244.${Math.floor(i / 250)}.${(i % 250) + 1}`,
-    port: "8080",
-    state: "up" as const,
-  })),
-});
+const farm = (backends: number): Farm =>
+  defaultFarm(
+    "default.web.http",
+    [{ name: "default.web.http-v4", family: "ipv4", "ip-addr": "10.96.0.10", ports: "80", protocol: "tcp" }],
+    Array.from({ length: backends }, (_, i) => ({
+      name: `web-${i}`,
+      "ip-addr": `10.244.${Math.floor(i / 250)}.${(i % 250) + 1}`,
+      port: "8080",
+      state: "up" as const,
+    })),
+  );
 
 test("POST sends `Key: ` and `Content-Length: ` exactly, no chunking, one connection per request", async () => {
   const server = await startRawServer((req, socket) => {

@@ -12,32 +12,25 @@ import {
 } from "./capacity.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { MAX_BACKENDS_PER_FARM } from "../nftlb/marks.ts";
+import { defaultFarm } from "../nftlb/farm-fixture.test-helpers.ts";
 
-const farm = (name: string, backends: number, addresses = 1): Farm => ({
-  name,
-  family: "ipv4",
-  mode: "snat",
-  protocol: "tcp",
-  scheduler: "rr",
-  "sched-param": "none",
-  persistence: "none",
-  "persist-ttl": "60",
-  helper: "none",
-  log: "none",
-  addresses: Array.from({ length: addresses }, (_, i) => ({
-    name: `a${i}`,
-    family: "ipv4" as const,
-    "ip-addr": `10.0.0.${i}`,
-    ports: "80",
-    protocol: "tcp" as const,
-  })),
-  backends: Array.from({ length: backends }, (_, i) => ({
-    name: `b${i}`,
-    "ip-addr": `10.1.0.${i}`,
-    port: "80",
-    state: "up" as const,
-  })),
-});
+const farm = (name: string, backends: number, addresses = 1): Farm =>
+  defaultFarm(
+    name,
+    Array.from({ length: addresses }, (_, i) => ({
+      name: `a${i}`,
+      family: "ipv4" as const,
+      "ip-addr": `10.0.0.${i}`,
+      ports: "80",
+      protocol: "tcp" as const,
+    })),
+    Array.from({ length: backends }, (_, i) => ({
+      name: `b${i}`,
+      "ip-addr": `10.1.0.${i}`,
+      port: "80",
+      state: "up" as const,
+    })),
+  );
 
 test("measure counts backends, addresses and nftlb's ~256 KiB per address", () => {
   const c = measure([farm("a.b.c", 3, 2), farm("a.d.c", 4, 1)]);

@@ -1,20 +1,27 @@
-// The conntrack agent: the only kube-nftlb process that holds CAP_NET_ADMIN (and nothing else).
-// It runs in its own container of the node pod, as uid 0 with every other capability dropped, no
+// The conntrack agent: it holds CAP_NET_ADMIN and nothing else, like the node-rules agent
+// (syncer/node-rules-agent.ts); no other kube-nftlb process of the node pod has it. It runs
+// in its own container of the node pod, as uid 0 with every other capability dropped, no
 // API token and a read-only root filesystem, and listens on a unix socket in an in-memory volume
 // it shares with the syncer. The syncer (non-root, no capabilities, the API token) sends the UDP
 // Service addresses and their serving backends after each verified write; the agent lists the
 // node's UDP conntrack entries, deletes the stale ones (conntrack-plan.ts) and answers counts.
-// Protocol: one JSON line each way per connection:
+// Protocol (node-agent.ts, shared with the node-rules agent): one JSON line each way per connection:
 //   → {"frontends":[{"family":"ipv4","ip":"10.96.0.10","port":53,"serving":["10.244.0.5"]}]}
 //   ← {"ok":true,"deleted":1,"skipped":0} | {"ok":false,"error":"…"}
 // Input is validated as a boundary: anything else is answered with an error and changes nothing.
-import { chmodSync, rmSync } from "node:fs";
-import net from "node:net";
 import { z } from "zod";
 import { parseIp } from "../nftlb/ip.ts";
 import type { UdpFrontend } from "./conntrack-plan.ts";
 import type { CleanResult, ConntrackCleaner, FrontendCleaner } from "./conntrack-tool.ts";
 import { overFrontends } from "./conntrack-tool.ts";
+import {
+  askNodeAgent,
+  jsonLine,
+  serveNodeAgent,
+  type NodeAgent,
+  type NodeAgentLog,
+  type Parsed,
+} from "./node-agent.ts";
 
 /** A request bigger than this is refused (10,000 Services × 10 backends is about 3 MB). */
 export const MAX_REQUEST = 16 * 1024 * 1024;
@@ -37,13 +44,9 @@ const Request = z.strictObject({
 export function parseRequest(
   line: string,
 ): { ok: true; frontends: UdpFrontend[] } | { ok: false; error: string } {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(line);
-  } catch {
-    return { ok: false, error: "the request is not JSON" };
-  }
-  const r = Request.safeParse(doc);
+  const doc = jsonLine(line);
+  if (!doc.ok) return doc;
+  const r = Request.safeParse(doc.value);
   if (!r.success) return { ok: false, error: `invalid request: ${z.prettifyError(r.error).slice(0, 500)}` };
   return {
     ok: true,
@@ -56,114 +59,53 @@ export function parseRequest(
   };
 }
 
-export interface ConntrackAgent {
-  close(): Promise<void>;
-}
+export type ConntrackAgent = NodeAgent;
+
+const NAME = "conntrack agent";
 
 /** Serves `socket` (mode 0660: the pod's group, which the syncer has, may connect). */
-export async function startConntrackAgent(o: {
+export function startConntrackAgent(o: {
   socket: string;
   clean: FrontendCleaner;
-  log: { info(o: object, m: string): void; warn(o: object, m: string): void };
+  log: NodeAgentLog;
 }): Promise<ConntrackAgent> {
-  rmSync(o.socket, { force: true });
-  // One request at a time: two cleanups of one table at once would only race each other.
-  let queue: Promise<unknown> = Promise.resolve();
-  const server = net.createServer((conn) => {
-    let buf = "";
-    let asked = false;
-    conn.setEncoding("utf8");
-    conn.setTimeout(30_000, () => conn.destroy());
-    const answer = (r: CleanResult) => conn.end(`${JSON.stringify(r)}\n`);
-    conn.on("data", (d: string) => {
-      // One request per connection: whatever follows it is ignored (still read, so the
-      // connection can end).
-      if (asked) return;
-      buf += d;
-      if (buf.length > MAX_REQUEST) {
-        buf = "";
-        asked = true;
-        answer({ ok: false, error: `request over ${MAX_REQUEST} bytes` });
-        return;
-      }
-      const nl = buf.indexOf("\n");
-      if (nl < 0) return;
-      const req = parseRequest(buf.slice(0, nl));
-      buf = "";
-      asked = true;
-      if (!req.ok) {
-        o.log.warn({ err: req.error }, "conntrack agent: bad request");
-        return answer(req);
-      }
-      queue = queue.then(async () => {
-        const r = await o.clean(req.frontends);
-        if (!r.ok) o.log.warn({ err: r.error }, "conntrack cleanup failed");
-        else if (r.deleted > 0) o.log.info({ deleted: r.deleted }, "stale UDP conntrack entries deleted");
-        answer(r);
-      });
-    });
-    conn.on("error", () => undefined);
+  return serveNodeAgent({
+    name: NAME,
+    socket: o.socket,
+    maxRequestBytes: MAX_REQUEST,
+    parse: (line): Parsed<UdpFrontend[]> => {
+      const r = parseRequest(line);
+      return r.ok ? { ok: true, value: r.frontends } : r;
+    },
+    handle: async (frontends) => {
+      const r = await o.clean(frontends);
+      if (!r.ok) o.log.warn({ err: r.error }, "conntrack cleanup failed");
+      else if (r.deleted > 0) o.log.info({ deleted: r.deleted }, "stale UDP conntrack entries deleted");
+      return r;
+    },
+    log: o.log,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(o.socket, () => resolve());
-  });
-  chmodSync(o.socket, 0o660);
-  return {
-    close: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        rmSync(o.socket, { force: true });
-      }),
-  };
 }
+
+const Answer = z.union([
+  z.object({ ok: z.literal(true), deleted: z.number(), skipped: z.number() }),
+  z.object({ ok: z.literal(false), error: z.string() }),
+]);
 
 /** The syncer's side: a ConntrackCleaner that asks the agent at `socket`. */
 export function agentCleaner(socket: string, timeoutMs = 30_000): ConntrackCleaner {
-  return overFrontends(
-    (frontends) =>
-      new Promise((resolve) => {
-        const body = JSON.stringify({
-          frontends: frontends.map((f) => ({
-            family: f.family,
-            ip: f.ip,
-            port: f.port,
-            serving: [...f.serving],
-          })),
-        });
-        let buf = "";
-        const conn = net.connect(socket);
-        const fail = (error: string) => {
-          conn.destroy();
-          resolve({ ok: false, error });
-        };
-        conn.setTimeout(timeoutMs, () => fail(`the conntrack agent did not answer within ${timeoutMs} ms`));
-        conn.setEncoding("utf8");
-        conn.on("connect", () => conn.write(`${body}\n`));
-        conn.on(
-          "data",
-          (d: string) => (buf += d).length > 65_536 && fail("the conntrack agent's answer is too long"),
-        );
-        conn.on("error", (e: NodeJS.ErrnoException) =>
-          fail(`conntrack agent at ${socket}: ${e.code ?? e.message}`),
-        );
-        conn.on("end", () => {
-          const r = z
-            .union([
-              z.object({ ok: z.literal(true), deleted: z.number(), skipped: z.number() }),
-              z.object({ ok: z.literal(false), error: z.string() }),
-            ])
-            .safeParse(safeJson(buf));
-          resolve(r.success ? r.data : { ok: false, error: "the conntrack agent's answer is not one" });
-        });
-      }),
-  );
+  return overFrontends(async (frontends): Promise<CleanResult> => {
+    const request = {
+      frontends: frontends.map((f) => ({
+        family: f.family,
+        ip: f.ip,
+        port: f.port,
+        serving: [...f.serving],
+      })),
+    };
+    const r = await askNodeAgent(NAME, socket, request, timeoutMs);
+    if (!r.ok) return r;
+    const answer = Answer.safeParse(r.value);
+    return answer.success ? answer.data : { ok: false, error: "the conntrack agent's answer is not one" };
+  });
 }
-
-const safeJson = (s: string): unknown => {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return undefined;
-  }
-};

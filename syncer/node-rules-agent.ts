@@ -4,12 +4,17 @@
 // reach the socket can set the content of `table inet kube-nftlb`, and nothing else. The syncer,
 // which holds the API token and nftlb's key, keeps no capability at all.
 //
-// Protocol: one JSON request per line, one JSON answer per line, on one connection:
+// Protocol (node-agent.ts): one JSON line each way per connection:
 //   {"op":"apply","rules":{...}} | {"op":"exists"} | {"op":"remove"}
 //   {"ok":true,"value":...} | {"ok":false,"error":"..."}
-import { chmodSync, rmSync } from "node:fs";
-import net from "node:net";
-import readline from "node:readline";
+import {
+  askNodeAgent,
+  jsonLine,
+  serveNodeAgent,
+  type NodeAgent,
+  type NodeAgentLog,
+  type Parsed,
+} from "./node-agent.ts";
 import { nftTable, type NodeRulesTable, type TableResult } from "./node-rules-nft.ts";
 import type { NodeRules } from "./node-rules.ts";
 import { parseNodeRules } from "./node-rules-parse.ts";
@@ -17,119 +22,53 @@ import { parseNodeRules } from "./node-rules-parse.ts";
 /** A request line longer than this is refused (100,000 destinations fit in a few MiB). */
 export const MAX_REQUEST_BYTES = 32 * 2 ** 20;
 
-export interface AgentLog {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-}
+const NAME = "node-rules agent";
 
-export interface NodeRulesAgent {
-  close(): Promise<void>;
-}
+type Request = { op: "exists" } | { op: "remove" } | { op: "apply"; rules: NodeRules };
 
-async function answer(table: NodeRulesTable, line: string): Promise<TableResult<unknown>> {
-  let request: unknown;
-  try {
-    request = JSON.parse(line);
-  } catch {
-    return { ok: false, error: "not JSON" };
-  }
-  const op = (request as { op?: unknown } | null)?.op;
-  if (op === "exists") return table.exists();
-  if (op === "remove") return table.remove();
+function parseRequest(line: string): Parsed<Request> {
+  const json = jsonLine(line);
+  if (!json.ok) return json;
+  const op = (json.value as { op?: unknown } | null)?.op;
+  if (op === "exists" || op === "remove") return { ok: true, value: { op } };
   if (op !== "apply") return { ok: false, error: 'op: "apply", "exists" or "remove"' };
-  const rules = parseNodeRules((request as { rules?: unknown }).rules);
-  return rules.ok ? table.apply(rules.value) : rules;
+  const rules = parseNodeRules((json.value as { rules?: unknown }).rules);
+  return rules.ok ? { ok: true, value: { op, rules: rules.value } } : rules;
 }
 
-export async function startNodeRulesAgent(o: {
+export function startNodeRulesAgent(o: {
   socketPath: string;
   table: NodeRulesTable;
-  log: AgentLog;
-}): Promise<NodeRulesAgent> {
-  rmSync(o.socketPath, { force: true });
-  // One nft run at a time, whoever asks.
-  let chain: Promise<unknown> = Promise.resolve();
-  const server = net.createServer((socket) => {
-    let pending = 0;
-    socket.on("error", () => socket.destroy());
-    socket.on("data", (d: Buffer) => {
-      pending += d.length;
-      if (pending > MAX_REQUEST_BYTES) {
-        socket.end(`${JSON.stringify({ ok: false, error: `request over ${MAX_REQUEST_BYTES} bytes` })}\n`);
-        socket.destroy();
-      }
-    });
-    readline.createInterface({ input: socket, crlfDelay: Infinity }).on("line", (line) => {
-      pending = 0;
-      const run = chain.then(() => answer(o.table, line));
-      chain = run.catch(() => undefined);
-      void run.then(
-        (r) => {
-          if (!r.ok) o.log.warn({ err: r.error }, "node-rules request refused or failed");
-          if (!socket.destroyed) socket.write(`${JSON.stringify(r)}\n`);
-        },
-        (err: unknown) => {
-          if (!socket.destroyed) socket.write(`${JSON.stringify({ ok: false, error: String(err) })}\n`);
-        },
-      );
-    });
+  log: NodeAgentLog;
+}): Promise<NodeAgent> {
+  return serveNodeAgent({
+    name: NAME,
+    socket: o.socketPath,
+    maxRequestBytes: MAX_REQUEST_BYTES,
+    parse: parseRequest,
+    handle: async (r): Promise<TableResult<unknown>> => {
+      const done =
+        r.op === "apply"
+          ? await o.table.apply(r.rules)
+          : r.op === "exists"
+            ? await o.table.exists()
+            : await o.table.remove();
+      if (!done.ok) o.log.warn({ err: done.error }, "node-rules request failed");
+      return done;
+    },
+    log: o.log,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(o.socketPath, () => resolve());
-  });
-  // The socket's group is the volume's (the pod's fsGroup, which the syncer has too).
-  chmodSync(o.socketPath, 0o660);
-  o.log.info({ socket: o.socketPath }, "node-rules agent listening");
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        rmSync(o.socketPath, { force: true });
-      }),
-  };
 }
 
 /** The syncer's side: a NodeRulesTable that asks the agent. Errors are values (agent down, etc.). */
 export function socketTable(socketPath: string, timeoutMs = 30_000): NodeRulesTable {
-  const ask = <T>(request: object): Promise<TableResult<T>> =>
-    new Promise((resolve) => {
-      let buffer = "";
-      let settled = false;
-      const done = (r: TableResult<T>) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        socket.destroy();
-        resolve(r);
-      };
-      const socket = net.connect(socketPath);
-      const timer = setTimeout(
-        () => done({ ok: false, error: `node-rules agent: no answer within ${timeoutMs} ms` }),
-        timeoutMs,
-      );
-      socket.setEncoding("utf8");
-      socket.on("error", (err: NodeJS.ErrnoException) =>
-        done({ ok: false, error: `node-rules agent at ${socketPath}: ${err.code ?? err.message}` }),
-      );
-      socket.on("data", (d: string) => {
-        buffer += d;
-        const nl = buffer.indexOf("\n");
-        if (nl < 0) return;
-        try {
-          const r = JSON.parse(buffer.slice(0, nl)) as TableResult<T>;
-          done(
-            typeof r === "object" && r !== null && "ok" in r
-              ? r
-              : { ok: false, error: "node-rules agent: bad answer" },
-          );
-        } catch {
-          done({ ok: false, error: "node-rules agent: bad answer" });
-        }
-      });
-      socket.on("close", () => done({ ok: false, error: "node-rules agent closed the connection" }));
-      socket.write(`${JSON.stringify(request)}\n`);
-    });
+  const ask = async <T>(request: object): Promise<TableResult<T>> => {
+    const r = await askNodeAgent(NAME, socketPath, request, timeoutMs);
+    if (!r.ok) return r;
+    return typeof r.value === "object" && r.value !== null && "ok" in r.value
+      ? (r.value as TableResult<T>)
+      : { ok: false, error: `${NAME}: bad answer` };
+  };
   return {
     apply: (rules: NodeRules) => ask<void>({ op: "apply", rules }),
     exists: () => ask<boolean>({ op: "exists" }),

@@ -79,16 +79,48 @@ function hairpinOf(farm: Farm): Hairpin[] {
   });
 }
 
+/** What one farm puts in the table whatever desired says of it (parsed once per farm object). */
+export interface FarmShare {
+  /** Its destinations when no backend is `up` (refused with the farm's verdict), else none. */
+  unreached: Destination[];
+  /** Its backends when it is a `dnat` farm. */
+  hairpin: Hairpin[];
+}
+
+export function farmShare(farm: Farm): FarmShare {
+  return {
+    hairpin: farm.mode === "dnat" ? hairpinOf(farm) : [],
+    unreached: farm.backends.some((b) => b.state === "up")
+      ? []
+      : farm.addresses.flatMap((a) => destination(farm, a) ?? []),
+  };
+}
+
+/**
+ * farmShare, remembered per farm object. nftlb's client replaces a farm's object when it reads or
+ * writes it, and desired's farms are new objects only for the Services a pass plans: so a pass
+ * parses the farms it touches, not every farm of the node twice (before and after its write).
+ */
+export function rememberedShares(share: (farm: Farm) => FarmShare = farmShare): (farm: Farm) => FarmShare {
+  const memo = new WeakMap<Farm, FarmShare>();
+  return (farm) => {
+    let s = memo.get(farm);
+    if (s === undefined) memo.set(farm, (s = share(farm)));
+    return s;
+  };
+}
+
 /**
  * The table's content from the farms nftlb holds (`owns`: kube-nftlb's), the farms planned, and
  * what desired said of them. A farm with no backend `up` is a Service with nothing to reach.
+ * `share`: how a farm's part is computed (rememberedShares() to parse each farm object once).
  */
 export function nodeRulesFrom(
   actual: Iterable<Farm>,
   desired: Iterable<{ nodeRules?: ServiceNodeRules }>,
-  opts: { owns: (farm: string) => boolean; planned: readonly Farm[] },
+  opts: { owns: (farm: string) => boolean; planned: readonly Farm[]; share?: (farm: Farm) => FarmShare },
 ): NodeRules {
-  const { owns } = opts;
+  const { owns, share = farmShare } = opts;
   const planned = new Set(opts.planned.map((f) => f.name));
   const verdicts = new Map<string, Verdict>();
   const firewalls: ServiceNodeRules["firewall"] = [];
@@ -101,12 +133,11 @@ export function nodeRulesFrom(
   for (const farm of [...actual, ...opts.planned]) {
     if (!owns(farm.name)) continue;
     held.add(farm.name);
-    if (farm.mode === "dnat") rules.hairpin.push(...hairpinOf(farm));
-    if (farm.backends.some((b) => b.state === "up")) continue;
-    for (const a of farm.addresses) {
-      const d = destination(farm, a);
-      if (d !== undefined) rules.noEndpoints.push({ ...d, verdict: verdicts.get(farm.name) ?? "reject" });
-    }
+    const { unreached, hairpin } = share(farm);
+    rules.hairpin.push(...hairpin);
+    if (unreached.length === 0) continue;
+    const verdict = verdicts.get(farm.name) ?? "reject";
+    for (const d of unreached) rules.noEndpoints.push({ ...d, verdict });
   }
   for (const { farm, ...fw } of firewalls) if (held.has(farm) || planned.has(farm)) rules.firewall.push(fw);
   return rules;

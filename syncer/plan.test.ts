@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { isEmpty, operations, plan, requestCount, type Plan } from "./plan.ts";
 import type { Backend, Farm } from "../nftlb/types.ts";
+import { defaultFarm } from "../nftlb/farm-fixture.test-helpers.ts";
 
 const backend = (n: number): Backend => ({
   name: `web-${n}`,
@@ -10,23 +11,13 @@ const backend = (n: number): Backend => ({
   port: "8080",
   state: "up",
 });
-const farm = (over: Partial<Farm> = {}): Farm => ({
-  name: "shop.web.http",
-  family: "ipv4",
-  protocol: "tcp",
-  mode: "snat",
-  scheduler: "rr",
-  "sched-param": "none",
-  persistence: "none",
-  "persist-ttl": "60",
-  helper: "none",
-  log: "none",
-  addresses: [
-    { name: "tcp-10.96.0.10-80", family: "ipv4", "ip-addr": "10.96.0.10", ports: "80", protocol: "tcp" },
-  ],
-  backends: [1, 2, 3].map(backend),
-  ...over,
-});
+const farm = (over: Partial<Farm> = {}): Farm =>
+  defaultFarm(
+    "shop.web.http",
+    [{ name: "tcp-10.96.0.10-80", family: "ipv4", "ip-addr": "10.96.0.10", ports: "80", protocol: "tcp" }],
+    [1, 2, 3].map(backend),
+    over,
+  );
 
 /** A farm as nftlb 1.0.7's GET prints it: every default, extra keys, padded lists, the first address's shortcuts. */
 function asGet(f: Farm): Farm {

@@ -1,6 +1,6 @@
 // Shared by reconcile.test.ts and worker.test.ts: a tiny cluster (Services and EndpointSlices by
 // key, desired() for real), the fake nftlb, and a worker running on fake timers.
-import { Reconciler } from "./reconcile.ts";
+import { Reconciler, type ReconcilerDeps } from "./reconcile.ts";
 import { runWorker, type WorkerOptions } from "./worker.ts";
 import { KeyQueue } from "./queue.ts";
 import { FakeNftlb } from "./fake-nftlb.ts";
@@ -66,7 +66,7 @@ export function setup(
     conntrack?: ConntrackCleaner;
     metrics?: SyncerMetrics;
     worker?: WorkerOptions;
-  } = {},
+  } & Pick<ReconcilerDeps, "nodeRules" | "farmShare"> = {},
 ) {
   const { worker: workerOptions, ...deps } = opts;
   const timers = new FakeTimers();

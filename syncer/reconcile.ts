@@ -15,7 +15,7 @@ import type { Farm } from "../nftlb/types.ts";
 import { operations, plan, type Plan } from "./plan.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { SyncerMetrics } from "./metrics.ts";
-import { nodeRulesFrom } from "./node-rules-desired.ts";
+import { nodeRulesFrom, rememberedShares, type FarmShare } from "./node-rules-desired.ts";
 import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { SyncTrace } from "./trace.ts";
 import { OutcomeSet, type Outcomes } from "./outcome.ts";
@@ -57,6 +57,8 @@ export interface ReconcilerDeps {
   writeBudgetMs?: number;
   /** kube-nftlb's own table (node-rules*.ts), kept in step with every verified write. */
   nodeRules?: Pick<NodeRulesKeeper, "update" | "lastError">;
+  /** One farm's part of that table (node-rules-desired.ts's farmShare; tests count the calls). */
+  farmShare?: (farm: Farm) => FarmShare;
   /** UDP conntrack cleanup after each write nftlb verified (syncer/conntrack-tool.ts). */
   conntrack?: ConntrackCleaner;
 }
@@ -75,6 +77,7 @@ export class Reconciler {
   readonly #held: HeldKeys;
   readonly #latency: ProgrammingLatency;
   #conflicted = new Set<string>();
+  readonly #shares: (farm: Farm) => FarmShare;
   #needList = true;
   #fatal: NftlbError | undefined;
   #programmedOnce = false;
@@ -84,6 +87,7 @@ export class Reconciler {
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
+    this.#shares = rememberedShares(deps.farmShare);
     this.#events = new ServiceEvents((key) => deps.view.serviceRef(key), deps.events);
     this.#ownership = new PassOwnership({
       nftlb: deps.nftlb,
@@ -238,13 +242,15 @@ export class Reconciler {
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
     // kube-nftlb's table before the write (a LoadBalancer IP gets its firewall before nftlb
     // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
-    // it) and after it (what nftlb now holds).
+    // it) and after it (what nftlb now holds). Each farm object's part is parsed once.
     const rules = () =>
       nodeRulesFrom(nftlb.known().values(), services.values(), {
         owns,
         planned: [...this.#scope.plannedFarms()],
+        share: this.#shares,
       });
-    await this.#d.nodeRules?.update(rules());
+    const before = this.#d.nodeRules ? rules() : undefined;
+    if (before) await this.#d.nodeRules?.update(before);
     const applied = await applyPlan(p, ownerOfFarm, {
       nftlb,
       writeBudgetMs: this.#d.writeBudgetMs,
@@ -259,7 +265,9 @@ export class Reconciler {
     outcomes.all(applied.unfinished, { kind: "again" });
     if (applied.failure !== undefined) return { failure: applied.failure, outcomes };
     this.#latency.observe(view, keys, this.#d.metrics);
-    if (this.#d.nodeRules && !(await this.#d.nodeRules.update(rules(), { force: full }))) {
+    // Nothing written: nftlb holds what it held, so the table's content is the one above.
+    const after = () => (before && operations(p).length === 0 ? before : rules());
+    if (this.#d.nodeRules && !(await this.#d.nodeRules.update(after(), { force: full }))) {
       this.#events.rulesFailed(services, this.#d.nodeRules.lastError ?? "");
     }
     if (operations(p).length > 0) await this.#cleanConntrack(p);

@@ -1,11 +1,12 @@
 // bin/kube-nftlb.js run by an older node (Debian 12's Node 20) hands over to Node 24 as a child
 // process. A supervisor signals the process it started, the wrapper: SIGTERM, SIGINT and SIGHUP
 // must reach the server, the wrapper must not return before the server is gone, and its exit
-// status is the server's (128 + the signal's number if the server died of a signal).
+// status is the server's (128 + the signal's number if the server died of a signal). A wrapper
+// killed outright (SIGKILL forwards nothing) must not leave the server running, orphaned.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { processes } from "../scripts/file-timeout.ts";
@@ -42,6 +43,15 @@ const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Alive and not a zombie (an orphan's zombie waits for whoever adopted it to reap it). */
+const running = (pid: number): boolean => {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ").at(-1)!.split(" ")[0] !== "Z";
   } catch {
     return false;
   }
@@ -100,6 +110,16 @@ describe("the wrapper under an older node", { skip }, () => {
       await until(`the server (pid ${server}) is gone`, () => !alive(server));
     });
   }
+
+  it("the wrapper killed outright (SIGKILL, nothing to forward): the server exits too", async () => {
+    const { wrapper, server, output } = await start("orphan");
+    wrapper.kill("SIGKILL");
+    await exited(wrapper);
+    await until(`the server (pid ${server}) exits once its wrapper is gone`, () => !running(server), {
+      timeoutMs: 10_000,
+      detail: output,
+    });
+  });
 
   it("a server killed outright: the wrapper exits 128 + the signal's number", async () => {
     const { wrapper, server, output } = await start("killed");

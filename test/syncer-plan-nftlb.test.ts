@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
+import { defaultFarm } from "../nftlb/farm-fixture.test-helpers.ts";
 import {
   ADDRESS_DEFAULTS,
   BACKEND_DEFAULTS,
@@ -107,23 +108,21 @@ describe("plan against the real nftlb", () => {
         port: "8080",
         state: "up" as const,
       }));
-    const farm = (over: Partial<Farm>): Farm => ({
-      name: "shop.web.http",
-      family: "ipv4",
-      protocol: "tcp",
-      mode: "snat",
-      scheduler: "rr",
-      "sched-param": "none",
-      persistence: "none",
-      "persist-ttl": "60",
-      helper: "none",
-      log: "none",
-      addresses: [
-        { name: `tcp-${net.vip(1)}-80`, family: "ipv4", "ip-addr": net.vip(1), ports: "80", protocol: "tcp" },
-      ],
-      backends: backends([1, 2, 3]),
-      ...over,
-    });
+    const farm = (over: Partial<Farm>): Farm =>
+      defaultFarm(
+        "shop.web.http",
+        [
+          {
+            name: `tcp-${net.vip(1)}-80`,
+            family: "ipv4",
+            "ip-addr": net.vip(1),
+            ports: "80",
+            protocol: "tcp",
+          },
+        ],
+        backends([1, 2, 3]),
+        over,
+      );
     const tuned = {
       scheduler: "hash",
       "sched-param": "srcip",

@@ -4,7 +4,7 @@
 // names its node (`spec.nodeName`, as users may write) is left where it says.
 import { workLoop } from "../controllers/work.ts";
 import { MERGE_PATCH, type ApiClient } from "./api-client.ts";
-import type { LabPod, PodSource } from "../pods/controller.ts";
+import type { LabPod, PodSource } from "../pods/lab-pod.ts";
 
 export interface Scheduler {
   stop(): void;

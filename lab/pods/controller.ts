@@ -7,49 +7,14 @@
 import { workLoop } from "../controllers/work.ts";
 import type { ApiClient } from "../cluster/api-client.ts";
 import { MERGE_PATCH } from "../cluster/api-client.ts";
-import { createSandbox, type PodPort, type Sandbox } from "./sandbox.ts";
+import { createSandbox, type Sandbox } from "./sandbox.ts";
 import { readiness, runningStatus } from "./status.ts";
 import { undeclaredPortEvent, undeclaredServicePorts, type ServiceForPorts } from "./service-ports.ts";
 import type { Source } from "../controllers/endpointslice-controller.ts";
+import { portsOf, type LabPod, type PodNetwork, type PodSource } from "./lab-pod.ts";
+import { PodRange } from "./pod-range.ts";
 
 export const FINALIZER = "lab.kube-nftlb.io/pod-sandbox";
-
-export interface LabPod {
-  metadata: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    deletionTimestamp?: string;
-    finalizers?: string[];
-  };
-  spec?: {
-    nodeName?: string;
-    containers?: { name?: string; ports?: { containerPort?: number; protocol?: string }[] }[];
-  };
-  status?: { conditions?: { type: string; status: string }[] };
-}
-
-export interface PodSource {
-  get(namespace: string, name: string): LabPod | undefined;
-  list(): LabPod[];
-  /** calls back with every Pod that changes (as it was when deleted) */
-  watch(onChange: (pod: LabPod) => void): () => void;
-}
-
-export interface PodNetwork {
-  nodeNs: string;
-  bridge: string;
-  /** prefix of pod namespace names, e.g. knl7-p */
-  nsPrefix: string;
-  /** pod i gets `${ipPrefix}${firstHost + i}` */
-  ipPrefix: string;
-  firstHost: number;
-  lastHost: number;
-  prefixLength: number;
-  gateway: string;
-}
 
 export interface PodControllerOptions {
   pods: PodSource;
@@ -83,33 +48,10 @@ export interface PodController {
   stop(): Promise<void>;
 }
 
-const portsOf = (pod: LabPod): PodPort[] =>
-  (pod.spec?.containers ?? []).flatMap((c) =>
-    (c.ports ?? [])
-      .filter((p) => typeof p.containerPort === "number" && (p.protocol ?? "TCP") !== "SCTP")
-      .map((p) => ({ port: p.containerPort!, protocol: (p.protocol ?? "TCP") as "TCP" | "UDP" })),
-  );
-
 export function startPodController(o: PodControllerOptions): PodController {
   const now = o.clock ?? Date.now;
   const running = new Map<string, Running>();
-  const used = new Set<number>();
-  let next = 0;
-  const size = o.network.lastHost - o.network.firstHost + 1;
-
-  const allocate = (): number => {
-    // Round-robin through the range: a freed address is reused last, so the node's neighbour
-    // entry for an old pod has long expired when a new pod takes its address.
-    for (let i = 0; i < size; i++) {
-      const n = (next + i) % size;
-      if (!used.has(n)) {
-        used.add(n);
-        next = n + 1;
-        return n;
-      }
-    }
-    throw new Error(`the pod range is full (${size} pods)`);
-  };
+  const range = new PodRange(o.network.lastHost - o.network.firstHost + 1);
 
   const pathOf = (ns: string, name: string) => `/api/v1/namespaces/${ns}/pods/${name}`;
   const undeclaredOf = (pod: LabPod) =>
@@ -143,7 +85,7 @@ export function startPodController(o: PodControllerOptions): PodController {
     if (r === undefined) return;
     running.delete(key);
     await r.sandbox.destroy();
-    used.delete(r.index);
+    range.free(r.index);
   };
 
   const reconcile = async (key: string): Promise<number | undefined> => {
@@ -189,7 +131,7 @@ export function startPodController(o: PodControllerOptions): PodController {
         if (claim.status === 404) return undefined;
         throw new Error(claim.error);
       }
-      const index = allocate();
+      const index = range.take();
       const n = o.network;
       let sandbox: Sandbox;
       try {
@@ -205,7 +147,7 @@ export function startPodController(o: PodControllerOptions): PodController {
           ports: [...portsOf(pod), ...undeclaredOf(pod)],
         });
       } catch (err) {
-        used.delete(index);
+        range.free(index);
         throw err;
       }
       r = {
