@@ -227,6 +227,16 @@ test("other paths and methods get JSON, never HTML", async () => {
   assert.equal((nope.body as AdmissionReviewOut).response.status?.code, 404);
 });
 
+test("the admission paths match as express routes do: any case, one trailing slash, a query", async () => {
+  const body = admissionReview(admission(service(), { uid: "spelled" }));
+  for (const path of ["/VALIDATE", "/validate/", "/Mutate?timeout=2s", "/mutate/"])
+    assert.equal((await post(path, body)).response.uid, "spelled", path);
+  for (const path of ["/validate//", "/validat%65", "/validate/x"]) {
+    const res = await request(app).post(path).set("content-type", "application/json").send(body);
+    assert.equal(res.status, 404, path);
+  }
+});
+
 test("garbage never crashes the app and always gets an AdmissionReview", async () => {
   const samples: (string | Buffer)[] = [
     randomBytes(1024),

@@ -15,6 +15,8 @@ import {
 import { validate, type ValidateOptions } from "./validate.ts";
 import { contentTypeProblem, readJson } from "./body.ts";
 import { BodyGate } from "./body-gate.ts";
+import { endAfterBody } from "./drain.ts";
+import { Deadlines, type Deadline } from "./deadlines.ts";
 import type { WebhookMetrics } from "./metrics.ts";
 
 /** An AdmissionReview carries object and oldObject, each up to the apiserver's 3 MiB (controller-runtime's figure). */
@@ -67,7 +69,8 @@ const pathLabel = (req: Request): "/validate" | "/mutate" | "other" =>
 type Judge = (request: AdmissionRequest, opts: ValidateOptions & MutateOptions) => AdmissionResponse;
 
 const STARTED = Symbol("started");
-type Timed = Request & { [STARTED]?: bigint };
+const DEADLINE = Symbol("deadline");
+type Timed = Request & { [STARTED]?: bigint; [DEADLINE]?: Deadline };
 type Answering = Response & { [ANSWERED]?: boolean };
 
 export function createApp(opts: AppOptions): express.Express {
@@ -78,6 +81,7 @@ export function createApp(opts: AppOptions): express.Express {
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const timeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const maxValues = opts.maxJsonValues ?? MAX_JSON_VALUES;
+  const deadlines = new Deadlines();
   const gate = new BodyGate({
     slots: opts.largeBodies ?? 1,
     maxWaiting: opts.maxWaiting ?? 8,
@@ -128,21 +132,31 @@ export function createApp(opts: AppOptions): express.Express {
     res.statusCode = httpStatus;
     res.setHeader("content-type", "application/json; charset=utf-8");
     res.setHeader("content-length", Buffer.byteLength(text));
-    res.end(text);
+    // Past the deadline (408) or when busy (429) the connection closes at once: reading the rest
+    // is what those answers refuse to do. Any other early answer waits for the body's end, so
+    // the client is not reset while still sending it (webhook/drain.ts).
+    if (req.complete || httpStatus === 408 || httpStatus === 429) {
+      deadlines.cancel(req[DEADLINE]);
+      return void res.end(text);
+    }
+    // The deadline still bounds the drain: at it, the connection is cut.
+    res.once("close", () => deadlines.cancel(req[DEADLINE]));
+    res.write(text);
+    endAfterBody(req, res);
   };
 
   // At the deadline: answered (408) and the connection closed, however slowly the body comes.
   const expire = (req: Timed, res: Answering, path: string) => {
     if (res[ANSWERED] || res.headersSent) return void req.socket.destroy();
     opts.metrics.overload.inc({ reason: "timeout" });
-    res.set("connection", "close");
+    res.setHeader("connection", "close");
     answer(req, res, path, errored("", 408, `request not complete within ${timeoutMs} ms`), undefined, 408);
   };
 
   // One handler per path, not a chain of middleware: every router layer costs a few µs per review.
   const route = (path: string, judge: Judge) => async (req: Timed, res: Answering) => {
     req[STARTED] = process.hrtime.bigint();
-    const typeProblem = contentTypeProblem(req.get("content-type"));
+    const typeProblem = contentTypeProblem(req.headers["content-type"]);
     if (typeProblem !== undefined) {
       req.resume();
       return answer(req, res, path, errored("", 415, typeProblem));
@@ -153,11 +167,10 @@ export function createApp(opts: AppOptions): express.Express {
     const bytes = encoded || !Number.isFinite(declared) ? maxBody : declared;
     // Only a large body can wait, so only it pays for a way to stop waiting.
     const deadline = bytes > SMALL_BODY_BYTES ? new AbortController() : undefined;
-    const timer = setTimeout(() => {
+    req[DEADLINE] = deadlines.add(ms, () => {
       deadline?.abort();
       expire(req, res, path);
-    }, ms);
-    res.once("close", () => clearTimeout(timer));
+    });
     const entered = deadline === undefined ? undefined : await gate.enter(deadline.signal);
     if (entered === "busy") {
       // Overload is a failure of the webhook, not a verdict: a non-200 lets each configuration's
@@ -172,9 +185,10 @@ export function createApp(opts: AppOptions): express.Express {
     const body = await readJson(req, deadline ? { bytes: maxBody, values: maxValues } : maxBody);
     if (res[ANSWERED]) return;
     if (!body.ok) {
-      if (body.status === 0) return; // the client went away
-      // Past the size limit the rest is not worth reading; past the value count (a body within
-      // the size limit) it is drained, so a client still sending sees the answer, not a reset.
+      if (body.status === 0) return void deadlines.cancel(req[DEADLINE]); // the client went away
+      entered?.(); // what is left of the body is thrown away: it costs no memory
+      // Past the size limit the connection is not kept for another request; the rest of the
+      // body is still read (up to a bound) before it closes, so the client sees the answer.
       if ("close" in body && body.close) res.set("connection", "close");
       return answer(req, res, path, errored("", body.status, body.message));
     }
@@ -194,8 +208,20 @@ export function createApp(opts: AppOptions): express.Express {
     answer(req, res, path, response, parsed.request);
   };
 
-  app.post("/validate", route("/validate", validate));
-  app.post("/mutate", route("/mutate", mutate));
+  // Both admission paths in one layer, the first: express tries a request against each layer in
+  // turn, and a route is two (its path, then its method). Matched as express matches a route's
+  // path: case-insensitive, with or without a trailing slash, never percent-decoded.
+  const validating = route("/validate", validate);
+  const mutating = route("/mutate", mutate);
+  app.use((req: Timed, res: Answering, next: NextFunction) => {
+    if (req.method === "POST") {
+      const p = req.path.length > 1 && req.path.endsWith("/") ? req.path.slice(0, -1) : req.path;
+      const path = p.length === 9 || p.length === 7 ? p.toLowerCase() : "";
+      if (path === "/validate") return validating(req, res);
+      if (path === "/mutate") return mutating(req, res);
+    }
+    next();
+  });
 
   // Counted like the reviews, under a fixed label: a path label taken from the request would let
   // any client create a new series per request.

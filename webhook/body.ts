@@ -89,7 +89,8 @@ export function readJson(req: IncomingMessage, limits: ReadLimits | number): Pro
     return Promise.resolve(tooLarge);
   }
   return new Promise((resolve) => {
-    const source: Readable = decoder === undefined ? req : req.pipe(decoder());
+    const decoding = decoder?.();
+    const source: Readable = decoding === undefined ? req : req.pipe(decoding);
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
@@ -114,7 +115,11 @@ export function readJson(req: IncomingMessage, limits: ReadLimits | number): Pro
       if (over !== undefined) {
         source.removeAllListeners("data");
         chunks.length = 0;
-        req.resume(); // drain what is left so the answer can be read
+        // What is left is read undecoded and thrown away once answered (webhook/drain.ts).
+        if (decoding !== undefined) {
+          req.unpipe(decoding);
+          decoding.destroy();
+        }
         finish(over);
         return;
       }
