@@ -15,7 +15,6 @@
 //   add one Service with N present; one endpoint change in a 4,094-backend farm; replacing
 //   all 2,000 endpoints of a farm (until traffic-ready, and until the old ones are deleted);
 //   nftlb's RSS against the syncer's estimate.
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
@@ -37,25 +36,14 @@ import { estimateMemory } from "../syncer/capacity.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
 import { rawPost } from "./lib/raw-post.ts";
+import { helpFromHeader } from "./lib/usage.ts";
+import { countChains } from "./lib/nft-chains.ts";
 import type { TraceEvent } from "../syncer/trace.ts";
 import { attribute, printBreakdown, type Breakdown } from "./lib/latency-attribution.ts";
 import { phaseProfiler } from "./lib/cpu-profile.ts";
 
 const args = process.argv.slice(2);
-if (args.includes("--help") || args.includes("-h")) {
-  // The usage is this file's opening comment, so the two cannot drift apart.
-  const head = readFileSync(new URL(import.meta.url), "utf8").split("\n");
-  console.log(
-    head
-      .slice(
-        0,
-        head.findIndex((l) => !l.startsWith("//")),
-      )
-      .map((l) => l.replace(/^\/\/ ?/, ""))
-      .join("\n"),
-  );
-  process.exit(0);
-}
+helpFromHeader(import.meta.url, args);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
 const option = (name: string) => {
   const i = args.indexOf(name);
@@ -133,20 +121,7 @@ const freshNftlb = async (net: TestNetwork) => {
   await net.nftlb.restart();
 };
 
-// `nft list chains` with room for thousands of farms (the lab's helper allows 1 MiB and 20 s,
-// which 5,000 farms' ruleset passes on a loaded machine).
-const inKernel = (net: TestNetwork) =>
-  new Promise<number>((resolve, reject) =>
-    execFile(
-      "ip",
-      ["netns", "exec", net.nftlb.ns, "nft", "list", "chains"],
-      { maxBuffer: 512 * 2 ** 20, timeout: 600_000 },
-      (err, out) =>
-        err
-          ? reject(new Error(err.message))
-          : resolve([...out.matchAll(/chain nat-bench\.m\d+\.http \{/g)].length),
-    ),
-  );
+const inKernel = (net: TestNetwork) => countChains(net.nftlb.ns, /chain nat-bench\.m\d+\.http \{/g);
 
 const rssOfNftlb = async (net: TestNetwork): Promise<number> => {
   const pids = (await run(["ip", "netns", "pids", net.nftlb.ns])).split(/\s+/).filter(Boolean);

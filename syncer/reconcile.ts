@@ -184,8 +184,20 @@ export class Reconciler {
       metrics?.lastSync.set(Date.now() / 1000);
     }
     metrics?.syncDuration.observe({ full: String(full) }, (performance.now() - started) / 1000);
-    if (metrics) reportNftlb(metrics, this.#d.nftlb.known().values(), this.#d.nftlbMemoryBytes);
-    this.#d.trace?.({ stage: "synced", at: performance.now(), keys: batch });
+    if (metrics) {
+      this.#scope.follow(this.#d.nftlb.known());
+      reportNftlb(
+        metrics,
+        { capacity: this.#scope.capacity(), marked: this.#scope.marked },
+        this.#d.nftlbMemoryBytes,
+      );
+    }
+    this.#d.trace?.({
+      stage: "synced",
+      at: performance.now(),
+      keys: batch,
+      ...(failure !== undefined ? { failed: true } : {}),
+    });
     return outcomes.map;
   }
 

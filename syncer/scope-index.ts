@@ -15,6 +15,7 @@ import type { DesiredService } from "./desired.ts";
 import { resolveConflicts, type Conflict } from "./desired-conflicts.ts";
 import { parseMark } from "../nftlb/marks.ts";
 import { Multimap } from "./multimap.ts";
+import { isMarked } from "./ownership.ts";
 
 // The identity of an address for "who holds it": protocol, IP and ports as spelled.
 const addressKey = (a: Farm["addresses"][number]) => `${a.protocol}|${a["ip-addr"]}|${a.ports}`;
@@ -47,6 +48,7 @@ export class ScopeIndex {
   readonly #farmMarks = new Map<number, number>();
   #addresses = 0;
   #backends = 0;
+  #marked = 0;
 
   /** `ownerByName`: a farm's Service read from its name (farms no desired Service claims). */
   constructor(ownerByName: (farm: string) => string) {
@@ -96,6 +98,11 @@ export class ScopeIndex {
       backends: this.#backends,
       memoryBytes: estimateMemory(this.#addresses, this.#backends),
     };
+  }
+
+  /** How many of nftlb's farms carry kube-nftlb's mark (ownership.ts). */
+  get marked(): number {
+    return this.#marked;
   }
 
   /** Farm marks nftlb's farms hold, node-wide. */
@@ -165,6 +172,7 @@ export class ScopeIndex {
     for (const a of f.addresses) this.#holders.add(addressKey(a), f.name);
     this.#addresses += f.addresses.length;
     this.#backends += f.backends.length;
+    if (isMarked(f)) this.#marked++;
     const m = farmMark(f);
     if (m !== undefined) this.#farmMarks.set(m, (this.#farmMarks.get(m) ?? 0) + 1);
   }
@@ -175,6 +183,7 @@ export class ScopeIndex {
     for (const a of f.addresses) this.#holders.delete(addressKey(a), f.name);
     this.#addresses -= f.addresses.length;
     this.#backends -= f.backends.length;
+    if (isMarked(f)) this.#marked--;
     const m = farmMark(f);
     if (m === undefined) return;
     const n = (this.#farmMarks.get(m) ?? 1) - 1;
