@@ -15,7 +15,6 @@
 //   add one Service with N present; one endpoint change in a 4,094-backend farm; replacing
 //   all 2,000 endpoints of a farm (until traffic-ready, and until the old ones are deleted);
 //   nftlb's RSS against the syncer's estimate.
-import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import process from "node:process";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
@@ -37,25 +36,15 @@ import { estimateMemory } from "../syncer/capacity.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
 import { rawPost } from "./lib/raw-post.ts";
+import { helpFromHeader } from "./lib/usage.ts";
+import { countChains } from "./lib/nft-chains.ts";
 import type { TraceEvent } from "../syncer/trace.ts";
 import { attribute, printBreakdown, type Breakdown } from "./lib/latency-attribution.ts";
 import { phaseProfiler } from "./lib/cpu-profile.ts";
+import { between, load, nftlbPid, sample, type CpuSample } from "./lib/nftlb-cpu.ts";
 
 const args = process.argv.slice(2);
-if (args.includes("--help") || args.includes("-h")) {
-  // The usage is this file's opening comment, so the two cannot drift apart.
-  const head = readFileSync(new URL(import.meta.url), "utf8").split("\n");
-  console.log(
-    head
-      .slice(
-        0,
-        head.findIndex((l) => !l.startsWith("//")),
-      )
-      .map((l) => l.replace(/^\/\/ ?/, ""))
-      .join("\n"),
-  );
-  process.exit(0);
-}
+helpFromHeader(import.meta.url, args);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
 const option = (name: string) => {
   const i = args.indexOf(name);
@@ -128,25 +117,66 @@ const post = async (net: TestNetwork, farms: FarmPatch[]) => {
   return performance.now() - t0;
 };
 
+/** The raw POST, with nftlb's time on a CPU and waiting for one while it answered. */
+const postSampled = async (net: TestNetwork, farms: FarmPatch[]) => {
+  const pid = await nftlbPid(net.nftlb.ns);
+  const before = pid ? sample(pid) : undefined;
+  const ms = await post(net, farms);
+  return { ms, cpu: pid ? between(before, sample(pid)) : undefined, load: load() };
+};
+
+/**
+ * nftlb's time on a CPU and waiting for one, summed over the syncer's POST /farms requests
+ * (the probe's pings excepted), sampled from the syncer's trace at the moment each is sent
+ * and answered.
+ */
+function postCpu() {
+  let pid: string | undefined;
+  let open: CpuSample | undefined;
+  let openSelf = 0;
+  const sum: CpuSample = { onCpu: 0, waiting: 0 };
+  /** This process's CPU (the API stand-in and the syncer) while nftlb answered, ms. */
+  let self = 0;
+  const selfCpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  return {
+    total: () => ({ ...sum, self }),
+    async follow(net: TestNetwork) {
+      pid = await nftlbPid(net.nftlb.ns);
+      sum.onCpu = sum.waiting = self = 0;
+    },
+    trace(e: TraceEvent) {
+      if (pid === undefined || e.method !== "POST" || e.path !== "/farms") return;
+      if (e.stage === "request") {
+        open = sample(pid);
+        openSelf = selfCpu();
+      }
+      if (e.stage !== "answered" || open === undefined) return;
+      const d = between(open, sample(pid));
+      open = undefined;
+      if (d === undefined) return;
+      sum.onCpu += d.onCpu;
+      sum.waiting += d.waiting;
+      self += selfCpu() - openSelf;
+    },
+  };
+}
+
+/** "nftlb on a CPU 3.1 s, waiting for one 0.4 s" for one side of a figure. */
+const cpuText = (c: (CpuSample & { self?: number }) | undefined) =>
+  c
+    ? `nftlb on a CPU ${s(c.onCpu)}, waiting for one ${s(c.waiting)}` +
+      (c.self === undefined ? "" : ` (this process meanwhile: ${s(c.self)} of CPU)`)
+    : "nftlb's CPU unknown";
+
 /** Restart nftlb (it flushes everything) and wait until it answers. */
 const freshNftlb = async (net: TestNetwork) => {
   await net.nftlb.restart();
 };
 
-// `nft list chains` with room for thousands of farms (the lab's helper allows 1 MiB and 20 s,
-// which 5,000 farms' ruleset passes on a loaded machine).
-const inKernel = (net: TestNetwork) =>
-  new Promise<number>((resolve, reject) =>
-    execFile(
-      "ip",
-      ["netns", "exec", net.nftlb.ns, "nft", "list", "chains"],
-      { maxBuffer: 512 * 2 ** 20, timeout: 600_000 },
-      (err, out) =>
-        err
-          ? reject(new Error(err.message))
-          : resolve([...out.matchAll(/chain nat-bench\.m\d+\.http \{/g)].length),
-    ),
-  );
+const inKernel = (net: TestNetwork) => countChains(net.nftlb.ns, /chain nat-bench\.m\d+\.http \{/g);
 
 const rssOfNftlb = async (net: TestNetwork): Promise<number> => {
   const pids = (await run(["ip", "netns", "pids", net.nftlb.ns])).split(/\s+/).filter(Boolean);
@@ -260,7 +290,8 @@ async function main() {
 
     // Floors first, each on a fresh nftlb.
     const farms = coldFarms(N);
-    const clientMarks = await post(net, farms);
+    const floor = await postSampled(net, farms);
+    const clientMarks = floor.ms;
     const kernel = await inKernel(net);
     const rss = await rssOfNftlb(net);
     if (args.includes("--chunks")) {
@@ -281,19 +312,32 @@ async function main() {
     await freshNftlb(net);
     put(api, 0, N);
     const w = watcher();
+    const cpu = postCpu();
+    await cpu.follow(net);
+    const coldLoad = load();
     const t0 = performance.now();
     const events: TraceEvent[] = [];
     let tracing = true;
     syncer = await startSyncer(config(net, api), {
       log,
       wrapNftlb: w.wrap,
-      trace: (e) => void (tracing && events.push(e)),
+      trace: (e) => {
+        cpu.trace(e);
+        if (tracing) events.push(e);
+      },
     });
     await syncer.started;
     const cold = performance.now() - t0;
     tracing = false;
     row(`cold start ${N} × 10 (start → all verified)`, cold, clientMarks, "client marks");
     console.log(`  where it went: ${coldStages(events, t0, t0 + cold)}`);
+    // On a shared machine the two POSTs, minutes apart, wait behind different loads: their
+    // time on a CPU compares nftlb's work, their wait the machine.
+    const coldCpu = cpu.total();
+    console.log(
+      `  the syncer's POST: ${cpuText(coldCpu)} (load ${coldLoad}); the raw POST: ${cpuText(floor.cpu)} (load ${floor.load})` +
+        (floor.cpu ? `; on a CPU ${(coldCpu.onCpu / floor.cpu.onCpu).toFixed(2)}× the raw POST's` : ""),
+    );
     console.log(
       `  farms in the kernel after the raw POST: ${kernel} of ${N}; after the syncer: ${await inKernel(net)}`,
     );
@@ -304,10 +348,13 @@ async function main() {
       const back = w.next(
         (c) => w.lists() > listed && [...c.known().keys()].filter((k) => k.startsWith("bench.m")).length >= N,
       );
+      const restartLoad = load();
       const t1 = performance.now();
       await net.nftlb.restart();
+      await cpu.follow(net);
       await back;
       row(`nftlb restart → all ${N} re-programmed`, performance.now() - t1, clientMarks, "client marks");
+      console.log(`  the syncer's POST: ${cpuText(cpu.total())} (load ${restartLoad})`);
     }
 
     // Add one Service with N present, against the raw POST of that farm (median of 5).

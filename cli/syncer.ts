@@ -14,9 +14,13 @@ export async function run(argv: string[]): Promise<number> {
   // --version and a bad flag must not wait for (seconds on a busy node).
   if (cfg.cleanup) return (await import("../syncer/cleanup-cli.ts")).runCleanup(cfg, log);
   const { startSyncer } = await import("../syncer/run.ts");
+  // Benchmarks of the lab only (bench/lab-scale.ts): where a change spends its time, from a
+  // syncer running as the DaemonSet runs it. Off unless set; nothing in deploy/ sets it.
+  const traceFile = process.env.KUBE_NFTLB_SYNCER_TRACE_FILE;
+  const tracing = traceFile ? (await import("../syncer/trace.ts")).traceToFile(traceFile) : undefined;
   let syncer;
   try {
-    syncer = await startSyncer(cfg, { log });
+    syncer = await startSyncer(cfg, { log, ...(tracing ? { trace: tracing.trace } : {}) });
   } catch (err) {
     log.error({ err: (err as Error).message }, "syncer could not start");
     return 1;
@@ -24,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
   const shutdown = createShutdown({ log });
   // Informers stop, the write in flight finishes, nftlb keeps its rules (traffic keeps flowing).
   shutdown.add("syncer", () => syncer.stop());
+  if (tracing) shutdown.add("trace", () => tracing.close());
   await shutdown.onSignals();
   return 0;
 }

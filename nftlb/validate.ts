@@ -245,7 +245,8 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
   // ports of another farm's address are expanded only when a batch farm uses its IP (with
   // thousands of farms present, expanding them all cost more than nftlb's answer to a small POST).
   const claims = new Map<string, string>();
-  const ips = new Set<string>();
+  // By IP alone first: asked of every address nftlb holds, it builds no string for the others.
+  const ips = new Set<string | undefined>();
   const farmMarks = new Map<number, string>();
   const markOf = (farm: Farm) => {
     const m = parseMark(farm.mark);
@@ -260,7 +261,7 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
       farmMarks.set(fm, farm.name);
     }
     for (const a of farm.addresses) {
-      ips.add(`${a.protocol} ${a["ip-addr"]}`);
+      ips.add(a["ip-addr"]);
       for (const port of expandPorts(a.ports ?? "") ?? []) {
         const c = `${a.protocol} ${a["ip-addr"]}:${port}`;
         const owner = claims.get(c);
@@ -276,7 +277,7 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
     if (markOwner !== undefined)
       problems.push(`farms "${name}" and "${markOwner}" share farm mark ${formatMark(fm!)}`);
     for (const a of farm.addresses) {
-      if (!ips.has(`${a.protocol} ${a["ip-addr"]}`)) continue;
+      if (!ips.has(a["ip-addr"])) continue;
       for (const port of expandPorts(a.ports ?? "") ?? []) {
         const c = `${a.protocol} ${a["ip-addr"]}:${port}`;
         const owner = claims.get(c);

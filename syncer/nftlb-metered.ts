@@ -21,7 +21,9 @@ export function meteredNftlb(
   return {
     listFarms: wrap("listFarms", () => client.listFarms()),
     getFarm: wrap("getFarm", (name: string) => client.getFarm(name)),
-    listAddresses: wrap("listAddresses", () => client.listAddresses()),
+    listAddresses: wrap("listAddresses", (mentioning?: readonly string[]) =>
+      client.listAddresses(mentioning),
+    ),
     upsertFarms: wrap("upsertFarms", (farms: Parameters<NftlbClient["upsertFarms"]>[0]) =>
       client.upsertFarms(farms),
     ),

@@ -25,9 +25,13 @@ export const OWNER_MARK = "kube-nftlb KNAME-FNAME ";
 
 export const markOwned = (farm: Farm): Farm => ({ ...farm, [OWNER_FIELD]: OWNER_MARK });
 
-/** nftlb lists strings as stored; the parser trims them. */
-export const isMarked = (farm: Pick<Farm, typeof OWNER_FIELD>): boolean =>
-  farm[OWNER_FIELD]?.trim() === OWNER_MARK.trim();
+const TRIMMED_MARK = OWNER_MARK.trim();
+
+/** nftlb lists strings as stored; the parser trims them. (Asked of every farm on every pass: no copy.) */
+export const isMarked = (farm: Pick<Farm, typeof OWNER_FIELD>): boolean => {
+  const v = farm[OWNER_FIELD];
+  return v === OWNER_MARK || v === TRIMMED_MARK || v?.trim() === TRIMMED_MARK;
+};
 
 /** plan's `owns`: whether nftlb's farm of that name carries the mark (the sentinel is the client's). */
 export const ownsIn =
@@ -53,35 +57,41 @@ export const claimsNewAddress = (
 
 const vip = (a: Address) => `${a.protocol}|${a["ip-addr"]}|${a.ports}`;
 
+/** The desired farms' addresses that nftlb's farm of the same name lacks (as last read). */
+const claimed = (desired: readonly Farm[], known: ReadonlyMap<string, Farm>): Address[] =>
+  desired.flatMap((d) => {
+    const have = known.get(d.name);
+    return d.addresses.filter((a) => !have?.addresses.some((x) => x.name === a.name));
+  });
+
+/** What an address object must mention to hold a claimed address: its name or its IP. */
+export const mentionsOf = (desired: readonly Farm[], known: ReadonlyMap<string, Farm>): string[] => [
+  ...new Set(claimed(desired, known).flatMap((a) => [a.name, a["ip-addr"]])),
+];
+
 /**
  * Whether nftlb's address objects (GET /addresses) show a holder the client has not seen for an
  * address a desired farm is about to claim: an object of that name or on that protocol/VIP/port
  * that no known farm accounts for, or used by more farms than the known ones (a farm made or
  * attached behind the syncer's back since nftlb was last read). Only then is the whole farm list
  * worth reading again: at 1,000 farms GET /addresses is ~450 KB against GET /farms' ~7 MB, and
- * that read made adding one Service cost ten times its POST.
+ * that read made adding one Service cost ten times its POST. The known farms are walked only
+ * when an object names or sits on a claimed address.
  */
 export function unseenHolder(
   desired: readonly Farm[],
   known: ReadonlyMap<string, Farm>,
   listed: readonly ListedAddress[],
 ): boolean {
-  const names = new Set<string>();
-  const vips = new Set<string>();
-  for (const d of desired) {
-    const have = known.get(d.name);
-    for (const a of d.addresses)
-      if (!have?.addresses.some((x) => x.name === a.name)) {
-        names.add(a.name);
-        vips.add(vip(a));
-      }
-  }
-  if (names.size === 0) return false;
+  const addresses = claimed(desired, known);
+  const names = new Set(addresses.map((a) => a.name));
+  const vips = new Set(addresses.map(vip));
+  const candidates = listed.filter((l) => names.has(l.name) || vips.has(vip(l)));
+  if (candidates.length === 0) return false;
   const seen = new Map<string, { address: Address; users: number }>();
   for (const f of known.values())
     for (const a of f.addresses) seen.set(a.name, { address: a, users: (seen.get(a.name)?.users ?? 0) + 1 });
-  return listed.some((l) => {
-    if (!names.has(l.name) && !vips.has(vip(l))) return false;
+  return candidates.some((l) => {
     const s = seen.get(l.name);
     return s === undefined || s.users < l.used || vip(s.address) !== vip(l);
   });

@@ -1,10 +1,14 @@
 // kube-nftlb's table is computed from every farm of the node, before and after each write: each
-// farm's part is computed once per pass, and only for the farms the pass touched.
+// farm's part is computed once per pass, and only for the farms the pass touched. And nft runs
+// for it only when needed: each run is a process in nftlb's network namespace (tens of ms on a
+// busy node), and a cold start is the syncer's start plus one POST, so every run is added to it.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Farm } from "../nftlb/types.ts";
 import { farmShare } from "./node-rules-desired.ts";
 import type { NodeRules } from "./node-rules.ts";
+import { NodeRulesKeeper } from "./node-rules-keeper.ts";
+import type { NodeRulesTable, TableResult } from "./node-rules-nft.ts";
 import { FULL } from "./reconcile.ts";
 import { setup } from "./reconcile.test-helpers.ts";
 
@@ -72,5 +76,46 @@ test("node rules: a farm's part of the table is computed once per pass, only for
   assert.deepEqual(names(c.computed), ["ns.b.http"], "nothing written: the farm as planned, once");
   assert.equal(c.tables.length, 2);
   assert.equal(c.tables[1], c.tables[0], "nothing written: the table is not computed again");
+  await t.stop();
+});
+
+function countingTable() {
+  const applied: NodeRules[] = [];
+  const table: NodeRulesTable = {
+    apply: (rules): Promise<TableResult> => {
+      applied.push(rules);
+      return Promise.resolve({ ok: true, value: undefined });
+    },
+    exists: () => Promise.resolve({ ok: true, value: true }),
+    remove: () => Promise.resolve({ ok: true, value: undefined }),
+  };
+  const log = { info: () => undefined, warn: () => undefined };
+  return { applied, keeper: new NodeRulesKeeper({ table, log }) };
+}
+
+test("a full reconcile applies kube-nftlb's table once when the write leaves it as it was; every full reconcile still re-applies it", async () => {
+  const rules = countingTable();
+  const t = setup({ nodeRules: rules.keeper });
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", "10.1.0.2"]);
+  t.cluster.put("ns", "db", "10.96.0.11", ["10.1.0.3"]);
+  t.queue.add(FULL);
+  await t.run();
+  assert.deepEqual(t.nftlb.writes, ["POST ns.db.http,ns.web.http"]);
+  assert.equal(
+    rules.applied.length,
+    1,
+    "the cold start's pass: one nft run (the POST left the table as it was)",
+  );
+  t.queue.add(FULL);
+  await t.run();
+  assert.equal(rules.applied.length, 2, "a resync re-applies the table (repairs a hand edit), once");
+  t.cluster.put("ns", "db", "10.96.0.11", []);
+  t.queue.add("ns/db");
+  await t.run();
+  assert.deepEqual(
+    rules.applied.at(-1)?.noEndpoints.map((d) => d.ip),
+    ["10.96.0.11"],
+    "a Service losing its last endpoint is refused once nftlb stops balancing it",
+  );
   await t.stop();
 });

@@ -11,6 +11,7 @@ import {
   ForeignHolds,
   foreignHolds,
   markOwned,
+  mentionsOf,
   ownsIn,
   unseenHolder,
   type ForeignHold,
@@ -50,7 +51,8 @@ export class PassOwnership {
     const held = (f: string, a: string) => this.#foreign.has(f, a);
     const claiming = intoAdopted(farms, this.#adopted);
     if (claimsNewAddress(claiming, nftlb.known(), held)) {
-      const addresses = await nftlb.listAddresses();
+      // Only objects naming a claimed address or its IP matter: the rest of the answer is not parsed.
+      const addresses = await nftlb.listAddresses(mentionsOf(claiming, nftlb.known()));
       if (!addresses.ok) return { error: addresses.error };
       if (unseenHolder(claiming, nftlb.known(), addresses.value)) {
         const listed = await nftlb.listFarms();

@@ -1,20 +1,25 @@
-// What a reconcile pass tells Prometheus: what nftlb holds (farms, backends, addresses, the
+// What a reconcile pass tells Prometheus: what nftlb holds (marked farms, backends, addresses, the
 // memory estimate against its limit) and the network programming latency of each EndpointSlice
 // change (its last-change-trigger-time → in nftlb), kube-proxy's SLI.
-import type { Farm } from "../nftlb/types.ts";
 import { MAX_BACKENDS_PER_FARM } from "../nftlb/marks.ts";
-import { measure } from "./capacity.ts";
+import type { Capacity } from "./capacity.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { SyncerMetrics } from "./metrics.ts";
-import { isMarked } from "./ownership.ts";
 
-export function reportNftlb(m: SyncerMetrics, farms: Iterable<Farm>, memoryLimit: number | undefined): void {
-  const all = [...farms];
-  const c = measure(all);
-  m.farms.set(all.filter(isMarked).length);
-  m.backends.set(c.backends);
-  m.addresses.set(c.addresses);
-  m.addressBytes.set(c.memoryBytes);
+/**
+ * What nftlb holds, from counts kept up to date farm by farm (scope-index.ts follows the client's
+ * farms and re-counts only those that changed): walking every farm on every pass made this report
+ * grow with the node's farms, not with the change.
+ */
+export function reportNftlb(
+  m: SyncerMetrics,
+  held: { capacity: Capacity; marked: number },
+  memoryLimit: number | undefined,
+): void {
+  m.farms.set(held.marked);
+  m.backends.set(held.capacity.backends);
+  m.addresses.set(held.capacity.addresses);
+  m.addressBytes.set(held.capacity.memoryBytes);
   m.backendLimit.set(MAX_BACKENDS_PER_FARM);
   if (memoryLimit !== undefined) m.memoryLimit.set(memoryLimit);
 }

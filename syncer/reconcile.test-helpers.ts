@@ -66,7 +66,7 @@ export function setup(
     conntrack?: ConntrackCleaner;
     metrics?: SyncerMetrics;
     worker?: WorkerOptions;
-  } & Pick<ReconcilerDeps, "nodeRules" | "farmShare"> = {},
+  } & Pick<ReconcilerDeps, "nodeRules" | "farmShare" | "trace"> = {},
 ) {
   const { worker: workerOptions, ...deps } = opts;
   const timers = new FakeTimers();

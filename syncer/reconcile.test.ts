@@ -6,6 +6,8 @@ import { estimateMemory, MEMORY_HEADROOM } from "./capacity.ts";
 import { overFrontends } from "./conntrack-tool.ts";
 import { OWNER_FIELD, OWNER_MARK } from "./ownership.ts";
 import { backends, PREFIX, setup } from "./reconcile.test-helpers.ts";
+import { Registry } from "prom-client";
+import { createSyncerMetrics } from "./metrics.ts";
 
 test("a full reconcile programs every Service in one POST; running it again writes nothing", async () => {
   const t = setup();
@@ -343,5 +345,34 @@ test("a full reconcile re-reads nftlb and repairs what changed behind the syncer
   t.queue.add(FULL, { resync: true });
   await t.run();
   assert.equal(t.nftlb.writes.length, written + 1, "a resync with no drift writes nothing");
+  await t.stop();
+});
+
+test("what nftlb holds is reported after every pass: marked farms, all backends and addresses, as they change", async () => {
+  const registry = new Registry();
+  const t = setup({ metrics: createSyncerMetrics(registry) });
+  const gauge = async (name: string) => (await registry.getSingleMetric(name)?.get())?.values[0]?.value;
+  const handmade = {
+    ...(structuredClone(t.nftlb.farms.get("x")) as Farm),
+    name: "handmade",
+    addresses: [],
+    backends: [],
+  };
+  t.nftlb.farms.set("handmade", handmade);
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", "10.1.0.2"]);
+  t.queue.add(FULL);
+  await t.run();
+  assert.equal(await gauge("kube_nftlb_farms_programmed"), 1, "the hand-made farm is not counted");
+  assert.equal(await gauge("kube_nftlb_backends_programmed"), 2);
+  t.cluster.put("ns", "db", "10.96.0.11", ["10.1.0.3"]);
+  t.queue.add("ns/db");
+  await t.run();
+  assert.equal(await gauge("kube_nftlb_farms_programmed"), 2, "a Service added is counted in its own pass");
+  assert.equal(await gauge("kube_nftlb_backends_programmed"), 3);
+  t.cluster.services.delete("ns/web");
+  t.queue.add("ns/web");
+  await t.run();
+  assert.equal(await gauge("kube_nftlb_farms_programmed"), 1, "a Service deleted is gone from the count");
+  assert.equal(await gauge("kube_nftlb_backends_programmed"), 1);
   await t.stop();
 });

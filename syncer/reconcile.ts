@@ -177,15 +177,23 @@ export class Reconciler {
         this.#programmedOnce = true;
         this.#d.log.info({ farms: this.#d.nftlb.known().size }, "nftlb programmed");
       }
-      if (full && !this.#sentinel) {
-        const planted = await this.#d.nftlb.plantSentinel();
-        this.#sentinel = planted.ok;
-      }
       metrics?.lastSync.set(Date.now() / 1000);
     }
     metrics?.syncDuration.observe({ full: String(full) }, (performance.now() - started) / 1000);
-    if (metrics) reportNftlb(metrics, this.#d.nftlb.known().values(), this.#d.nftlbMemoryBytes);
-    this.#d.trace?.({ stage: "synced", at: performance.now(), keys: batch });
+    if (metrics) {
+      this.#scope.follow(this.#d.nftlb.known());
+      reportNftlb(
+        metrics,
+        { capacity: this.#scope.capacity(), marked: this.#scope.marked },
+        this.#d.nftlbMemoryBytes,
+      );
+    }
+    this.#d.trace?.({
+      stage: "synced",
+      at: performance.now(),
+      keys: batch,
+      ...(failure !== undefined ? { failed: true } : {}),
+    });
     return outcomes.map;
   }
 
@@ -249,8 +257,16 @@ export class Reconciler {
         planned: [...this.#scope.plannedFarms()],
         share: this.#shares,
       });
+    // A full reconcile re-applies the table whatever the keeper believes (repairs a hand edit);
+    // here, before the write, so that after it only a changed table costs another nft run (a
+    // cold start is the syncer's start plus one POST: each nft run is added to it).
     const before = this.#d.nodeRules ? rules() : undefined;
-    if (before) await this.#d.nodeRules?.update(before);
+    if (before) await this.#d.nodeRules?.update(before, { force: full });
+    // The restart sentinel goes in before the first full write, not after it: nftlb restarting
+    // between the write and a later plant would get the sentinel and never look restarted (the
+    // node left unbalanced until the next resync). Planted first, a restart at any later moment
+    // loses it, and the probe re-programs everything.
+    if (full && !this.#sentinel) this.#sentinel = (await nftlb.plantSentinel()).ok;
     const applied = await applyPlan(p, ownerOfFarm, {
       nftlb,
       writeBudgetMs: this.#d.writeBudgetMs,
@@ -267,7 +283,7 @@ export class Reconciler {
     this.#latency.observe(view, keys, this.#d.metrics);
     // Nothing written: nftlb holds what it held, so the table's content is the one above.
     const after = () => (before && operations(p).length === 0 ? before : rules());
-    if (this.#d.nodeRules && !(await this.#d.nodeRules.update(after(), { force: full }))) {
+    if (this.#d.nodeRules && !(await this.#d.nodeRules.update(after()))) {
       this.#events.rulesFailed(services, this.#d.nodeRules.lastError ?? "");
     }
     if (operations(p).length > 0) await this.#cleanConntrack(p);

@@ -10,6 +10,7 @@ import { resolveConflicts } from "./desired-conflicts.ts";
 import { NODE, service, slice } from "./desired-fixtures.test-helpers.ts";
 import { farmMarksOf } from "./plan-marks.ts";
 import { ScopeIndex } from "./scope-index.ts";
+import { isMarked, markOwned, OWNER_FIELD } from "./ownership.ts";
 
 const ownerByName = (farm: string) => farm.split(".").slice(0, 2).join("/");
 
@@ -86,9 +87,9 @@ test("a full selection plans every Service and every farm nftlb holds", () => {
   );
 });
 
-test("follow() keeps capacity and farm marks equal to a count over every farm, through changes and deletions", () => {
+test("follow() keeps capacity, farm marks and marked farms equal to a count over every farm, through changes and deletions", () => {
   const farms = [svc("a", "10.96.0.1", "1"), svc("b", "10.96.0.2", "2"), svc("c", "10.96.0.3", "3")].map(
-    (s) => s.farms[0]!,
+    (s, i) => (i === 2 ? s.farms[0]! : markOwned(s.farms[0]!)),
   );
   const known = new Map(farms.map((f) => [f.name, f]));
   const ix = index([], known);
@@ -96,6 +97,7 @@ test("follow() keeps capacity and farm marks equal to a count over every farm, t
     const { farms: n, addresses, backends, memoryBytes } = measure(known.values());
     assert.deepEqual(ix.capacity(), { farms: n, addresses, backends, memoryBytes });
     assert.deepEqual(new Set(ix.farmMarks()), farmMarksOf(known.values()));
+    assert.equal(ix.marked, [...known.values()].filter(isMarked).length);
   };
   same();
   // A changed farm is a new object (as the client stores it); one goes, one comes.
@@ -106,6 +108,9 @@ test("follow() keeps capacity and farm marks equal to a count over every farm, t
   });
   known.delete("shop.b.http");
   known.set("shop.d.http", { ...farms[1]!, name: "shop.d.http", mark: "0x2000" });
+  // One loses kube-nftlb's mark (edited by hand), one gains it (written by the syncer).
+  known.set("shop.a.http", { ...known.get("shop.a.http")!, [OWNER_FIELD]: "" });
+  known.set("shop.c.http", markOwned(farms[2]!));
   ix.follow(known);
   same();
   known.delete("shop.a.http");

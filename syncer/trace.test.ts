@@ -1,7 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { tracedSend, type TraceEvent } from "./trace.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { tracedSend, traceToFile, type TraceEvent } from "./trace.ts";
 import type { Send } from "../nftlb/transport.ts";
+import { setup } from "./reconcile.test-helpers.ts";
 
 test("tracedSend reports each request before it is sent and after it is answered, result untouched", async () => {
   const events: TraceEvent[] = [];
@@ -31,4 +35,44 @@ test("tracedSend reports each request before it is sent and after it is answered
     events.every((e, i) => i === 0 || e.at >= events[i - 1]!.at),
     "timestamps in order",
   );
+});
+
+test("traceToFile appends one JSON line per event, on the epoch clock", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "trace-"));
+  const file = path.join(dir, "trace.jsonl");
+  try {
+    const sink = traceToFile(file);
+    const at = performance.now();
+    sink.trace({ stage: "queued", at, keys: ["ns/a"] });
+    sink.trace({ stage: "request", at: at + 1.5, method: "POST", path: "/farms" });
+    await sink.close();
+    const lines = readFileSync(file, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l) as TraceEvent);
+    // Epoch milliseconds are large doubles: equal to the event's `at` within a microsecond (+ 0: no -0).
+    assert.deepEqual(
+      lines.map((e) => ({ ...e, at: Math.round((e.at - performance.timeOrigin - at) * 1000) + 0 })),
+      [
+        { stage: "queued", at: 0, keys: ["ns/a"] },
+        { stage: "request", at: 1500, method: "POST", path: "/farms" },
+      ],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a pass that failed says so in its synced event; the retry that succeeds does not", async () => {
+  const events: TraceEvent[] = [];
+  const t = setup({ trace: (e) => events.push(e) });
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.nftlb.failNext = ["retryable"];
+  t.queue.add("ns/web");
+  await t.run();
+  await t.run(1_000);
+  const synced = events.filter((e) => e.stage === "synced").map((e) => e.failed === true);
+  assert.deepEqual(synced, [true, false]);
+  assert.ok(t.nftlb.farms.has("ns.web.http"), "programmed by the retry");
+  await t.stop();
 });

@@ -2,6 +2,7 @@
 // one timestamp per stage from the real code path — informer callback, queue hand-out, plan done,
 // each nftlb request sent and answered — on the monotonic clock, so a caller can line the stages
 // up against its own `performance.now()` (e.g. the moment it wrote the object to the API).
+import { createWriteStream } from "node:fs";
 import type { Send } from "../nftlb/transport.ts";
 
 export type TraceStage =
@@ -23,6 +24,8 @@ export interface TraceEvent {
   /** `performance.now()` when the stage was reached. */
   at: number;
   keys?: readonly string[];
+  /** "synced" only: the batch failed (nothing is known to be programmed; it is retried) */
+  failed?: boolean;
   method?: string;
   path?: string;
 }
@@ -38,3 +41,17 @@ export const tracedSend =
     trace({ stage: "answered", at: performance.now(), method, path });
     return sent;
   };
+
+/**
+ * A trace sink for a syncer in another process (the lab's, as the DaemonSet runs it): one JSON
+ * line per event appended to `file`, `at` moved to the epoch clock (`performance.timeOrigin +
+ * at`, sub-millisecond) so the reader can line it up with its own `performance.timeOrigin +
+ * performance.now()`. Written through a stream: a stage costs the syncer no synchronous I/O.
+ */
+export function traceToFile(file: string): { trace: SyncTrace; close(): Promise<void> } {
+  const out = createWriteStream(file, { flags: "a", mode: 0o600 });
+  return {
+    trace: (e) => out.write(`${JSON.stringify({ ...e, at: performance.timeOrigin + e.at })}\n`),
+    close: () => new Promise((resolve) => out.end(resolve)),
+  };
+}

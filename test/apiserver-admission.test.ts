@@ -115,6 +115,20 @@ describe("admission webhooks", () => {
     assert.equal(v.dryRun, false);
   });
 
+  it("keeps its connection to a webhook open across calls, as kube-apiserver's webhook client does", async () => {
+    // kube-apiserver caches one client per webhook configuration, over a keep-alive transport
+    // (client-go's: up to 25 idle connections per host): admitting objects one after the other
+    // costs one TLS handshake, not one per object.
+    await register(MWC, "reuse", [webhook("reuse.lab.example.com", "/mutate")]);
+    const before = hook.connections();
+    for (const name of ["reuse-1", "reuse-2", "reuse-3", "reuse-4"]) {
+      const r = await cm(name);
+      assert.equal(r.status, 201, r.text);
+    }
+    assert.equal(hook.reviews.length, 4);
+    assert.ok(hook.connections() - before <= 1, `${hook.connections() - before} connections for 4 calls`);
+  });
+
   it("returns a denial with the webhook's code and reason and the real message", async () => {
     decide = () => ({ allowed: false, status: { code: 403, reason: "Forbidden", message: "not today" } });
     await register(VWC, "deny", [webhook("deny.lab.example.com", "/validate")]);

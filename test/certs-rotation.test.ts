@@ -116,8 +116,12 @@ before(async () => {
   if (skip !== undefined) return;
   dir = mkdtempSync(join(tmpdir(), "certs-rotation-"));
   lab = await startLab({
+    // A fresh handshake per call: every call is verified against the caBundle of its moment
+    // (kube-apiserver reuses connections, which would hide a certificate it cannot verify).
     resolveService: (s) =>
-      s.name === SVC && s.namespace === NS && port > 0 ? `https://127.0.0.1:${port}` : undefined,
+      s.name === SVC && s.namespace === NS && port > 0
+        ? { url: `https://127.0.0.1:${port}`, fresh: true }
+        : undefined,
   });
 });
 after(async () => {

@@ -7,6 +7,8 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { estimateMemory, MEMORY_HEADROOM } from "../syncer/capacity.ts";
+import { parseSize } from "../syncer/config.ts";
 import {
   ROOT,
   RENDERS,
@@ -331,6 +333,20 @@ describe("deploy/ node DaemonSet and webhook Deployment", { skip: missing }, () 
         fieldRef: { fieldPath: "spec.nodeName" },
       });
       assert.equal(syncer.args![0], "syncer");
+    }),
+  );
+
+  it(
+    "nftlb's memory limit holds the 1,000 Services × 10 endpoints docs/operators.md sizes it for, under the syncer's refusal line",
+    each((objects, r) => {
+      const { nftlb } = daemonSet(objects);
+      const limit = parseSize(String(nftlb.resources!.limits!.memory));
+      assert.ok(limit, `${r}: nftlb's memory limit parses`);
+      const need = estimateMemory(1_000 + 1, 1_000 * 10 + 1); // + the webhook's own farm
+      assert.ok(
+        need <= limit * MEMORY_HEADROOM,
+        `${r}: estimate ${(need / 2 ** 20).toFixed(1)} MiB > ${(MEMORY_HEADROOM * 100).toFixed(0)}% of ${nftlb.resources!.limits!.memory}`,
+      );
     }),
   );
 

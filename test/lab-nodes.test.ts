@@ -11,6 +11,7 @@ import { startTraffic, type Traffic } from "../lab/cluster/traffic.ts";
 import { createNftlbClient } from "../nftlb/index.ts";
 import { podYaml, startLab, whyNoLab, type Lab } from "./lab-fixture.ts";
 import { until } from "./until.ts";
+import { closeIdleWebhookConnections } from "../lab/apiserver/webhook-call.ts";
 
 const skip = whyNoLab();
 const SCHED = "service.kubernetes.io/kube-nftlb-load-balancer-scheduler";
@@ -126,6 +127,10 @@ spec:
       const off = await nftlb.upsertFarms([{ name: WEBHOOK_FARM, "intra-connect": "off" }]);
       assert.ok(off.ok, JSON.stringify(off));
       try {
+        // The stand-in keeps its connection to the webhook open, as kube-apiserver does, and an
+        // established connection outlives the rule: it is a new one that fails. kube-apiserver
+        // closes an idle one after 90 s; the stand-in is told to now.
+        closeIdleWebhookConnections();
         const failed = await lab.kubectl(bad);
         assert.notEqual(failed.code, 0);
         assert.match(

@@ -154,7 +154,7 @@ export function router(srv: Server, o: RouterOptions) {
     const started = Date.now();
     res.on("finish", () =>
       o.log?.(
-        `${req.method ?? "?"} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms`,
+        `${req.method ?? "?"} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms ${JSON.stringify(req.headers["user-agent"] ?? "")}`,
       ),
     );
     dispatch(srv, o, req, res, url, base).catch((err: unknown) => {

@@ -68,10 +68,14 @@ export class Store {
     return o === undefined ? undefined : structuredClone(o);
   }
 
-  /** Sorted by namespace then name, as etcd's key order returns them. */
-  list(res: Resource, ns?: string): Obj[] {
+  /**
+   * Sorted by namespace then name, as etcd's key order returns them. `where` picks objects
+   * before they are copied (a controller's lookup by label costs a scan, not a deep copy of all).
+   */
+  list(res: Resource, ns?: string, where?: (o: Readonly<Obj>) => boolean): Obj[] {
     const out: Obj[] = [];
-    for (const [k, o] of this.#bucket(res)) if (ns === undefined || k.startsWith(`${ns}/`)) out.push(o);
+    for (const [k, o] of this.#bucket(res))
+      if ((ns === undefined || k.startsWith(`${ns}/`)) && (where === undefined || where(o))) out.push(o);
     // etcd returns keys in byte order
     const key = (o: Obj) => objKey(o.metadata.namespace, o.metadata.name ?? "");
     return out

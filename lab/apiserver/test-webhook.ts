@@ -19,6 +19,8 @@ export interface TestWebhook {
   port: number;
   /** requests received, newest last */
   reviews: { path: string; review: Any }[];
+  /** TLS connections accepted so far */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -58,12 +60,15 @@ export async function startTestWebhook(opts: {
       });
     });
   });
+  let connections = 0;
+  server.on("secureConnection", () => connections++);
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `https://127.0.0.1:${port}`,
     port,
     reviews,
+    connections: () => connections,
     close: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

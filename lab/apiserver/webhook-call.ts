@@ -18,9 +18,13 @@ export type Dialer = (host: string, port: number) => Promise<Socket>;
 /**
  * Maps a webhook's service reference to where it really listens (https://127.0.0.1:PORT), or
  * undefined. With `dial`, the connection to `url` is opened by it (the lab: the Service's
- * ClusterIP, dialled from a node, as kube-apiserver on a control-plane node does).
+ * ClusterIP, dialled from a node, as kube-apiserver on a control-plane node does). With `fresh`,
+ * every call gets a new connection and TLS handshake instead of reusing one (a harness that
+ * wants each call verified against the caBundle of that moment: stricter than kube-apiserver).
  */
-export type ServiceResolver = (svc: ServiceRef) => string | { url: string; dial: Dialer } | undefined;
+export type ServiceResolver = (
+  svc: ServiceRef,
+) => string | { url: string; dial?: Dialer; fresh?: boolean } | undefined;
 
 export interface ClientConfig {
   url?: string;
@@ -69,6 +73,7 @@ export async function callWebhook(
   let target: URL;
   let servername: string | undefined;
   let dial: Dialer | undefined;
+  let fresh = false;
   try {
     if (cc.service !== undefined) {
       const s = cc.service;
@@ -80,7 +85,10 @@ export async function callWebhook(
           error: `failed to call webhook: Post "${goUrl(shown, timeoutSeconds)}": no endpoints available for service "${s.name}"`,
         };
       target = new URL(typeof base === "string" ? base : base.url);
-      if (typeof base !== "string") dial = base.dial;
+      if (typeof base !== "string") {
+        dial = base.dial;
+        fresh = base.fresh === true;
+      }
     } else {
       shown = new URL(cc.url ?? "");
       target = shown;
@@ -96,57 +104,91 @@ export async function callWebhook(
       : undefined;
   const body = JSON.stringify(review);
   const post = `failed to call webhook: Post "${goUrl(shown, timeoutSeconds)}"`;
-  return new Promise((done) => {
-    const options: https.RequestOptions & { ALPNProtocols: string[] } = {
-      protocol: "https:",
-      hostname: target.hostname.replace(/^\[|\]$/g, ""),
-      port: target.port === "" ? 443 : Number(target.port),
-      path: `${shown.pathname}${shown.search}`,
-      method: "POST",
-      ...(ca !== undefined ? { ca } : {}),
-      ...(servername !== undefined ? { servername } : {}),
-      ALPNProtocols: ["http/1.1"],
-      ...(dial === undefined ? { agent: false } : { createConnection: viaDialer(dial, servername, ca) }),
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json, */*",
-        "content-length": Buffer.byteLength(body),
-      },
-    };
-    const req = https.request(options, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("error", (e) => done({ error: `${post}: ${goError(e, target)}` }));
-      res.on("end", () => {
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString("utf8");
-        if (res.statusCode !== 200) {
-          const what =
-            res.statusCode === 404
-              ? "the server could not find the requested resource"
-              : `an error on the server (${JSON.stringify(text.slice(0, 200))}) has prevented the request from succeeding`;
-          return done({ error: `failed to call webhook: ${what}` });
-        }
-        try {
-          done({ response: JSON.parse(text) as Any });
-        } catch (e) {
-          done({ error: `failed to call webhook: ${(e as Error).message}` });
-        }
+  const connection = fresh
+    ? { agent: false as const, ...(dial ? { createConnection: viaDialer(dial, servername, ca) } : {}) }
+    : { agent: agentFor(target, servername, ca, dial) };
+  const attempt = (retry: boolean) =>
+    new Promise<{ response: Any } | { error: string }>((done) => {
+      const options: https.RequestOptions & { ALPNProtocols: string[] } = {
+        protocol: "https:",
+        hostname: target.hostname.replace(/^\[|\]$/g, ""),
+        port: target.port === "" ? 443 : Number(target.port),
+        path: `${shown.pathname}${shown.search}`,
+        method: "POST",
+        ...(ca !== undefined ? { ca } : {}),
+        ...(servername !== undefined ? { servername } : {}),
+        ALPNProtocols: ["http/1.1"],
+        ...connection,
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, */*",
+          "content-length": Buffer.byteLength(body),
+        },
+      };
+      const req = https.request(options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", (e) => done({ error: `${post}: ${goError(e, target)}` }));
+        res.on("end", () => {
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString("utf8");
+          if (res.statusCode !== 200) {
+            const what =
+              res.statusCode === 404
+                ? "the server could not find the requested resource"
+                : `an error on the server (${JSON.stringify(text.slice(0, 200))}) has prevented the request from succeeding`;
+            return done({ error: `failed to call webhook: ${what}` });
+          }
+          try {
+            done({ response: JSON.parse(text) as Any });
+          } catch (e) {
+            done({ error: `failed to call webhook: ${(e as Error).message}` });
+          }
+        });
       });
+      const timer = setTimeout(
+        () => req.destroy(Object.assign(new Error("context deadline exceeded"), { code: "ETIMEDOUT" })),
+        timeoutSeconds * 1000,
+      );
+      req.on("error", (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        // An idle connection the webhook closed as we reused it: nothing reached the webhook, so
+        // ask again on a new one, as Go's transport does for a request whose body it can replay.
+        if (retry && req.reusedSocket && e.code === "ECONNRESET") return done(attempt(false));
+        done({ error: `${post}: ${goError(e, target)}` });
+      });
+      req.end(body);
     });
-    const timer = setTimeout(
-      () => req.destroy(Object.assign(new Error("context deadline exceeded"), { code: "ETIMEDOUT" })),
-      timeoutSeconds * 1000,
-    );
-    req.on("error", (e) => {
-      clearTimeout(timer);
-      done({ error: `${post}: ${goError(e, target)}` });
-    });
-    req.end(body);
-  });
+  return attempt(true);
 }
 
-/** An https createConnection that runs TLS over a socket from `dial` (no agent: one use each). */
+/**
+ * kube-apiserver keeps one client per webhook configuration (webhook.ClientManager's cache),
+ * over client-go's keep-alive transport (up to 25 idle connections per host): consecutive calls
+ * reuse a connection instead of paying TCP, the egress CONNECT and TLS each time. Keyed here by
+ * where the calls go and how the server is verified; a changed caBundle gets new connections.
+ */
+const agents = new Map<string, https.Agent>();
+function agentFor(target: URL, servername: string | undefined, ca: string | undefined, dial?: Dialer) {
+  const key = JSON.stringify([target.host, servername, ca, dial !== undefined]);
+  let agent = agents.get(key);
+  if (agent === undefined) {
+    // client-go's transport: 25 idle connections per host, each closed after 90 s idle.
+    agent = new https.Agent({ keepAlive: true, maxFreeSockets: 25, timeout: 90_000 });
+    // Through `dial` (the lab: from a node, over its CONNECT proxy), then TLS over that socket.
+    if (dial !== undefined) agent.createConnection = viaDialer(dial, servername, ca);
+    // A bounded cache, as the real one is an LRU: the oldest configuration's client goes.
+    if (agents.size >= 64) {
+      const [oldest, old] = agents.entries().next().value!;
+      agents.delete(oldest);
+      old.destroy();
+    }
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+/** An https createConnection that runs TLS over a socket from `dial`. */
 function viaDialer(dial: Dialer, servername: string | undefined, ca: string | undefined) {
   return (o: https.RequestOptions, done: (err: Error | null, socket: Duplex) => void): undefined => {
     dial(o.hostname ?? "", Number(o.port)).then(
@@ -193,4 +235,14 @@ export function verifyResponse(
   if (hasType && r.patchType !== "JSONPatch")
     return bad(`webhook returned invalid response.patchType of ${JSON.stringify(r.patchType)}`);
   return { response: r };
+}
+
+/**
+ * Closes the connections to webhooks that are idle, as kube-apiserver's client does after 90 s
+ * idle (Go's Transport.CloseIdleConnections): a test that changes the path to a webhook then
+ * sees what a new connection meets without waiting that long.
+ */
+export function closeIdleWebhookConnections(): void {
+  for (const a of agents.values())
+    for (const list of Object.values(a.freeSockets)) for (const socket of list ?? []) socket.destroy();
 }

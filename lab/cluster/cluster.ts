@@ -45,6 +45,14 @@ export interface ClusterOptions {
   /** extra source addresses in the client namespace (default 4) */
   clientAddresses?: number;
   log?: (line: string) => void;
+  /** the nftlb container's limits.memory the syncers are told (default: deploy/'s) */
+  nftlbMemoryLimit?: string;
+  /** added to every syncer's environment (bench/lab-scale.ts: its trace file) */
+  syncerEnv?: Record<string, string>;
+  /** one line per API request the stand-in answered: method, path, status, milliseconds */
+  apiLog?: (line: string) => void;
+  /** watch events the stand-in keeps for resuming watches (default 1000) */
+  apiHistorySize?: number;
 }
 
 export interface Cluster {
@@ -118,6 +126,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       host: hostSide,
       dir,
       running: ["Deployment", "ReplicaSet"],
+      ...(o.apiLog ? { log: o.apiLog } : {}),
+      ...(o.apiHistorySize !== undefined ? { historySize: o.apiHistorySize } : {}),
       // Called only for admission, once `api` is set.
       resolveService: clusterIpResolver(() => api.store, dialer),
     });
@@ -172,6 +182,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         readyDelayMs: o.podReadyDelayMs ?? 0,
         terminationDelayMs: o.terminationDelayMs ?? 1000,
         log,
+        ...(o.nftlbMemoryLimit !== undefined ? { nftlbMemoryLimit: o.nftlbMemoryLimit } : {}),
+        ...(o.syncerEnv ? { syncerEnv: o.syncerEnv } : {}),
       });
       started.push(node);
       stops.push(() => node.pods.stop());

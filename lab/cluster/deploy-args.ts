@@ -75,8 +75,25 @@ export function syncerArgs(o: {
   nodeRulesSocket: string;
   /** the conntrack agent's socket in the lab's directory (the DaemonSet's is in a pod volume) */
   conntrackSocket: string;
+  /** the nftlb container's limits.memory instead of the manifest's, as an operator raises it */
+  nftlbMemoryLimit?: string;
 }): string[] {
-  const { c, pod } = containersOf("deploy/node/daemonset.yaml", "syncer");
+  const found = containersOf("deploy/node/daemonset.yaml", "syncer");
+  const { c } = found;
+  const pod =
+    o.nftlbMemoryLimit === undefined
+      ? found.pod
+      : found.pod.map((x) =>
+          x.name === "nftlb"
+            ? {
+                ...x,
+                resources: {
+                  ...x.resources,
+                  limits: { ...x.resources?.limits, memory: o.nftlbMemoryLimit! },
+                },
+              }
+            : x,
+        );
   const env: Record<string, string> = { NODE_NAME: o.nodeName };
   for (const e of c.env ?? []) {
     const ref = e.valueFrom?.resourceFieldRef;

@@ -46,6 +46,10 @@ export async function startLabNode(
     readyDelayMs: number;
     terminationDelayMs: number;
     log: (l: string) => void;
+    /** nftlb's memory limit as the DaemonSet's nftlb container states it (e.g. "2Gi") */
+    nftlbMemoryLimit?: string;
+    /** added to the syncer's environment */
+    syncerEnv?: Record<string, string>;
   },
 ): Promise<StartedNode> {
   const must = async (method: string, p: string, body: unknown, type?: string) => {
@@ -120,12 +124,14 @@ export async function startLabNode(
     kubeconfig: c.kubeconfig,
     nodeRulesSocket,
     conntrackSocket,
+    ...(c.nftlbMemoryLimit !== undefined ? { nftlbMemoryLimit: c.nftlbMemoryLimit } : {}),
   });
   const syncer = startProduct(
     `syncer${n.suffix}`,
     n.ns,
     args,
     path.join(c.dir, "logs", `syncer${n.suffix}.log`),
+    c.syncerEnv,
   );
   const probes = `http://${n.apiIp}:${SYNCER_METRICS_PORT}`;
   const syncerReady = waitReady(`${probes}/readyz`, syncer, 60_000).then(

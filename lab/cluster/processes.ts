@@ -2,7 +2,7 @@
 // DaemonSet runs with hostNetwork), output appended to a log file in the lab's directory (a pipe
 // nobody reads would block them). Living in a lab namespace, they are killed by lab/net's
 // cleanup of a crashed run, like everything else there.
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { appendFileSync, closeSync, openSync, readFileSync } from "node:fs";
 import { NODE } from "../net/sys.ts";
 import { BIN } from "./deploy-args.ts";
@@ -21,12 +21,16 @@ export function startProduct(
   ns: string | undefined,
   args: string[],
   logFile: string,
+  /** added to this process's environment (e.g. a benchmark's trace file) */
+  env?: Record<string, string>,
 ): ProductProcess {
   const fd = openSync(logFile, "a", 0o600);
   const argv = [NODE, BIN, ...args];
-  const child = ns
-    ? spawn("ip", ["netns", "exec", ns, ...argv], { stdio: ["ignore", fd, fd] })
-    : spawn(argv[0]!, argv.slice(1), { stdio: ["ignore", fd, fd] });
+  const opts: SpawnOptions = {
+    stdio: ["ignore", fd, fd],
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  };
+  const child = ns ? spawn("ip", ["netns", "exec", ns, ...argv], opts) : spawn(argv[0]!, argv.slice(1), opts);
   closeSync(fd);
   // A spawn failure arrives as an 'error' event: into the log, where waitReady reports it.
   child.on("error", (err) => appendFileSync(logFile, `lab: cannot start ${name}: ${err.message}\n`));

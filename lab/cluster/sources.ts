@@ -9,7 +9,7 @@ export function storeSource<T>(store: Store, group: string, resource: string): S
   if (res === undefined) throw new Error(`the API stand-in does not serve ${resource}`);
   return {
     get: (ns, name) => store.get(res, ns, name) as T | undefined,
-    list: (ns) => store.list(res, ns) as T[],
+    list: (ns, where) => store.list(res, ns, where as ((o: unknown) => boolean) | undefined) as T[],
     watch: (onChange) => store.subscribe((e) => e.res === res && onChange(e.object as T)),
   };
 }

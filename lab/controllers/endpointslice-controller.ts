@@ -14,7 +14,8 @@ import {
 
 export interface Source<T> {
   get(namespace: string, name: string): T | undefined;
-  list(namespace?: string): T[];
+  /** `where` picks before copying: what an informer's index lookup costs, not a copy of all. */
+  list(namespace?: string, where?: (obj: T) => boolean): T[];
   /** every change, with the object (after, or as it was when deleted) */
   watch(onChange: (obj: T) => void): () => void;
 }
@@ -56,7 +57,7 @@ export function startEndpointSliceController(o: EndpointSliceControllerOptions):
     const trigger = new Date(triggers.get(key) ?? now()).toISOString();
     triggers.delete(key);
     const svc = o.services.get(ns, name);
-    const existing = o.slices.list(ns).filter((s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === name);
+    const existing = o.slices.list(ns, (s) => s.metadata.labels?.[SERVICE_NAME_LABEL] === name);
     const zoneOf = (node: string) => o.nodes?.get("", node)?.metadata.labels?.[ZONE_LABEL];
     const desired = svc === undefined ? undefined : desiredSlices(svc, o.pods.list(ns), zoneOf);
     const ops = planSlices(svc, desired, existing, trigger);

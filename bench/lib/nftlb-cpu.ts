@@ -1,0 +1,46 @@
+// Where nftlb's wall time goes while it answers one request: on a CPU, or waiting for one.
+// nftlb is single-threaded and never sleeps while it programs a POST (measured: wall = on-CPU +
+// run-queue wait, within 1%), so on a shared machine a POST's wall time is its own work plus
+// whatever other load makes it wait. Two POSTs minutes apart see different loads; their on-CPU
+// times compare the work itself. Read from /proc/PID/schedstat (nanoseconds: on CPU, waiting on
+// a run queue), whose sum over a request is its wall time.
+import { readFileSync } from "node:fs";
+import { run } from "../../lab/net/sys.ts";
+
+export interface CpuSample {
+  /** ms on a CPU so far. */
+  onCpu: number;
+  /** ms runnable but waiting for a CPU so far. */
+  waiting: number;
+}
+
+/** The pid of the nftlb daemon in a network namespace (changes with every restart). */
+export async function nftlbPid(ns: string): Promise<string | undefined> {
+  const pids = (await run(["ip", "netns", "pids", ns])).split(/\s+/).filter(Boolean);
+  return pids.find((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "nftlb";
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Synchronous, so it can run inside a trace callback at the very moment a request is sent;
+ * undefined once that nftlb is gone (restarted).
+ */
+export function sample(pid: string): CpuSample | undefined {
+  try {
+    const [onCpu = 0, waiting = 0] = readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ").map(Number);
+    return { onCpu: onCpu / 1e6, waiting: waiting / 1e6 };
+  } catch {
+    return undefined;
+  }
+}
+
+export const between = (a: CpuSample | undefined, b: CpuSample | undefined): CpuSample | undefined =>
+  a && b ? { onCpu: b.onCpu - a.onCpu, waiting: b.waiting - a.waiting } : undefined;
+
+/** The 1-minute load average, for every figure printed. */
+export const load = (): string => readFileSync("/proc/loadavg", "utf8").split(" ")[0] ?? "?";
