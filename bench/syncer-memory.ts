@@ -10,8 +10,9 @@
 // The Kubernetes API is the lab stand-in (in this process). nftlb is replaced by a small HTTP SINK
 // below — not nftlb: it only stores what is POSTed and hands it back, enough for the syncer's
 // client (Key check, GET /farms, GET /farms/NAME with nftlb's 500 "invalid request" for an unknown
-// farm, POST /farms merging farms, addresses and backends by name, the DELETE routes). The real
-// nftlb would need ~2.6 GiB for 10,000 farm addresses (bench/scale.ts).
+// farm, GET /addresses listing the shared address objects, POST /farms merging farms, addresses
+// and backends by name, the DELETE routes). The real nftlb would need ~2.6 GiB for 10,000 farm
+// addresses (bench/scale.ts).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -98,12 +99,24 @@ function startSink(key: string) {
     }
     return true;
   };
+  // GET /addresses: nftlb's address objects are shared by name; `used` counts the farms using one.
+  const addressObjects = () => {
+    const byName = new Map<string, Json & { used: string }>();
+    for (const f of farms.values())
+      for (const a of f.addresses ?? []) {
+        const seen = byName.get(a.name);
+        byName.set(a.name, { ...a, used: String(Number(seen?.used ?? "0") + 1) });
+      }
+    return [...byName.values()];
+  };
   const route = (method: string, url: string, body: string): [number, unknown] => {
     const ok: [number, unknown] = [200, { response: "success" }];
     const invalid: [number, unknown] = [500, { response: "error", message: "invalid request" }];
     const [, top, name, sub, item, extra] = url.split("/");
-    if (top !== "farms" || extra !== undefined) return invalid;
+    if ((top !== "farms" && top !== "addresses") || extra !== undefined) return invalid;
+    if (top === "addresses" && (method !== "GET" || name)) return invalid;
     const farm = name ? farms.get(name) : undefined;
+    if (top === "addresses") return [200, { addresses: addressObjects() }];
     if (method === "GET" && !name) return [200, { farms: [...farms.values()] }];
     if (method === "POST" && !name)
       return post(body) ? ok : [400, { response: "error", message: "error parsing buffer" }];
@@ -126,7 +139,8 @@ function startSink(key: string) {
           ? [401, { response: "error", message: "authentication failed" }]
           : route(req.method ?? "", req.url ?? "", body.toString("utf8"));
       const text = JSON.stringify(answer);
-      const kind = `${req.method} ${(req.url ?? "").split("/").length > 2 ? "/farms/NAME…" : "/farms"}`;
+      const url = req.url ?? "";
+      const kind = `${req.method} ${url.split("/").length > 2 ? "/farms/NAME…" : url}`;
       stats.requests.set(kind, (stats.requests.get(kind) ?? 0) + 1);
       stats.largestIn = Math.max(stats.largestIn, body.length);
       stats.largestOut = Math.max(stats.largestOut, text.length);

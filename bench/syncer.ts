@@ -1,8 +1,8 @@
 // Syncer benchmarks, printed side by side (never pass/fail). Needs root (network namespaces with
 // the real nftlb): `npm run bench -- syncer` or `node bench/syncer.ts [a|b|c ...]`.
-// (a) EndpointSlice change in the API → rules in nftlb (the client's verified write), for 1, 10,
+// (a) [--node-rules] EndpointSlice change in the API → rules in nftlb (the client's verified write), for 1, 10,
 //     100, 1,000 endpoints, against the bare nftlb POST of the same farm (the floor) and the
-//     client's verified write (POST + read-back GET) of it.
+//     client's verified write (POST + read-back GET) of it, interleaved (bench/lib/syncer-latency.ts).
 // (b) K Services × E endpoints from a cold start against one batched raw POST of the same farms.
 // (c) the syncer's memory at 1,000 and 10,000 Services, against an in-memory nftlb sink (nftlb
 //     itself cannot hold 10,000 farms: 4,095 backends at most, ~256 KB per address).
@@ -10,15 +10,13 @@ import process from "node:process";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
-import { createNftlbClient, serializeFarms, type FarmPatch, type NftlbClient } from "../nftlb/index.ts";
-import { rawPost } from "./lib/raw-post.ts";
+import { createNftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
-import { startSyncer, type Syncer } from "../syncer/run.ts";
+import { startSyncer } from "../syncer/run.ts";
 import { desired } from "../syncer/desired.ts";
 import { FakeNftlb } from "../syncer/fake-nftlb.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
-import type { TraceEvent } from "../syncer/trace.ts";
-import { attribute, printBreakdown, type Breakdown } from "./lib/latency-attribution.ts";
+import { benchLatency } from "./lib/syncer-latency.ts";
 import { cip, service, slice } from "./lib/cluster-objects.ts";
 
 const which = new Set(process.argv.slice(2).filter((a) => /^[abc]$/.test(a)));
@@ -28,9 +26,11 @@ const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
 const NODE = findResource("", "v1", "nodes")!;
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const ms = (x: number) => `${x.toFixed(1)} ms`;
-function config(net: { url: string; key: string }, api: ApiServer): SyncerConfig {
+// `--node-rules`: bench (a) with kube-nftlb's own table (node-rules) programmed as the image does,
+// by nft in the node's namespace, where nftlb's nft transactions run too.
+const nodeRules = process.argv.includes("--node-rules");
+function config(net: { url: string; key: string; ns?: string }, api: ApiServer): SyncerConfig {
   return {
     nftlbUrl: net.url,
     nftlbKey: net.key,
@@ -44,124 +44,11 @@ function config(net: { url: string; key: string }, api: ApiServer): SyncerConfig
     nftlbTimeoutMs: 600_000,
     logLevel: "error",
     // The benchmarks measure the nftlb path; the syncer runs in this process's namespace, whose
-    // nftables are not the test network's.
-    nodeRules: false,
+    // nftables are not the test network's: node rules only with --node-rules, in its namespace.
+    ...(nodeRules && net.ns
+      ? { nodeRules: true, nftCommand: ["ip", "netns", "exec", net.ns, "nft"] }
+      : { nodeRules: false }),
   };
-}
-
-/**
- * Resolves when a verified upsert leaving `farm` with `backends` backends has been answered, with
- * the farms that upsert sent (so the floors can send exactly the same change).
- */
-function watchWrites(client: NftlbClient) {
-  let waiter: { farm: string; backends: number; resolve: (sent: FarmPatch[]) => void } | undefined;
-  const wrapped: NftlbClient = {
-    ...client,
-    known: () => client.known(),
-    listFarms: () => client.listFarms(),
-    async upsertFarms(farms) {
-      const r = await client.upsertFarms(farms);
-      const f = waiter && client.known().get(waiter.farm);
-      if (r.ok && waiter && f && f.backends.length === waiter.backends) waiter.resolve([...farms]);
-      return r;
-    },
-  };
-  const next = (farm: string, backends: number) =>
-    new Promise<FarmPatch[]>((resolve) => (waiter = { farm, backends, resolve }));
-  return { wrapped, next };
-}
-
-async function benchA(net: TestNetwork, api: ApiServer) {
-  console.log(
-    "\n(a) EndpointSlice change (0 → N endpoints of an existing Service) → verified in nftlb, vs the same\n" +
-      "    change sent by the nftlb client (POST + read-back) and as a bare POST (median of 9; 3 at 1,000)",
-  );
-  console.log(
-    "endpoints | syncer      | client POST+GET | ratio | bare POST   | ratio | (new farm, bare POST)",
-  );
-  const raw = createNftlbClient({ url: net.nftlb.url, key: net.nftlb.key, timeoutMs: 600_000 });
-  let watch: ReturnType<typeof watchWrites> | undefined;
-  const events: TraceEvent[] = [];
-  const syncer: Syncer = await startSyncer(config(net.nftlb, api), {
-    log,
-    wrapNftlb: (c) => (watch = watchWrites(c)).wrapped,
-    trace: (e) => events.push(e),
-  });
-  const stages: Record<number, Breakdown[]> = {};
-  await syncer.started;
-  const name = "bench.a.http";
-  const post = async (farms: FarmPatch[]) => {
-    const t = performance.now();
-    const status = await rawPost(net.nftlb.url, net.nftlb.key, serializeFarms(farms));
-    if (status !== 200) throw new Error(`bare POST: HTTP ${status}`);
-    return performance.now() - t;
-  };
-  const verified = async (farms: FarmPatch[]) => {
-    const t = performance.now();
-    const w = await raw.upsertFarms(farms);
-    if (!w.ok) throw new Error(w.error.message);
-    return performance.now() - t;
-  };
-  const must = async (r: Promise<{ ok: boolean }>) => {
-    if (!(await r).ok) throw new Error("nftlb refused a floor's set-up");
-  };
-  for (const n of [1, 10, 100, 1000]) {
-    const s: number[] = [];
-    const r: number[] = [];
-    const bare: number[] = [];
-    const created: number[] = [];
-    for (let run = 0; run < (n >= 1000 ? 3 : 9); run++) {
-      const ready = watch!.next(name, 0);
-      api.store.put(SVC, service("a", cip(1)));
-      api.store.put(SLICE, slice("a", 0));
-      const before = await ready;
-      const done = watch!.next(name, n);
-      events.length = 0;
-      const t0 = performance.now();
-      api.store.put(SLICE, slice("a", n, run * 1000));
-      const change = await done;
-      const t9 = performance.now();
-      s.push(t9 - t0);
-      (stages[n] ??= []).push(attribute(events, "bench/a", t0, t9));
-      api.store.remove(SVC, "bench", "a");
-      api.store.remove(SLICE, "bench", "a-1");
-      await waitGone(raw, name);
-
-      // The floors make the same change from the same state: the syncer's first write, then the
-      // change it sent (nftlb updating a farm costs ~3× creating it with the same backends).
-      await must(raw.upsertFarms(before));
-      r.push(await verified(change));
-      await must(raw.deleteFarm(name));
-      await must(raw.upsertFarms(before));
-      bare.push(await post(change));
-      await must(raw.deleteFarm(name));
-      created.push(await post(merge(before, change)));
-      await must(raw.deleteFarm(name));
-    }
-    const a = median(s);
-    const b = median(r);
-    const f = median(bare);
-    console.log(
-      `${String(n).padStart(9)} | ${ms(a).padStart(11)} | ${ms(b).padStart(15)} | ${(a / b).toFixed(2)}× | ${ms(f).padStart(11)} | ${(a / f).toFixed(2)}× | ${ms(median(created))}`,
-    );
-  }
-  await syncer.stop();
-  printBreakdown(stages);
-}
-
-/** The farm as one creating POST: the first write's farms with the change's backends added. */
-const merge = (before: FarmPatch[], change: FarmPatch[]): FarmPatch[] =>
-  before.map((f) => {
-    const c = change.find((x) => x.name === f.name);
-    return c ? { ...f, ...c, backends: [...(f.backends ?? []), ...(c.backends ?? [])] } : f;
-  });
-
-async function waitGone(c: NftlbClient, farm: string) {
-  for (;;) {
-    const r = await c.getFarm(farm);
-    if (r.ok && r.value === undefined) return;
-    await new Promise((res) => setTimeout(res, 10));
-  }
 }
 
 async function benchB(net: TestNetwork, api: ApiServer, services: number, endpoints: number) {
@@ -239,7 +126,7 @@ let net: TestNetwork | undefined;
 try {
   if ((want("a") || want("b")) && skip) console.log(`(a) and (b) skipped: ${skip}`);
   else if (want("a") || want("b")) net = await createTestNetwork({ backends: 1 });
-  if (net && want("a")) await benchA(net, api);
+  if (net && want("a")) await benchLatency(net, api, config(net.nftlb, api), { log });
   // 400 × 10 = 4,000 backends: the most that fits nftlb's 4,095 marks with round numbers;
   // 1,000 × 10 would exceed it (and take nftlb ~700 s).
   if (net && want("b")) await benchB(net, api, 400, 10);

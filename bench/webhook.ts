@@ -1,13 +1,14 @@
 // Admission webhook throughput and latency over HTTPS keep-alive, next to a floor: a minimal
 // express HTTPS server answering a constant AdmissionReview. Printed, never asserted.
-//   npm run bench -- webhook   (or: node bench/webhook.ts [--seconds N] [--rounds N] [--profile DIR])
+//   npm run bench -- webhook   (or: node bench/webhook.ts [--seconds 2] [--rounds 5] [--profile DIR])
 // Each server runs in its own Node process pinned to one CPU (taskset), and the load generator is
 // Debian's wrk, a separate process pinned to the other CPU: neither shares a core or an event loop
-// with the server it measures. Beside throughput it prints each server's CPU time per request (from
+// with the server it measures. Webhook and floor alternate in short rounds (bench/lib/paired-rounds.ts);
+// each cell prints the median per-round ratio and its min–max, and each server's CPU per request (from
 // /proc), which a busy machine disturbs far less. `--profile DIR`: V8 CPU profiles of both servers.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,11 +26,12 @@ import {
 import { makeCa } from "../test/webhook-pki.ts";
 import { wrk, type WrkResult } from "./lib/wrk.ts";
 import { serve } from "./lib/webhook-servers.ts";
+import { formatSpread, median, pairedRounds, spread } from "./lib/paired-rounds.ts";
 
 const { values } = parseArgs({
   options: {
-    seconds: { type: "string", default: "4" },
-    rounds: { type: "string", default: "2" },
+    seconds: { type: "string", default: "2" },
+    rounds: { type: "string", default: "5" },
     profile: { type: "string" },
     serve: { type: "string" },
     connections: { type: "string", default: "1,16,64" },
@@ -128,25 +130,25 @@ async function main() {
         `bodies: validate ${bodies.validate.length} B, mutate ${bodies.mutate.length} B`,
     );
     const row = (cells: (string | number)[]) =>
-      console.log(cells.map((c, i) => String(c).padStart(i === 0 ? 10 : 12)).join(""));
+      console.log(cells.map((c, i) => String(c).padStart(i === 0 ? 10 : i >= 8 ? 20 : 11)).join(""));
     row([
       "path",
-      "connections",
+      "conns",
       "req/s",
       "p50 ms",
       "p99 ms",
       "errors",
       "CPU µs/req",
-      "floor req/s",
+      "floor µs",
       "ratio",
       "CPU ratio",
     ]);
     for (const connections of connectionCounts) {
       for (const path of paths as ("validate" | "mutate")[]) {
-        // wrk against one server, with the CPU time that server's process spent meanwhile: the
-        // throughput ratio moves with whatever else the machine runs; CPU per request much less.
+        // wrk against one server, with the CPU time that server's process (all its threads)
+        // spent meanwhile: throughput moves with whatever else the machine runs, CPU much less.
         const load = async (srv: { port: number; child: ChildProcess }): Promise<Cell> => {
-          const cpu0 = cpuMs(srv.child.pid!);
+          const cpu0 = cpuNs(srv.child.pid!);
           const r = await wrk({
             url: `https://127.0.0.1:${srv.port}/${path}`,
             body: bodies[path],
@@ -154,44 +156,47 @@ async function main() {
             seconds,
             cpu: WRK_CPU,
           });
-          return { ...r, cpuUs: ((cpuMs(srv.child.pid!) - cpu0) * 1000) / Math.max(1, r.requests) };
+          return { ...r, cpuUs: (cpuNs(srv.child.pid!) - cpu0) / 1000 / Math.max(1, r.requests) };
         };
-        // Alternate the order over rounds so that drift in the machine's load favours neither.
-        const bases: Cell[] = [];
-        const ourss: Cell[] = [];
-        for (let round = 0; round < rounds; round++) {
-          if (round % 2 === 0) bases.push(await load(floor));
-          ourss.push(await load(webhook));
-          if (round % 2 === 1) bases.push(await load(floor));
-        }
-        const base = merge(bases);
-        const ours = merge(ourss);
+        const pairs = await pairedRounds(
+          rounds,
+          () => load(floor),
+          () => load(webhook),
+        );
+        const ours = pairs.map((p) => p.ours);
+        const base = pairs.map((p) => p.floor);
+        const of = (cells: Cell[], f: (c: Cell) => number) => median(cells.map(f));
         row([
           `/${path}`,
           connections,
-          ours.rps.toFixed(0),
-          ours.p50.toFixed(2),
-          ours.p99.toFixed(2),
-          ours.errors,
-          ours.cpuUs.toFixed(0),
-          base.rps.toFixed(0),
-          (ours.rps / base.rps).toFixed(2),
-          (base.cpuUs / ours.cpuUs).toFixed(2),
+          of(ours, (c) => c.rps).toFixed(0),
+          of(ours, (c) => c.p50).toFixed(2),
+          of(ours, (c) => c.p99).toFixed(2),
+          ours.reduce((a, c) => a + c.errors, 0),
+          of(ours, (c) => c.cpuUs).toFixed(0),
+          of(base, (c) => c.cpuUs).toFixed(0),
+          formatSpread(spread(pairs.map((p) => p.ours.rps / p.floor.rps))),
+          formatSpread(spread(pairs.map((p) => p.floor.cpuUs / p.ours.cpuUs))),
         ]);
         row([
           "  floor",
           connections,
-          base.rps.toFixed(0),
-          base.p50.toFixed(2),
-          base.p99.toFixed(2),
-          base.errors,
-          base.cpuUs.toFixed(0),
+          of(base, (c) => c.rps).toFixed(0),
+          of(base, (c) => c.p50).toFixed(2),
+          of(base, (c) => c.p99).toFixed(2),
+          base.reduce((a, c) => a + c.errors, 0),
+          of(base, (c) => c.cpuUs).toFixed(0),
           "",
           "",
           "",
         ]);
       }
     }
+    console.log(
+      `load average after: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")}`,
+    );
   } finally {
     await Promise.all([stop(floor.child), stop(webhook.child)]);
     rmSync(dir, { recursive: true, force: true });
@@ -200,29 +205,22 @@ async function main() {
     console.log(`CPU profiles written to ${values.profile}/webhook and ${values.profile}/floor`);
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 type Cell = WrkResult & { cpuUs: number };
-/** Rounds together: throughput and CPU per request averaged, latencies as medians of the rounds. */
-const merge = (rs: Cell[]): Cell => ({
-  requests: rs.reduce((a, r) => a + r.requests, 0),
-  rps: rs.reduce((a, r) => a + r.rps, 0) / rs.length,
-  errors: rs.reduce((a, r) => a + r.errors, 0),
-  p50: median(rs.map((r) => r.p50)),
-  p99: median(rs.map((r) => r.p99)),
-  cpuUs:
-    rs.reduce((a, r) => a + r.cpuUs * r.requests, 0) /
-    Math.max(
-      1,
-      rs.reduce((a, r) => a + r.requests, 0),
-    ),
-});
 
-/** User + system CPU time of a process so far (ms), from /proc/PID/stat (clock ticks of 10 ms). */
-function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  // After the command: state is field 3, utime 14 and stime 15 (1-based, man 5 proc).
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+/**
+ * CPU time of a process so far (ns), all its threads (V8's GC and compiler threads too), from
+ * /proc/PID/task/TID/schedstat: exact, where /proc/PID/stat counts 10 ms ticks.
+ */
+function cpuNs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // a thread that ended meanwhile; its time is lost either way
+    }
+  }
+  return ns;
 }
 
 async function stop(child: ChildProcess) {

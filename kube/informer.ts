@@ -71,7 +71,8 @@ export class SupervisedInformer<T extends KubeObject> {
   #restartTimer: Timer | undefined;
   #resyncTimer: Timer | undefined;
   #errorDuringStart = false;
-  #index = new Map<string, Map<string, T>>();
+  /** Index value → its objects: the one object as is (nearly always one slice a Service), a Map from two on. */
+  #index = new Map<string, T | Map<string, T>>();
   #indexOf = new Map<string, string>();
   /** Counters for metrics and tests. */
   readonly stats = { restarts: 0, relists: 0, errors: 0, lastError: "" };
@@ -121,7 +122,8 @@ export class SupervisedInformer<T extends KubeObject> {
 
   /** Objects whose `indexBy` value is `key`. */
   byIndex(key: string): T[] {
-    return [...(this.#index.get(key)?.values() ?? [])];
+    const at = this.#index.get(key);
+    return at === undefined ? [] : at instanceof Map ? [...at.values()] : [at];
   }
 
   #wire(lw: ListWatchLike<T>): ListWatchLike<T> {
@@ -237,16 +239,25 @@ export class SupervisedInformer<T extends KubeObject> {
     const k = objKey(obj);
     const oldIdx = this.#indexOf.get(k);
     if (oldIdx !== undefined) {
-      this.#index.get(oldIdx)?.delete(k);
-      if (this.#index.get(oldIdx)?.size === 0) this.#index.delete(oldIdx);
+      const at = this.#index.get(oldIdx);
+      if (!(at instanceof Map)) this.#index.delete(oldIdx);
+      else if (at.delete(k) && at.size === 1) this.#index.set(oldIdx, at.values().next().value!);
       this.#indexOf.delete(k);
     }
     if (kind === "delete") return;
     const idx = this.#o.indexBy(obj);
     if (idx === undefined) return;
-    let bucket = this.#index.get(idx);
-    if (bucket === undefined) this.#index.set(idx, (bucket = new Map<string, T>()));
-    bucket.set(k, obj);
+    const at = this.#index.get(idx);
+    if (at === undefined) this.#index.set(idx, obj);
+    else if (at instanceof Map) at.set(k, obj);
+    else
+      this.#index.set(
+        idx,
+        new Map([
+          [objKey(at), at],
+          [k, obj],
+        ]),
+      );
     this.#indexOf.set(k, idx);
   }
 

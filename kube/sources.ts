@@ -16,6 +16,7 @@ import {
 import { SupervisedInformer, type InformerLog } from "./informer.ts";
 import type { Timers } from "./timers.ts";
 import { SERVICE_NAME_LABEL } from "./labels.ts";
+import { Interner, slimEndpoints, slimEndpointSlice, slimService } from "./slim.ts";
 
 export type EndpointsApi = "slices" | "endpoints";
 
@@ -69,6 +70,30 @@ export async function listAllPages<T extends KubernetesObject>(
   return { ...first, metadata: { ...first.metadata, _continue: undefined }, items };
 }
 
+/** The watch phases that carry an object of the watched kind (BOOKMARK and ERROR do not). */
+const OBJECT_PHASES = new Set(["ADDED", "MODIFIED", "DELETED"]);
+
+/**
+ * A Watch whose events carry `slim(object)`: ListWatch then stores, diffs and resumes (from the
+ * slim object's resourceVersion) exactly as before, only on smaller objects.
+ */
+export class SlimWatch<T> extends Watch {
+  readonly #slim: (obj: T) => T;
+  constructor(kc: KubeConfig, slim: (obj: T) => T) {
+    super(kc);
+    this.#slim = slim;
+  }
+  override watch(...[path, query, callback, done]: Parameters<Watch["watch"]>): ReturnType<Watch["watch"]> {
+    return super.watch(
+      path,
+      query,
+      (phase, obj, watchObj) =>
+        callback(phase, OBJECT_PHASES.has(phase) ? this.#slim(obj as T) : obj, watchObj),
+      done,
+    );
+  }
+}
+
 function informer<T extends KubernetesObject>(
   o: SourcesOptions,
   name: string,
@@ -76,11 +101,16 @@ function informer<T extends KubernetesObject>(
   list: () => Promise<KubernetesListObject<T>>,
   selectors: { label?: string; field?: string } = {},
   indexBy?: (obj: T) => string | undefined,
+  slim: (obj: T) => T = (obj) => obj,
 ): SupervisedInformer<T> {
+  const slimList = async () => {
+    const l = await list();
+    return { ...l, items: l.items.map(slim) };
+  };
   return new SupervisedInformer<T>({
     name,
     makeListWatch: () =>
-      new ListWatch<T>(path, new Watch(o.kc), list, false, selectors.label, selectors.field),
+      new ListWatch<T>(path, new SlimWatch(o.kc, slim), slimList, false, selectors.label, selectors.field),
     resyncMs: o.resyncMs,
     ...(o.timers ? { timers: o.timers } : {}),
     ...(o.log ? { log: o.log } : {}),
@@ -101,7 +131,11 @@ export function makeSources(o: SourcesOptions): Sources {
         core.listServiceForAllNamespaces(label ? { ...page, labelSelector: label } : page),
       ),
     label ? { label } : {},
+    undefined,
+    slimService,
   );
+  // One pool for both endpoint sources: node names, conditions and port lists recur in every slice.
+  const pool = new Interner();
   const endpoints =
     o.endpointsApi === "slices"
       ? informer<V1EndpointSlice>(
@@ -114,9 +148,16 @@ export function makeSources(o: SourcesOptions): Sources {
             const svc = s.metadata?.labels?.[SERVICE_NAME_LABEL];
             return svc ? `${s.metadata?.namespace ?? ""}/${svc}` : undefined;
           },
+          (s) => slimEndpointSlice(s, pool),
         )
-      : informer<V1Endpoints>(o, "endpoints", "/api/v1/endpoints", () =>
-          listAllPages((page) => core.listEndpointsForAllNamespaces(page)),
+      : informer<V1Endpoints>(
+          o,
+          "endpoints",
+          "/api/v1/endpoints",
+          () => listAllPages((page) => core.listEndpointsForAllNamespaces(page)),
+          {},
+          undefined,
+          (e) => slimEndpoints(e, pool),
         );
   const field = `metadata.name=${o.nodeName}`;
   const node = informer<V1Node>(o, "node", "/api/v1/nodes", () => core.listNode({ fieldSelector: field }), {

@@ -53,49 +53,66 @@ const FarmJson = z.looseObject({
 export const FarmsAnswer = z.looseObject({ farms: z.array(FarmJson) });
 export const MessageAnswer = z.looseObject({ response: z.string() });
 
-const toAddress = (a: z.infer<typeof AddressJson>): Address => ({
-  name: a.name,
+/**
+ * One string per distinct value within one answer. The client keeps the farms it read for as long
+ * as nftlb holds them, and JSON.parse makes a string per occurrence: at 10,000 farms × 10
+ * backends every backend's port, mark, weight and state (the same few values over and over) and
+ * its name (mostly its address) were held once each. Scoped to one answer, so nothing outlives it.
+ */
+type Share = (s: string) => string;
+function sharer(): Share {
+  const seen = new Map<string, string>();
+  return (s) => {
+    const had = seen.get(s);
+    if (had !== undefined) return had;
+    seen.set(s, s);
+    return s;
+  };
+}
+
+const toAddress = (a: z.infer<typeof AddressJson>, s: Share): Address => ({
+  name: s(a.name),
   family: a.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
-  "ip-addr": a["ip-addr"] ?? ADDRESS_DEFAULTS["ip-addr"],
-  ports: a.ports ?? ADDRESS_DEFAULTS.ports,
+  "ip-addr": s(a["ip-addr"] ?? ADDRESS_DEFAULTS["ip-addr"]),
+  ports: s(a.ports ?? ADDRESS_DEFAULTS.ports),
   protocol: (a.protocol ?? ADDRESS_DEFAULTS.protocol) as Address["protocol"],
 });
 
-const toBackend = (b: z.infer<typeof BackendJson>): Backend => ({
-  name: b.name,
-  "ip-addr": b["ip-addr"] ?? BACKEND_DEFAULTS["ip-addr"],
-  port: b.port ?? BACKEND_DEFAULTS.port,
-  weight: b.weight ?? BACKEND_DEFAULTS.weight,
-  priority: b.priority ?? BACKEND_DEFAULTS.priority,
-  ...(b.mark !== undefined ? { mark: b.mark } : {}),
+const toBackend = (b: z.infer<typeof BackendJson>, s: Share): Backend => ({
+  name: s(b.name),
+  "ip-addr": s(b["ip-addr"] ?? BACKEND_DEFAULTS["ip-addr"]),
+  port: s(b.port ?? BACKEND_DEFAULTS.port),
+  weight: s(b.weight ?? BACKEND_DEFAULTS.weight),
+  priority: s(b.priority ?? BACKEND_DEFAULTS.priority),
+  ...(b.mark !== undefined ? { mark: s(b.mark) } : {}),
   // nftlb prints only its own states (BackendState), so what it prints passes as it is.
-  state: (b.state ?? BACKEND_DEFAULTS.state) as BackendState,
+  state: s(b.state ?? BACKEND_DEFAULTS.state) as BackendState,
 });
 
-const toFarm = (f: z.infer<typeof FarmJson>): Farm => ({
+const toFarm = (f: z.infer<typeof FarmJson>, s: Share): Farm => ({
   name: f.name,
   family: f.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
-  mode: (f.mode ?? FARM_DEFAULTS.mode) as Farm["mode"],
-  protocol: (f.protocol ?? ADDRESS_DEFAULTS.protocol) as Farm["protocol"],
-  scheduler: (f.scheduler ?? FARM_DEFAULTS.scheduler) as Farm["scheduler"],
-  "sched-param": f["sched-param"] ?? FARM_DEFAULTS["sched-param"],
-  persistence: f.persistence ?? FARM_DEFAULTS.persistence,
-  "persist-ttl": f["persist-ttl"] ?? FARM_DEFAULTS["persist-ttl"],
-  helper: f.helper ?? FARM_DEFAULTS.helper,
-  log: f.log ?? FARM_DEFAULTS.log,
+  mode: s(f.mode ?? FARM_DEFAULTS.mode) as Farm["mode"],
+  protocol: s(f.protocol ?? ADDRESS_DEFAULTS.protocol) as Farm["protocol"],
+  scheduler: s(f.scheduler ?? FARM_DEFAULTS.scheduler) as Farm["scheduler"],
+  "sched-param": s(f["sched-param"] ?? FARM_DEFAULTS["sched-param"]),
+  persistence: s(f.persistence ?? FARM_DEFAULTS.persistence),
+  "persist-ttl": s(f["persist-ttl"] ?? FARM_DEFAULTS["persist-ttl"]),
+  helper: s(f.helper ?? FARM_DEFAULTS.helper),
+  log: s(f.log ?? FARM_DEFAULTS.log),
   ...(f["log-prefix"] !== undefined ? { "log-prefix": f["log-prefix"] } : {}),
   ...(f["tcp-strict-log-prefix"] !== undefined
-    ? { "tcp-strict-log-prefix": f["tcp-strict-log-prefix"] }
+    ? { "tcp-strict-log-prefix": s(f["tcp-strict-log-prefix"]) }
     : {}),
-  ...(f.mark !== undefined ? { mark: f.mark } : {}),
+  ...(f.mark !== undefined ? { mark: s(f.mark) } : {}),
   ...(f["intra-connect"] !== undefined
     ? { "intra-connect": f["intra-connect"] === "on" ? "on" : "off" }
     : {}),
-  ...(f.state !== undefined ? { state: f.state } : {}),
+  ...(f.state !== undefined ? { state: s(f.state) } : {}),
   // nftlb lists an empty default address `<farm>-addr` when a farm was created with farm-level
   // shortcuts; it carries no VIP and is not ours.
-  addresses: (f.addresses ?? []).filter((a) => (a["ip-addr"] ?? "") !== "").map(toAddress),
-  backends: (f.backends ?? []).map(toBackend),
+  addresses: (f.addresses ?? []).filter((a) => (a["ip-addr"] ?? "") !== "").map((a) => toAddress(a, s)),
+  backends: (f.backends ?? []).map((b) => toBackend(b, s)),
 });
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
@@ -114,7 +131,8 @@ export const parseFarms = (body: string): Parsed<Farm[]> => {
   const farms = FarmsAnswer.safeParse(doc.value);
   if (!farms.success)
     return { ok: false, message: `answer is not a farm list: ${z.prettifyError(farms.error)}` };
-  return { ok: true, value: farms.data.farms.map(toFarm) };
+  const s = sharer();
+  return { ok: true, value: farms.data.farms.map((f) => toFarm(f, s)) };
 };
 
 /** Above this many strings to look for, searching the text costs more than parsing it. */
@@ -138,7 +156,10 @@ export const parseAddresses = (body: string, mentioning?: readonly string[]): Pa
     return { ok: false, message: `answer is not an address list: ${z.prettifyError(listed.error)}` };
   return {
     ok: true,
-    value: listed.data.addresses.map((a) => ({ ...toAddress(a), used: Number(a.used ?? "0") || 0 })),
+    value: listed.data.addresses.map((a) => ({
+      ...toAddress(a, sharer()),
+      used: Number(a.used ?? "0") || 0,
+    })),
   };
 };
 

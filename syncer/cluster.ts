@@ -13,7 +13,8 @@ import {
 } from "./desired.ts";
 import { ZONE_LABEL } from "./topology.ts";
 
-export const TRIGGER_TIME_ANNOTATION = "endpoints.kubernetes.io/last-change-trigger-time";
+import { TRIGGER_TIME_ANNOTATION } from "../kube/labels.ts";
+export { TRIGGER_TIME_ANNOTATION };
 
 export interface ClusterView {
   serviceKeys(): string[];

@@ -7,6 +7,7 @@ import type { ClusterView } from "./cluster.ts";
 import type { DesiredService } from "./desired.ts";
 import type { SyncerMetrics } from "./metrics.ts";
 import type { ServiceEvents } from "./reconcile-events.ts";
+import { compact } from "../kube/slim.ts";
 
 export interface MemoDeps {
   view: Pick<ClusterView, "desiredFor">;
@@ -57,7 +58,9 @@ export class DesiredMemo {
       this.#d.gone(key);
       return;
     }
-    this.#by.set(key, d);
+    // Kept until the Service changes: a compact copy (desired's arrays grow by push, and V8
+    // reserves slots beyond their length; at 10,000 Services 17.8 → 14.8 MiB, kube/slim.ts).
+    this.#by.set(key, compact(d));
     this.#d.events.problems(key, d);
   }
 }

@@ -14,6 +14,7 @@ import { estimateMemory } from "./capacity.ts";
 import type { DesiredService } from "./desired.ts";
 import { resolveConflicts, type Conflict } from "./desired-conflicts.ts";
 import { parseMark } from "../nftlb/marks.ts";
+import { Multimap } from "./multimap.ts";
 import { isMarked } from "./ownership.ts";
 
 // The identity of an address for "who holds it": protocol, IP and ports as spelled.
@@ -29,31 +30,21 @@ export interface Selection {
   actual: Farm[];
 }
 
-const add = <K, V>(m: Map<K, Set<V>>, k: K, v: V) => {
-  const s = m.get(k);
-  if (s) s.add(v);
-  else m.set(k, new Set([v]));
-};
-const drop = <K, V>(m: Map<K, Set<V>>, k: K, v: V) => {
-  const s = m.get(k);
-  if (s?.delete(v) && s.size === 0) m.delete(k);
-};
-
 export class ScopeIndex {
   readonly #ownerByName: (farm: string) => string;
   readonly #desired = new Map<string, DesiredService>();
   /** Desired farm → its Service. */
   readonly #owner = new Map<string, string>();
   /** Address → the Services whose desired farms claim it. */
-  readonly #claims = new Map<string, Set<string>>();
+  readonly #claims = new Multimap();
   /** The last settled farms of each Service (kube-nftlb's table wants all of them). */
   readonly #resolved = new Map<string, Farm[]>();
   // nftlb's side, following the client's map by identity (it replaces a farm object on change).
   readonly #seen = new Map<string, Farm>();
   /** Address → nftlb farms holding it. */
-  readonly #holders = new Map<string, Set<string>>();
+  readonly #holders = new Multimap();
   /** Service by farm name alone → nftlb farms. */
-  readonly #byName = new Map<string, Set<string>>();
+  readonly #byName = new Multimap();
   readonly #farmMarks = new Map<number, number>();
   #addresses = 0;
   #backends = 0;
@@ -72,7 +63,7 @@ export class ScopeIndex {
     const old = this.#desired.get(key);
     for (const f of old?.farms ?? []) {
       if (this.#owner.get(f.name) === key) this.#owner.delete(f.name);
-      for (const a of f.addresses) drop(this.#claims, addressKey(a), key);
+      for (const a of f.addresses) this.#claims.delete(addressKey(a), key);
     }
     if (d === undefined) {
       this.#desired.delete(key);
@@ -82,7 +73,7 @@ export class ScopeIndex {
     this.#desired.set(key, d);
     for (const f of d.farms) {
       this.#owner.set(f.name, key);
-      for (const a of f.addresses) add(this.#claims, addressKey(a), key);
+      for (const a of f.addresses) this.#claims.add(addressKey(a), key);
     }
   }
 
@@ -139,8 +130,8 @@ export class ScopeIndex {
         for (const f of this.#desired.get(key)?.farms ?? []) {
           for (const a of f.addresses) {
             const k = addressKey(a);
-            for (const other of this.#claims.get(k) ?? []) reach(other);
-            for (const farm of this.#holders.get(k) ?? []) reach(this.ownerOfFarm(farm));
+            for (const other of this.#claims.get(k)) reach(other);
+            for (const farm of this.#holders.get(k)) reach(this.ownerOfFarm(farm));
           }
         }
       }
@@ -164,7 +155,7 @@ export class ScopeIndex {
   #actualOf(scope: ReadonlySet<string>): Farm[] {
     const names = new Set<string>();
     for (const key of scope) {
-      for (const n of this.#byName.get(key) ?? []) names.add(n);
+      for (const n of this.#byName.get(key)) names.add(n);
       for (const f of this.#desired.get(key)?.farms ?? []) names.add(f.name);
     }
     const out: Farm[] = [];
@@ -177,8 +168,8 @@ export class ScopeIndex {
 
   #index(f: Farm): void {
     this.#seen.set(f.name, f);
-    add(this.#byName, this.#ownerByName(f.name), f.name);
-    for (const a of f.addresses) add(this.#holders, addressKey(a), f.name);
+    this.#byName.add(this.#ownerByName(f.name), f.name);
+    for (const a of f.addresses) this.#holders.add(addressKey(a), f.name);
     this.#addresses += f.addresses.length;
     this.#backends += f.backends.length;
     if (isMarked(f)) this.#marked++;
@@ -188,8 +179,8 @@ export class ScopeIndex {
 
   #unindex(f: Farm): void {
     this.#seen.delete(f.name);
-    drop(this.#byName, this.#ownerByName(f.name), f.name);
-    for (const a of f.addresses) drop(this.#holders, addressKey(a), f.name);
+    this.#byName.delete(this.#ownerByName(f.name), f.name);
+    for (const a of f.addresses) this.#holders.delete(addressKey(a), f.name);
     this.#addresses -= f.addresses.length;
     this.#backends -= f.backends.length;
     if (isMarked(f)) this.#marked--;

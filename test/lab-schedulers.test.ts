@@ -46,11 +46,17 @@ describe(
     let port = 40_000 + (process.pid % 5000) * 4;
     const nextPort = () => ++port;
 
-    /** One connection to Service `svc` from `from` (and `fromPort`): the Pod that answered. */
+    /**
+     * One connection to Service `svc` from `from` (and `fromPort`): the Pod that answered. It may
+     * take 3 s: a flow asked again at once (same source address and port, as the sticky cases
+     * do) sometimes has its first SYN go unanswered and TCP resends it after 1 s — measured
+     * through nftlb with the lab's agent, 3 of 360 such connections took ~1.03 s — so the 1 s
+     * this once allowed failed about one full run in five. A timeout says which step was missing.
+     */
     const hit = async (svc: string, from?: string, fromPort?: number): Promise<string> => {
       for (let attempt = 0; ; attempt++) {
         const p = await lab.cluster.traffic.tcp(vips[svc]!, 80, {
-          timeoutMs: 1000,
+          timeoutMs: 3000,
           ...(from ? { from } : {}),
           ...(fromPort ? { fromPort } : {}),
         });

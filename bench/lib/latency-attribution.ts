@@ -7,6 +7,8 @@ export interface Breakdown {
   watch: number;
   queue: number;
   plan: number;
+  /** Planned → POST sent: kube-nftlb's node rules when they change before the write. */
+  prePost: number;
   post: number;
   readBack: number;
   /** Whatever the stages above do not cover (e.g. the bench noticing the write). */
@@ -36,20 +38,41 @@ export function attribute(events: readonly TraceEvent[], key: string, t0: number
     watch: queued ? queued.at - t0 : NaN,
     queue: span(queued, dequeued),
     plan: span(dequeued, planned),
+    prePost: span(planned, posted),
     post: span(posted, answered),
     readBack,
     total: end - t0,
     requests: events.filter((e) => e.stage === "request" && e.at >= t0 && e.at <= end).length,
   };
-  return { ...b, rest: b.total - b.watch - b.queue - b.plan - b.post - b.readBack };
+  return { ...b, rest: b.total - b.watch - b.queue - b.plan - b.prePost - b.post - b.readBack };
+}
+
+/** How long nftlb took to answer the first POST sent after `from` (NaN when there was none). */
+export function postSpan(events: readonly TraceEvent[], from: number): number {
+  const sent = events.find((e) => e.at >= from && e.stage === "request" && e.method === "POST");
+  const answered =
+    sent && events.find((e) => e.at >= sent.at && e.stage === "answered" && e.method === "POST");
+  return sent && answered ? answered.at - sent.at : NaN;
+}
+
+/** p10 / p50 / p90 (nearest rank) of samples, and the three as text: `12.1 / 15.3 / 20.4`. */
+export function spread(xs: readonly number[]): { p10: number; p50: number; p90: number; text: string } {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const at = (p: number) => sorted[Math.round((sorted.length - 1) * p)] ?? NaN;
+  const [p10, p50, p90] = [at(0.1), at(0.5), at(0.9)];
+  const f = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  return { p10, p50, p90, text: `${f(p10)} / ${f(p50)} / ${f(p90)}` };
 }
 
 export function printBreakdown(bySize: Record<number, Breakdown[]>): void {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-  const fields = ["watch", "queue", "plan", "post", "readBack", "rest", "total"] as const;
+  const fields = ["watch", "queue", "plan", "prePost", "post", "readBack", "rest", "total"] as const;
   console.log("\n    where the syncer's time goes (median ms per stage, from the syncer's own timestamps):");
   console.log(
-    `endpoints | ${fields.map((f) => (f === "readBack" ? "read-back" : f).padStart(9)).join(" | ")} | nftlb requests`,
+    `endpoints | ${fields
+      .map((f) => ({ readBack: "read-back", prePost: "pre-POST" })[f as string] ?? f)
+      .map((f) => f.padStart(9))
+      .join(" | ")} | nftlb requests`,
   );
   for (const [n, runs] of Object.entries(bySize)) {
     const cells = fields.map((f) =>

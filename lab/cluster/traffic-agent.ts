@@ -35,8 +35,10 @@ const tcp = (ask: Ask): Promise<Reply> =>
       ...(ask.fromPort ? { localPort: ask.fromPort } : {}),
     });
     const timer = setTimeout(() => {
+      // Which step never finished: the handshake (a SYN or SYN-ACK lost) or the answer.
+      const step = socket.connecting ? "no handshake" : data === "" ? "connected, no answer" : "answer cut";
       socket.destroy();
-      resolve({ ok: false, error: "timeout" });
+      resolve({ ok: false, error: `timeout (${step})` });
     }, ask.timeoutMs);
     socket.setEncoding("utf8");
     socket.on("data", (d: string) => (data += d));
