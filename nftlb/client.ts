@@ -47,8 +47,11 @@ export interface NftlbClient {
    * IPs), at least the objects whose answer text mentions one of them: [] when none does.
    */
   listAddresses(mentioning?: readonly string[]): Promise<NftlbResult<ListedAddress[]>>;
-  /** One POST for the whole batch, then a GET to check that what was written is in place. */
-  upsertFarms(farms: readonly FarmPatch[]): Promise<NftlbResult<Farm[]>>;
+  /**
+   * One POST for the whole batch, then a GET to check that what was written is in place.
+   * `timeoutMs`: how long the POST may take, if longer than the client's timeout.
+   */
+  upsertFarms(farms: readonly FarmPatch[], opts?: { timeoutMs?: number }): Promise<NftlbResult<Farm[]>>;
   deleteFarm(name: string): Promise<NftlbResult<void>>;
   deleteBackend(farm: string, backend: string): Promise<NftlbResult<void>>;
   /**
@@ -101,12 +104,15 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     body?: string,
     missingOk = false,
     via: Send = send,
+    timeoutMs?: number,
   ) => {
     const started = Date.now();
-    const sent = await via(method, path, body);
+    const sent = await via(method, path, body, timeoutMs);
     if (!sent.ok) {
       const kind = sent.reason === "too-large" ? "terminal" : "retryable";
-      return fail(operation, kind, `${method} ${path}: ${sent.message}`);
+      const failed = fail(operation, kind, `${method} ${path}: ${sent.message}`);
+      if (sent.reason === "timeout") failed.error.timedOut = true;
+      return failed;
     }
     const { status } = sent.answer;
     options.log?.debug({ operation, method, path, status, ms: Date.now() - started }, "nftlb answered");
@@ -196,13 +202,15 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     listFarms,
     listAddresses,
 
-    async upsertFarms(farms) {
+    async upsertFarms(farms, opts = {}) {
       const operation = "upsertFarms";
       if (farms.length === 0) return { ok: true, value: [] };
       const problems = options.validate === false ? [] : validateFarms(farms, known);
       if (problems.length > 0)
         return fail(operation, "terminal", `refused before sending: ${problems.join("; ")}`);
-      const res = await call(operation, "POST", "/farms", serializeFarms(farms));
+      // The configured timeout is the floor: a big batch legitimately takes nftlb longer.
+      const timeoutMs = Math.max(options.timeoutMs, opts.timeoutMs ?? 0);
+      const res = await call(operation, "POST", "/farms", serializeFarms(farms), false, send, timeoutMs);
       if (!res.ok) return res;
       const message = parseMessage(res.value.body);
       if (UNKNOWN_VALUE.test(message)) return fail(operation, "terminal", message, res.value.status);

@@ -30,7 +30,13 @@ export interface TransportOptions {
   serial?: boolean;
 }
 
-export type Send = (method: "GET" | "POST" | "DELETE", path: string, body?: string) => Promise<Sent>;
+/** `timeoutMs`: this request's own deadline, instead of the transport's. */
+export type Send = (
+  method: "GET" | "POST" | "DELETE",
+  path: string,
+  body?: string,
+  timeoutMs?: number,
+) => Promise<Sent>;
 
 /** Removes the key from any text that leaves the client, whatever produced it. */
 export const redact = (text: string, key: string): string =>
@@ -67,15 +73,21 @@ export const createTransport = (options: TransportOptions): Send => {
   });
   let tail: Promise<unknown> = Promise.resolve();
 
-  const once = async (method: string, path: string, body?: string): Promise<Sent> => {
+  const once = async (
+    method: string,
+    path: string,
+    body?: string,
+    timeoutMs = options.timeoutMs,
+  ): Promise<Sent> => {
     try {
       const res = await client.request<string>({
         method,
         url: path,
         data: body,
+        timeout: timeoutMs,
         // The axios timeout is per socket inactivity; the signal bounds the whole exchange,
         // so a server that dribbles bytes cannot hold the client forever.
-        signal: AbortSignal.timeout(options.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
         headers: {
           Key: options.key,
           ...(body !== undefined
@@ -85,14 +97,14 @@ export const createTransport = (options: TransportOptions): Send => {
       });
       return { ok: true, answer: { status: res.status, body: typeof res.data === "string" ? res.data : "" } };
     } catch (err) {
-      const failure = describe(err, options.timeoutMs);
+      const failure = describe(err, timeoutMs);
       return { ok: false, reason: failure.reason, message: redact(failure.message, options.key) };
     }
   };
 
-  if (options.serial === false) return (method, path, body) => once(method, path, body);
-  return (method, path, body) => {
-    const run = tail.then(() => once(method, path, body));
+  if (options.serial === false) return once;
+  return (method, path, body, timeoutMs) => {
+    const run = tail.then(() => once(method, path, body, timeoutMs));
     tail = run.catch(() => undefined);
     return run;
   };

@@ -116,6 +116,11 @@ export interface NftlbError {
   status?: number;
   /** Never contains the key. */
   message: string;
+  /**
+   * No answer in time: nftlb may still be working on the request (it is single-threaded and
+   * finishes what it read), so a write that timed out may well be applied.
+   */
+  timedOut?: true;
 }
 
 export type NftlbResult<T> = { ok: true; value: T } | { ok: false; error: NftlbError };

@@ -4,6 +4,8 @@ import {
   admit,
   BYTES_PER_ADDRESS,
   chunkUpserts,
+  WRITE_DEADLINE_FACTOR,
+  writeDeadlineMs,
   estimateMemory,
   footprint,
   measure,
@@ -173,4 +175,14 @@ test("chunkUpserts: one POST while the estimate fits the budget, more when it do
     "a farm alone over the budget still goes, alone",
   );
   assert.deepEqual(chunkUpserts([], 0, 1), []);
+});
+
+test("writeDeadlineMs: the POST's estimate (each farm counted with the ones before it) times the factor", () => {
+  const farms = [farm("a", 10), farm("b", 0)];
+  assert.equal(
+    writeDeadlineMs(farms, 1000),
+    Math.ceil(WRITE_DEADLINE_FACTOR * (writeMs(1000, 10) + writeMs(1001, 0))),
+  );
+  assert.ok(writeDeadlineMs([farm("huge", 4094)], 5000) > writeMs(5000, 4094) * 2);
+  assert.equal(writeDeadlineMs([], 5000), 0);
 });

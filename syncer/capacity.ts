@@ -5,7 +5,8 @@
 //   container's memory limit the OOM killer restarts nftlb, which flushes every farm: a change
 //   that would take the estimate past the limit is refused instead;
 // - the time a write takes, which grows with the farms present: batches are cut so that one
-//   POST stays well inside the client's timeout (a POST that times out is retried for ever).
+//   POST stays well inside the client's timeout; and a POST's deadline grows with its estimate
+//   (writeDeadlineMs), as the estimate assumes a quiet CPU.
 // A refused Service keeps exactly what nftlb has for it. Shrinking is never refused.
 // Pure: counts in, decisions out.
 import type { Farm } from "../nftlb/types.ts";
@@ -131,6 +132,20 @@ export function admit(
  * ~76 ms with 5,000; 1,000 backends in one farm ~55 ms).
  */
 export const writeMs = (farms: number, backends: number): number => 2 + 0.015 * farms + 0.05 * backends;
+
+/**
+ * How many times its estimate one POST may take before the client gives up on it. The estimate
+ * is a quiet CPU's: on a loaded 2-core node, batches cut at ~15 s took over 30 s (bench/lab-scale,
+ * 5,000 × 10), and abandoning them only made nftlb, single-threaded, finish them anyway.
+ */
+export const WRITE_DEADLINE_FACTOR = 4;
+
+/** The deadline of one POST of `upserts` with `farmsPresent` farms in nftlb (ms, by estimate). */
+export function writeDeadlineMs(upserts: readonly FarmPatch[], farmsPresent: number): number {
+  let ms = 0;
+  for (const [i, f] of upserts.entries()) ms += writeMs(farmsPresent + i, f.backends?.length ?? 0);
+  return Math.ceil(WRITE_DEADLINE_FACTOR * ms);
+}
 
 /**
  * Upserts cut into POSTs whose estimated time stays under `budgetMs`, in order. One POST

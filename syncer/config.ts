@@ -20,6 +20,10 @@ export interface SyncerConfig {
   resyncMs: number;
   /** How often nftlb is probed for a restart. */
   nftlbProbeMs: number;
+  /**
+   * How long a request to nftlb may go unanswered (30 s, not a flag). A POST gets longer when
+   * its estimated time × 4 is (syncer/capacity.ts writeDeadlineMs); the write budget is half.
+   */
   nftlbTimeoutMs: number;
   /** The nftlb container's memory limit; changes that would take nftlb past it are refused. */
   nftlbMemoryBytes?: number | undefined;

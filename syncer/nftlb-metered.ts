@@ -24,8 +24,8 @@ export function meteredNftlb(
     listAddresses: wrap("listAddresses", (mentioning?: readonly string[]) =>
       client.listAddresses(mentioning),
     ),
-    upsertFarms: wrap("upsertFarms", (farms: Parameters<NftlbClient["upsertFarms"]>[0]) =>
-      client.upsertFarms(farms),
+    upsertFarms: wrap("upsertFarms", (...a: Parameters<NftlbClient["upsertFarms"]>) =>
+      client.upsertFarms(...a),
     ),
     deleteFarm: wrap("deleteFarm", (name: string) => client.deleteFarm(name)),
     deleteBackend: wrap("deleteBackend", (farm: string, b: string) => client.deleteBackend(farm, b)),

@@ -8,7 +8,7 @@
 // other Services' changes back: the rest is left for a later pass of the same key.
 import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
 import type { FarmPatch } from "../nftlb/serialize.ts";
-import { chunkUpserts } from "./capacity.ts";
+import { chunkUpserts, writeDeadlineMs } from "./capacity.ts";
 import { operations, type Plan } from "./plan.ts";
 
 // Deleting backends that are already down costs nftlb ~22 ms each in a farm of 2,000 (one POST
@@ -48,7 +48,7 @@ export async function applyPlan(p: Plan, ownerOfFarm: (n: string) => string, d: 
         d.writeBudgetMs ?? DEFAULT_WRITE_BUDGET_MS,
       )) {
         d.wrote();
-        const r = await d.nftlb.upsertFarms(farms);
+        const r = await upsert(d.nftlb, farms);
         if (r.ok) continue;
         if (r.error.kind !== "terminal") return { ...out, failure: r.error };
         out.relist = true;
@@ -77,6 +77,10 @@ export async function applyPlan(p: Plan, ownerOfFarm: (n: string) => string, d: 
   }
   return out;
 }
+
+/** One POST, given a deadline that follows its estimated time (the client's timeout is the floor). */
+const upsert = (nftlb: NftlbClient, farms: readonly FarmPatch[]) =>
+  nftlb.upsertFarms(farms, { timeoutMs: writeDeadlineMs(farms, nftlb.known().size) });
 
 /** Down backends deleted in chunks while the pass's removal budget lasts; the rest later. */
 async function removeBackends(
@@ -110,7 +114,7 @@ async function isolate(
   }
   for (const [key, group] of byKey) {
     d.wrote();
-    const r = await d.nftlb.upsertFarms(group);
+    const r = await upsert(d.nftlb, group);
     if (r.ok) continue;
     if (r.error.kind !== "terminal") return r.error;
     refused.set(key, r.error.message);

@@ -82,6 +82,8 @@ export class Reconciler {
   #fatal: NftlbError | undefined;
   #programmedOnce = false;
   #sentinel = false;
+  /** A request timed out: nftlb is most likely still working on it (see #sync). */
+  #busy = false;
   /** For tests and benchmarks: nftlb writes (POST/DELETE) sent. */
   readonly stats = { syncs: 0, writes: 0, failures: 0 };
 
@@ -157,6 +159,7 @@ export class Reconciler {
     if (failure !== undefined) {
       this.stats.failures++;
       this.#needList = true;
+      if (failure.timedOut) this.#busy = true;
       if (failure.kind === "fatal") {
         this.#fatal = failure;
         this.#d.log.error(
@@ -200,6 +203,16 @@ export class Reconciler {
   async #sync(batch: readonly string[], full: boolean): Promise<Pass> {
     const { nftlb, view } = this.#d;
     const outcomes = new OutcomeSet();
+    // nftlb serves one request at a time and finishes what it read: after a request timed out
+    // it is most likely still applying it. Sending the batch again, or GET /farms (10-25 s at
+    // 5,000 farms), would queue behind it and time out in turn, each one more request nftlb
+    // still serves. Its cheap ping answers once it is free; then this pass re-reads nftlb and
+    // plans only what the abandoned write did not put in place.
+    if (this.#busy) {
+      const pinged = await nftlb.ping();
+      if (!pinged.ok) return { failure: pinged.error, outcomes };
+      this.#busy = false;
+    }
     // A full reconcile (start, every resync period, a Node change, an nftlb restart) reads nftlb
     // again rather than trusting what the client wrote: whatever changed behind the syncer's back
     // (a backend, address or farm removed, a field edited by hand) is then planned and repaired.

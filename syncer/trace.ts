@@ -35,9 +35,9 @@ export type SyncTrace = (event: TraceEvent) => void;
 /** The transport, reporting every request and answer to `trace`. */
 export const tracedSend =
   (send: Send, trace: SyncTrace): Send =>
-  async (method, path, body) => {
+  async (method, path, body, timeoutMs) => {
     trace({ stage: "request", at: performance.now(), method, path });
-    const sent = await send(method, path, body);
+    const sent = await send(method, path, body, timeoutMs);
     trace({ stage: "answered", at: performance.now(), method, path });
     return sent;
   };

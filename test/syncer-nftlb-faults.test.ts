@@ -7,13 +7,11 @@
 //   it); SIGCONT and both come back, and the change made meanwhile goes through.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { execFileSync } from "node:child_process";
 import { cannotBuildNetwork } from "../lab/net/index.ts";
 import type { NftlbClient } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { nftlbPid, startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
 import { until } from "./until.ts";
 
 const skip = cannotBuildNetwork();
@@ -147,17 +145,6 @@ test("a resync with no drift writes nothing to nftlb", { skip }, async () => {
   assert.equal(syncer.reconciler.stats.writes, writes);
 });
 
-/** The nftlb daemon's pid, found in its network namespace. */
-const nftlbPid = (): number => {
-  const pids = execFileSync("ip", ["netns", "pids", world.net.nftlb.ns], { encoding: "utf8" })
-    .split("\n")
-    .filter(Boolean)
-    .map(Number);
-  const pid = pids.find((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "nftlb");
-  assert.ok(pid, `no nftlb among ${pids.join(", ")}`);
-  return pid;
-};
-
 const probe = async (path: string) => {
   const r = await fetch(`http://127.0.0.1:${syncer.probePort}${path}`);
   return { status: r.status, body: await r.text() };
@@ -170,7 +157,7 @@ test(
   async () => {
     assert.equal(await nftlbUp(), "1");
     assert.equal((await probe("/readyz")).status, 200);
-    const pid = nftlbPid();
+    const pid = nftlbPid(world.net);
     process.kill(pid, "SIGSTOP");
     try {
       await world.discovery.replaceNamespacedEndpointSlice({ name: "web-1", namespace: NS, body: slice(3) });
