@@ -1,10 +1,36 @@
 // What a reconcile pass tells Prometheus: what nftlb holds (marked farms, backends, addresses, the
 // memory estimate against its limit) and the network programming latency of each EndpointSlice
-// change (its last-change-trigger-time → in nftlb), kube-proxy's SLI.
+// change (its last-change-trigger-time → in nftlb), kube-proxy's SLI; at the end of a pass, its
+// duration and its trace's last stage.
 import { MAX_BACKENDS_PER_FARM } from "../nftlb/marks.ts";
 import type { Capacity } from "./capacity.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { SyncerMetrics } from "./metrics.ts";
+import type { SyncTrace } from "./trace.ts";
+
+/**
+ * The end of a pass (`started`: its `performance.now()`): how long it took, what nftlb holds
+ * (`held`, counted only when there are metrics), and the trace's "synced" stage.
+ */
+export function reportPass(
+  d: {
+    metrics?: SyncerMetrics | undefined;
+    trace?: SyncTrace | undefined;
+    nftlbMemoryBytes?: number | undefined;
+  },
+  pass: { batch: readonly string[]; full: boolean; started: number; failed: boolean },
+  held: () => { capacity: Capacity; marked: number },
+): void {
+  const { metrics } = d;
+  metrics?.syncDuration.observe({ full: String(pass.full) }, (performance.now() - pass.started) / 1000);
+  if (metrics) reportNftlb(metrics, held(), d.nftlbMemoryBytes);
+  d.trace?.({
+    stage: "synced",
+    at: performance.now(),
+    keys: pass.batch,
+    ...(pass.failed ? { failed: true } : {}),
+  });
+}
 
 /**
  * What nftlb holds, from counts kept up to date farm by farm (scope-index.ts follows the client's

@@ -12,11 +12,10 @@
 import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
-import { operations, plan, type Plan } from "./plan.ts";
+import { operations, plan } from "./plan.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { SyncerMetrics } from "./metrics.ts";
-import { nodeRulesFrom, rememberedShares, type FarmShare } from "./node-rules-desired.ts";
-import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
+import { rememberedShares, type FarmShare } from "./node-rules-desired.ts";
 import type { SyncTrace } from "./trace.ts";
 import { OutcomeSet, type Outcomes } from "./outcome.ts";
 import { ownerOf } from "./ownership.ts";
@@ -25,8 +24,12 @@ import { ScopeIndex } from "./scope-index.ts";
 import { HeldKeys } from "./reconcile-held.ts";
 import { ServiceEvents, type EventSink } from "./reconcile-events.ts";
 import { applyPlan } from "./reconcile-apply.ts";
-import { ProgrammingLatency, reportNftlb } from "./reconcile-report.ts";
+import { ProgrammingLatency, reportPass } from "./reconcile-report.ts";
 import { DesiredMemo } from "./reconcile-memo.ts";
+import { NftlbReads } from "./reconcile-read.ts";
+import { PassNodeRules, type TableKeeper } from "./reconcile-node-rules.ts";
+import { cleanConntrack } from "./reconcile-conntrack.ts";
+import { Programmed } from "./reconcile-programmed.ts";
 
 /** The queue key that asks for a full reconcile (every Service recomputed). No Service key lacks a "/". */
 export const FULL = "*";
@@ -56,7 +59,7 @@ export interface ReconcilerDeps {
   /** The longest one POST should take by estimate (capacity.ts); half nftlb's client timeout. */
   writeBudgetMs?: number;
   /** kube-nftlb's own table (node-rules*.ts), kept in step with every verified write. */
-  nodeRules?: Pick<NodeRulesKeeper, "update" | "lastError">;
+  nodeRules?: TableKeeper;
   /** One farm's part of that table (node-rules-desired.ts's farmShare; tests count the calls). */
   farmShare?: (farm: Farm) => FarmShare;
   /** UDP conntrack cleanup after each write nftlb verified (syncer/conntrack-tool.ts). */
@@ -78,17 +81,15 @@ export class Reconciler {
   readonly #latency: ProgrammingLatency;
   #conflicted = new Set<string>();
   readonly #shares: (farm: Farm) => FarmShare;
-  #needList = true;
-  #fatal: NftlbError | undefined;
-  #programmedOnce = false;
-  #sentinel = false;
-  /** A request timed out: nftlb is most likely still working on it (see #sync). */
-  #busy = false;
+  readonly #reads: NftlbReads;
+  readonly #programmed: Programmed;
   /** For tests and benchmarks: nftlb writes (POST/DELETE) sent. */
   readonly stats = { syncs: 0, writes: 0, failures: 0 };
 
   constructor(deps: ReconcilerDeps) {
     this.#d = deps;
+    this.#reads = new NftlbReads(deps.nftlb);
+    this.#programmed = new Programmed(deps.log);
     this.#shares = rememberedShares(deps.farmShare);
     this.#events = new ServiceEvents((key) => deps.view.serviceRef(key), deps.events);
     this.#ownership = new PassOwnership({
@@ -122,17 +123,16 @@ export class Reconciler {
 
   /** nftlb answered and the first full reconcile went through; false again on a fatal error. */
   get programmed(): boolean {
-    return this.#programmedOnce && this.#fatal === undefined;
+    return this.#programmed.programmed;
   }
 
   get sentinelPlanted(): boolean {
-    return this.#sentinel;
+    return this.#reads.sentinelPlanted;
   }
 
   /** nftlb lost its farms (restarted): the next pass reads it again; the caller queues FULL. */
   nftlbRestarted(): void {
-    this.#needList = true;
-    this.#sentinel = false;
+    this.#reads.restarted();
   }
 
   /** Re-reads the foreign farms holding Services' addresses: the Services whose holder let go. */
@@ -151,51 +151,24 @@ export class Reconciler {
       pass = await this.#sync(batch, full);
     } catch (err) {
       // Whatever was half done, the client's picture of nftlb is not to be trusted.
-      this.#needList = true;
+      this.#reads.stale();
       throw err;
     }
     const { metrics } = this.#d;
     const { failure, outcomes } = pass;
     if (failure !== undefined) {
       this.stats.failures++;
-      this.#needList = true;
-      if (failure.timedOut) this.#busy = true;
-      if (failure.kind === "fatal") {
-        this.#fatal = failure;
-        this.#d.log.error(
-          { operation: failure.operation, status: failure.status },
-          `nftlb refused the key: nothing can be programmed until --nftlb-key-file matches nftlb's key (${failure.message})`,
-        );
-      } else {
-        this.#d.log.warn(
-          { keys: batch.length, err: failure.message },
-          "reconcile failed; retrying with backoff",
-        );
-      }
+      this.#reads.failed(failure);
+      this.#programmed.failed(failure, batch.length);
       outcomes.all(batch, { kind: "retry", reason: failure.message });
     } else {
-      this.#fatal = undefined;
       outcomes.all(batch, { kind: "done" });
-      if (full && !this.#programmedOnce) {
-        this.#programmedOnce = true;
-        this.#d.log.info({ farms: this.#d.nftlb.known().size }, "nftlb programmed");
-      }
+      this.#programmed.succeeded(full, () => this.#d.nftlb.known().size);
       metrics?.lastSync.set(Date.now() / 1000);
     }
-    metrics?.syncDuration.observe({ full: String(full) }, (performance.now() - started) / 1000);
-    if (metrics) {
+    reportPass(this.#d, { batch, full, started, failed: failure !== undefined }, () => {
       this.#scope.follow(this.#d.nftlb.known());
-      reportNftlb(
-        metrics,
-        { capacity: this.#scope.capacity(), marked: this.#scope.marked },
-        this.#d.nftlbMemoryBytes,
-      );
-    }
-    this.#d.trace?.({
-      stage: "synced",
-      at: performance.now(),
-      keys: batch,
-      ...(failure !== undefined ? { failed: true } : {}),
+      return { capacity: this.#scope.capacity(), marked: this.#scope.marked };
     });
     return outcomes.map;
   }
@@ -203,24 +176,8 @@ export class Reconciler {
   async #sync(batch: readonly string[], full: boolean): Promise<Pass> {
     const { nftlb, view } = this.#d;
     const outcomes = new OutcomeSet();
-    // nftlb serves one request at a time and finishes what it read: after a request timed out
-    // it is most likely still applying it. Sending the batch again, or GET /farms (10-25 s at
-    // 5,000 farms), would queue behind it and time out in turn, each one more request nftlb
-    // still serves. Its cheap ping answers once it is free; then this pass re-reads nftlb and
-    // plans only what the abandoned write did not put in place.
-    if (this.#busy) {
-      const pinged = await nftlb.ping();
-      if (!pinged.ok) return { failure: pinged.error, outcomes };
-      this.#busy = false;
-    }
-    // A full reconcile (start, every resync period, a Node change, an nftlb restart) reads nftlb
-    // again rather than trusting what the client wrote: whatever changed behind the syncer's back
-    // (a backend, address or farm removed, a field edited by hand) is then planned and repaired.
-    if (this.#needList || full) {
-      const listed = await nftlb.listFarms();
-      if (!listed.ok) return { failure: listed.error, outcomes };
-      this.#needList = false;
-    }
+    const unread = await this.#reads.read(full);
+    if (unread !== undefined) return { failure: unread, outcomes };
     const keys = new Set(batch.filter((k) => k !== FULL));
     if (full) {
       for (const k of view.serviceKeys()) keys.add(k);
@@ -261,32 +218,17 @@ export class Reconciler {
     this.#events.blocked(p.blocked, ownerOfFarm);
     this.#ownership.planned(p.blocked, resolved.farms, ownerOfFarm, scope);
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
-    // kube-nftlb's table before the write (a LoadBalancer IP gets its firewall before nftlb
-    // balances it; a farm losing its last backend is refused as soon as nftlb stops balancing
-    // it) and after it (what nftlb now holds). Each farm object's part is parsed once.
-    const rules = () =>
-      nodeRulesFrom(nftlb.known().values(), services.values(), {
-        owns,
-        planned: [...this.#scope.plannedFarms()],
-        share: this.#shares,
-      });
-    // A full reconcile re-applies the table whatever the keeper believes (repairs a hand edit);
-    // here, before the write, so that after it only a changed table costs another nft run (a
-    // cold start is the syncer's start plus one POST: each nft run is added to it).
-    const before = this.#d.nodeRules ? rules() : undefined;
-    if (before) await this.#d.nodeRules?.update(before, { force: full });
-    // The restart sentinel goes in before the first full write, not after it: nftlb restarting
-    // between the write and a later plant would get the sentinel and never look restarted (the
-    // node left unbalanced until the next resync). Planted first, a restart at any later moment
-    // loses it, and the probe re-programs everything.
-    if (full && !this.#sentinel) this.#sentinel = (await nftlb.plantSentinel()).ok;
+    // kube-nftlb's table before and after the write (reconcile-node-rules.ts).
+    const table = new PassNodeRules(this.#d, { services, owns, index: this.#scope, share: this.#shares });
+    await table.before(full);
+    await this.#reads.plantSentinel(full);
     const applied = await applyPlan(p, ownerOfFarm, {
       nftlb,
       writeBudgetMs: this.#d.writeBudgetMs,
       log: this.#d.log,
       wrote: () => this.stats.writes++,
     });
-    if (applied.relist) this.#needList = true;
+    if (applied.relist) this.#reads.stale();
     for (const [key, error] of applied.refused) {
       outcomes.set(key, { kind: "parked", reason: error });
       this.#events.refused(key, error);
@@ -294,28 +236,10 @@ export class Reconciler {
     outcomes.all(applied.unfinished, { kind: "again" });
     if (applied.failure !== undefined) return { failure: applied.failure, outcomes };
     this.#latency.observe(view, keys, this.#d.metrics);
-    // Nothing written: nftlb holds what it held, so the table's content is the one above.
-    const after = () => (before && operations(p).length === 0 ? before : rules());
-    if (this.#d.nodeRules && !(await this.#d.nodeRules.update(after()))) {
-      this.#events.rulesFailed(services, this.#d.nodeRules.lastError ?? "");
-    }
-    if (operations(p).length > 0) await this.#cleanConntrack(p);
+    const untabled = await table.after(operations(p).length > 0);
+    if (untabled !== undefined) this.#events.rulesFailed(services, untabled.error);
+    if (operations(p).length > 0) await cleanConntrack(p, this.#d);
     this.#ownership.report(ownerOfFarm);
     return { outcomes };
-  }
-
-  /** After a verified write: stale UDP flows go (their next packet is balanced anew). */
-  async #cleanConntrack(p: Plan): Promise<void> {
-    // Only the farms this pass wrote can have stale flows (kube-proxy cleans per changed
-    // Service too): listing every UDP flow of the node after every write cost a conntrack dump.
-    const known = this.#d.nftlb.known();
-    const written = new Set([...p.upserts.map((f) => f.name), ...p.deleteBackends.map((b) => b.farm)]);
-    const farms = [...written].flatMap((name) => known.get(name) ?? []);
-    if (farms.length === 0) return;
-    const r = await this.#d.conntrack?.clean(farms);
-    if (r === undefined) return;
-    if (!r.ok) this.#d.log.warn({ err: r.error }, "UDP conntrack cleanup failed");
-    else if (r.deleted > 0 || r.skipped > 0)
-      this.#d.log.info({ deleted: r.deleted, unreadable: r.skipped }, "stale UDP conntrack entries deleted");
   }
 }

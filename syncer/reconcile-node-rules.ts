@@ -1,0 +1,59 @@
+// kube-nftlb's own table (node-rules*.ts) around a pass's write: before it (a LoadBalancer IP gets
+// its firewall before nftlb balances it; a farm losing its last backend is refused as soon as
+// nftlb stops balancing it) and after it (what nftlb now holds).
+import type { NftlbClient } from "../nftlb/index.ts";
+import type { Farm } from "../nftlb/types.ts";
+import type { DesiredService } from "./desired.ts";
+import type { NodeRules } from "./node-rules.ts";
+import { nodeRulesFrom, type FarmShare } from "./node-rules-desired.ts";
+import type { NodeRulesKeeper } from "./node-rules-keeper.ts";
+import type { ScopeIndex } from "./scope-index.ts";
+
+export type TableKeeper = Pick<NodeRulesKeeper, "update" | "lastError">;
+
+/** What the table is computed from, read each time it is (before the write and after it). */
+export interface TableInput {
+  services: ReadonlyMap<string, DesiredService>;
+  owns: (farm: string) => boolean;
+  /** The farms the pass plans. */
+  index: Pick<ScopeIndex, "plannedFarms">;
+  /** Each farm object's part, parsed once (node-rules-desired.ts's rememberedShares). */
+  share: (farm: Farm) => FarmShare;
+}
+
+/** One pass's table. */
+export class PassNodeRules {
+  readonly #keeper: TableKeeper | undefined;
+  readonly #rules: () => NodeRules;
+  #before: NodeRules | undefined;
+
+  /** `nodeRules`: the table's keeper (none: no table); `nftlb`: what it holds, read each time. */
+  constructor(
+    d: { nodeRules?: TableKeeper | undefined; nftlb: Pick<NftlbClient, "known"> },
+    from: TableInput,
+  ) {
+    this.#keeper = d.nodeRules;
+    this.#rules = () =>
+      nodeRulesFrom(d.nftlb.known().values(), from.services.values(), {
+        owns: from.owns,
+        planned: [...from.index.plannedFarms()],
+        share: from.share,
+      });
+  }
+
+  async before(full: boolean): Promise<void> {
+    // A full reconcile re-applies the table whatever the keeper believes (repairs a hand edit);
+    // here, before the write, so that after it only a changed table costs another nft run (a
+    // cold start is the syncer's start plus one POST: each nft run is added to it).
+    this.#before = this.#keeper ? this.#rules() : undefined;
+    if (this.#before) await this.#keeper?.update(this.#before, { force: full });
+  }
+
+  /** After a verified write (`wrote`: anything sent); the keeper's error if the table did not apply. */
+  async after(wrote: boolean): Promise<{ error: string } | undefined> {
+    // Nothing written: nftlb holds what it held, so the table's content is the one above.
+    const after = () => (this.#before && !wrote ? this.#before : this.#rules());
+    if (this.#keeper && !(await this.#keeper.update(after()))) return { error: this.#keeper.lastError ?? "" };
+    return undefined;
+  }
+}
