@@ -173,6 +173,27 @@ for (const [name, changed, message] of [
   });
 }
 
+test("a big write's own deadline covers its read-back too, not only the POST", async () => {
+  // Two farms on an empty client: the read-back is one GET /farms, which nftlb answers slowly
+  // after a big batch (10–25 s at 5,000 farms under load); the client's own timeout is shorter.
+  const two = [
+    farm,
+    {
+      ...farm,
+      name: "default.api.http",
+      addresses: [{ ...farm.addresses[0]!, name: "default.api.http-v4", "ip-addr": "10.96.0.11" }],
+    },
+  ];
+  const slowRead: Responder = (req, s) =>
+    req.head.startsWith("POST")
+      ? s.end(answer(200, '{"response": "success"}'))
+      : setTimeout(() => s.end(answer(200, JSON.stringify({ farms: two }))), 600);
+  const res = await withServer(slowRead, (url) =>
+    client(url, { timeoutMs: 300 }).upsertFarms(two, { timeoutMs: 5_000 }),
+  );
+  assert.equal(res.ok, true, JSON.stringify(res));
+});
+
 test("verify after write: values padded with spaces by nftlb still match", async () => {
   const res = await withServer(
     readBack((f) => ({ ...f, persistence: "srcip ", backends: [{ ...f.backends[0], port: "8080 " }] })),

@@ -139,10 +139,14 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     return { ok: true as const, value: farms.value.filter((f) => f.name !== SENTINEL_FARM) };
   };
 
-  const getFarm = async (name: string, operation = "getFarm"): Promise<NftlbResult<Farm | undefined>> => {
+  const getFarm = async (
+    name: string,
+    operation = "getFarm",
+    timeoutMs?: number,
+  ): Promise<NftlbResult<Farm | undefined>> => {
     const bad = checkNames(operation, name);
     if (bad) return bad;
-    const res = await call(operation, "GET", `/farms/${name}`, undefined, true);
+    const res = await call(operation, "GET", `/farms/${name}`, undefined, true, send, timeoutMs);
     if (!res.ok) return res;
     if (res.value.status === 500) {
       known.delete(name);
@@ -158,18 +162,19 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
   /**
    * Reads written farms back at the lowest cost: one small GET each while they are few next to
    * all farms (a GET /farms of 1,000 farms is ~7 MB and ~260 ms), one GET /farms otherwise.
+   * `timeoutMs`: the write's own deadline, which covers its read-back too.
    */
-  const readBack = async (names: string[]): Promise<NftlbResult<unknown>> => {
-    if (names.length > Math.max(1, known.size / PER_FARM_READ_RATIO)) return listFarms();
+  const readBack = async (names: string[], timeoutMs?: number): Promise<NftlbResult<unknown>> => {
+    if (names.length > Math.max(1, known.size / PER_FARM_READ_RATIO)) return listFarms(timeoutMs);
     for (const name of names) {
-      const r = await getFarm(name, "upsertFarms");
+      const r = await getFarm(name, "upsertFarms", timeoutMs);
       if (!r.ok) return r;
     }
     return { ok: true, value: undefined };
   };
 
-  const listFarms = async (): Promise<NftlbResult<Farm[]>> => {
-    const res = await call("listFarms", "GET", "/farms");
+  const listFarms = async (timeoutMs?: number): Promise<NftlbResult<Farm[]>> => {
+    const res = await call("listFarms", "GET", "/farms", undefined, false, send, timeoutMs);
     if (!res.ok) return res;
     const farms = readFarms("listFarms", res.value);
     if (!farms.ok) return farms;
@@ -199,7 +204,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     known: () => known,
     getFarm: (name) => getFarm(name),
 
-    listFarms,
+    listFarms: () => listFarms(),
     listAddresses,
 
     async upsertFarms(farms, opts = {}) {
@@ -215,7 +220,10 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
       const message = parseMessage(res.value.body);
       if (UNKNOWN_VALUE.test(message)) return fail(operation, "terminal", message, res.value.status);
       // A 200 only means nftlb's parser took it: read the farms back and compare.
-      const read = await readBack(farms.map((f) => f.name));
+      const read = await readBack(
+        farms.map((f) => f.name),
+        timeoutMs,
+      );
       if (!read.ok) return read;
       const actual = new Map(farms.flatMap((f) => (known.has(f.name) ? [[f.name, known.get(f.name)!]] : [])));
       const mismatch = verifyWritten(farms, actual);
