@@ -7,29 +7,22 @@ import { execFileSync } from "node:child_process";
 import process from "node:process";
 import { cannotBuildNetwork, createTestNetwork } from "../lab/net/index.ts";
 import { serializeFarms } from "../nftlb/index.ts";
-import { desired } from "../syncer/desired.ts";
-import { plan } from "../syncer/plan.ts";
 import { renderNodeRules, removeScript } from "../syncer/node-rules.ts";
-import { cip, service, slice } from "./lib/cluster-objects.ts";
 import { rawPost } from "./lib/raw-post.ts";
 import { between, load, nftlbPid, sample } from "./lib/nftlb-cpu.ts";
 import { helpFromHeader } from "./lib/usage.ts";
+import { coldFarms } from "./lib/syncer-farms.ts";
 
 const args = process.argv.slice(2);
 helpFromHeader(import.meta.url, args);
 const N = Number(args.find((a) => /^\d+$/.test(a)) ?? 1000);
 const ri = args.indexOf("--rounds");
 const ROUNDS = ri >= 0 ? Number(args[ri + 1]) : 2;
-const node = { name: "node-1", addresses: [] };
 
 async function main() {
   const why = cannotBuildNetwork();
   if (why) return console.log(`bench/kube-table-cost: skipped: ${why}`);
-  const ds = Array.from(
-    { length: N },
-    (_, i) => desired(service(`m${i}`, cip(i)), [slice(`m${i}`, 10, i * 10)], node).farms[0]!,
-  );
-  const farms = plan(ds, [], { owns: () => true }).upserts;
+  const farms = coldFarms(N);
   const body = serializeFarms(farms);
   const hairpin = farms.flatMap((f) =>
     (f.backends ?? []).map((b) => ({ family: "ipv4" as const, ip: b["ip-addr"]! })),

@@ -30,12 +30,11 @@ import {
 } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { desired } from "../syncer/desired.ts";
-import { plan } from "../syncer/plan.ts";
 import { estimateMemory } from "../syncer/capacity.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
 import { rawPost } from "./lib/raw-post.ts";
+import { coldFarms } from "./lib/syncer-farms.ts";
 import { helpFromHeader } from "./lib/usage.ts";
 import { countChains } from "./lib/nft-chains.ts";
 import type { TraceEvent } from "../syncer/trace.ts";
@@ -58,7 +57,6 @@ const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
 const NODE = findResource("", "v1", "nodes")!;
 const NAMESPACE = findResource("", "v1", "namespaces")!;
-const node = { name: "node-1", addresses: [] };
 const s = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const row = (what: string, syncer: number, floor: number, floorName: string) =>
@@ -87,22 +85,6 @@ function config(net: TestNetwork, api: ApiServer): SyncerConfig {
     nftCommand: ["ip", "netns", "exec", net.nftlb.ns, "nft"],
   };
 }
-
-/** The farms the syncer would POST to an empty nftlb for Services 0..n-1 (marks included). */
-const coldFarms = (n: number, endpoints = 10, from = 0): FarmPatch[] =>
-  plan(
-    Array.from(
-      { length: n },
-      (_, i) =>
-        desired(
-          service(`m${from + i}`, cip(from + i)),
-          [slice(`m${from + i}`, endpoints, (from + i) * endpoints)],
-          node,
-        ).farms[0]!,
-    ),
-    [],
-    { owns: () => true },
-  ).upserts;
 
 const withoutMarks = (farms: FarmPatch[]): FarmPatch[] =>
   farms.map(({ mark: _farm, ...f }) => ({
