@@ -58,17 +58,54 @@ export const MessageAnswer = z.looseObject({ response: z.string() });
  * as nftlb holds them, and JSON.parse makes a string per occurrence: at 10,000 farms × 10
  * backends every backend's port, mark, weight and state (the same few values over and over) and
  * its name (mostly its address) were held once each. Scoped to one answer, so nothing outlives it.
+ * `seed` adds an earlier copy's strings (see Earlier): equal strings are then those.
  */
-type Share = (s: string) => string;
+interface Share {
+  (s: string): string;
+  seed(farm: EarlierFarm): void;
+}
 function sharer(): Share {
   const seen = new Map<string, string>();
-  return (s) => {
+  const keep = (s: string | undefined) => {
+    if (s !== undefined && !seen.has(s)) seen.set(s, s);
+  };
+  const share = (s: string) => {
     const had = seen.get(s);
     if (had !== undefined) return had;
     seen.set(s, s);
     return s;
   };
+  share.seed = (f: EarlierFarm) => {
+    keep(f.name);
+    keep(f["tcp-strict-log-prefix"]);
+    for (const a of f.addresses ?? []) {
+      keep(a.name);
+      keep(a["ip-addr"]);
+    }
+    for (const b of f.backends ?? []) {
+      keep(b.name);
+      keep(b["ip-addr"]);
+    }
+  };
+  return share;
 }
+
+/** An earlier copy of a farm: as the client last read it, or as it was just written. */
+export type EarlierFarm = Pick<Farm, "name"> &
+  Partial<Pick<Farm, "tcp-strict-log-prefix">> & {
+    addresses?: readonly Partial<Pick<Address, "name" | "ip-addr">>[];
+    backends?: readonly (Pick<Backend, "name"> & Partial<Backend>)[];
+  };
+
+/**
+ * Earlier copies of a farm being parsed (the client's: what it last read, what it just wrote).
+ * The client keeps a farm it read as long as nftlb holds it, next to the cluster's endpoints
+ * (informer) and the desired farms: parsed alone, its names and addresses were a third copy of
+ * every endpoint's strings (~3 MiB at 10,000 Services × 10 endpoints). Taken from an earlier
+ * copy, they are the strings the written farm came from. A backend equal in every field to the
+ * last read one of its name is that object: a farm read again costs no new backends.
+ */
+export type Earlier = (farm: string) => { read?: Farm | undefined; sent?: EarlierFarm | undefined };
 
 const toAddress = (a: z.infer<typeof AddressJson>, s: Share): Address => ({
   name: s(a.name),
@@ -78,42 +115,75 @@ const toAddress = (a: z.infer<typeof AddressJson>, s: Share): Address => ({
   protocol: (a.protocol ?? ADDRESS_DEFAULTS.protocol) as Address["protocol"],
 });
 
-const toBackend = (b: z.infer<typeof BackendJson>, s: Share): Backend => ({
-  name: s(b.name),
-  "ip-addr": s(b["ip-addr"] ?? BACKEND_DEFAULTS["ip-addr"]),
-  port: s(b.port ?? BACKEND_DEFAULTS.port),
-  weight: s(b.weight ?? BACKEND_DEFAULTS.weight),
-  priority: s(b.priority ?? BACKEND_DEFAULTS.priority),
-  ...(b.mark !== undefined ? { mark: s(b.mark) } : {}),
+const toBackend = (b: z.infer<typeof BackendJson>, s: Share, last?: Map<string, Backend>): Backend => {
+  const name = s(b.name);
+  const ip = s(b["ip-addr"] ?? BACKEND_DEFAULTS["ip-addr"]);
+  const port = s(b.port ?? BACKEND_DEFAULTS.port);
+  const weight = s(b.weight ?? BACKEND_DEFAULTS.weight);
+  const priority = s(b.priority ?? BACKEND_DEFAULTS.priority);
+  const mark = b.mark === undefined ? undefined : s(b.mark);
   // nftlb prints only its own states (BackendState), so what it prints passes as it is.
-  state: s(b.state ?? BACKEND_DEFAULTS.state) as BackendState,
-});
+  const state = s(b.state ?? BACKEND_DEFAULTS.state) as BackendState;
+  const was = last?.get(name);
+  if (
+    was !== undefined &&
+    was["ip-addr"] === ip &&
+    was.port === port &&
+    was.weight === weight &&
+    was.priority === priority &&
+    was.mark === mark &&
+    was.state === state
+  )
+    return was;
+  return {
+    name,
+    "ip-addr": ip,
+    port,
+    weight,
+    priority,
+    ...(mark !== undefined ? { mark } : {}),
+    state,
+  };
+};
 
-const toFarm = (f: z.infer<typeof FarmJson>, s: Share): Farm => ({
-  name: f.name,
-  family: f.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
-  mode: s(f.mode ?? FARM_DEFAULTS.mode) as Farm["mode"],
-  protocol: s(f.protocol ?? ADDRESS_DEFAULTS.protocol) as Farm["protocol"],
-  scheduler: s(f.scheduler ?? FARM_DEFAULTS.scheduler) as Farm["scheduler"],
-  "sched-param": s(f["sched-param"] ?? FARM_DEFAULTS["sched-param"]),
-  persistence: s(f.persistence ?? FARM_DEFAULTS.persistence),
-  "persist-ttl": s(f["persist-ttl"] ?? FARM_DEFAULTS["persist-ttl"]),
-  helper: s(f.helper ?? FARM_DEFAULTS.helper),
-  log: s(f.log ?? FARM_DEFAULTS.log),
-  ...(f["log-prefix"] !== undefined ? { "log-prefix": f["log-prefix"] } : {}),
-  ...(f["tcp-strict-log-prefix"] !== undefined
-    ? { "tcp-strict-log-prefix": s(f["tcp-strict-log-prefix"]) }
-    : {}),
-  ...(f.mark !== undefined ? { mark: s(f.mark) } : {}),
-  ...(f["intra-connect"] !== undefined
-    ? { "intra-connect": f["intra-connect"] === "on" ? "on" : "off" }
-    : {}),
-  ...(f.state !== undefined ? { state: s(f.state) } : {}),
-  // nftlb lists an empty default address `<farm>-addr` when a farm was created with farm-level
-  // shortcuts; it carries no VIP and is not ours.
-  addresses: (f.addresses ?? []).filter((a) => (a["ip-addr"] ?? "") !== "").map((a) => toAddress(a, s)),
-  backends: (f.backends ?? []).map((b) => toBackend(b, s)),
-});
+/** The last read copy's backends by name, and the earlier copies' strings into `s`. */
+const earlierOf = (name: string, s: Share, earlier?: Earlier): Map<string, Backend> | undefined => {
+  if (earlier === undefined) return undefined;
+  const { read, sent } = earlier(name);
+  if (sent !== undefined) s.seed(sent);
+  if (read === undefined) return undefined;
+  s.seed(read);
+  return new Map(read.backends.map((b) => [b.name, b]));
+};
+
+const toFarm = (f: z.infer<typeof FarmJson>, s: Share, earlier?: Earlier): Farm => {
+  const last = earlierOf(f.name, s, earlier);
+  return {
+    name: s(f.name),
+    family: f.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
+    mode: s(f.mode ?? FARM_DEFAULTS.mode) as Farm["mode"],
+    protocol: s(f.protocol ?? ADDRESS_DEFAULTS.protocol) as Farm["protocol"],
+    scheduler: s(f.scheduler ?? FARM_DEFAULTS.scheduler) as Farm["scheduler"],
+    "sched-param": s(f["sched-param"] ?? FARM_DEFAULTS["sched-param"]),
+    persistence: s(f.persistence ?? FARM_DEFAULTS.persistence),
+    "persist-ttl": s(f["persist-ttl"] ?? FARM_DEFAULTS["persist-ttl"]),
+    helper: s(f.helper ?? FARM_DEFAULTS.helper),
+    log: s(f.log ?? FARM_DEFAULTS.log),
+    ...(f["log-prefix"] !== undefined ? { "log-prefix": f["log-prefix"] } : {}),
+    ...(f["tcp-strict-log-prefix"] !== undefined
+      ? { "tcp-strict-log-prefix": s(f["tcp-strict-log-prefix"]) }
+      : {}),
+    ...(f.mark !== undefined ? { mark: s(f.mark) } : {}),
+    ...(f["intra-connect"] !== undefined
+      ? { "intra-connect": f["intra-connect"] === "on" ? "on" : "off" }
+      : {}),
+    ...(f.state !== undefined ? { state: s(f.state) } : {}),
+    // nftlb lists an empty default address `<farm>-addr` when a farm was created with farm-level
+    // shortcuts; it carries no VIP and is not ours.
+    addresses: (f.addresses ?? []).filter((a) => (a["ip-addr"] ?? "") !== "").map((a) => toAddress(a, s)),
+    backends: (f.backends ?? []).map((b) => toBackend(b, s, last)),
+  };
+};
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -125,14 +195,15 @@ const json = (body: string): Parsed<unknown> => {
   }
 };
 
-export const parseFarms = (body: string): Parsed<Farm[]> => {
+/** `earlier`: copies of the farms to take equal strings and backends from (see Earlier). */
+export const parseFarms = (body: string, earlier?: Earlier): Parsed<Farm[]> => {
   const doc = json(body);
   if (!doc.ok) return doc;
   const farms = FarmsAnswer.safeParse(doc.value);
   if (!farms.success)
     return { ok: false, message: `answer is not a farm list: ${z.prettifyError(farms.error)}` };
   const s = sharer();
-  return { ok: true, value: farms.data.farms.map((f) => toFarm(f, s)) };
+  return { ok: true, value: farms.data.farms.map((f) => toFarm(f, s, earlier)) };
 };
 
 /** Above this many strings to look for, searching the text costs more than parsing it. */
