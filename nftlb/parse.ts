@@ -58,43 +58,24 @@ export const MessageAnswer = z.looseObject({ response: z.string() });
  * as nftlb holds them, and JSON.parse makes a string per occurrence: at 10,000 farms × 10
  * backends every backend's port, mark, weight and state (the same few values over and over) and
  * its name (mostly its address) were held once each. Scoped to one answer, so nothing outlives it.
- * `seed` adds an earlier copy's strings (see Earlier): equal strings are then those.
  */
-interface Share {
-  (s: string): string;
-  seed(farm: EarlierFarm): void;
-}
+type Share = (s: string) => string;
 function sharer(): Share {
   const seen = new Map<string, string>();
-  const keep = (s: string | undefined) => {
-    if (s !== undefined && !seen.has(s)) seen.set(s, s);
-  };
-  const share = (s: string) => {
+  return (s) => {
     const had = seen.get(s);
     if (had !== undefined) return had;
     seen.set(s, s);
     return s;
   };
-  share.seed = (f: EarlierFarm) => {
-    keep(f.name);
-    keep(f["tcp-strict-log-prefix"]);
-    for (const a of f.addresses ?? []) {
-      keep(a.name);
-      keep(a["ip-addr"]);
-    }
-    for (const b of f.backends ?? []) {
-      keep(b.name);
-      keep(b["ip-addr"]);
-    }
-  };
-  return share;
 }
 
+type EarlierBackend = Pick<Backend, "name"> & Partial<Backend>;
 /** An earlier copy of a farm: as the client last read it, or as it was just written. */
 export type EarlierFarm = Pick<Farm, "name"> &
   Partial<Pick<Farm, "tcp-strict-log-prefix">> & {
-    addresses?: readonly Partial<Pick<Address, "name" | "ip-addr">>[];
-    backends?: readonly (Pick<Backend, "name"> & Partial<Backend>)[];
+    addresses?: readonly (Pick<Address, "name"> & Partial<Address>)[];
+    backends?: readonly EarlierBackend[];
   };
 
 /**
@@ -102,29 +83,52 @@ export type EarlierFarm = Pick<Farm, "name"> &
  * The client keeps a farm it read as long as nftlb holds it, next to the cluster's endpoints
  * (informer) and the desired farms: parsed alone, its names and addresses were a third copy of
  * every endpoint's strings (~3 MiB at 10,000 Services × 10 endpoints). Taken from an earlier
- * copy, they are the strings the written farm came from. A backend equal in every field to the
- * last read one of its name is that object: a farm read again costs no new backends.
+ * copy where equal, they are the strings the written farm came from. A backend equal in every
+ * field to the last read one of its name is that object: a farm read again costs no new backends.
  */
 export type Earlier = (farm: string) => { read?: Farm | undefined; sent?: EarlierFarm | undefined };
 
-const toAddress = (a: z.infer<typeof AddressJson>, s: Share): Address => ({
-  name: s(a.name),
-  family: a.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
-  "ip-addr": s(a["ip-addr"] ?? ADDRESS_DEFAULTS["ip-addr"]),
-  ports: s(a.ports ?? ADDRESS_DEFAULTS.ports),
-  protocol: (a.protocol ?? ADDRESS_DEFAULTS.protocol) as Address["protocol"],
-});
+/** One farm's earlier copies, by part. */
+interface Lenders {
+  read?: Farm | undefined;
+  sent?: EarlierFarm | undefined;
+  readBackends?: Map<string, Backend>;
+  sentBackends?: Map<string, EarlierBackend>;
+}
+const byName = <T extends { name: string }>(xs: readonly T[] | undefined) =>
+  xs === undefined || xs.length === 0 ? undefined : new Map(xs.map((x) => [x.name, x]));
+const lenders = (name: string, earlier: Earlier | undefined): Lenders => {
+  if (earlier === undefined) return {};
+  const { read, sent } = earlier(name);
+  return { read, sent, readBackends: byName(read?.backends), sentBackends: byName(sent?.backends) };
+};
+/** `v`, as the first earlier string equal to it if any (else shared within the answer). */
+const lent = (s: Share, v: string, a: string | undefined, b: string | undefined): string =>
+  v === a ? a : v === b ? b : s(v);
 
-const toBackend = (b: z.infer<typeof BackendJson>, s: Share, last?: Map<string, Backend>): Backend => {
-  const name = s(b.name);
-  const ip = s(b["ip-addr"] ?? BACKEND_DEFAULTS["ip-addr"]);
+const toAddress = (a: z.infer<typeof AddressJson>, s: Share, l: Lenders): Address => {
+  const read = l.read?.addresses.find((x) => x.name === a.name);
+  const sent = l.sent?.addresses?.find((x) => x.name === a.name);
+  return {
+    name: lent(s, a.name, read?.name, sent?.name),
+    family: a.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
+    "ip-addr": lent(s, a["ip-addr"] ?? ADDRESS_DEFAULTS["ip-addr"], read?.["ip-addr"], sent?.["ip-addr"]),
+    ports: s(a.ports ?? ADDRESS_DEFAULTS.ports),
+    protocol: (a.protocol ?? ADDRESS_DEFAULTS.protocol) as Address["protocol"],
+  };
+};
+
+const toBackend = (b: z.infer<typeof BackendJson>, s: Share, l: Lenders): Backend => {
+  const was = l.readBackends?.get(b.name);
+  const sent = l.sentBackends?.get(b.name);
+  const name = lent(s, b.name, was?.name, sent?.name);
+  const ip = lent(s, b["ip-addr"] ?? BACKEND_DEFAULTS["ip-addr"], was?.["ip-addr"], sent?.["ip-addr"]);
   const port = s(b.port ?? BACKEND_DEFAULTS.port);
   const weight = s(b.weight ?? BACKEND_DEFAULTS.weight);
   const priority = s(b.priority ?? BACKEND_DEFAULTS.priority);
   const mark = b.mark === undefined ? undefined : s(b.mark);
   // nftlb prints only its own states (BackendState), so what it prints passes as it is.
   const state = s(b.state ?? BACKEND_DEFAULTS.state) as BackendState;
-  const was = last?.get(name);
   if (
     was !== undefined &&
     was["ip-addr"] === ip &&
@@ -146,20 +150,11 @@ const toBackend = (b: z.infer<typeof BackendJson>, s: Share, last?: Map<string, 
   };
 };
 
-/** The last read copy's backends by name, and the earlier copies' strings into `s`. */
-const earlierOf = (name: string, s: Share, earlier?: Earlier): Map<string, Backend> | undefined => {
-  if (earlier === undefined) return undefined;
-  const { read, sent } = earlier(name);
-  if (sent !== undefined) s.seed(sent);
-  if (read === undefined) return undefined;
-  s.seed(read);
-  return new Map(read.backends.map((b) => [b.name, b]));
-};
-
 const toFarm = (f: z.infer<typeof FarmJson>, s: Share, earlier?: Earlier): Farm => {
-  const last = earlierOf(f.name, s, earlier);
+  const l = lenders(f.name, earlier);
+  const prefix = f["tcp-strict-log-prefix"];
   return {
-    name: s(f.name),
+    name: lent(s, f.name, l.read?.name, l.sent?.name),
     family: f.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
     mode: s(f.mode ?? FARM_DEFAULTS.mode) as Farm["mode"],
     protocol: s(f.protocol ?? ADDRESS_DEFAULTS.protocol) as Farm["protocol"],
@@ -170,8 +165,15 @@ const toFarm = (f: z.infer<typeof FarmJson>, s: Share, earlier?: Earlier): Farm 
     helper: s(f.helper ?? FARM_DEFAULTS.helper),
     log: s(f.log ?? FARM_DEFAULTS.log),
     ...(f["log-prefix"] !== undefined ? { "log-prefix": f["log-prefix"] } : {}),
-    ...(f["tcp-strict-log-prefix"] !== undefined
-      ? { "tcp-strict-log-prefix": s(f["tcp-strict-log-prefix"]) }
+    ...(prefix !== undefined
+      ? {
+          "tcp-strict-log-prefix": lent(
+            s,
+            prefix,
+            l.read?.["tcp-strict-log-prefix"],
+            l.sent?.["tcp-strict-log-prefix"],
+          ),
+        }
       : {}),
     ...(f.mark !== undefined ? { mark: s(f.mark) } : {}),
     ...(f["intra-connect"] !== undefined
@@ -180,8 +182,8 @@ const toFarm = (f: z.infer<typeof FarmJson>, s: Share, earlier?: Earlier): Farm 
     ...(f.state !== undefined ? { state: s(f.state) } : {}),
     // nftlb lists an empty default address `<farm>-addr` when a farm was created with farm-level
     // shortcuts; it carries no VIP and is not ours.
-    addresses: (f.addresses ?? []).filter((a) => (a["ip-addr"] ?? "") !== "").map((a) => toAddress(a, s)),
-    backends: (f.backends ?? []).map((b) => toBackend(b, s, last)),
+    addresses: (f.addresses ?? []).filter((a) => (a["ip-addr"] ?? "") !== "").map((a) => toAddress(a, s, l)),
+    backends: (f.backends ?? []).map((b) => toBackend(b, s, l)),
   };
 };
 
@@ -228,7 +230,7 @@ export const parseAddresses = (body: string, mentioning?: readonly string[]): Pa
   return {
     ok: true,
     value: listed.data.addresses.map((a) => ({
-      ...toAddress(a, sharer()),
+      ...toAddress(a, sharer(), {}),
       used: Number(a.used ?? "0") || 0,
     })),
   };
