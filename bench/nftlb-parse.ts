@@ -1,0 +1,83 @@
+// What reading nftlb's farms costs the syncer's CPU: nftlb/parse.ts's parseFarms of one
+// GET /farms answer of N farms × 10 backends (default 10,000), alone and with the earlier copies
+// the client passes (nftlb/client.ts: the farms it last read, and those it just wrote), which it
+// takes unchanged backends and equal strings from. No nftlb, no root: the answer is built here in
+// nftlb's shape. Prints medians side by side and their ratio to the parse alone; never asserts.
+// `node bench/nftlb-parse.ts [N]` or `npm run bench -- nftlb-parse`.
+import process from "node:process";
+import { parseFarms } from "../nftlb/parse.ts";
+import type { Farm } from "../nftlb/types.ts";
+
+const N = Number(process.argv[2] ?? 10_000);
+if (!Number.isInteger(N) || N < 1 || N > 60_000) {
+  console.error("usage: node bench/nftlb-parse.ts [FARMS 1..60000]");
+  process.exit(2);
+}
+const ROUNDS = 7;
+const ip = (n: number) => `10.${n >> 16}.${(n >> 8) & 255}.${n & 255}`;
+const farms = Array.from({ length: N }, (_, i): Farm => ({
+  name: `bench.m${i}.http`,
+  family: "ipv4",
+  mode: "snat",
+  protocol: "tcp",
+  scheduler: "rr",
+  "sched-param": "none",
+  persistence: "none",
+  "persist-ttl": "60",
+  helper: "none",
+  log: "none",
+  "tcp-strict-log-prefix": "kube-nftlb KNAME-FNAME ",
+  state: "up",
+  addresses: [
+    {
+      name: `tcp-10.96.${i >> 8}.${i & 255}-80`,
+      family: "ipv4",
+      "ip-addr": `10.96.${i >> 8}.${i & 255}`,
+      ports: "80",
+      protocol: "tcp",
+    },
+  ],
+  backends: Array.from({ length: 10 }, (_, j) => ({
+    name: ip(i * 10 + j),
+    "ip-addr": ip(i * 10 + j),
+    port: "8080",
+    weight: "1",
+    priority: "1",
+    mark: `0x${(j + 2).toString(16).padStart(3, "0")}`,
+    state: "up",
+  })),
+}));
+const body = JSON.stringify({ farms });
+const first = parseFarms(body);
+if (!first.ok) throw new Error(first.message);
+const read = new Map(first.value.map((f) => [f.name, f]));
+const sent = new Map(farms.map((f) => [f.name, f]));
+
+const median = (fn: () => unknown): number => {
+  const ms: number[] = [];
+  for (let r = 0; r < ROUNDS; r++) {
+    const t = performance.now();
+    fn();
+    ms.push(performance.now() - t);
+  }
+  return ms.sort((a, b) => a - b)[ROUNDS >> 1]!;
+};
+console.log(
+  `parseFarms of one GET /farms answer: ${N.toLocaleString("en")} farms × 10 backends, ` +
+    `${(body.length / 2 ** 20).toFixed(1)} MiB; median of ${ROUNDS}`,
+);
+const variants: [string, () => unknown][] = [
+  ["alone (no earlier copies)", () => parseFarms(body)],
+  ["with the farms last read", () => parseFarms(body, (n) => ({ read: read.get(n) }))],
+  [
+    "with the farms last read and just written",
+    () => parseFarms(body, (n) => ({ read: read.get(n), sent: sent.get(n) })),
+  ],
+  ["with the farms just written only (a cold start)", () => parseFarms(body, (n) => ({ sent: sent.get(n) }))],
+];
+// Every variant once before any is timed, so that none is measured while the JIT warms up.
+for (const [, fn] of variants) fn();
+const rows = variants.map(([what, fn]): [string, number] => [what, median(fn)]);
+const alone = rows[0]![1];
+for (const [what, ms] of rows)
+  console.log(`${what.padEnd(48)} | ${`${ms.toFixed(0)} ms`.padStart(8)} | ${(ms / alone).toFixed(2)}×`);
