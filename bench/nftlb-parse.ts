@@ -1,12 +1,14 @@
 // What reading nftlb's farms costs the syncer's CPU: nftlb/parse.ts's parseFarms of one
 // GET /farms answer of N farms × 10 backends (default 10,000), alone and with the earlier copies
 // the client passes (nftlb/client.ts: the farms it last read, and those it just wrote), which it
-// takes unchanged backends and equal strings from. No nftlb, no root: the answer is built here in
-// nftlb's shape. Prints medians side by side and their ratio to the parse alone; never asserts.
+// takes unchanged backends and equal strings from. No nftlb, no root: the farms are the ones the
+// syncer writes for the benchmarks' Services (bench/lib/syncer-farms.ts), and the answer is them
+// as nftlb lists them (every backend's weight, priority and state). Prints medians side by side
+// and their ratio to the parse alone; never asserts.
 // `node bench/nftlb-parse.ts [N]` or `npm run bench -- nftlb-parse`.
 import process from "node:process";
 import { parseFarms } from "../nftlb/parse.ts";
-import type { Farm } from "../nftlb/types.ts";
+import { coldFarms } from "./lib/syncer-farms.ts";
 
 const N = Number(process.argv[2] ?? 10_000);
 if (!Number.isInteger(N) || N < 1 || N > 60_000) {
@@ -14,44 +16,17 @@ if (!Number.isInteger(N) || N < 1 || N > 60_000) {
   process.exit(2);
 }
 const ROUNDS = 7;
-const ip = (n: number) => `10.${n >> 16}.${(n >> 8) & 255}.${n & 255}`;
-const farms = Array.from({ length: N }, (_, i): Farm => ({
-  name: `bench.m${i}.http`,
-  family: "ipv4",
-  mode: "snat",
-  protocol: "tcp",
-  scheduler: "rr",
-  "sched-param": "none",
-  persistence: "none",
-  "persist-ttl": "60",
-  helper: "none",
-  log: "none",
-  "tcp-strict-log-prefix": "kube-nftlb KNAME-FNAME ",
+const written = coldFarms(N);
+const listed = written.map((f) => ({
+  ...f,
   state: "up",
-  addresses: [
-    {
-      name: `tcp-10.96.${i >> 8}.${i & 255}-80`,
-      family: "ipv4",
-      "ip-addr": `10.96.${i >> 8}.${i & 255}`,
-      ports: "80",
-      protocol: "tcp",
-    },
-  ],
-  backends: Array.from({ length: 10 }, (_, j) => ({
-    name: ip(i * 10 + j),
-    "ip-addr": ip(i * 10 + j),
-    port: "8080",
-    weight: "1",
-    priority: "1",
-    mark: `0x${(j + 2).toString(16).padStart(3, "0")}`,
-    state: "up",
-  })),
+  backends: (f.backends ?? []).map((b) => ({ weight: "1", priority: "1", state: "up", ...b })),
 }));
-const body = JSON.stringify({ farms });
+const body = JSON.stringify({ farms: listed });
 const first = parseFarms(body);
 if (!first.ok) throw new Error(first.message);
 const read = new Map(first.value.map((f) => [f.name, f]));
-const sent = new Map(farms.map((f) => [f.name, f]));
+const sent = new Map(written.map((f) => [f.name, f]));
 
 const median = (fn: () => unknown): number => {
   const ms: number[] = [];
