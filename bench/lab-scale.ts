@@ -85,7 +85,9 @@ function details(row: string, r: ColdStart): string[] {
     `  CPU while kubectl ran: ${r.cpu
       .filter((c) => c.ms >= 50)
       .map((c) => `${c.name} ${s(c.ms)}`)
-      .join("; ")}`,
+      .join(
+        "; ",
+      )}; the stand-in's event loop (the main thread) ${s(r.standIn.onCpu)} on a CPU and ${s(r.standIn.waiting)} runnable but waiting for one`,
     `  admission webhook: ${r.hook.calls} calls, ${s(r.hook.ms)} in the webhook's own handler (${(r.hook.ms / Math.max(1, r.hook.calls)).toFixed(2)} ms each; the rest of a Service's write over an EndpointSlice's is the call's way there and back: the stand-in, its CONNECT proxy, the ClusterIP)`,
     ...stages(r, r.api, r.trace, (o) => `${NAMESPACE}/${o.split("/")[1]!.replace(/-1$/, "")}`).map(
       (l) => `  ${l}`,

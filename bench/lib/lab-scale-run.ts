@@ -3,7 +3,7 @@
 // the kernel; with what it takes to say where the time went (the stand-in's request log, when it
 // stored each object, the syncer's trace, the webhook's histogram, each process's CPU).
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import process from "node:process";
@@ -18,10 +18,11 @@ import { plan } from "../../syncer/plan.ts";
 import type { TraceEvent } from "../../syncer/trace.ts";
 import { until } from "../../test/until.ts";
 import { farmName, manifest, NAMESPACE, serviceName } from "./lab-scale-objects.ts";
-import { parseApiLine, passes, type ApiRequest, type Marks } from "./lab-scale-stages.ts";
+import { allSynced, parseApiLine, traceReader, type ApiRequest, type Marks } from "./lab-scale-stages.ts";
 import { countChains } from "./nft-chains.ts";
 import { phaseProfiler } from "./cpu-profile.ts";
 import { cpuBetween, descendantsCpu } from "./process-cpu.ts";
+import { between, sample, type CpuSample } from "./nftlb-cpu.ts";
 
 const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
@@ -52,6 +53,8 @@ export interface ColdStart extends Marks {
   kubectl: { userMs: number; sysMs: number; wallMs: number };
   /** CPU of this process (the stand-in, the controllers, the bench) and of each lab process, kubectl's run */
   cpu: { name: string; ms: number }[];
+  /** the bench process's main thread (the stand-in's event loop): ms on a CPU, ms waiting for one */
+  standIn: CpuSample;
   profile: string[];
   /** the farms the syncer would POST to an empty nftlb for what the stand-in stored */
   farms: FarmPatch[];
@@ -94,64 +97,6 @@ const kubectl = (kubeconfig: string, argv: string[], timeFile: string) =>
     c.stderr.on("data", (d: Buffer) => (err += d.toString()));
     c.on("close", (code) => resolve({ code: code ?? 1, out, err }));
   });
-
-/**
- * The syncer's trace so far (JSON lines, epoch clock) on this process's clock, read on from where
- * the last call stopped: a look costs the new lines, not the whole file again.
- */
-function traceReader(file: string): () => TraceEvent[] {
-  const events: TraceEvent[] = [];
-  let offset = 0;
-  let partial = "";
-  return () => {
-    if (!existsSync(file)) return events;
-    const fd = openSync(file, "r");
-    try {
-      const size = fstatSync(fd).size;
-      if (size > offset) {
-        const buf = Buffer.alloc(size - offset);
-        readSync(fd, buf, 0, buf.length, offset);
-        offset = size;
-        const lines = (partial + buf.toString("utf8")).split("\n");
-        partial = lines.pop() ?? "";
-        for (const l of lines) {
-          const e = JSON.parse(l) as TraceEvent;
-          events.push({ ...e, at: e.at - performance.timeOrigin });
-        }
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return events;
-  };
-}
-
-/**
- * When every key was last handed to a pass after its last watch event, in a pass that did not
- * fail (a failed one is retried); undefined while some key is waiting. One walk of the trace.
- */
-function allSynced(trace: readonly TraceEvent[], keys: readonly string[], since: number): number | undefined {
-  const lastQueued = new Map<string, number>();
-  const queuedTimes = new Map<string, number>();
-  for (const e of trace)
-    if (e.stage === "queued" && e.at >= since)
-      for (const k of e.keys ?? []) {
-        lastQueued.set(k, e.at);
-        queuedTimes.set(k, (queuedTimes.get(k) ?? 0) + 1);
-      }
-  /** Each key's last good pass: when it was handed out and when it finished. */
-  const good = new Map<string, { from: number; to: number }>();
-  for (const p of passes(trace, since))
-    if (p.end !== undefined && !p.failed) for (const k of p.keys) good.set(k, { from: p.start, to: p.end });
-  let latest = 0;
-  for (const k of keys) {
-    const g = good.get(k);
-    // Two watch events per Service (the Service, then its slice), both seen by a good pass.
-    if ((queuedTimes.get(k) ?? 0) < 2 || g === undefined || g.from < lastQueued.get(k)!) return undefined;
-    latest = Math.max(latest, g.to);
-  }
-  return latest;
-}
 
 /** The farms the syncer would POST to an empty nftlb for the Services the stand-in stored. */
 function floorFarms(c: Cluster): FarmPatch[] {
@@ -206,6 +151,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
     await profiler?.start();
     const cpuBefore = descendantsCpu();
     const selfBefore = process.cpuUsage();
+    const threadBefore = sample(String(process.pid));
     const start = performance.now();
     const applied = await kubectl(
       kc,
@@ -214,6 +160,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
     );
     const exited = performance.now();
     const self = process.cpuUsage(selfBefore);
+    const thread = between(threadBefore, sample(String(process.pid)));
     const cpu = [
       {
         name: "the bench process (API stand-in, lab controllers, bench)",
@@ -277,6 +224,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
       kubectlSays: applied.err.trim(),
       kubectl: { userMs: user * 1000, sysMs: sys * 1000, wallMs: exited - start },
       cpu,
+      standIn: thread ?? { onCpu: NaN, waiting: NaN },
       profile,
       farms: floorFarms(c),
     };
