@@ -4,7 +4,8 @@
 // created by the apply PATCH, admitted as a CREATE with kubectl as the field manager, the
 // webhook's annotation stored but owned by nobody (kube-apiserver updates managedFields before
 // mutating admission), the ClusterIP allocated and owned by nobody, and a second apply of the
-// same file a no-op (same resourceVersion, no watch event) although the webhook runs again.
+// same file a no-op (same resourceVersion, no watch event) although the webhook runs again; and
+// a client-side apply's POST, whose manager owns what it sent, not what admission added.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -170,5 +171,27 @@ describe("kubectl apply --server-side through a mutating webhook", { skip: missi
     } finally {
       stop();
     }
+  });
+
+  it("client-side apply (POST): the creator's Update entry owns neither the webhook's annotation nor the ClusterIP", async () => {
+    const f = join(dir, "csa.yaml");
+    writeFileSync(f, FILE.split("---")[0]!.replace("name: s0,", "name: csa,"));
+    const r = await kubectl("apply", "-f", f);
+    assert.equal(r.stdout, "service/csa created\n", r.stderr);
+    const svc = await get("/api/v1/namespaces/scale/services/csa");
+    assert.equal(svc.metadata.annotations["lb.example.com/scheduler"], "rr");
+    const [entry, ...more] = svc.metadata.managedFields;
+    assert.deepEqual(
+      [entry.manager, entry.operation, more.length],
+      ["kubectl-client-side-apply", "Update", 0],
+    );
+    const annotations = Object.keys(entry.fieldsV1["f:metadata"]["f:annotations"]);
+    assert.ok(annotations.includes("f:kubectl.kubernetes.io/last-applied-configuration"), annotations.join());
+    assert.ok(!annotations.includes("f:lb.example.com/scheduler"), annotations.join());
+    const spec = Object.keys(entry.fieldsV1["f:spec"]);
+    assert.ok(
+      spec.includes("f:ports") && !spec.includes("f:clusterIP") && !spec.includes("f:clusterIPs"),
+      spec.join(),
+    );
   });
 });
