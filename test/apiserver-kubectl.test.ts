@@ -16,6 +16,7 @@ const missing = existsSync(KUBECTL) ? false : `kubectl is not installed at ${KUB
 
 let api: ApiServer;
 let hook: TestWebhook;
+let stop: (() => Promise<void>) | undefined;
 let dir: string;
 
 const kubectl = kubectlWith(
@@ -47,7 +48,7 @@ spec:
 describe("kubectl against the lab API server", { skip: missing }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "apiserver-kubectl-"));
-    ({ api, hook } = await startApiWithWebhook("deny", (req) => {
+    ({ api, hook, stop } = await startApiWithWebhook("deny", (req) => {
       const labels =
         (req.object as { metadata?: { labels?: Record<string, string> } } | null)?.metadata?.labels ?? {};
       if (labels.verdict === "deny")
@@ -85,8 +86,7 @@ webhooks:
     assert.equal(r.code, 0, r.stderr);
   });
   after(async () => {
-    await hook?.close();
-    await api?.stop();
+    await stop?.();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 

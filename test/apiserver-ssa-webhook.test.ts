@@ -12,17 +12,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { request } from "../lab/apiserver/client.ts";
-import type { ApiServer } from "../lab/apiserver/index.ts";
 import type { StoreEvent } from "../lab/apiserver/store.ts";
-import { startApiWithWebhook, type TestWebhook } from "../lab/apiserver/test-webhook.ts";
+import { startApiWithWebhook } from "../lab/apiserver/test-webhook.ts";
 import { KUBECTL, kubectlWith } from "./kubectl-run.ts";
 
 const missing = existsSync(KUBECTL) ? false : `kubectl is not installed at ${KUBECTL}`;
-let api: ApiServer;
-let hook: TestWebhook;
+/** the stand-in and its annotating webhook */
+let lab: Awaited<ReturnType<typeof startApiWithWebhook>> | undefined;
 let dir: string;
 const kubectl = kubectlWith(
-  () => api.kubeconfigPath,
+  () => lab!.api.kubeconfigPath,
   () => dir,
 );
 
@@ -43,14 +42,14 @@ ports: [{name: http, port: 8080, protocol: TCP}]
 endpoints: [{addresses: [10.1.0.1], conditions: {ready: true}}]
 `;
 
-const get = async (path: string) => (await request(api, "GET", path)).json;
+const get = async (path: string) => (await request(lab!.api, "GET", path)).json;
 const SVC = "/api/v1/namespaces/scale/services/s0";
 const SLICE = "/apis/discovery.k8s.io/v1/namespaces/scale/endpointslices/s0-1";
 
 describe("kubectl apply --server-side through a mutating webhook", { skip: missing }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "apiserver-ssa-webhook-"));
-    ({ api, hook } = await startApiWithWebhook("annotate", (req) => {
+    lab = await startApiWithWebhook("annotate", (req) => {
       const has = (req.object as any)?.metadata?.annotations !== undefined;
       return {
         allowed: true,
@@ -59,9 +58,9 @@ describe("kubectl apply --server-side through a mutating webhook", { skip: missi
           { op: "add", path: "/metadata/annotations/lb.example.com~1scheduler", value: "rr" },
         ],
       };
-    }));
+    });
     const r = await request(
-      api,
+      lab.api,
       "POST",
       "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
       {
@@ -75,7 +74,7 @@ describe("kubectl apply --server-side through a mutating webhook", { skip: missi
               admissionReviewVersions: ["v1"],
               sideEffects: "None",
               clientConfig: {
-                caBundle: Buffer.from(api.ca.cert).toString("base64"),
+                caBundle: Buffer.from(lab.api.ca.cert).toString("base64"),
                 service: { namespace: "webhooks", name: "annotate", path: "/mutate" },
               },
               rules: [
@@ -96,8 +95,7 @@ describe("kubectl apply --server-side through a mutating webhook", { skip: missi
     assert.equal(ns.code, 0, ns.stderr);
   });
   after(async () => {
-    await hook?.close();
-    await api?.stop();
+    await lab?.stop();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -110,8 +108,8 @@ describe("kubectl apply --server-side through a mutating webhook", { skip: missi
       "service/s0 serverside-applied\nendpointslice.discovery.k8s.io/s0-1 serverside-applied\n",
       r.stderr,
     );
-    const review = hook.reviews[0]?.review.request as any;
-    assert.equal(hook.reviews.length, 1, "one mutating call, for the Service");
+    const review = lab!.hook.reviews[0]?.review.request as any;
+    assert.equal(lab!.hook.reviews.length, 1, "one mutating call, for the Service");
     assert.equal(review.operation, "CREATE");
     assert.equal(review.options.kind, "CreateOptions");
     assert.equal(review.options.fieldManager, "kubectl");
@@ -148,15 +146,15 @@ describe("kubectl apply --server-side through a mutating webhook", { skip: missi
   it("a second apply of the same file runs the webhook again (UPDATE) and writes nothing", async () => {
     const before = { svc: await get(SVC), slice: await get(SLICE) };
     const events: StoreEvent[] = [];
-    const stop = api.store.subscribe((e) => {
+    const stop = lab!.api.store.subscribe((e) => {
       if (e.object.metadata.namespace === "scale") events.push(e);
     });
     try {
-      hook.reviews.length = 0;
+      lab!.hook.reviews.length = 0;
       const r = await kubectl("apply", "--server-side", "-f", join(dir, "scale.yaml"));
       assert.equal(r.code, 0, r.stderr);
       assert.deepEqual(
-        hook.reviews.map((x) => [
+        lab!.hook.reviews.map((x) => [
           (x.review.request as any).operation,
           (x.review.request as any).options.kind,
         ]),

@@ -86,12 +86,16 @@ export async function startTestWebhook(opts: {
 export async function startApiWithWebhook(
   name: string,
   decide: (request: Any, path: string) => Decision | Promise<Decision>,
-): Promise<{ api: ApiServer; hook: TestWebhook }> {
+): Promise<{ api: ApiServer; hook: TestWebhook; stop: () => Promise<void> }> {
   let port = 0;
   const api = await startApiServer({
     resolveService: (s) => (s.name === name ? `https://127.0.0.1:${port}` : undefined),
   });
   const hook = await startTestWebhook({ ca: api.ca, dnsName: `${name}.webhooks.svc`, decide });
   port = hook.port;
-  return { api, hook };
+  const stop = async () => {
+    await hook.close();
+    await api.stop();
+  };
+  return { api, hook, stop };
 }
