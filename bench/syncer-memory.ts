@@ -289,8 +289,9 @@ async function measure(n: number) {
   };
   // Reading smaps costs the kernel milliseconds: not at each of the thousands of one-farm reads.
   onSink = (kind, phase) => {
-    const wanted =
-      events.length === 0 || (phase === "out" && (kind === "POST /farms" || kind === "GET /farms"));
+    const first =
+      phase === "in" && kind === "POST /farms" && !events.some((e) => e.label === "POST /farms in");
+    const wanted = first || (phase === "out" && (kind === "POST /farms" || kind === "GET /farms"));
     if (wanted && child.exitCode === null) events.push(at(`${kind} ${phase}`));
   };
   // V8's figures once a second while it starts (the syncer answers /metrics between its work).
