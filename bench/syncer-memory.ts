@@ -2,7 +2,7 @@
 // its RSS read from /proc once it is ready and settled, for 0 (baseline), 1,000 and 10,000
 // Services × 10 endpoints. Settled: every farm is in the sink (kube-nftlb assigns the backend
 // marks, so nftlb has no node-wide backend limit any more). Prints, never asserts. No root, no namespace:
-// `node bench/syncer-memory.ts [--sources] [--heap-snapshot DIR] [--endpoints E] [N ...]` or
+// `node bench/syncer-memory.ts [--sources] [--glibc-defaults] [--heap-snapshot DIR] [--endpoints E] [N ...]` or
 // `npm run bench -- syncer-memory`. By default it runs the BUILT JavaScript as the image does
 // (tsconfig.build.json compiled into node_modules/.cache, NODE_ENV=production, Node 24);
 // `--sources` runs the TypeScript sources instead. `--heap-snapshot DIR` writes a V8 heap
@@ -39,6 +39,9 @@ const flag = (name: string) => {
   return i >= 0 ? (args.splice(i, 1), true) : false;
 };
 const SOURCES = flag("--sources");
+// `--glibc-defaults`: without the DaemonSet's malloc settings (to compare with them). Not by an
+// empty variable: glibc would read MALLOC_MMAP_THRESHOLD_= as 0 in the bench's own process.
+const GLIBC_DEFAULTS = flag("--glibc-defaults");
 const snapAt = args.indexOf("--heap-snapshot");
 const SNAPSHOTS = snapAt >= 0 ? args.splice(snapAt, 2)[1] : undefined;
 if (snapAt >= 0 && !SNAPSHOTS) {
@@ -165,7 +168,7 @@ function entry(): { argv: string[]; env: NodeJS.ProcessEnv } {
   // over the DaemonSet's; one given empty (MALLOC_ARENA_MAX=) runs with glibc's default.
   const deployed = deployedMemoryEnv();
   const env: NodeJS.ProcessEnv = {
-    ...deployed.malloc,
+    ...(GLIBC_DEFAULTS ? {} : deployed.malloc),
     ...process.env,
     NODE_OPTIONS: process.env.NODE_OPTIONS ?? deployed.NODE_OPTIONS,
   };
