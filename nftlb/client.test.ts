@@ -6,7 +6,7 @@ import net from "node:net";
 import { answer, startRawServer, type Responder } from "./raw-server.test-helpers.ts";
 import { createNftlbClient, type NftlbLog } from "./client.ts";
 import type { Farm, NftlbResult } from "./types.ts";
-import { defaultFarm } from "./farm-fixture.test-helpers.ts";
+import { defaultFarm, listedByNftlb } from "./farm-fixture.test-helpers.ts";
 
 const KEY = "Sup3r-s3cret-KEY";
 const logged: string[] = [];
@@ -112,56 +112,31 @@ test("nftlb's own listing of 10,000 farms × 10 backends (over 64 MiB) is read b
   // Every field nftlb 1.0.7 lists, pretty-printed with its 8-space indent, as the real daemon
   // answers GET /farms (~7.2 KB a farm of 10 backends): a node at the syncer's sizing must be
   // readable after a restart of the syncer, not refused as too large.
-  const listed = (i: number) => ({
-    name: `default.s${i}.http`,
-    family: "ipv4",
-    "virtual-addr": `10.96.${i >> 8}.${i & 255}`,
-    "virtual-ports": "80",
-    "source-addr": "",
-    mode: "snat",
-    protocol: "tcp",
-    scheduler: "rr",
-    "sched-param": "none",
-    persistence: "none",
-    "persist-ttl": "60",
-    helper: "none",
-    log: "none",
-    "log-rtlimit": "0/second",
-    mark: "0x1000",
-    priority: "1",
-    state: "up",
-    "limits-ttl": "120",
-    "new-rtlimit": "0/second",
-    "new-rtlimit-burst": "0",
-    "rst-rtlimit": "0/second",
-    "rst-rtlimit-burst": "0",
-    "est-connlimit": "0",
-    "tcp-strict": "off",
-    queue: "-1",
-    verdict: "log drop accept",
-    "intra-connect": "on",
-    addresses: [
-      {
-        name: `tcp-10.96.${i >> 8}.${i & 255}-80`,
-        family: "ipv4",
-        "ip-addr": `10.96.${i >> 8}.${i & 255}`,
-        ports: "80",
-        protocol: "tcp",
-        used: "1",
-      },
-    ],
-    backends: Array.from({ length: 10 }, (_, b) => ({
-      name: `10.205.${(i * 10 + b) >> 8}.${(i * 10 + b) & 255}`,
-      "ip-addr": `10.205.${(i * 10 + b) >> 8}.${(i * 10 + b) & 255}`,
-      port: "8080",
-      weight: "1",
-      priority: "1",
-      mark: `0x${(b + 2).toString(16)}`,
-      "est-connlimit": "0",
-      state: "up",
-    })),
-    policies: [],
-  });
+  const ip = (n: number) => `${n >> 8}.${n & 255}`;
+  const listed = (i: number) =>
+    listedByNftlb(
+      defaultFarm(
+        `default.s${i}.http`,
+        [
+          {
+            name: `tcp-10.96.${ip(i)}-80`,
+            family: "ipv4",
+            "ip-addr": `10.96.${ip(i)}`,
+            ports: "80",
+            protocol: "tcp",
+          },
+        ],
+        Array.from({ length: 10 }, (_, b) => ({
+          name: `10.205.${ip(i * 10 + b)}`,
+          "ip-addr": `10.205.${ip(i * 10 + b)}`,
+          port: "8080",
+          mark: `0x00${(b + 2).toString(16)}`,
+          state: "up",
+        })),
+        { mark: "0x1000", "intra-connect": "on" },
+      ),
+      () => 1,
+    );
   const body = JSON.stringify({ farms: Array.from({ length: 10_000 }, (_, i) => listed(i)) }, null, 8);
   assert.ok(body.length > 64 * 2 ** 20, `the listing is ${body.length} bytes`);
   const res = await withServer(

@@ -8,65 +8,12 @@
 // the fields given is ~5× smaller, which made the syncer's read-backs unrealistically cheap).
 import http from "node:http";
 import type net from "node:net";
+import { listedByNftlb } from "../../nftlb/farm-fixture.test-helpers.ts";
 
 type Json = Record<string, unknown> & { name: string };
 type SinkFarm = Json & { addresses?: Json[]; backends?: Json[] };
 /** A request reaching the sink ("in") and its answer sent ("out"), by kind (`GET /farms`, …). */
 export type SinkEvent = (kind: string, phase: "in" | "out", bytes: number) => void;
-
-// nftlb 1.0.7's farm fields in the order GET /farms lists them, with the defaults it lists.
-const FARM: Record<string, string> = {
-  family: "ipv4",
-  "virtual-addr": "",
-  "virtual-ports": "",
-  "source-addr": "",
-  mode: "snat",
-  protocol: "tcp",
-  scheduler: "rr",
-  "sched-param": "none",
-  persistence: "none",
-  "persist-ttl": "60",
-  helper: "none",
-  log: "none",
-  "log-rtlimit": "0/second",
-  mark: "0x0",
-  priority: "1",
-  state: "up",
-  "limits-ttl": "120",
-  "new-rtlimit": "0/second",
-  "new-rtlimit-burst": "0",
-  "rst-rtlimit": "0/second",
-  "rst-rtlimit-burst": "0",
-  "est-connlimit": "0",
-  "tcp-strict": "off",
-  queue: "-1",
-  verdict: "log drop accept",
-  "intra-connect": "off",
-};
-const BACKEND = { weight: "1", priority: "1", mark: "0x0", "est-connlimit": "0", state: "up" };
-const hex = (v: unknown) =>
-  typeof v === "string" && /^0x[0-9a-f]+$/i.test(v) ? `0x${parseInt(v, 16).toString(16)}` : v;
-
-/** A farm as nftlb lists it: its fields in nftlb's order, then addresses, backends, policies. */
-const listed = (f: SinkFarm, used: (address: string) => number) => {
-  const { name, addresses = [], backends = [], policies = [], ...given } = f;
-  const first = addresses[0];
-  return {
-    name,
-    ...FARM,
-    ...(first
-      ? { family: first.family, "virtual-addr": first["ip-addr"], "virtual-ports": first.ports }
-      : {}),
-    ...given,
-    mark: hex(given.mark ?? FARM.mark),
-    addresses: addresses.map((a) => ({ ...a, used: String(used(a.name)) })),
-    backends: backends.map((b) => {
-      const { name: bname, "ip-addr": ip, port, ...rest } = b;
-      return { name: bname, "ip-addr": ip, port, ...BACKEND, ...rest, mark: hex(rest.mark ?? BACKEND.mark) };
-    }),
-    policies,
-  };
-};
 
 /** The sink: farms by name, merged like nftlb merges a POST (given keys set, others kept). */
 export function startSink(key: string, onEvent: SinkEvent = () => {}) {
@@ -115,7 +62,7 @@ export function startSink(key: string, onEvent: SinkEvent = () => {}) {
   };
   const listing = (list: SinkFarm[]) => {
     const used = uses();
-    return { farms: list.map((f) => listed(f, (a) => used.get(a)?.used ?? 0)) };
+    return { farms: list.map((f) => listedByNftlb(f, (a) => used.get(a)?.used ?? 0)) };
   };
   const route = (method: string, url: string, body: string): [number, unknown, boolean] => {
     const ok: [number, unknown, boolean] = [200, { response: "success" }, false];
