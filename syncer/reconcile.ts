@@ -219,7 +219,14 @@ export class Reconciler {
     this.#ownership.planned(p.blocked, resolved.farms, ownerOfFarm, scope);
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
     // kube-nftlb's table before and after the write (reconcile-node-rules.ts).
-    const table = new PassNodeRules(this.#d, { services, owns, index: this.#scope, share: this.#shares });
+    const writes = planned;
+    const table = new PassNodeRules(this.#d, {
+      services,
+      owns,
+      index: this.#scope,
+      share: this.#shares,
+      writes,
+    });
     await table.before(full);
     await this.#reads.plantSentinel(full);
     const applied = await applyPlan(p, ownerOfFarm, {
@@ -236,8 +243,9 @@ export class Reconciler {
     outcomes.all(applied.unfinished, { kind: "again" });
     if (applied.failure !== undefined) return { failure: applied.failure, outcomes };
     this.#latency.observe(view, keys, this.#d.metrics);
-    const untabled = await table.after(operations(p).length > 0);
-    if (untabled !== undefined) this.#events.rulesFailed(services, untabled.error);
+    // Its nft run goes on after the pass (reconcile-node-rules.ts); a full pass ends with it.
+    const tail = table.after(operations(p).length > 0, (e) => this.#events.rulesFailed(services, e));
+    if (full) await tail;
     if (operations(p).length > 0) await cleanConntrack(p, this.#d);
     this.#ownership.report(ownerOfFarm);
     return { outcomes };
