@@ -7,6 +7,7 @@
 //   --chunks              also time the N farms raw in POSTs of 100 and of 500 farms
 //   --only-add            only the cold start and adding one Service (skip restart and big farms)
 //   --profile FILE        CPU profile of the add-one-Service phase (a .cpuprofile) and its summary
+//   --profile-cold FILE   CPU profile of the cold start (syncer start → every farm verified)
 //   --rounds R            Services added one at a time (median of R; 5)
 //   SCALE_TRACE=1         also print each added Service's trace events (syncer/trace.ts)
 // Figures:
@@ -51,6 +52,7 @@ const option = (name: string) => {
 };
 const ROUNDS = Number(option("--rounds") ?? 5);
 const PROFILE = option("--profile");
+const PROFILE_COLD = option("--profile-cold");
 const ONLY_ADD = args.includes("--only-add");
 const log = createLogger({ name: "syncer", level: "error" });
 const SVC = findResource("", "v1", "services")!;
@@ -297,6 +299,8 @@ async function main() {
     const cpu = postCpu();
     await cpu.follow(net);
     const coldLoad = load();
+    const coldProfiler = PROFILE_COLD ? phaseProfiler() : undefined;
+    await coldProfiler?.start();
     const t0 = performance.now();
     const events: TraceEvent[] = [];
     let tracing = true;
@@ -311,6 +315,7 @@ async function main() {
     await syncer.started;
     const cold = performance.now() - t0;
     tracing = false;
+    const coldProfiled = await coldProfiler?.stop(PROFILE_COLD!, 25);
     row(`cold start ${N} × 10 (start → all verified)`, cold, clientMarks, "client marks");
     console.log(`  where it went: ${coldStages(events, t0, t0 + cold)}`);
     // On a shared machine the two POSTs, minutes apart, wait behind different loads: their
@@ -323,6 +328,8 @@ async function main() {
     console.log(
       `  farms in the kernel after the raw POST: ${kernel} of ${N}; after the syncer: ${await inKernel(net)}`,
     );
+    if (coldProfiled)
+      console.log([`  CPU profile of the cold start (${PROFILE_COLD}):`, ...coldProfiled].join("\n"));
 
     // nftlb restart under the running syncer.
     if (!ONLY_ADD) {

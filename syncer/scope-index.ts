@@ -46,6 +46,8 @@ export class ScopeIndex {
   /** Service by farm name alone → nftlb farms. */
   readonly #byName = new Multimap();
   readonly #farmMarks = new Map<number, number>();
+  /** nftlb's farms without kube-nftlb's mark: plan must see them all (it never writes them). */
+  readonly #foreign = new Set<string>();
   #addresses = 0;
   #backends = 0;
   #marked = 0;
@@ -105,6 +107,11 @@ export class ScopeIndex {
     return this.#marked;
   }
 
+  /** nftlb's farms that are not kube-nftlb's (ownership.ts), as last followed. */
+  *foreign(): Iterable<Farm> {
+    for (const n of this.#foreign) yield this.#seen.get(n)!;
+  }
+
   /** Farm marks nftlb's farms hold, node-wide. */
   farmMarks(): number[] {
     return [...this.#farmMarks.keys()];
@@ -138,7 +145,7 @@ export class ScopeIndex {
     }
     const services = [...scope].flatMap((k) => this.#desired.get(k) ?? []);
     const { farms, conflicts } = resolveConflicts(services);
-    return { keys: scope, farms, conflicts, actual: full ? [...this.#seen.values()] : this.#actualOf(scope) };
+    return { keys: scope, farms, conflicts, actual: full ? [...this.#seen.values()] : this.actualOf(scope) };
   }
 
   /** The farms the selected Services will be written as (settled, marked), for plannedFarms(). */
@@ -152,7 +159,8 @@ export class ScopeIndex {
     return this.#owner;
   }
 
-  #actualOf(scope: ReadonlySet<string>): Farm[] {
+  /** nftlb's farms belonging to these Services (by their desired farms' names, else by name). */
+  actualOf(scope: ReadonlySet<string>): Farm[] {
     const names = new Set<string>();
     for (const key of scope) {
       for (const n of this.#byName.get(key)) names.add(n);
@@ -173,6 +181,7 @@ export class ScopeIndex {
     this.#addresses += f.addresses.length;
     this.#backends += f.backends.length;
     if (isMarked(f)) this.#marked++;
+    else this.#foreign.add(f.name);
     const m = farmMark(f);
     if (m !== undefined) this.#farmMarks.set(m, (this.#farmMarks.get(m) ?? 0) + 1);
   }
@@ -184,6 +193,7 @@ export class ScopeIndex {
     this.#addresses -= f.addresses.length;
     this.#backends -= f.backends.length;
     if (isMarked(f)) this.#marked--;
+    else this.#foreign.delete(f.name);
     const m = farmMark(f);
     if (m === undefined) return;
     const n = (this.#farmMarks.get(m) ?? 1) - 1;
