@@ -16,6 +16,7 @@ import { resolveConflicts, type Conflict } from "./desired-conflicts.ts";
 import { parseMark } from "../nftlb/marks.ts";
 import { Multimap } from "./multimap.ts";
 import { isMarked } from "./ownership.ts";
+import type { Journaled } from "../nftlb/known-farms.ts";
 
 // The identity of an address for "who holds it": protocol, IP and ports as spelled.
 const addressKey = (a: Farm["addresses"][number]) => `${a.protocol}|${a["ip-addr"]}|${a.ports}`;
@@ -49,6 +50,9 @@ export class ScopeIndex {
   /** nftlb's farms without kube-nftlb's mark: plan must see them all (it never writes them). */
   readonly #foreign = new Set<string>();
   #addresses = 0;
+  /** The journal's version last followed (none: walk every farm). */
+  #followed: number | undefined;
+  #followedMap: ReadonlyMap<string, Farm> | undefined;
   #backends = 0;
   #marked = 0;
 
@@ -79,8 +83,25 @@ export class ScopeIndex {
     }
   }
 
-  /** Catch up with the client's farms: only farms whose object changed are re-indexed. */
-  follow(known: ReadonlyMap<string, Farm>): void {
+  /**
+   * Catch up with the client's farms: only farms whose object changed are re-indexed, and when
+   * the map keeps a journal (the client's KnownFarms) only the names it says changed are looked at.
+   */
+  follow(known: ReadonlyMap<string, Farm> & Partial<Journaled>): void {
+    const same = known === this.#followedMap && this.#followed !== undefined;
+    const changed = same && known.changedSince ? known.changedSince(this.#followed!) : undefined;
+    this.#followedMap = known;
+    this.#followed = known.version;
+    if (changed !== undefined) {
+      for (const name of changed) {
+        const was = this.#seen.get(name);
+        const farm = known.get(name);
+        if (was === farm) continue;
+        if (was !== undefined) this.#unindex(was);
+        if (farm !== undefined) this.#index(farm);
+      }
+      return;
+    }
     for (const [name, farm] of known) {
       const was = this.#seen.get(name);
       if (was === farm) continue;
