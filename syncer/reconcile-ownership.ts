@@ -22,6 +22,8 @@ import { adoptions, intoAdopted, reportUpstream, upstreamHolds, type Adoptions }
 export interface OwnershipDeps {
   nftlb: Pick<NftlbClient, "known" | "listFarms" | "listAddresses" | "getFarm">;
   adopt: boolean;
+  /** nftlb's farms named like the original kube-nftlb's (upstream-farms.ts), as last followed. */
+  upstreamFarms: () => Iterable<Farm>;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   event(key: string, reason: string, message: string, type: EventType): void;
   metrics?: SyncerMetrics | undefined;
@@ -55,7 +57,7 @@ export class PassOwnership {
   async check(farms: readonly Farm[]): Promise<{ relisted: boolean } | { error: NftlbError }> {
     const { nftlb, adopt } = this.#d;
     const held = (f: string, a: string) => this.#foreign.has(f, a);
-    const claiming = intoAdopted(farms, adoptions(farms, nftlb.known(), adopt));
+    const claiming = intoAdopted(farms, adoptions(farms, this.#d.upstreamFarms(), adopt));
     if (!claimsNewAddress(claiming, nftlb.known(), held)) return { relisted: false };
     // Only objects naming a claimed address or its IP matter: the rest of the answer is not parsed.
     const addresses = await nftlb.listAddresses(mentionsOf(claiming, nftlb.known()));
@@ -67,7 +69,7 @@ export class PassOwnership {
 
   /** The farms to write, from nftlb's farms as known now: each marked, an adopted one under the upstream farm's name. */
   written(farms: readonly Farm[]): Farm[] {
-    this.#adopted = adoptions(farms, this.#d.nftlb.known(), this.#d.adopt);
+    this.#adopted = adoptions(farms, this.#d.upstreamFarms(), this.#d.adopt);
     return intoAdopted(farms, this.#adopted).map(markOwned);
   }
 

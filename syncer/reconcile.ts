@@ -106,6 +106,7 @@ export class Reconciler {
     this.#ownership = new PassOwnership({
       nftlb: deps.nftlb,
       adopt: deps.adoptUpstreamFarms ?? false,
+      upstreamFarms: () => this.#scope.upstream(),
       log: deps.log,
       event: (key, reason, message, type) => this.#events.warn(key, reason, message, type),
       metrics: deps.metrics,

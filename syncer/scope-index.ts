@@ -16,6 +16,7 @@ import { resolveConflicts, type Conflict } from "./desired-conflicts.ts";
 import { parseMark } from "../nftlb/marks.ts";
 import { Multimap } from "./multimap.ts";
 import { isMarked } from "./ownership.ts";
+import { UPSTREAM_FARM } from "./upstream-farms.ts";
 import type { Journaled } from "../nftlb/known-farms.ts";
 
 // The identity of an address for "who holds it": protocol, IP and ports as spelled.
@@ -49,6 +50,8 @@ export class ScopeIndex {
   readonly #farmMarks = new Map<number, number>();
   /** nftlb's farms without kube-nftlb's mark: plan must see them all (it never writes them). */
   readonly #foreign = new Set<string>();
+  /** nftlb's farms named like the original kube-nftlb's: the only ones adoption looks at. */
+  readonly #upstream = new Set<string>();
   #addresses = 0;
   /** The journal's version last followed (none: walk every farm). */
   #followed: number | undefined;
@@ -133,6 +136,11 @@ export class ScopeIndex {
     for (const n of this.#foreign) yield this.#seen.get(n)!;
   }
 
+  /** nftlb's farms named like the original kube-nftlb's (upstream-farms.ts), as last followed. */
+  *upstream(): Iterable<Farm> {
+    for (const n of this.#upstream) yield this.#seen.get(n)!;
+  }
+
   /** Farm marks nftlb's farms hold, node-wide. */
   farmMarks(): number[] {
     return [...this.#farmMarks.keys()];
@@ -203,6 +211,7 @@ export class ScopeIndex {
     this.#backends += f.backends.length;
     if (isMarked(f)) this.#marked++;
     else this.#foreign.add(f.name);
+    if (UPSTREAM_FARM.test(f.name)) this.#upstream.add(f.name);
     const m = farmMark(f);
     if (m !== undefined) this.#farmMarks.set(m, (this.#farmMarks.get(m) ?? 0) + 1);
   }
@@ -215,6 +224,7 @@ export class ScopeIndex {
     this.#backends -= f.backends.length;
     if (isMarked(f)) this.#marked--;
     else this.#foreign.delete(f.name);
+    this.#upstream.delete(f.name);
     const m = farmMark(f);
     if (m === undefined) return;
     const n = (this.#farmMarks.get(m) ?? 1) - 1;
