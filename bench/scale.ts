@@ -221,30 +221,38 @@ function watcher() {
   return { wrap, next, lists: () => lists };
 }
 
-/** A cold start's stages from the syncer's trace: to the first batch, planning, requests, the rest. */
+/**
+ * A cold start's stages from the syncer's trace: to the first batch, planning, requests, the rest.
+ * Requests sent before the first batch (nftlb read while the caches fill) ran beside the caches'
+ * stage: shown apart, not subtracted again.
+ */
 function coldStages(events: readonly TraceEvent[], t0: number, end: number): string {
   const first = events.find((e) => e.stage === "dequeued");
   const planned = events.find((e) => e.stage === "planned");
   const spent = new Map<string, { ms: number; n: number }>();
+  const beside = new Map<string, { ms: number; n: number }>();
   const open = new Map<string, number>();
   for (const e of events) {
     // The nftlb probe's pings run beside the reconciler's requests (which are one at a time).
     if (e.path?.endsWith(SENTINEL_FARM)) continue;
-    const k = `${e.method} ${e.path === "/farms" ? "/farms" : "/farms/…"}`;
+    const k = `${e.method} ${e.path === "/farms" ? "/farms" : e.path === "/addresses" ? "/addresses" : "/farms/…"}`;
     if (e.stage === "request") open.set(`${k} ${e.path}`, e.at);
     if (e.stage !== "answered") continue;
     const from = open.get(`${k} ${e.path}`);
     if (from === undefined) continue;
-    const x = spent.get(k) ?? { ms: 0, n: 0 };
-    spent.set(k, { ms: x.ms + e.at - from, n: x.n + 1 });
+    const into = first !== undefined && from < first.at ? beside : spent;
+    const x = into.get(k) ?? { ms: 0, n: 0 };
+    into.set(k, { ms: x.ms + e.at - from, n: x.n + 1 });
   }
   const requests = [...spent].reduce((a, [, x]) => a + x.ms, 0);
   const toFirst = (first?.at ?? t0) - t0;
   const plan = (planned?.at ?? 0) - (first?.at ?? 0);
+  const list = (m: Map<string, { ms: number; n: number }>) =>
+    [...m].map(([k, x]) => `${k} ×${x.n} ${s(x.ms)}`);
   return [
-    `start → caches synced, first batch ${s(toFirst)}`,
+    `start → caches synced, first batch ${s(toFirst)}${beside.size > 0 ? ` (beside it: ${list(beside).join(", ")})` : ""}`,
     `plan ${s(plan)}`,
-    ...[...spent].map(([k, x]) => `${k} ×${x.n} ${s(x.ms)}`),
+    ...list(spent),
     `rest ${s(end - t0 - toFirst - plan - requests)}`,
   ].join("; ");
 }
