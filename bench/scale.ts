@@ -231,6 +231,7 @@ function coldStages(events: readonly TraceEvent[], t0: number, end: number): str
   const planned = events.find((e) => e.stage === "planned");
   const spent = new Map<string, { ms: number; n: number }>();
   const beside = new Map<string, { ms: number; n: number }>();
+  const inPlan = new Map<string, { ms: number; n: number }>();
   const open = new Map<string, number>();
   for (const e of events) {
     // The nftlb probe's pings run beside the reconciler's requests (which are one at a time).
@@ -240,7 +241,13 @@ function coldStages(events: readonly TraceEvent[], t0: number, end: number): str
     if (e.stage !== "answered") continue;
     const from = open.get(`${k} ${e.path}`);
     if (from === undefined) continue;
-    const into = first !== undefined && from < first.at ? beside : spent;
+    // Before the first batch: beside the caches; before "planned": inside plan (the ownership check).
+    const into =
+      first !== undefined && from < first.at
+        ? beside
+        : planned !== undefined && from < planned.at
+          ? inPlan
+          : spent;
     const x = into.get(k) ?? { ms: 0, n: 0 };
     into.set(k, { ms: x.ms + e.at - from, n: x.n + 1 });
   }
@@ -251,7 +258,7 @@ function coldStages(events: readonly TraceEvent[], t0: number, end: number): str
     [...m].map(([k, x]) => `${k} ×${x.n} ${s(x.ms)}`);
   return [
     `start → caches synced, first batch ${s(toFirst)}${beside.size > 0 ? ` (beside it: ${list(beside).join(", ")})` : ""}`,
-    `plan ${s(plan)}`,
+    `plan ${s(plan)}${inPlan.size > 0 ? ` (in it: ${list(inPlan).join(", ")})` : ""}`,
     ...list(spent),
     `rest ${s(end - t0 - toFirst - plan - requests)}`,
   ].join("; ");
