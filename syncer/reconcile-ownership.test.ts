@@ -18,19 +18,24 @@ test("a Service claiming a new address reads nftlb's address objects, not every 
   await t.stop();
 });
 
-test("a farm made behind the syncer's back on the address a new Service claims: all farms re-read, AddressInUse, no write over it", async () => {
+/** web programmed; a farm as one would make it by hand on 10.96.0.12:80 (unmarked), not in nftlb yet. */
+async function webAndHandmade() {
   const t = setup();
   t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
   t.queue.add(FULL);
   await t.run();
-  const written = t.nftlb.farms.get("ns.web.http")!;
-  // By hand, since nftlb was last read: a farm of its own on 10.96.0.12:80, unmarked.
   const handmade: Farm = {
-    ...structuredClone(written),
+    ...structuredClone(t.nftlb.farms.get("ns.web.http")!),
     name: "handmade",
     "tcp-strict-log-prefix": "",
     addresses: [{ name: "vip-12", family: "ipv4", "ip-addr": "10.96.0.12", ports: "80", protocol: "tcp" }],
   };
+  return { t, handmade };
+}
+
+test("a farm made behind the syncer's back on the address a new Service claims: all farms re-read, AddressInUse, no write over it", async () => {
+  const { t, handmade } = await webAndHandmade();
+  // By hand, since nftlb was last read: a farm of its own on 10.96.0.12:80, unmarked.
   t.nftlb.farms.set("handmade", handmade);
   const before = { ...t.nftlb.listed };
   t.cluster.put("ns", "api", "10.96.0.12", ["10.1.0.3"]);
@@ -50,17 +55,7 @@ test("a farm made behind the syncer's back on the address a new Service claims: 
 });
 
 test("a write waits for nftlb's answer to the ownership check; a farm made while nftlb answered it is left alone", async () => {
-  const t = setup();
-  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
-  t.queue.add(FULL);
-  await t.run();
-  const written = t.nftlb.farms.get("ns.web.http")!;
-  const handmade: Farm = {
-    ...structuredClone(written),
-    name: "handmade",
-    "tcp-strict-log-prefix": "",
-    addresses: [{ name: "vip-12", family: "ipv4", "ip-addr": "10.96.0.12", ports: "80", protocol: "tcp" }],
-  };
+  const { t, handmade } = await webAndHandmade();
   // nftlb's answer to GET /addresses is held back; by hand, meanwhile, a farm on the VIP:port.
   const list = t.nftlb.listAddresses.bind(t.nftlb);
   let answer!: () => void;
