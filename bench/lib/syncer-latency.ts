@@ -29,7 +29,7 @@ import {
 } from "./latency-attribution.ts";
 import { nftTable } from "../../syncer/node-rules-nft.ts";
 import { EMPTY_RULES, type NodeRules } from "../../syncer/node-rules.ts";
-import { nftlbPid, sample, type CpuSample } from "./nftlb-cpu.ts";
+import { between, nftlbPid, sample, type CpuSample } from "./nftlb-cpu.ts";
 import { tableReplay } from "./table-replay.ts";
 
 const SVC = findResource("", "v1", "services")!;
@@ -112,12 +112,11 @@ export async function benchLatency(
   };
   const stages: Record<number, Breakdown[]> = {};
   const posts: Record<number, { syncer: number[]; client: number[] }> = {};
-  const cpus: Record<number, { syncer: number[]; client: number[] }> = {};
-  /** nftlb's ms on a CPU while it answered the first POST after `t0`. */
-  const postCpu = (from: readonly TraceEvent[], t0: number) => {
+  const cpus: Record<number, { syncer: CpuSample[]; client: CpuSample[] }> = {};
+  /** nftlb's ms on a CPU, and waiting for one, while it answered the first POST after `t0`. */
+  const postCpu = (from: readonly TraceEvent[], t0: number): CpuSample => {
     const p = firstPost(from, t0);
-    const [a, b] = [p && cpuAt.get(p.sent), p && cpuAt.get(p.answered)];
-    return a && b ? b.onCpu - a.onCpu : NaN;
+    return between(p && cpuAt.get(p.sent), p && cpuAt.get(p.answered)) ?? { onCpu: NaN, waiting: NaN };
   };
   // The syncer's table while the Service is gone, and while its farm is written (--node-rules).
   let idle: NodeRules = EMPTY_RULES;
@@ -128,7 +127,7 @@ export async function benchLatency(
     const bare: number[] = [];
     const created: number[] = [];
     const post = (posts[n] = { syncer: [] as number[], client: [] as number[] });
-    const cpu = (cpus[n] = { syncer: [] as number[], client: [] as number[] });
+    const cpu = (cpus[n] = { syncer: [] as CpuSample[], client: [] as CpuSample[] });
     let before: FarmPatch[] = [];
     let change: FarmPatch[] = [];
     const bySyncer = async (run: number, keep: boolean) => {
@@ -137,12 +136,14 @@ export async function benchLatency(
       api.store.put(SVC, service("a", cip(1)));
       api.store.put(SLICE, slice("a", 0));
       before = await ready;
-      // Its pass over: the change then meets an idle worker, as the client's write meets an idle
-      // client. (An nft run for kube-nftlb's table after that write may still be going on: the
-      // change waits for it only if its write needs it, syncer/node-rules-keeper.ts.)
+      // Its pass over, and the nft run for kube-nftlb's table after that write (it goes on after
+      // the pass): the change then meets an idle syncer, as the client's write meets an idle
+      // client. A change that does arrive during that run no longer waits for it (unless its
+      // write needs it: syncer/node-rules-keeper.ts), but nftlb's answer then does (README).
       const wrote = performance.now();
       while (!events.some((e) => e.stage === "synced" && e.at >= wrote))
         await new Promise((res) => setTimeout(res, 1));
+      await table?.settled();
       if (table) held = table.current();
       const done = watch!.next(n);
       events.length = 0;
@@ -201,15 +202,21 @@ export async function benchLatency(
   }
   await syncer.stop();
   console.log(
-    "\n    nftlb's answer to the POST (ms, p10 / p50 / p90): the syncer's write vs the client's same write,\n" +
-      "    and nftlb's ms on a CPU while it answered (its own work, without the waits for a CPU)",
+    "\n    nftlb's answer to the POST (ms, p10 / p50 / p90): the syncer's write vs the client's same write;\n" +
+      "    then of it (p50s, syncer / client), from /proc/PID/schedstat: nftlb on a CPU, waiting for one,\n" +
+      "    and neither (asleep: in nftlb's nft commands, the kernel's nf_tables waits, e.g. for RCU)",
   );
   for (const [n, p] of Object.entries(posts)) {
     const [a, b] = [spread(p.syncer), spread(p.client)];
-    const [ca, cb] = [spread(cpus[Number(n)]!.syncer), spread(cpus[Number(n)]!.client)];
+    const c = cpus[Number(n)]!;
+    const part = (k: "syncer" | "client", f: (x: CpuSample, answer: number) => number) =>
+      spread(c[k].map((x, i) => f(x, p[k][i]!))).p50.toFixed(1);
+    const both = (f: (x: CpuSample, answer: number) => number) =>
+      `${part("syncer", f)} / ${part("client", f)}`;
     console.log(
       `${n.padStart(9)} | syncer ${a.text.padEnd(22)} | client ${b.text.padEnd(22)} | ${(a.p50 / b.p50).toFixed(2)}× | ` +
-        `nftlb on a CPU: syncer ${ca.text} | client ${cb.text} | ${(ca.p50 / cb.p50).toFixed(2)}×`,
+        `on a CPU ${both((x) => x.onCpu)} | waiting ${both((x) => x.waiting)} | ` +
+        `asleep ${both((x, answer) => answer - x.onCpu - x.waiting)}`,
     );
   }
   printBreakdown(stages);

@@ -18,6 +18,8 @@ export interface TableReplay {
    * could commit in either order).
    */
   replay(rules: NodeRules): Promise<void>;
+  /** Resolves once no nft run of the syncer's is under way. */
+  settled(): Promise<void>;
 }
 
 export function tableReplay(inner: NodeRulesTable): TableReplay {
@@ -33,8 +35,11 @@ export function tableReplay(inner: NodeRulesTable): TableReplay {
   return {
     table: { ...inner, apply },
     current: () => current,
-    async replay(rules) {
+    async settled() {
       while (running.size > 0) await Promise.all(running);
+    },
+    async replay(rules) {
+      await this.settled();
       const r = await apply(rules);
       if (!r.ok) throw new Error(`replaying kube-nftlb's table: ${r.error}`);
     },
