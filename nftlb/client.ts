@@ -28,7 +28,7 @@ export interface NftlbClientOptions {
   maxAnswerBytes?: number;
   /** false only for tests that probe nftlb's own answers to input the client would refuse. */
   validate?: boolean;
-  /** Inject another transport (tests); defaults to node:http (transport.ts). */
+  /** Inject another transport (tests); defaults to axios over node:http. */
   send?: Send;
   /**
    * How long `ping()` waits (default timeoutMs). The ping has its own connection, outside the

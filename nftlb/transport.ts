@@ -1,13 +1,12 @@
 // The HTTP leg, shaped by how nftlb 1.0.7's hand-written server parses requests:
-// - header names are matched case-sensitively: `Key: ` and `Content-Length: ` exactly. node:http
-//   keeps the case we give and, with the length set, sends a string body in one `end()`, never
-//   chunked (checked on the wire in transport.test.ts). (It was axios over node:http; its layers
-//   cost ~0.6 ms of CPU per request, a tenth of adding one Service at 1,000 farms beside nftlb's
-//   own work: bench/scale.ts --profile.)
+// - header names are matched case-sensitively: `Key: ` and `Content-Length: ` exactly. Axios with
+//   its node http adapter keeps the case we give and sends the length of a string body in one
+//   `end()`, never chunked (checked on the wire in transport.test.ts).
 // - nftlb closes the socket after every answer without `Connection: close`: a keep-alive agent
 //   would reuse a dead socket, so every request gets its own connection.
 // - the daemon is single-threaded with a listen backlog of 2: requests go one at a time.
 import http from "node:http";
+import axios, { type AxiosInstance } from "axios";
 
 export interface Answer {
   status: number;
@@ -43,30 +42,52 @@ export type Send = (
 export const redact = (text: string, key: string): string =>
   key === "" ? text : text.split(key).join("<key>");
 
+const describe = (err: unknown, timeoutMs: number): { reason: SendFailure; message: string } => {
+  const timeout = { reason: "timeout", message: `no complete answer within ${timeoutMs} ms` } as const;
+  if (axios.isCancel(err)) return timeout;
+  if (axios.isAxiosError(err)) {
+    if (err.code === "ECONNABORTED" || err.code === "ETIMEDOUT") return timeout;
+    const message = [err.code, err.message].filter(Boolean).join(": ");
+    return { reason: /maxContentLength/.test(err.message) ? "too-large" : "network", message };
+  }
+  return { reason: "network", message: err instanceof Error ? err.message : String(err) };
+};
+
 export const createTransport = (options: TransportOptions): Send => {
   // keepAlive false with unlimited sockets is what makes node send `Connection: close`; one at a
   // time is enforced by the queue below, not by the agent (a finite maxSockets drops the header).
   const agent = new http.Agent({ keepAlive: false });
-  const base = options.url.replace(/\/+$/, "");
-  const maxBytes = options.maxAnswerBytes ?? 64 * 1024 * 1024;
+  const client: AxiosInstance = axios.create({
+    baseURL: options.url.replace(/\/+$/, ""),
+    httpAgent: agent,
+    proxy: false,
+    maxRedirects: 0,
+    decompress: false,
+    timeout: options.timeoutMs,
+    maxContentLength: options.maxAnswerBytes ?? 64 * 1024 * 1024,
+    responseType: "text",
+    // Bodies are serialized by us (key order matters) and answers parsed by us (zod).
+    transformRequest: [(data: unknown) => data],
+    transformResponse: [(data: unknown) => data],
+    validateStatus: () => true,
+  });
   let tail: Promise<unknown> = Promise.resolve();
 
-  const once = (method: string, path: string, body?: string, timeoutMs = options.timeoutMs): Promise<Sent> =>
-    new Promise((resolve) => {
-      let settled = false;
-      const settle = (sent: Sent) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(deadline);
-        resolve(sent);
-      };
-      const fail = (reason: SendFailure, message: string) => {
-        settle({ ok: false, reason, message: redact(message, options.key) });
-        req.destroy();
-      };
-      const req = http.request(`${base}${path}`, {
+  const once = async (
+    method: string,
+    path: string,
+    body?: string,
+    timeoutMs = options.timeoutMs,
+  ): Promise<Sent> => {
+    try {
+      const res = await client.request<string>({
         method,
-        agent,
+        url: path,
+        data: body,
+        timeout: timeoutMs,
+        // The axios timeout is per socket inactivity; the signal bounds the whole exchange,
+        // so a server that dribbles bytes cannot hold the client forever.
+        signal: AbortSignal.timeout(timeoutMs),
         headers: {
           Key: options.key,
           ...(body !== undefined
@@ -74,35 +95,12 @@ export const createTransport = (options: TransportOptions): Send => {
             : {}),
         },
       });
-      // The whole exchange is bounded, so a server that dribbles bytes cannot hold the client forever.
-      const deadline = setTimeout(
-        () => fail("timeout", `no complete answer within ${timeoutMs} ms`),
-        timeoutMs,
-      );
-      const failed = (err: NodeJS.ErrnoException) =>
-        fail("network", [err.code, err.message].filter(Boolean).join(": "));
-      req.on("error", failed);
-      req.on("response", (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > maxBytes) fail("too-large", `answer over maxContentLength (${maxBytes} bytes)`);
-          else chunks.push(chunk);
-        });
-        res.on("error", failed);
-        res.on("end", () =>
-          settle({
-            ok: true,
-            answer: { status: res.statusCode ?? 0, body: Buffer.concat(chunks, size).toString("utf8") },
-          }),
-        );
-        res.on("close", () => {
-          if (!res.complete) fail("network", "aborted: the connection closed before the answer was complete");
-        });
-      });
-      req.end(body);
-    });
+      return { ok: true, answer: { status: res.status, body: typeof res.data === "string" ? res.data : "" } };
+    } catch (err) {
+      const failure = describe(err, timeoutMs);
+      return { ok: false, reason: failure.reason, message: redact(failure.message, options.key) };
+    }
+  };
 
   if (options.serial === false) return once;
   return (method, path, body, timeoutMs) => {
