@@ -55,7 +55,13 @@ export function draftPass(x: DraftParts, selected: Selection, full: boolean): Dr
   const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && inScope(f);
   const { owns, have } = x.ownership.view(actual, planned, x.scope.foreign());
   const p = plan(farms.filter(planned), have, { owns, farmMarks: x.scope.farmMarks() });
-  const table = new PassNodeRules(x.d, { services: x.services(), owns, index: x.scope, share: x.share });
+  const table = new PassNodeRules(x.d, {
+    services: x.services(),
+    owns,
+    index: x.scope,
+    share: x.share,
+    writes: planned,
+  });
   table.prepare();
   return { farms, ownerOfFarm, scope, refused, p, table };
 }

@@ -261,8 +261,9 @@ export class Reconciler {
     outcomes.all(applied.unfinished, { kind: "again" });
     if (applied.failure !== undefined) return { failure: applied.failure, outcomes };
     this.#latency.observe(view, keys, this.#d.metrics);
-    const untabled = await table.after(operations(p).length > 0);
-    if (untabled !== undefined) this.#events.rulesFailed(services, untabled.error);
+    // Its nft run goes on after the pass (reconcile-node-rules.ts); a full pass ends with it.
+    const tail = table.after(operations(p).length > 0, (e) => this.#events.rulesFailed(services, e));
+    if (full) await tail;
     if (operations(p).length > 0) await cleanConntrack(p, this.#d);
     this.#ownership.report(ownerOfFarm);
     return { outcomes };
