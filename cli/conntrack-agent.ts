@@ -1,7 +1,7 @@
 // `kube-nftlb conntrack-agent`: one of the node pod's agents with CAP_NET_ADMIN; deletes stale UDP
 // conntrack entries when the syncer asks (syncer/conntrack-agent.ts). Flags only, no logic.
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
-import { createLogger, createShutdown, exitOnCrash, logLevelError } from "../runtime/index.ts";
+import { createLogger, logLevelError, serveAgent } from "../runtime/index.ts";
 import { startConntrackAgent } from "../syncer/conntrack-agent.ts";
 import { cleanWithTool, execConntrack } from "../syncer/conntrack-tool.ts";
 
@@ -40,22 +40,14 @@ export async function run(argv: string[]): Promise<number> {
   const badLevel = logLevelError(values["log-level"]);
   if (badLevel !== undefined) return usage(badLevel);
   const log = createLogger({ name: "conntrack-agent", level: values["log-level"] });
-  exitOnCrash(log);
-  let agent;
-  try {
-    agent = await startConntrackAgent({
-      socket: values.socket,
+  const socket = values.socket;
+  return serveAgent("conntrack", log, () =>
+    startConntrackAgent({
+      socket,
       clean: cleanWithTool(execConntrack(values.conntrack)),
       log,
-    });
-  } catch (err) {
-    log.error({ err: (err as Error).message }, "conntrack agent could not start");
-    return 1;
-  }
-  const shutdown = createShutdown({ log });
-  shutdown.add("conntrack-agent", () => agent.close());
-  await shutdown.onSignals();
-  return 0;
+    }),
+  );
 }
 
 const usage = (message: string): number => emit(usageError(FLAGS, message));

@@ -1,7 +1,7 @@
 // `kube-nftlb node-rules`: the agent that holds NET_ADMIN for kube-nftlb's own nftables table and
 // nothing else (syncer/node-rules-agent.ts). Runs until SIGTERM; the table stays in the kernel.
 import { emit, parseFlags, usageError } from "../flags/flags.ts";
-import { createLogger, createShutdown, exitOnCrash, logLevelError } from "../runtime/index.ts";
+import { createLogger, logLevelError, serveAgent } from "../runtime/index.ts";
 import { socketTable, startNodeRulesAgent } from "../syncer/node-rules-agent.ts";
 import { nftTable } from "../syncer/node-rules-nft.ts";
 
@@ -47,18 +47,8 @@ export async function run(argv: string[]): Promise<number> {
     return r.ok ? 0 : 1;
   }
   const log = createLogger({ name: "node-rules", level: values["log-level"] });
-  exitOnCrash(log);
-  let agent;
-  try {
-    agent = await startNodeRulesAgent({ socketPath: values.socket, table: nftTable(), log });
-  } catch (err) {
-    log.error({ err: (err as Error).message }, "node-rules agent could not start");
-    return 1;
-  }
-  const shutdown = createShutdown({ log });
-  shutdown.add("node-rules", () => agent.close());
-  await shutdown.onSignals();
-  return 0;
+  const socketPath = values.socket;
+  return serveAgent("node-rules", log, () => startNodeRulesAgent({ socketPath, table: nftTable(), log }));
 }
 
 const usage = (message: string): number => emit(usageError(FLAGS, message));

@@ -19,6 +19,8 @@
 //     bounded by timeoutMs. `await shutdown.onSignals()` resolves after SIGTERM/SIGINT and all steps.
 //   exitOnCrash(log) → an unhandled rejection or uncaught exception is logged (fatal) and the
 //     process exits with CRASH_EXIT_CODE (70), so the kubelet restarts it.
+//   serveAgent(what, log, start) → a node agent command's life: exitOnCrash, start (a throw is one
+//     log line and exit 1), then serve until SIGTERM/SIGINT and close; resolves to the exit code.
 //
 // Typical wiring (see webhook/server.ts):
 //   const log = createLogger({ name: "syncer", secrets: () => [key] });
@@ -51,3 +53,4 @@ export {
 } from "./watched-files.ts";
 export { formatDuration, parseDuration } from "./duration.ts";
 export { CRASH_EXIT_CODE, exitOnCrash } from "./crash.ts";
+export { serveAgent } from "./serve-agent.ts";

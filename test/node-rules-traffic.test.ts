@@ -177,7 +177,7 @@ test(
     ] as const) {
       const r = await outcome(world.net.client, ip, port);
       console.log(`# outside → ${what} (Local, no local endpoint): ${r.what}`);
-      assert.equal(r.what, "timeout", `${what}: dropped, neither answered nor refused`);
+      assert.equal(r.what, "timeout (no handshake)", `${what}: dropped, neither answered nor refused`);
     }
     assert.equal((await gateway.arrived()) - before, 0, "no packet went toward the default route");
   },
@@ -204,7 +204,7 @@ test("loadBalancerSourceRanges: the allowed source connects, the denied one does
   );
   const r = await outcome(world.net.client, vip(70), 80, denied);
   console.log(`# denied source → LB IP: ${r.what}`);
-  assert.equal(r.what, "timeout", "the denied source is dropped");
+  assert.equal(r.what, "timeout (no handshake)", "the denied source is dropped");
   assert.equal(
     (await outcome(world.net.client, vip(12), 80, denied)).what,
     b0,

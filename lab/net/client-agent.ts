@@ -1,9 +1,13 @@
-// Runs inside the client namespace and opens connections on request, so a test in the host
-// namespace can send real traffic from there without starting a process per request.
+// Runs inside a client namespace and opens connections on request, so a test in the host
+// namespace can send real traffic from there without starting a process per request. Both the
+// lab/net tests (echo backends) and the lab cluster (HTTP pods) use it.
 // Protocol: one JSON request per stdin line, one JSON answer per stdout line:
-//   {"id":1,"proto":"tcp"|"udp","host":"10.204.1.10","port":80,"timeoutMs":1000,"from":"10.202.1.3"}
-//   ("from", optional: the source address, one of the namespace's own)
+//   {"id":1,"proto":"tcp"|"udp","host":"10.204.1.10","port":80,"timeoutMs":1000,
+//    "from":"10.202.1.3","fromPort":40001}
+//   ("from", "fromPort", optional: the source address — one of the namespace's own — and port;
+//   persistence and hash schedulers key on them)
 //   {"id":1,"ok":true,"answer":"web-0"} | {"id":1,"ok":false,"error":"ETIMEDOUT"}
+// An HTTP answer (the lab's pods) gives its body; a bare one (lab/net's echo backends) is kept.
 import net from "node:net";
 import dgram from "node:dgram";
 import readline from "node:readline";
@@ -16,8 +20,14 @@ interface Ask {
   port: number;
   timeoutMs: number;
   from?: string;
+  fromPort?: number;
 }
 type Reply = { ok: true; answer: string } | { ok: false; error: string };
+
+const bodyOf = (text: string) => {
+  const i = text.indexOf("\r\n\r\n");
+  return (i >= 0 ? text.slice(i + 4) : text).trim();
+};
 
 const tcp = (ask: Ask): Promise<Reply> =>
   new Promise((resolve) => {
@@ -25,11 +35,14 @@ const tcp = (ask: Ask): Promise<Reply> =>
     const socket = net.connect({
       host: ask.host,
       port: ask.port,
-      ...(ask.from === undefined ? {} : { localAddress: ask.from }),
+      ...(ask.from ? { localAddress: ask.from } : {}),
+      ...(ask.fromPort ? { localPort: ask.fromPort } : {}),
     });
     const timer = setTimeout(() => {
+      // Which step never finished: the handshake (a SYN or SYN-ACK lost) or the answer.
+      const step = socket.connecting ? "no handshake" : data === "" ? "connected, no answer" : "answer cut";
       socket.destroy();
-      resolve({ ok: false, error: "timeout" });
+      resolve({ ok: false, error: `timeout (${step})` });
     }, ask.timeoutMs);
     socket.setEncoding("utf8");
     socket.on("data", (d: string) => (data += d));
@@ -39,13 +52,16 @@ const tcp = (ask: Ask): Promise<Reply> =>
     });
     socket.on("end", () => {
       clearTimeout(timer);
-      resolve(data === "" ? { ok: false, error: "empty answer" } : { ok: true, answer: data.trim() });
+      // A chosen source port must be usable again at once: RST, not TIME_WAIT.
+      if (ask.fromPort) socket.resetAndDestroy();
+      resolve(data === "" ? { ok: false, error: "empty answer" } : { ok: true, answer: bodyOf(data) });
     });
   });
 
 const udp = (ask: Ask): Promise<Reply> =>
   new Promise((resolve) => {
-    // A fresh socket per request: a new source port, so a new conntrack entry and a new choice.
+    // A fresh socket per request: a new source port (unless one is chosen), so a new conntrack
+    // entry and a new choice.
     const socket = dgram.createSocket(net.isIPv6(ask.host) ? "udp6" : "udp4");
     const timer = setTimeout(() => {
       socket.close();
@@ -61,14 +77,19 @@ const udp = (ask: Ask): Promise<Reply> =>
       socket.close();
       resolve({ ok: false, error: e.code ?? e.message });
     });
-    const send = () => socket.send("who?", ask.port, ask.host);
-    if (ask.from === undefined) send();
-    else socket.bind({ address: ask.from }, send);
+    socket.bind({ port: ask.fromPort ?? 0, ...(ask.from ? { address: ask.from } : {}) }, () =>
+      socket.send("who?", ask.port, ask.host),
+    );
   });
 
 const lines = readline.createInterface({ input: process.stdin });
 lines.on("line", (line) => {
-  const ask = JSON.parse(line) as Ask;
+  let ask: Ask;
+  try {
+    ask = JSON.parse(line) as Ask;
+  } catch {
+    return; // not a request: the host side only ever writes whole JSON lines
+  }
   void (ask.proto === "udp" ? udp(ask) : tcp(ask)).then((reply) => {
     process.stdout.write(`${JSON.stringify({ id: ask.id, ...reply })}\n`);
   });
