@@ -41,11 +41,16 @@ export class PassNodeRules {
       });
   }
 
+  /** The table before the write, computed ahead (while nftlb answers the ownership check). */
+  prepare(): void {
+    this.#before = this.#keeper ? this.#rules() : undefined;
+  }
+
   async before(full: boolean): Promise<void> {
     // A full reconcile re-applies the table whatever the keeper believes (repairs a hand edit);
     // here, before the write, so that after it only a changed table costs another nft run (a
     // cold start is the syncer's start plus one POST: each nft run is added to it).
-    this.#before = this.#keeper ? this.#rules() : undefined;
+    if (this.#before === undefined) this.prepare();
     if (this.#before) await this.#keeper?.update(this.#before, { force: full });
   }
 

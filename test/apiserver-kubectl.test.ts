@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
-import { startTestWebhook, type TestWebhook } from "../lab/apiserver/test-webhook.ts";
+import type { ApiServer } from "../lab/apiserver/index.ts";
+import { startApiWithWebhook, type TestWebhook } from "../lab/apiserver/test-webhook.ts";
 import { KUBECTL, kubectlWith } from "./kubectl-run.ts";
 import { until } from "./until.ts";
 
@@ -16,6 +16,7 @@ const missing = existsSync(KUBECTL) ? false : `kubectl is not installed at ${KUB
 
 let api: ApiServer;
 let hook: TestWebhook;
+let stop: (() => Promise<void>) | undefined;
 let dir: string;
 
 const kubectl = kubectlWith(
@@ -47,27 +48,17 @@ spec:
 describe("kubectl against the lab API server", { skip: missing }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), "apiserver-kubectl-"));
-    let port = 0;
-    api = await startApiServer({
-      resolveService: (s) => (s.name === "deny" ? `https://127.0.0.1:${port}` : undefined),
-    });
-    hook = await startTestWebhook({
-      ca: api.ca,
-      dnsName: "deny.webhooks.svc",
-      decide: (req) => {
-        const labels =
-          (req.object as { metadata?: { labels?: Record<string, string> } } | null)?.metadata?.labels ?? {};
-        if (labels.verdict === "deny")
-          return {
-            allowed: false,
-            status: { code: 403, reason: "Forbidden", message: "services labelled verdict=deny are refused" },
-          };
-        if (labels.verdict === "warn")
-          return { allowed: true, warnings: ["this Service is merely tolerated"] };
-        return { allowed: true };
-      },
-    });
-    port = hook.port;
+    ({ api, hook, stop } = await startApiWithWebhook("deny", (req) => {
+      const labels =
+        (req.object as { metadata?: { labels?: Record<string, string> } } | null)?.metadata?.labels ?? {};
+      if (labels.verdict === "deny")
+        return {
+          allowed: false,
+          status: { code: 403, reason: "Forbidden", message: "services labelled verdict=deny are refused" },
+        };
+      if (labels.verdict === "warn") return { allowed: true, warnings: ["this Service is merely tolerated"] };
+      return { allowed: true };
+    }));
     const caBundle = Buffer.from(api.ca.cert).toString("base64");
     const config = file(
       "vwc.yaml",
@@ -95,8 +86,7 @@ webhooks:
     assert.equal(r.code, 0, r.stderr);
   });
   after(async () => {
-    await hook?.close();
-    await api?.stop();
+    await stop?.();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 

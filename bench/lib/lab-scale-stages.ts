@@ -1,7 +1,9 @@
 // Where bench/lab-scale.ts's time goes, from three records of the same run: the API stand-in's
 // (when each object was stored; each request it answered, with its own duration), the syncer's
 // trace (syncer/trace.ts, written by the lab's syncer process, epoch clock) and the bench's own
-// marks. Everything is on this process's performance.now() clock.
+// marks. Everything is on this process's performance.now() clock. Also: reading the trace file as it
+// grows, and when every Service counts as synced.
+import { closeSync, existsSync, fstatSync, openSync, readSync } from "node:fs";
 import type { TraceEvent } from "../../syncer/trace.ts";
 
 export interface ApiRequest {
@@ -132,4 +134,66 @@ export function passes(trace: readonly TraceEvent[], since: number): Pass[] {
     }
   }
   return out;
+}
+
+/**
+ * The syncer's trace so far (JSON lines, epoch clock) on this process's clock, read on from where
+ * the last call stopped: a look costs the new lines, not the whole file again.
+ */
+export function traceReader(file: string): () => TraceEvent[] {
+  const events: TraceEvent[] = [];
+  let offset = 0;
+  let partial = "";
+  return () => {
+    if (!existsSync(file)) return events;
+    const fd = openSync(file, "r");
+    try {
+      const size = fstatSync(fd).size;
+      if (size > offset) {
+        const buf = Buffer.alloc(size - offset);
+        readSync(fd, buf, 0, buf.length, offset);
+        offset = size;
+        const lines = (partial + buf.toString("utf8")).split("\n");
+        partial = lines.pop() ?? "";
+        for (const l of lines) {
+          const e = JSON.parse(l) as TraceEvent;
+          events.push({ ...e, at: e.at - performance.timeOrigin });
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return events;
+  };
+}
+
+/**
+ * When every key was last handed to a pass after its last watch event, in a pass that did not
+ * fail (a failed one is retried); undefined while some key is waiting. One walk of the trace.
+ */
+export function allSynced(
+  trace: readonly TraceEvent[],
+  keys: readonly string[],
+  since: number,
+): number | undefined {
+  const lastQueued = new Map<string, number>();
+  const queuedTimes = new Map<string, number>();
+  for (const e of trace)
+    if (e.stage === "queued" && e.at >= since)
+      for (const k of e.keys ?? []) {
+        lastQueued.set(k, e.at);
+        queuedTimes.set(k, (queuedTimes.get(k) ?? 0) + 1);
+      }
+  /** Each key's last good pass: when it was handed out and when it finished. */
+  const good = new Map<string, { from: number; to: number }>();
+  for (const p of passes(trace, since))
+    if (p.end !== undefined && !p.failed) for (const k of p.keys) good.set(k, { from: p.start, to: p.end });
+  let latest = 0;
+  for (const k of keys) {
+    const g = good.get(k);
+    // Two watch events per Service (the Service, then its slice), both seen by a good pass.
+    if ((queuedTimes.get(k) ?? 0) < 2 || g === undefined || g.from < lastQueued.get(k)!) return undefined;
+    latest = Math.max(latest, g.to);
+  }
+  return latest;
 }

@@ -125,7 +125,13 @@ export function deleteAt(obj: unknown, segs: Seg[]): void {
   }
 }
 
-export function toFieldsV1(set: FieldSet): Any {
+/**
+ * FieldsV1 of a set. `applied`: an Apply entry, which owns the leaves and the items of keyed
+ * lists but not the maps and lists around them (structured-merge-diff's ToFieldSet of the
+ * applied configuration), so only a list item carries "." there; an Update entry owns a map or
+ * list it added as a whole.
+ */
+export function toFieldsV1(set: FieldSet, applied = false): Any {
   const root: Any = {};
   for (const { segs, leaf } of set.values()) {
     let cur = root;
@@ -133,7 +139,7 @@ export function toFieldsV1(set: FieldSet): Any {
       const name = "f" in s ? `f:${s.f}` : "k" in s ? `k:${JSON.stringify(s.k)}` : `v:${JSON.stringify(s.v)}`;
       cur = (cur[name] ??= {}) as Any;
     }
-    if (!leaf) cur["."] = {};
+    if (!leaf && (!applied || "k" in (segs.at(-1) ?? {}))) cur["."] = {};
   }
   return root;
 }

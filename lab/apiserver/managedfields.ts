@@ -131,7 +131,7 @@ export class ManagedFields {
         apiVersion: e.apiVersion,
         time: e.time,
         fieldsType: "FieldsV1",
-        fieldsV1: toFieldsV1(e.set),
+        fieldsV1: toFieldsV1(e.set, e.operation === "Apply"),
       };
       if (e.subresource !== "") out.subresource = e.subresource;
       return out;

@@ -4,6 +4,7 @@
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { LabCa } from "../pki/ca.ts";
+import { startApiServer, type ApiServer } from "./index.ts";
 
 type Any = Record<string, unknown>;
 export interface Decision {
@@ -75,4 +76,26 @@ export async function startTestWebhook(opts: {
         server.close(() => r());
       }),
   };
+}
+
+/**
+ * A stand-in whose Service `<name>.webhooks` (the one a webhook configuration's clientConfig
+ * names) is a test webhook answering with `decide`: the two started together, as the kubectl
+ * tests want them.
+ */
+export async function startApiWithWebhook(
+  name: string,
+  decide: (request: Any, path: string) => Decision | Promise<Decision>,
+): Promise<{ api: ApiServer; hook: TestWebhook; stop: () => Promise<void> }> {
+  let port = 0;
+  const api = await startApiServer({
+    resolveService: (s) => (s.name === name ? `https://127.0.0.1:${port}` : undefined),
+  });
+  const hook = await startTestWebhook({ ca: api.ca, dnsName: `${name}.webhooks.svc`, decide });
+  port = hook.port;
+  const stop = async () => {
+    await hook.close();
+    await api.stop();
+  };
+  return { api, hook, stop };
 }

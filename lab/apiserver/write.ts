@@ -118,6 +118,9 @@ export async function createObject(srv: Server, ctx: Ctx, obj: Obj, o: WriteOpti
   // the Service strategy's PrepareForCreate: status is the controllers' to write, never the creator's
   if (res.kind === "Service") delete obj.status;
   applyDefaults(res, obj);
+  // what the writer sent, defaulted: kube-apiserver records ownership before mutating admission
+  // and allocation, so a webhook's changes and the ClusterIP are nobody's
+  const requested = o.record === undefined ? structuredClone(obj) : obj;
   const mutated =
     (await mutate(attrs(ctx, "CREATE", obj, undefined, o.dryRun), srv.store, srv.resolve, ctx.warnings)) ??
     obj;
@@ -162,7 +165,7 @@ export async function createObject(srv: Server, ctx: Ctx, obj: Obj, o: WriteOpti
       managerOf(ctx),
       ctx.subresource,
       undefined,
-      mutated,
+      requested,
     );
   m.managedFields = srv.fields.entries(m.uid);
   if (o.dryRun) {
@@ -216,6 +219,7 @@ export async function updateObject(
     dropTypeDependentFields(obj, old);
     carryOverAllocated(obj, old);
   }
+  const requested = o.record === undefined ? structuredClone(obj) : obj;
   const mutated =
     (await mutate(attrs(ctx, "UPDATE", obj, old, o.dryRun), srv.store, srv.resolve, ctx.warnings)) ?? obj;
   prune(res, mutated);
@@ -262,7 +266,15 @@ export async function updateObject(
     return { ...mutated, metadata: { ...mutated.metadata, resourceVersion: old.metadata.resourceVersion } };
   if (o.record !== undefined) o.record(uid);
   else
-    srv.fields.recordUpdate(uid, res.kind, apiVersionOf(res), managerOf(ctx), ctx.subresource, old, mutated);
+    srv.fields.recordUpdate(
+      uid,
+      res.kind,
+      apiVersionOf(res),
+      managerOf(ctx),
+      ctx.subresource,
+      old,
+      requested,
+    );
   mutated.metadata.managedFields = srv.fields.entries(uid);
   if (res.kind === "Service") releaseService(old, mutated, srv.alloc);
   if (mutated.metadata.deletionTimestamp !== undefined && (mutated.metadata.finalizers ?? []).length === 0) {
