@@ -1,4 +1,5 @@
-// The express app: POST /validate and POST /mutate. A thin adapter around the pure functions:
+// The request handler: POST /validate and POST /mutate (the API server's plain requests straight
+// to their route, everything else through express). A thin adapter around the pure functions:
 // every request gets an AdmissionReview back with HTTP 200 (the status code is inside, SPEC §5),
 // whatever arrives — wrong content type, broken JSON, oversized bodies, garbage.
 import type { IncomingMessage, ServerResponse } from "node:http";
