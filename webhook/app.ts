@@ -19,6 +19,7 @@ import { contentTypeProblem, readJson } from "./body.ts";
 import { BodyGate } from "./body-gate.ts";
 import { endAfterBody } from "./drain.ts";
 import { Deadlines, type Deadline } from "./deadlines.ts";
+import { admissionPath, apiserverTimeoutMs, pathLabel } from "./paths.ts";
 import type { WebhookMetrics } from "./metrics.ts";
 
 /** An AdmissionReview carries object and oldObject, each up to the apiserver's 3 MiB (controller-runtime's figure). */
@@ -56,27 +57,7 @@ const LOGGED_MAX = 256;
 const clip = (s: string | undefined): string | undefined =>
   s === undefined || s.length <= LOGGED_MAX ? s : `${s.slice(0, LOGGED_MAX)}… (${s.length} chars)`;
 
-/** The apiserver's `?timeout=5s` (whole seconds: it rounds up), in ms. */
-function apiserverTimeoutMs(url: string): number | undefined {
-  const m = /[?&]timeout=(\d{1,5})s(?:&|$)/.exec(url);
-  return m ? Number(m[1]) * 1000 : undefined;
-}
-
 const ANSWERED = Symbol("answered");
-
-/** The metrics' path label: one of three values, whatever the request says. */
-const pathLabel = (req: express.Request): "/validate" | "/mutate" | "other" =>
-  req.path === "/validate" ? "/validate" : req.path === "/mutate" ? "/mutate" : "other";
-
-/**
- * The admission path a request's path names, matched as express matches a route's path:
- * case-insensitive, with or without a trailing slash, never percent-decoded.
- */
-function admissionPath(path: string): "/validate" | "/mutate" | undefined {
-  const p = path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-  const lower = p.length === 9 || p.length === 7 ? p.toLowerCase() : "";
-  return lower === "/validate" || lower === "/mutate" ? lower : undefined;
-}
 
 /** The request handler: node:http's, so that createServer and supertest take it as they take an express app. */
 export type AdmissionApp = (req: IncomingMessage, res: ServerResponse) => void;
