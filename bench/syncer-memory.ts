@@ -221,12 +221,13 @@ function memory(pid: number) {
 }
 
 /**
- * NODE_OPTIONS of the syncer container in deploy/node/daemonset.yaml: the syncer runs as deployed.
- * In the pod, `--max-old-space-size-percentage` is a share of the container's memory limit (Node
- * reads its cgroup); here, with no limit, it would be a share of the machine's memory, so it is
- * turned into the `--max-old-space-size` the pod gets.
+ * The memory settings of the syncer container in deploy/node/daemonset.yaml (NODE_OPTIONS,
+ * MALLOC_ARENA_MAX): the syncer runs as deployed. In the pod, `--max-old-space-size-percentage`
+ * is a share of the container's memory limit (Node reads its cgroup); here, with no limit, it
+ * would be a share of the machine's memory, so it is turned into the `--max-old-space-size` the
+ * pod gets.
  */
-function deployedNodeOptions(): string {
+function deployedMemoryEnv(): { NODE_OPTIONS: string; MALLOC_ARENA_MAX?: string } {
   const ds = parse(readFileSync(path.join(root, "deploy/node/daemonset.yaml"), "utf8")) as {
     spec: {
       template: {
@@ -241,18 +242,30 @@ function deployedNodeOptions(): string {
     };
   };
   const syncer = ds.spec.template.spec.containers.find((c) => c.name === "syncer");
-  const options = syncer?.env?.find((e) => e.name === "NODE_OPTIONS")?.value ?? "";
+  const value = (name: string) => syncer?.env?.find((e) => e.name === name)?.value;
   const limit = /^(\d+)Mi$/.exec(syncer?.resources?.limits?.memory ?? "")?.[1];
-  return options.replace(/--max-old-space-size-percentage=(\d+)%?/, (all, pct: string) =>
-    limit === undefined ? all : `--max-old-space-size=${Math.floor((Number(limit) * Number(pct)) / 100)}`,
+  const NODE_OPTIONS = (value("NODE_OPTIONS") ?? "").replace(
+    /--max-old-space-size-percentage=(\d+)%?/,
+    (all, pct: string) =>
+      limit === undefined ? all : `--max-old-space-size=${Math.floor((Number(limit) * Number(pct)) / 100)}`,
   );
+  const arenas = value("MALLOC_ARENA_MAX");
+  return arenas === undefined ? { NODE_OPTIONS } : { NODE_OPTIONS, MALLOC_ARENA_MAX: arenas };
 }
 
 /** The command the syncer runs as: the compiled output (as in the image) or the sources. */
 function entry(): { argv: string[]; env: NodeJS.ProcessEnv } {
-  // An explicit NODE_OPTIONS (e.g. to compare V8 settings) wins over the DaemonSet's.
-  const NODE_OPTIONS = process.env.NODE_OPTIONS ?? deployedNodeOptions();
-  if (SOURCES) return { argv: ["bin/kube-nftlb.js"], env: { ...process.env, NODE_OPTIONS } };
+  // An explicit NODE_OPTIONS or MALLOC_ARENA_MAX (e.g. to compare settings) wins over the
+  // DaemonSet's; MALLOC_ARENA_MAX= (empty) runs with glibc's default.
+  const deployed = deployedMemoryEnv();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_OPTIONS: process.env.NODE_OPTIONS ?? deployed.NODE_OPTIONS,
+  };
+  const arenas = process.env.MALLOC_ARENA_MAX ?? deployed.MALLOC_ARENA_MAX;
+  if (arenas) env.MALLOC_ARENA_MAX = arenas;
+  else delete env.MALLOC_ARENA_MAX;
+  if (SOURCES) return { argv: ["bin/kube-nftlb.js"], env };
   // Inside node_modules so that the compiled files resolve the dependencies from the checkout,
   // and neither git, the linters nor bin/kube-nftlb.js (which prefers dist/) see them.
   const out = path.join(root, "node_modules/.cache/kube-nftlb-bench-build");
@@ -267,7 +280,7 @@ function entry(): { argv: string[]; env: NodeJS.ProcessEnv } {
     bin,
     `import { main } from ${JSON.stringify(main)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
   );
-  return { argv: [bin], env: { ...process.env, NODE_ENV: "production", NODE_OPTIONS } };
+  return { argv: [bin], env: { ...env, NODE_ENV: "production" } };
 }
 const run = entry();
 
@@ -373,7 +386,7 @@ async function measure(n: number) {
 
 try {
   console.log(
-    `syncer memory: \`kube-nftlb syncer\` as a child process (${SOURCES ? "TypeScript sources" : "built JavaScript, NODE_ENV=production"}, Node ${process.versions.node}, NODE_OPTIONS=${JSON.stringify(run.env.NODE_OPTIONS)}), lab API stand-in, HTTP sink (not nftlb);\n` +
+    `syncer memory: \`kube-nftlb syncer\` as a child process (${SOURCES ? "TypeScript sources" : "built JavaScript, NODE_ENV=production"}, Node ${process.versions.node}, NODE_OPTIONS=${JSON.stringify(run.env.NODE_OPTIONS)}, MALLOC_ARENA_MAX=${run.env.MALLOC_ARENA_MAX ?? "(glibc default)"}), lab API stand-in, HTTP sink (not nftlb);\n` +
       "RSS read from /proc/PID/status once /readyz is 200, the written farms are in the sink and the rest refused",
   );
   console.log(

@@ -6,6 +6,7 @@ import { parseAddresses, parseFarms, parseMessage } from "./parse.ts";
 import { serializeFarms, type FarmPatch } from "./serialize.ts";
 import { validateFarms } from "./validate.ts";
 import { verifyWritten } from "./verify.ts";
+import { KnownFarms } from "./known-farms.ts";
 
 /**
  * A farm the client plants to detect nftlb restarts: nftlb keeps state only in memory, so after a
@@ -93,7 +94,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
           timeoutMs: options.pingTimeoutMs ?? options.timeoutMs,
           serial: false,
         }));
-  const known = new Map<string, Farm>();
+  const known = new KnownFarms();
   const fail = (operation: string, kind: NftlbError["kind"], message: string, status?: number) => {
     const error: NftlbError = { kind, operation, message: redact(message, options.key) };
     if (status !== undefined) error.status = status;
@@ -139,8 +140,9 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     return bad === undefined ? undefined : fail(operation, "terminal", `invalid name ${JSON.stringify(bad)}`);
   };
 
-  const readFarms = (operation: string, answer: Answer) => {
-    const farms = parseFarms(answer.body);
+  // What the client last read, and what it just wrote: equal strings and backends come from them.
+  const readFarms = (operation: string, answer: Answer, sent?: ReadonlyMap<string, FarmPatch>) => {
+    const farms = parseFarms(answer.body, (name) => ({ read: known.get(name), sent: sent?.get(name) }));
     if (!farms.ok) return fail(operation, "terminal", farms.message, answer.status);
     return { ok: true as const, value: farms.value.filter((f) => f.name !== SENTINEL_FARM) };
   };
@@ -149,6 +151,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     name: string,
     operation = "getFarm",
     timeoutMs?: number,
+    sent?: ReadonlyMap<string, FarmPatch>,
   ): Promise<NftlbResult<Farm | undefined>> => {
     const bad = checkNames(operation, name);
     if (bad) return bad;
@@ -158,7 +161,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
       known.delete(name);
       return { ok: true, value: undefined };
     }
-    const farms = readFarms(operation, res.value);
+    const farms = readFarms(operation, res.value, sent);
     if (!farms.ok) return farms;
     const farm = farms.value.find((f) => f.name === name);
     if (farm) known.set(name, farm);
@@ -170,19 +173,26 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
    * all farms (a GET /farms of 1,000 farms is ~7 MB and ~260 ms), one GET /farms otherwise.
    * `timeoutMs`: the write's own deadline, which covers its read-back too.
    */
-  const readBack = async (names: string[], timeoutMs?: number): Promise<NftlbResult<unknown>> => {
-    if (names.length > perFarmReadsAtMost(known.size)) return listFarms(timeoutMs);
-    for (const name of names) {
-      const r = await getFarm(name, "upsertFarms", timeoutMs);
+  const readBack = async (
+    written: readonly FarmPatch[],
+    timeoutMs?: number,
+  ): Promise<NftlbResult<unknown>> => {
+    const sent = new Map(written.map((f) => [f.name, f]));
+    if (sent.size > perFarmReadsAtMost(known.size)) return listFarms(timeoutMs, sent);
+    for (const name of sent.keys()) {
+      const r = await getFarm(name, "upsertFarms", timeoutMs, sent);
       if (!r.ok) return r;
     }
     return { ok: true, value: undefined };
   };
 
-  const listFarms = async (timeoutMs?: number): Promise<NftlbResult<Farm[]>> => {
+  const listFarms = async (
+    timeoutMs?: number,
+    sent?: ReadonlyMap<string, FarmPatch>,
+  ): Promise<NftlbResult<Farm[]>> => {
     const res = await call("listFarms", "GET", "/farms", undefined, false, send, timeoutMs);
     if (!res.ok) return res;
-    const farms = readFarms("listFarms", res.value);
+    const farms = readFarms("listFarms", res.value, sent);
     if (!farms.ok) return farms;
     known.clear();
     for (const f of farms.value) known.set(f.name, f);
@@ -216,7 +226,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     async upsertFarms(farms, opts = {}) {
       const operation = "upsertFarms";
       if (farms.length === 0) return { ok: true, value: [] };
-      const problems = options.validate === false ? [] : validateFarms(farms, known);
+      const problems = options.validate === false ? [] : validateFarms(farms, known, known);
       if (problems.length > 0)
         return fail(operation, "terminal", `refused before sending: ${problems.join("; ")}`);
       // The configured timeout is the floor: a big batch legitimately takes nftlb longer.
@@ -226,10 +236,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
       const message = parseMessage(res.value.body);
       if (UNKNOWN_VALUE.test(message)) return fail(operation, "terminal", message, res.value.status);
       // A 200 only means nftlb's parser took it: read the farms back and compare.
-      const read = await readBack(
-        farms.map((f) => f.name),
-        timeoutMs,
-      );
+      const read = await readBack(farms, timeoutMs);
       if (!read.ok) return read;
       const actual = new Map(farms.flatMap((f) => (known.has(f.name) ? [[f.name, known.get(f.name)!]] : [])));
       const mismatch = verifyWritten(farms, actual);
