@@ -13,7 +13,7 @@
 import process from "node:process";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { serializeFarms, type FarmPatch } from "../nftlb/index.ts";
-import { postFixedMs, postMs, readBackMs } from "../syncer/capacity.ts";
+import { postFixedMs, postMs, readBackMs, writeMs } from "../syncer/capacity.ts";
 import { rawRequest } from "./lib/raw-post.ts";
 import { coldFarms } from "./lib/syncer-farms.ts";
 import { helpFromHeader } from "./lib/usage.ts";
@@ -95,14 +95,17 @@ async function main() {
       }
       const { a, b } = split(points);
       fits.push({ n: present, a, b });
+      // A farm's GET, of the first farms written and of the last (the ones a read-back asks for).
       const one: number[] = [];
+      const newest: number[] = [];
       const all: number[] = [];
       for (let i = 0; i < READS; i++) {
         one.push((await timed(net, "GET", `/farms/${farms[i]!.name}`)).cpu);
+        newest.push((await timed(net, "GET", `/farms/${farms[present - 1 - i]!.name}`)).cpu);
         all.push((await timed(net, "GET", "/farms")).cpu);
       }
       console.log(
-        `  read-back with ${present} present: GET /farms/<one> ${ms(median(one))} CPU, GET /farms ${ms(median(all))} CPU (${(median(all) / median(one)).toFixed(1)}× one farm's; model ${ms(readBackMs(present))}, ${(median(all) / readBackMs(present)).toFixed(2)}×)`,
+        `  read-back with ${present} present: GET of the first farm ${ms(median(one))} CPU, of the last ${ms(median(newest))}, GET /farms ${ms(median(all))} CPU (${(median(all) / median(newest)).toFixed(1)}× the last farm's; model ${ms(readBackMs(present))}, ${(median(all) / readBackMs(present)).toFixed(2)}×)`,
       );
       // Farms nftlb already holds, sent again with their first backend set down, then up (the
       // syncer's update of a Service whose endpoints changed).
@@ -112,13 +115,13 @@ async function main() {
         .map((f) => ({ ...f, backends: (f.backends ?? []).map((b, i) => (i === 0 ? { ...b, state } : b)) }));
       const re = await timed(net, "POST", "/farms", serializeFarms(again));
       console.log(
-        `  10 present farms sent again (a backend set ${state}): nftlb CPU ${ms(re.cpu)}, ${ms(re.cpu / 10)} a farm (${(re.cpu / 10 / (fits.at(-1)?.b ?? NaN)).toFixed(2)}× a new farm's g)`,
+        `  10 present farms sent again (a backend set ${state}): nftlb CPU ${ms(re.cpu)}, ${ms(re.cpu / 10)} a farm (model of a new farm there ${ms(writeMs(present, 10))}, ${(re.cpu / 10 / writeMs(present, 10)).toFixed(2)}×)`,
       );
     }
     console.log(`per series, nftlb CPU ≈ F + k·g from its two smallest POSTs (load ${load()}):`);
     for (const f of fits)
       console.log(
-        `  ${String(f.n).padStart(5)} present at the end: F ${ms(f.a).padStart(8)} per POST (${(f.a / f.b).toFixed(2)} farms' worth; model ${ms(postFixedMs(f.n) - readBackMs(f.n))}), g ${ms(f.b).padStart(8)} per farm; F is ${((100 * f.a) / (f.a + 100 * f.b)).toFixed(3)} of a POST of 100`,
+        `  ${String(f.n).padStart(5)} present at the end: F ${ms(f.a).padStart(8)} per POST (${(f.a / f.b).toFixed(2)} farms' worth; model ${ms(postFixedMs(f.n) - readBackMs(f.n))}), g ${ms(f.b).padStart(8)} per farm; F is ${(f.a / (f.a + 100 * f.b)).toFixed(3)} of a POST of 100`,
       );
   } finally {
     await net.destroy();

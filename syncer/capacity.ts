@@ -139,12 +139,12 @@ export const writeMs = (farms: number, backends: number): number =>
 /**
  * What one POST costs beyond its farms, with `farms` present after it. nftlb's own part is small
  * (bench/post-cost.ts: a POST of one farm less one farm's share of a POST of ten: ~2 ms with
- * none present, ~4 ms with 1,000, ~21 ms with 3,000, under one farm's write); the larger part is
- * the client's read-back of every POST: with thousands present one GET /farms, ~0.055 ms a farm
- * in nftlb (nftlb/client.ts).
+ * none present, 2-4 ms with 1,000, 9-21 ms with 3,000, under one farm's write); the client's
+ * read-back of every POST is counted as one GET /farms (~0.055 ms a farm in nftlb), its upper
+ * bound: per-farm GETs of the farms just written cost ~1-2 ms each (nftlb/client.ts).
  */
 export const readBackMs = (farms: number): number => 0.06 * farms;
-export const postFixedMs = (farms: number): number => 2 + 0.006 * farms + readBackMs(farms);
+export const postFixedMs = (farms: number): number => 2 + 0.004 * farms + readBackMs(farms);
 
 /** nftlb's estimated time for one POST of `upserts` with `farmsPresent` farms before it, read-back included (ms). */
 export function postMs(upserts: readonly FarmPatch[], farmsPresent: number): number {
