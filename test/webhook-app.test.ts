@@ -237,7 +237,7 @@ test("the admission paths match as express routes do: any case, one trailing sla
   }
 });
 
-test("a review answered past express (a plain path) gets the very answer express gives (an absolute-form URL)", async () => {
+test("a review gets byte for byte the same answer whether its URL is a plain path or absolute-form", async () => {
   const port = await listening;
   const exchange = (target: string, body: string) =>
     new Promise<string>((resolve, reject) => {
