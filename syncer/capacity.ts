@@ -131,7 +131,8 @@ export function admit(
  * included), and per backend sent. Measured on nftlb 1.0.7 with client marks, farms of 10
  * endpoints (bench/post-cost.ts, docs/nftlb.md): ~6.4 ms a farm with ~1,060 present, ~30 ms with
  * ~3,060, ~36 ms with ~3,360 — growing as about farms^1.5, not linearly; one raw POST of 5,000
- * farms 130.3 s, this model's sum 125 s; 1,000 backends in one farm ~55 ms.
+ * farms 101.7-130.3 s of CPU, this model's sum 125 s; 1,000 backends in one farm ~55 ms. A farm
+ * already there, sent again, is counted like a new one (measured about as dear: errs long).
  */
 export const writeMs = (farms: number, backends: number): number =>
   0.5 + 0.05 * backends + 5.6 * (farms / 1000) ** 1.5;
@@ -178,7 +179,8 @@ export function chunkUpserts(
   const chunks: FarmPatch[][] = [];
   let chunk: FarmPatch[] = [];
   let farms = farmsPresent;
-  // The chunk's estimate so far: its farms, and its fixed part with the farms present after it.
+  // The chunk's farms' estimate so far; its fixed part (with the farms present after it) is added
+  // when deciding whether the next farm fits.
   let ms = 0;
   for (const f of upserts) {
     const cost = writeMs(farms, f.backends?.length ?? 0);
