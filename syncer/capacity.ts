@@ -131,7 +131,7 @@ export function admit(
  * included), and per backend sent. Measured on nftlb 1.0.7 with client marks, farms of 10
  * endpoints (bench/post-cost.ts, docs/nftlb.md): ~6.4 ms a farm with ~1,060 present, ~30 ms with
  * ~3,060, ~36 ms with ~3,360 — growing as about farms^1.5, not linearly; one raw POST of 5,000
- * farms 101.7-130.3 s of CPU, this model's sum 125 s; 1,000 backends in one farm ~55 ms. A farm
+ * farms 101.7 s on a CPU (101.8-130.3 s wall), this model's sum 125 s; 1,000 backends in one farm ~55 ms. A farm
  * already there, sent again, is counted like a new one (measured about as dear: errs long).
  */
 export const writeMs = (farms: number, backends: number): number =>
