@@ -63,11 +63,14 @@ export function missingDefaults(service: Service, defaults: ClusterDefaults): [s
   // No mode for externalTrafficPolicy: Local: a written mode would read as the user's choice and
   // override the per-farm one that keeps the client's address (annotations/client-address.ts).
   const local = externalPolicyLocal(service);
-  return DEFAULTED_KEYS.filter((k) => !(fullKey(k) in have) && !(k === "mode" && local)).map((k) => [
-    fullKey(k),
-    defaultFor(service, k, defaults),
-  ]);
+  const missing: [string, string][] = [];
+  for (const [k, full] of DEFAULTED_FULL_KEYS)
+    if (!(full in have) && !(k === "mode" && local)) missing.push([full, defaultFor(service, k, defaults)]);
+  return missing;
 }
+
+/** Built once: the full keys are looked up on every review. */
+const DEFAULTED_FULL_KEYS = DEFAULTED_KEYS.map((k) => [k, fullKey(k)] as const);
 
 /** A cluster-wide helper default that this Service's protocols cannot use is written as "none". */
 function defaultFor(service: Service, key: DefaultedKey, defaults: ClusterDefaults): string {

@@ -132,8 +132,10 @@ const VALID_KEYS = KEY_SUFFIXES.map(fullKey).join(", ");
 /** Our annotations as suffix → string value; unknown keys and non-strings become errors. */
 function readAnnotations(service: Service, errors: Finding[]): Map<KeySuffix, string> {
   const found = new Map<KeySuffix, string>();
-  for (const [key, value] of Object.entries(service.metadata.annotations ?? {})) {
+  const annotations = service.metadata.annotations ?? {};
+  for (const key in annotations) {
     if (!key.startsWith(PREFIX)) continue;
+    const value = annotations[key];
     const suffix = key.slice(PREFIX.length);
     if (!KNOWN_SUFFIXES.has(suffix)) {
       const guess = nearest(suffix, KEY_SUFFIXES);

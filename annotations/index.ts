@@ -6,3 +6,4 @@ export * from "./defaults.ts";
 export { nearest } from "./suggest.ts";
 export * from "./source-ranges.ts";
 export { externalPolicyLocal, farmMode, clientAddressWarnings } from "./client-address.ts";
+export { conforms } from "./conforms.ts";

@@ -28,6 +28,7 @@ import path from "node:path";
 import process from "node:process";
 import { cannotBuildNetwork, createTestNetwork } from "../lab/net/index.ts";
 import { serializeFarms, type FarmPatch } from "../nftlb/index.ts";
+import { between, nftlbPid, sample } from "./lib/nftlb-cpu.ts";
 import { estimateMemory } from "../syncer/capacity.ts";
 import { rawPost } from "./lib/raw-post.ts";
 import { helpFromHeader } from "./lib/usage.ts";
@@ -125,9 +126,12 @@ try {
   // The floor: one raw POST of the same farms on a fresh nftlb.
   const net = await createTestNetwork({ backends: 0 });
   try {
+    const pid = await nftlbPid(net.nftlb.ns);
+    const cpu0 = pid === undefined ? undefined : sample(pid);
     const t0 = performance.now();
     const status = await rawPost(net.nftlb.url, net.nftlb.key, body);
     const floor = performance.now() - t0;
+    const floorCpu = pid === undefined ? undefined : between(cpu0, sample(pid));
     if (status !== 200) throw new Error(`raw POST: HTTP ${status}`);
     const floorChains = await countChains(net.nftlb.ns, /chain nat-scale\.s\d+\.http \{/g);
     console.log(
@@ -140,6 +144,12 @@ try {
     console.log(
       `  floor: after the raw POST ${floorChains} of ${N} farms in the kernel (body ${(Buffer.byteLength(body) / 2 ** 20).toFixed(1)} MiB)${differ.length ? `; the farms of ${differ.join(", ")} differ from the first row's` : "; both rows stored the same farms"}`,
     );
+    // nftlb's work, whatever the load: its time on a CPU for the syncer's cold start and for the floor.
+    for (const [row, r] of results)
+      if (r.nftlb && floorCpu)
+        console.log(
+          `  nftlb on a CPU, ${row}: ${s(r.nftlb.onCpu)} (waiting for one ${s(r.nftlb.waiting)}) against the floor's ${s(floorCpu.onCpu)} (${s(floorCpu.waiting)}): ${(r.nftlb.onCpu / floorCpu.onCpu).toFixed(2)}×`,
+        );
     for (const [row, r] of results) for (const l of details(row, r)) console.log(l);
     if (args.includes("--with-nftlb-marks")) {
       await net.nftlb.restart();

@@ -7,6 +7,7 @@
 //   --chunks              also time the N farms raw in POSTs of 100 and of 500 farms
 //   --only-add            only the cold start and adding one Service (skip restart and big farms)
 //   --profile FILE        CPU profile of the add-one-Service phase (a .cpuprofile) and its summary
+//   --profile-cold FILE   CPU profile of the cold start (syncer start → every farm verified)
 //   --rounds R            Services added one at a time (median of R; 5)
 //   SCALE_TRACE=1         also print each added Service's trace events (syncer/trace.ts)
 // Figures:
@@ -51,6 +52,7 @@ const option = (name: string) => {
 };
 const ROUNDS = Number(option("--rounds") ?? 5);
 const PROFILE = option("--profile");
+const PROFILE_COLD = option("--profile-cold");
 const ONLY_ADD = args.includes("--only-add");
 const log = createLogger({ name: "syncer", level: "error" });
 const SVC = findResource("", "v1", "services")!;
@@ -219,30 +221,45 @@ function watcher() {
   return { wrap, next, lists: () => lists };
 }
 
-/** A cold start's stages from the syncer's trace: to the first batch, planning, requests, the rest. */
+/**
+ * A cold start's stages from the syncer's trace: to the first batch, planning, requests, the rest.
+ * Requests sent before the first batch (nftlb read while the caches fill) ran beside the caches'
+ * stage: shown apart, not subtracted again.
+ */
 function coldStages(events: readonly TraceEvent[], t0: number, end: number): string {
   const first = events.find((e) => e.stage === "dequeued");
   const planned = events.find((e) => e.stage === "planned");
   const spent = new Map<string, { ms: number; n: number }>();
+  const beside = new Map<string, { ms: number; n: number }>();
+  const inPlan = new Map<string, { ms: number; n: number }>();
   const open = new Map<string, number>();
   for (const e of events) {
     // The nftlb probe's pings run beside the reconciler's requests (which are one at a time).
     if (e.path?.endsWith(SENTINEL_FARM)) continue;
-    const k = `${e.method} ${e.path === "/farms" ? "/farms" : "/farms/…"}`;
+    const k = `${e.method} ${e.path === "/farms" ? "/farms" : e.path === "/addresses" ? "/addresses" : "/farms/…"}`;
     if (e.stage === "request") open.set(`${k} ${e.path}`, e.at);
     if (e.stage !== "answered") continue;
     const from = open.get(`${k} ${e.path}`);
     if (from === undefined) continue;
-    const x = spent.get(k) ?? { ms: 0, n: 0 };
-    spent.set(k, { ms: x.ms + e.at - from, n: x.n + 1 });
+    // Before the first batch: beside the caches; before "planned": inside plan (the ownership check).
+    const into =
+      first !== undefined && from < first.at
+        ? beside
+        : planned !== undefined && from < planned.at
+          ? inPlan
+          : spent;
+    const x = into.get(k) ?? { ms: 0, n: 0 };
+    into.set(k, { ms: x.ms + e.at - from, n: x.n + 1 });
   }
   const requests = [...spent].reduce((a, [, x]) => a + x.ms, 0);
   const toFirst = (first?.at ?? t0) - t0;
   const plan = (planned?.at ?? 0) - (first?.at ?? 0);
+  const list = (m: Map<string, { ms: number; n: number }>) =>
+    [...m].map(([k, x]) => `${k} ×${x.n} ${s(x.ms)}`);
   return [
-    `start → caches synced, first batch ${s(toFirst)}`,
-    `plan ${s(plan)}`,
-    ...[...spent].map(([k, x]) => `${k} ×${x.n} ${s(x.ms)}`),
+    `start → caches synced, first batch ${s(toFirst)}${beside.size > 0 ? ` (beside it: ${list(beside).join(", ")})` : ""}`,
+    `plan ${s(plan)}${inPlan.size > 0 ? ` (in it: ${list(inPlan).join(", ")})` : ""}`,
+    ...list(spent),
     `rest ${s(end - t0 - toFirst - plan - requests)}`,
   ].join("; ");
 }
@@ -297,6 +314,8 @@ async function main() {
     const cpu = postCpu();
     await cpu.follow(net);
     const coldLoad = load();
+    const coldProfiler = PROFILE_COLD ? phaseProfiler() : undefined;
+    await coldProfiler?.start();
     const t0 = performance.now();
     const events: TraceEvent[] = [];
     let tracing = true;
@@ -311,6 +330,7 @@ async function main() {
     await syncer.started;
     const cold = performance.now() - t0;
     tracing = false;
+    const coldProfiled = await coldProfiler?.stop(PROFILE_COLD!, 25);
     row(`cold start ${N} × 10 (start → all verified)`, cold, clientMarks, "client marks");
     console.log(`  where it went: ${coldStages(events, t0, t0 + cold)}`);
     // On a shared machine the two POSTs, minutes apart, wait behind different loads: their
@@ -323,6 +343,8 @@ async function main() {
     console.log(
       `  farms in the kernel after the raw POST: ${kernel} of ${N}; after the syncer: ${await inKernel(net)}`,
     );
+    if (coldProfiled)
+      console.log([`  CPU profile of the cold start (${PROFILE_COLD}):`, ...coldProfiled].join("\n"));
 
     // nftlb restart under the running syncer.
     if (!ONLY_ADD) {

@@ -6,6 +6,7 @@ import { parseAddresses, parseFarms, parseMessage } from "./parse.ts";
 import { serializeFarms, type FarmPatch } from "./serialize.ts";
 import { validateFarms } from "./validate.ts";
 import { verifyWritten } from "./verify.ts";
+import { KnownFarms } from "./known-farms.ts";
 
 /**
  * A farm the client plants to detect nftlb restarts: nftlb keeps state only in memory, so after a
@@ -87,7 +88,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
           timeoutMs: options.pingTimeoutMs ?? options.timeoutMs,
           serial: false,
         }));
-  const known = new Map<string, Farm>();
+  const known = new KnownFarms();
   const fail = (operation: string, kind: NftlbError["kind"], message: string, status?: number) => {
     const error: NftlbError = { kind, operation, message: redact(message, options.key) };
     if (status !== undefined) error.status = status;
@@ -219,7 +220,7 @@ export const createNftlbClient = (options: NftlbClientOptions): NftlbClient => {
     async upsertFarms(farms, opts = {}) {
       const operation = "upsertFarms";
       if (farms.length === 0) return { ok: true, value: [] };
-      const problems = options.validate === false ? [] : validateFarms(farms, known);
+      const problems = options.validate === false ? [] : validateFarms(farms, known, known);
       if (problems.length > 0)
         return fail(operation, "terminal", `refused before sending: ${problems.join("; ")}`);
       // The configured timeout is the floor: a big batch legitimately takes nftlb longer.

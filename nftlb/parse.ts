@@ -5,53 +5,41 @@ import { z } from "zod";
 import type { Address, Backend, BackendState, Farm, ListedAddress } from "./types.ts";
 import { ADDRESS_DEFAULTS, BACKEND_DEFAULTS, FARM_DEFAULTS } from "./normalise.ts";
 
-const str = z.string().transform((s) => s.trim());
-const optStr = str.optional();
-
-const AddressJson = z.looseObject({
-  name: str,
-  family: optStr,
-  "ip-addr": optStr,
-  ports: optStr,
-  protocol: optStr,
-});
-
-// GET /addresses also says how many farms use each address object (`used`).
-const ListedAddressJson = AddressJson.extend({ used: optStr });
-const AddressesAnswer = z.looseObject({ addresses: z.array(ListedAddressJson) });
-
-const BackendJson = z.looseObject({
-  name: str,
-  "ip-addr": optStr,
-  port: optStr,
-  weight: optStr,
-  priority: optStr,
-  mark: optStr,
-  state: optStr,
-});
-
-const FarmJson = z.looseObject({
-  name: str,
-  family: optStr,
-  mode: optStr,
-  protocol: optStr,
-  scheduler: optStr,
-  "sched-param": optStr,
-  persistence: optStr,
-  "persist-ttl": optStr,
-  helper: optStr,
-  log: optStr,
-  "log-prefix": optStr,
-  "tcp-strict-log-prefix": optStr,
-  mark: optStr,
-  "intra-connect": optStr,
-  state: optStr,
-  addresses: z.array(AddressJson).optional(),
-  backends: z.array(BackendJson).optional(),
-});
-
-export const FarmsAnswer = z.looseObject({ farms: z.array(FarmJson) });
 export const MessageAnswer = z.looseObject({ response: z.string() });
+
+// nftlb's answers are read straight from JSON.parse's objects, checked as they are copied: a zod
+// pass first made a second full copy of every farm (at 1,000 farms × 10 backends, ~40 ms of the
+// cold start's read-back beside nftlb's ~90 ms to send it).
+type Json = Record<string, unknown>;
+
+/** The answer is not what nftlb sends (`where`: the path to the first odd value). */
+class Shape extends Error {}
+
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** A string field, trimmed; undefined when absent. */
+const optStr = (o: Json, key: string, at: string): string | undefined => {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== "string") throw new Shape(`${at}.${key}: expected a string`);
+  return v.trim();
+};
+
+const str = (o: Json, key: string, at: string): string => {
+  const v = optStr(o, key, at);
+  if (v === undefined) throw new Shape(`${at}.${key}: missing`);
+  return v;
+};
+
+/** An array of objects; [] when absent. */
+const objects = (v: unknown, at: string): Json[] => {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new Shape(`${at}: expected an array`);
+  return v.map((x, i) => {
+    if (!isObject(x)) throw new Shape(`${at}[${i}]: expected an object`);
+    return x;
+  });
+};
 
 /**
  * One string per distinct value within one answer. The client keeps the farms it read for as long
@@ -106,29 +94,42 @@ const lenders = (name: string, earlier: Earlier | undefined): Lenders => {
 const lent = (s: Share, v: string, a: string | undefined, b: string | undefined): string =>
   v === a ? a : v === b ? b : s(v);
 
-const toAddress = (a: z.infer<typeof AddressJson>, s: Share, l: Lenders): Address => {
-  const read = l.read?.addresses.find((x) => x.name === a.name);
-  const sent = l.sent?.addresses?.find((x) => x.name === a.name);
+const toAddress = (a: Json, s: Share, at: string, l: Lenders): Address => {
+  const name = str(a, "name", at);
+  const read = l.read?.addresses.find((x) => x.name === name);
+  const sent = l.sent?.addresses?.find((x) => x.name === name);
   return {
-    name: lent(s, a.name, read?.name, sent?.name),
-    family: a.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
-    "ip-addr": lent(s, a["ip-addr"] ?? ADDRESS_DEFAULTS["ip-addr"], read?.["ip-addr"], sent?.["ip-addr"]),
-    ports: s(a.ports ?? ADDRESS_DEFAULTS.ports),
-    protocol: (a.protocol ?? ADDRESS_DEFAULTS.protocol) as Address["protocol"],
+    name: lent(s, name, read?.name, sent?.name),
+    family: optStr(a, "family", at) === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
+    "ip-addr": lent(
+      s,
+      optStr(a, "ip-addr", at) ?? ADDRESS_DEFAULTS["ip-addr"],
+      read?.["ip-addr"],
+      sent?.["ip-addr"],
+    ),
+    ports: s(optStr(a, "ports", at) ?? ADDRESS_DEFAULTS.ports),
+    protocol: (optStr(a, "protocol", at) ?? ADDRESS_DEFAULTS.protocol) as Address["protocol"],
   };
 };
 
-const toBackend = (b: z.infer<typeof BackendJson>, s: Share, l: Lenders): Backend => {
-  const was = l.readBackends?.get(b.name);
-  const sent = l.sentBackends?.get(b.name);
-  const name = lent(s, b.name, was?.name, sent?.name);
-  const ip = lent(s, b["ip-addr"] ?? BACKEND_DEFAULTS["ip-addr"], was?.["ip-addr"], sent?.["ip-addr"]);
-  const port = s(b.port ?? BACKEND_DEFAULTS.port);
-  const weight = s(b.weight ?? BACKEND_DEFAULTS.weight);
-  const priority = s(b.priority ?? BACKEND_DEFAULTS.priority);
-  const mark = b.mark === undefined ? undefined : s(b.mark);
+const toBackend = (b: Json, s: Share, at: string, l: Lenders): Backend => {
+  const raw = str(b, "name", at);
+  const was = l.readBackends?.get(raw);
+  const sent = l.sentBackends?.get(raw);
+  const name = lent(s, raw, was?.name, sent?.name);
+  const ip = lent(
+    s,
+    optStr(b, "ip-addr", at) ?? BACKEND_DEFAULTS["ip-addr"],
+    was?.["ip-addr"],
+    sent?.["ip-addr"],
+  );
+  const port = s(optStr(b, "port", at) ?? BACKEND_DEFAULTS.port);
+  const weight = s(optStr(b, "weight", at) ?? BACKEND_DEFAULTS.weight);
+  const priority = s(optStr(b, "priority", at) ?? BACKEND_DEFAULTS.priority);
+  const markText = optStr(b, "mark", at);
+  const mark = markText === undefined ? undefined : s(markText);
   // nftlb prints only its own states (BackendState), so what it prints passes as it is.
-  const state = s(b.state ?? BACKEND_DEFAULTS.state) as BackendState;
+  const state = s(optStr(b, "state", at) ?? BACKEND_DEFAULTS.state) as BackendState;
   if (
     was !== undefined &&
     was["ip-addr"] === ip &&
@@ -150,42 +151,62 @@ const toBackend = (b: z.infer<typeof BackendJson>, s: Share, l: Lenders): Backen
   };
 };
 
-const toFarm = (f: z.infer<typeof FarmJson>, s: Share, earlier?: Earlier): Farm => {
-  const l = lenders(f.name, earlier);
-  const prefix = f["tcp-strict-log-prefix"];
+const toFarm = (f: Json, s: Share, at: string, earlier?: Earlier): Farm => {
+  const field = (key: string) => optStr(f, key, at);
+  const name = str(f, "name", at);
+  const l = lenders(name, earlier);
+  const logPrefix = field("log-prefix");
+  const owner = field("tcp-strict-log-prefix");
+  const mark = field("mark");
+  const intra = field("intra-connect");
+  const state = field("state");
   return {
-    name: lent(s, f.name, l.read?.name, l.sent?.name),
-    family: f.family === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
-    mode: s(f.mode ?? FARM_DEFAULTS.mode) as Farm["mode"],
-    protocol: s(f.protocol ?? ADDRESS_DEFAULTS.protocol) as Farm["protocol"],
-    scheduler: s(f.scheduler ?? FARM_DEFAULTS.scheduler) as Farm["scheduler"],
-    "sched-param": s(f["sched-param"] ?? FARM_DEFAULTS["sched-param"]),
-    persistence: s(f.persistence ?? FARM_DEFAULTS.persistence),
-    "persist-ttl": s(f["persist-ttl"] ?? FARM_DEFAULTS["persist-ttl"]),
-    helper: s(f.helper ?? FARM_DEFAULTS.helper),
-    log: s(f.log ?? FARM_DEFAULTS.log),
-    ...(f["log-prefix"] !== undefined ? { "log-prefix": f["log-prefix"] } : {}),
-    ...(prefix !== undefined
+    name: lent(s, name, l.read?.name, l.sent?.name),
+    family: field("family") === "ipv6" ? "ipv6" : ADDRESS_DEFAULTS.family,
+    mode: s(field("mode") ?? FARM_DEFAULTS.mode) as Farm["mode"],
+    protocol: s(field("protocol") ?? ADDRESS_DEFAULTS.protocol) as Farm["protocol"],
+    scheduler: s(field("scheduler") ?? FARM_DEFAULTS.scheduler) as Farm["scheduler"],
+    "sched-param": s(field("sched-param") ?? FARM_DEFAULTS["sched-param"]),
+    persistence: s(field("persistence") ?? FARM_DEFAULTS.persistence),
+    "persist-ttl": s(field("persist-ttl") ?? FARM_DEFAULTS["persist-ttl"]),
+    helper: s(field("helper") ?? FARM_DEFAULTS.helper),
+    log: s(field("log") ?? FARM_DEFAULTS.log),
+    ...(logPrefix !== undefined ? { "log-prefix": logPrefix } : {}),
+    ...(owner !== undefined
       ? {
           "tcp-strict-log-prefix": lent(
             s,
-            prefix,
+            owner,
             l.read?.["tcp-strict-log-prefix"],
             l.sent?.["tcp-strict-log-prefix"],
           ),
         }
       : {}),
-    ...(f.mark !== undefined ? { mark: s(f.mark) } : {}),
-    ...(f["intra-connect"] !== undefined
-      ? { "intra-connect": f["intra-connect"] === "on" ? "on" : "off" }
-      : {}),
-    ...(f.state !== undefined ? { state: s(f.state) } : {}),
+    ...(mark !== undefined ? { mark: s(mark) } : {}),
+    ...(intra !== undefined ? { "intra-connect": intra === "on" ? "on" : "off" } : {}),
+    ...(state !== undefined ? { state: s(state) } : {}),
     // nftlb lists an empty default address `<farm>-addr` when a farm was created with farm-level
     // shortcuts; it carries no VIP and is not ours.
-    addresses: (f.addresses ?? []).filter((a) => (a["ip-addr"] ?? "") !== "").map((a) => toAddress(a, s, l)),
-    backends: (f.backends ?? []).map((b) => toBackend(b, s, l)),
+    addresses: objects(f.addresses, `${at}.addresses`).flatMap((a, i) =>
+      (optStr(a, "ip-addr", `${at}.addresses[${i}]`) ?? "") === ""
+        ? []
+        : [toAddress(a, s, `${at}.addresses[${i}]`, l)],
+    ),
+    backends: objects(f.backends, `${at}.backends`).map((b, i) => toBackend(b, s, `${at}.backends[${i}]`, l)),
   };
 };
+
+/** `read` over the answer's `key` array, or the first odd value found. */
+function list<T>(doc: unknown, key: string, what: string, read: (o: Json, at: string) => T): Parsed<T[]> {
+  try {
+    if (!isObject(doc)) throw new Shape("expected an object");
+    if (doc[key] === undefined) throw new Shape(`${key}: missing`);
+    return { ok: true, value: objects(doc[key], key).map((o, i) => read(o, `${key}[${i}]`)) };
+  } catch (err) {
+    if (!(err instanceof Shape)) throw err;
+    return { ok: false, message: `answer is not ${what}: ${err.message}` };
+  }
+}
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -201,11 +222,8 @@ const json = (body: string): Parsed<unknown> => {
 export const parseFarms = (body: string, earlier?: Earlier): Parsed<Farm[]> => {
   const doc = json(body);
   if (!doc.ok) return doc;
-  const farms = FarmsAnswer.safeParse(doc.value);
-  if (!farms.success)
-    return { ok: false, message: `answer is not a farm list: ${z.prettifyError(farms.error)}` };
   const s = sharer();
-  return { ok: true, value: farms.data.farms.map((f) => toFarm(f, s, earlier)) };
+  return list(doc.value, "farms", "a farm list", (f, at) => toFarm(f, s, at, earlier));
 };
 
 /** Above this many strings to look for, searching the text costs more than parsing it. */
@@ -224,16 +242,11 @@ export const parseAddresses = (body: string, mentioning?: readonly string[]): Pa
   }
   const doc = json(body);
   if (!doc.ok) return doc;
-  const listed = AddressesAnswer.safeParse(doc.value);
-  if (!listed.success)
-    return { ok: false, message: `answer is not an address list: ${z.prettifyError(listed.error)}` };
-  return {
-    ok: true,
-    value: listed.data.addresses.map((a) => ({
-      ...toAddress(a, sharer(), {}),
-      used: Number(a.used ?? "0") || 0,
-    })),
-  };
+  const s = sharer();
+  return list(doc.value, "addresses", "an address list", (a, at) => ({
+    ...toAddress(a, s, at, {}),
+    used: Number(optStr(a, "used", at) ?? "0") || 0,
+  }));
 };
 
 // An answer cut short or not nftlb's is parsed (and refused) as usual, never read as "none".

@@ -219,11 +219,22 @@ const checkFarm = (f: FarmPatch, merged: Farm, problems: string[]): void => {
   checkMarks(merged, f, problems);
 };
 
+/** Which of nftlb's farms sit on an IP or hold a farm mark (the client's KnownFarms). */
+export interface FarmLookup {
+  withIp(ip: string): Iterable<string>;
+  withFarmMark(mark: number): Iterable<string>;
+}
+
 /**
  * Problems with sending `batch` to an nftlb that holds `known` (the farms the client last saw).
- * An empty list means the batch is safe to send.
+ * An empty list means the batch is safe to send. `lookup`: the farms of `known` that can clash
+ * with the batch are looked up rather than found by walking them all.
  */
-export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<string, Farm>): string[] => {
+export const validateFarms = (
+  batch: readonly FarmPatch[],
+  known: ReadonlyMap<string, Farm>,
+  lookup?: FarmLookup,
+): string[] => {
   const problems: string[] = [];
   const names = new Set<string>();
   const sent: Farm[] = [];
@@ -270,7 +281,7 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
       }
     }
   }
-  for (const [name, farm] of known) {
+  for (const [name, farm] of lookup ? clashing(known, lookup, ips, farmMarks.keys()) : known) {
     if (names.has(name)) continue;
     const fm = farmMarks.size === 0 ? undefined : markOf(farm);
     const markOwner = fm === undefined ? undefined : farmMarks.get(fm);
@@ -287,3 +298,19 @@ export const validateFarms = (batch: readonly FarmPatch[], known: ReadonlyMap<st
   }
   return problems;
 };
+
+/** The farms of `known` on one of `ips` or holding one of `marks`. */
+function* clashing(
+  known: ReadonlyMap<string, Farm>,
+  lookup: FarmLookup,
+  ips: ReadonlySet<string | undefined>,
+  marks: Iterable<number>,
+): Iterable<[string, Farm]> {
+  const names = new Set<string>();
+  for (const ip of ips) if (ip !== undefined) for (const n of lookup.withIp(ip)) names.add(n);
+  for (const m of marks) for (const n of lookup.withFarmMark(m)) names.add(n);
+  for (const n of names) {
+    const farm = known.get(n);
+    if (farm !== undefined) yield [n, farm];
+  }
+}

@@ -11,6 +11,8 @@ import {
   measure,
   MEMORY_HEADROOM,
   writeMs,
+  postFixedMs,
+  postMs,
 } from "./capacity.ts";
 import type { Farm } from "../nftlb/types.ts";
 import { MAX_BACKENDS_PER_FARM } from "../nftlb/marks.ts";
@@ -159,8 +161,10 @@ test("chunkUpserts: one POST while the estimate fits the budget, more when it do
     chunkUpserts(farms, 0, 60_000).map((c) => c.length),
     [10],
   );
-  const one = writeMs(1000, 10);
-  const chunks = chunkUpserts(farms, 1000, one * 3.5);
+  // Room for three farms and their POST's fixed part, as late as the third POST; not for four.
+  const budget = postMs(farms.slice(0, 3), 1006);
+  assert.ok(postMs(farms.slice(0, 4), 1000) > budget);
+  const chunks = chunkUpserts(farms, 1000, budget);
   assert.deepEqual(
     chunks.map((c) => c.length),
     [3, 3, 3, 1],
@@ -177,12 +181,48 @@ test("chunkUpserts: one POST while the estimate fits the budget, more when it do
   assert.deepEqual(chunkUpserts([], 0, 1), []);
 });
 
-test("writeDeadlineMs: the POST's estimate (each farm counted with the ones before it) times the factor", () => {
+test("writeDeadlineMs: the POST's estimate (each farm counted with the ones before it, and its read-back) times the factor", () => {
   const farms = [farm("a", 10), farm("b", 0)];
   assert.equal(
     writeDeadlineMs(farms, 1000),
-    Math.ceil(WRITE_DEADLINE_FACTOR * (writeMs(1000, 10) + writeMs(1001, 0))),
+    Math.ceil(WRITE_DEADLINE_FACTOR * (postFixedMs(1002) + writeMs(1000, 10) + writeMs(1001, 0))),
   );
+  assert.equal(postMs(farms, 1000), postFixedMs(1002) + writeMs(1000, 10) + writeMs(1001, 0));
   assert.ok(writeDeadlineMs([farm("huge", 4094)], 5000) > writeMs(5000, 4094) * 2);
   assert.equal(writeDeadlineMs([], 5000), 0);
+});
+
+test("writeMs grows faster than the farms present (measured ~farms^1.5): a farm at 3,000 costs >3× one at 1,000", () => {
+  assert.ok(writeMs(3000, 10) > 3 * writeMs(1000, 10));
+  assert.ok(Math.abs(writeMs(1000, 1010) - writeMs(1000, 10) - 50) < 1e-9, "0.05 ms per backend");
+});
+
+test("chunkUpserts: every POST's estimate, its fixed part included, stays under the budget", () => {
+  const farms = Array.from({ length: 2000 }, (_, i) => farm(`f${i}`, 10));
+  const chunks = chunkUpserts(farms, 3000, 15_000);
+  let present = 3000;
+  for (const c of chunks) {
+    if (c.length > 1) assert.ok(postMs(c, present) <= 15_000, `${c.length} farms at ${present}`);
+    present += c.length;
+  }
+  assert.equal(chunks.flat().length, 2000);
+});
+
+test("chunkUpserts: as few POSTs as the budget allows: no two neighbours would fit in one", () => {
+  const farms = Array.from({ length: 2000 }, (_, i) => farm(`f${i}`, 10));
+  const chunks = chunkUpserts(farms, 3000, 15_000);
+  let present = 3000;
+  for (const [i, c] of chunks.entries()) {
+    const next = chunks[i + 1];
+    if (next) assert.ok(postMs([...c, next[0]!], present) > 15_000, `chunk ${i} could take one more`);
+    present += c.length;
+  }
+});
+
+test("chunkUpserts: a fixed part that alone fills the budget still sends each farm once, one per POST", () => {
+  const farms = [farm("a", 10), farm("b", 10)];
+  assert.deepEqual(
+    chunkUpserts(farms, 100_000, postFixedMs(100_000)).map((c) => c.length),
+    [1, 1],
+  );
 });

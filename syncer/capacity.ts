@@ -127,11 +127,32 @@ export function admit(
 }
 
 /**
- * nftlb's time to write one farm with `farms` farms present, and per backend sent (measured
- * on nftlb 1.0.7 with client marks, docs/nftlb.md: a new farm ~12 ms with 1,000 present and
- * ~76 ms with 5,000; 1,000 backends in one farm ~55 ms).
+ * nftlb's time to write one farm with `farms` farms present (those of the same POST before it
+ * included), and per backend sent. Measured on nftlb 1.0.7 with client marks, farms of 10
+ * endpoints (bench/post-cost.ts, docs/nftlb.md): ~6.4 ms a farm with ~1,060 present, ~30 ms with
+ * ~3,060, ~36 ms with ~3,360 — growing as about farms^1.5, not linearly; one raw POST of 5,000
+ * farms 101.7 s on a CPU (101.8-130.3 s wall), this model's sum 125 s; 1,000 backends in one farm ~55 ms. A farm
+ * already there, sent again, is counted like a new one (measured about as dear: errs long).
  */
-export const writeMs = (farms: number, backends: number): number => 2 + 0.015 * farms + 0.05 * backends;
+export const writeMs = (farms: number, backends: number): number =>
+  0.5 + 0.05 * backends + 5.6 * (farms / 1000) ** 1.5;
+
+/**
+ * What one POST costs beyond its farms, with `farms` present after it. nftlb's own part is small
+ * (bench/post-cost.ts: a POST of one farm less one farm's share of a POST of ten: ~2 ms with
+ * none present, 2-4 ms with 1,000, 9-21 ms with 3,000, under one farm's write); the client's
+ * read-back of every POST is counted as one GET /farms (~0.055 ms a farm in nftlb), its upper
+ * bound: per-farm GETs of the farms just written cost ~1-2 ms each (nftlb/client.ts).
+ */
+export const readBackMs = (farms: number): number => 0.06 * farms;
+export const postFixedMs = (farms: number): number => 2 + 0.004 * farms + readBackMs(farms);
+
+/** nftlb's estimated time for one POST of `upserts` with `farmsPresent` farms before it, read-back included (ms). */
+export function postMs(upserts: readonly FarmPatch[], farmsPresent: number): number {
+  let ms = postFixedMs(farmsPresent + upserts.length);
+  for (const [i, f] of upserts.entries()) ms += writeMs(farmsPresent + i, f.backends?.length ?? 0);
+  return ms;
+}
 
 /**
  * How many times its estimate one POST may take before the client gives up on it. The estimate
@@ -142,14 +163,13 @@ export const WRITE_DEADLINE_FACTOR = 4;
 
 /** The deadline of one POST of `upserts` with `farmsPresent` farms in nftlb (ms, by estimate). */
 export function writeDeadlineMs(upserts: readonly FarmPatch[], farmsPresent: number): number {
-  let ms = 0;
-  for (const [i, f] of upserts.entries()) ms += writeMs(farmsPresent + i, f.backends?.length ?? 0);
-  return Math.ceil(WRITE_DEADLINE_FACTOR * ms);
+  return upserts.length === 0 ? 0 : Math.ceil(WRITE_DEADLINE_FACTOR * postMs(upserts, farmsPresent));
 }
 
 /**
- * Upserts cut into POSTs whose estimated time stays under `budgetMs`, in order. One POST
- * carries as much as fits: per request nftlb re-renders every farm, so fewer is cheaper.
+ * Upserts cut into POSTs whose estimated time (postMs: each POST's fixed part included) stays
+ * under `budgetMs`, in order. Each POST takes as many as fit, so the POSTs are as few as the
+ * budget allows (cutting a run in order, greedy is optimal); a farm over the budget goes alone.
  */
 export function chunkUpserts(
   upserts: readonly FarmPatch[],
@@ -158,11 +178,13 @@ export function chunkUpserts(
 ): FarmPatch[][] {
   const chunks: FarmPatch[][] = [];
   let chunk: FarmPatch[] = [];
-  let ms = 0;
   let farms = farmsPresent;
+  // The chunk's farms' estimate so far; its fixed part (with the farms present after it) is added
+  // when deciding whether the next farm fits.
+  let ms = 0;
   for (const f of upserts) {
     const cost = writeMs(farms, f.backends?.length ?? 0);
-    if (chunk.length > 0 && ms + cost > budgetMs) {
+    if (chunk.length > 0 && ms + cost + postFixedMs(farms + 1) > budgetMs) {
       chunks.push(chunk);
       chunk = [];
       ms = 0;

@@ -115,3 +115,55 @@ test("an update waits for an apply in flight, so the kernel ends with the rules 
   assert.equal(await back, true);
   assert.deepEqual(f.scripts.at(-1), EMPTY_RULES);
 });
+
+/** A keeper whose nft runs answer only when released. */
+function blocked() {
+  const scripts: NodeRules[] = [];
+  const answers: (() => void)[] = [];
+  const table: NodeRulesTable = {
+    apply: (s) => {
+      scripts.push(s);
+      return new Promise((res) => answers.push(() => res({ ok: true, value: undefined })));
+    },
+    exists: () => Promise.resolve({ ok: true, value: true }),
+    remove: () => Promise.resolve({ ok: true, value: undefined }),
+  };
+  const log = { info: () => undefined, warn: () => undefined };
+  /** Answers the next nft run, once it has started. */
+  const release = async () => {
+    while (answers.length === 0) await new Promise((res) => setImmediate(res));
+    answers.shift()!();
+  };
+  return { keeper: new NodeRulesKeeper({ table, log }), scripts, release };
+}
+
+const FIREWALL: NodeRules = {
+  ...EMPTY_RULES,
+  firewall: [{ family: "ipv4", protocol: "tcp", ip: "192.0.2.10", port: 443, allow: ["198.51.100.0/24"] }],
+};
+
+test("hold(): a write's rules wait for an apply in flight unless the table in place and the one on its way both have them", async () => {
+  const f = blocked();
+  const first = f.keeper.update(ONE);
+  await f.release();
+  assert.equal(await first, true);
+  // ONE in the kernel; an apply letting go of ONE's refusal is under way.
+  const letGo = f.keeper.update(EMPTY_RULES);
+  while (f.scripts.length < 2) await new Promise((res) => setImmediate(res));
+  let held = false;
+  const needsNothing = f.keeper.hold(EMPTY_RULES, EMPTY_RULES).then((ok) => (held = ok));
+  await needsNothing;
+  assert.equal(held, true, "needs nothing either table lacks: at once");
+  // A firewall neither has must be in the kernel before the write: it waits for its own apply.
+  let fenced = false;
+  const needsFirewall = f.keeper.hold(FIREWALL, FIREWALL).then((ok) => (fenced = ok));
+  await new Promise((res) => setImmediate(res));
+  assert.equal(fenced, false, "waits while the apply in flight lacks the firewall");
+  await f.release();
+  await letGo;
+  await new Promise((res) => setImmediate(res));
+  assert.equal(fenced, false, "and until its own apply is answered");
+  await f.release();
+  assert.equal(await needsFirewall, true);
+  assert.deepEqual(f.scripts, [ONE, EMPTY_RULES, FIREWALL], "the kernel ends with the rules wanted last");
+});

@@ -2,9 +2,14 @@
 // holds the wanted script and the one the kernel got; a failed apply is logged and retried with
 // backoff (errors are values, never a crash); check() re-applies the table when it is missing
 // (someone ran `nft flush ruleset`). One nft run at a time.
+//
+// A write to nftlb needs the table to hold at least some rules before it goes (hold()); it waits
+// for an nft run in flight only when that run could leave the kernel without them. A pass's table
+// after its write only lets go of entries (reconcile-node-rules.ts), so the next change's write
+// need not wait for it.
 import { backoff, realTimers, type Timer, type Timers } from "../kube/timers.ts";
 import type { NodeRulesTable } from "./node-rules-nft.ts";
-import { renderNodeRules, type NodeRules } from "./node-rules.ts";
+import { renderNodeRules, type Destination, type NodeRules } from "./node-rules.ts";
 
 export interface KeeperLog {
   info(obj: object, msg: string): void;
@@ -22,6 +27,9 @@ export class NodeRulesKeeper {
   #wanted: string | undefined;
   #rules: NodeRules | undefined;
   #applied: string | undefined;
+  /** The rules of #applied, and of the apply in flight (the kernel holds one or the other). */
+  #appliedRules: NodeRules | undefined;
+  #inFlight: NodeRules | undefined;
   #attempt = 0;
   #retry: Timer | undefined;
   #chain: Promise<unknown> = Promise.resolve();
@@ -48,6 +56,23 @@ export class NodeRulesKeeper {
     return this.#serial(() => this.#converge());
   }
 
+  /**
+   * Wants `rules` (as update()), and resolves once the kernel holds at least `needed` (what a
+   * write needs in place before it goes): at once when the table in place, and the one an apply
+   * under way may put in its stead, both give `needed`'s destinations the same treatment (the
+   * table then follows in the background: its extra or stale entries are harmless, see covers());
+   * otherwise once `rules` is applied, as update().
+   */
+  hold(rules: NodeRules, needed: NodeRules, opts: { force?: boolean } = {}): Promise<boolean> {
+    const kernel = this.#applying ? [this.#appliedRules, this.#inFlight] : [this.#appliedRules];
+    const held = kernel.every((t) => t !== undefined && covers(t, needed)) && covers(rules, needed);
+    if (opts.force || !held) return this.update(rules, opts);
+    this.#wanted = renderNodeRules(rules);
+    this.#rules = rules;
+    if (this.#applying || this.#wanted !== this.#applied) void this.#serial(() => this.#converge());
+    return Promise.resolve(true);
+  }
+
   /** Re-applies the table if it is gone from the kernel. */
   check(): Promise<void> {
     return this.#serial(async () => {
@@ -61,6 +86,7 @@ export class NodeRulesKeeper {
       this.stats.reapplied++;
       this.#d.log.warn({}, "table inet kube-nftlb is gone (ruleset flushed?): applying it again");
       this.#applied = undefined;
+      this.#appliedRules = undefined;
       await this.#converge();
     });
   }
@@ -85,9 +111,11 @@ export class NodeRulesKeeper {
     this.#retry = undefined;
     this.stats.applies++;
     this.#applying = true;
+    this.#inFlight = rules;
     const r = await this.#d.table.apply(rules).finally(() => (this.#applying = false));
     if (r.ok) {
       this.#applied = wanted;
+      this.#appliedRules = rules;
       this.#attempt = 0;
       if (this.lastError !== undefined) this.#d.log.info({}, "table inet kube-nftlb applied again");
       this.lastError = undefined;
@@ -104,4 +132,30 @@ export class NodeRulesKeeper {
     }
     return false;
   }
+}
+
+/**
+ * Whether a table of `have` gives every destination and address of `need` the same treatment
+ * (the table's first entry for a destination wins, as node-rules.ts renders it). Entries `need`
+ * lacks do not count: a stale refusal never matches a balanced packet (it runs after DNAT), a
+ * stale hairpin address is never a packet's source and destination at once, and a stale
+ * firewall is stricter than wanted for one nft run.
+ */
+export function covers(have: NodeRules, need: NodeRules): boolean {
+  const first = <T>(list: readonly T[], key: (x: T) => string, value: (x: T) => string) => {
+    const m = new Map<string, string>();
+    for (const x of list) if (!m.has(key(x))) m.set(key(x), value(x));
+    return m;
+  };
+  const at = (d: Destination) => `${d.family}|${d.ip}|${d.protocol}|${d.port}`;
+  const within = (a: Map<string, string>, b: Map<string, string>) => [...b].every(([k, v]) => a.get(k) === v);
+  const verdict = (r: NodeRules) => first(r.noEndpoints, at, (d) => d.verdict);
+  const allowed = (r: NodeRules) => first(r.firewall, at, (d) => [...d.allow].sort().join(","));
+  const hairpin = (r: NodeRules) => new Set(r.hairpin.map((h) => `${h.family}|${h.ip}`));
+  const held = hairpin(have);
+  return (
+    within(verdict(have), verdict(need)) &&
+    within(allowed(have), allowed(need)) &&
+    [...hairpin(need)].every((h) => held.has(h))
+  );
 }

@@ -15,6 +15,9 @@ import { operations, type Plan } from "./plan.ts";
 // for many; a DELETE each costs ~70 ms): at most ~1 s of it per pass, 25 per request.
 const REMOVAL_CHUNK = 25;
 const REMOVAL_BUDGET_MS = 1_000;
+// Half the client's 30 s timeout by estimate. It does not grow with a backlog: nftlb costs no
+// more per POST than per farm sent (bench/post-cost.ts), and a POST's fixed part, its read-back,
+// is ~0.3 s of the 15 s with 5,000 farms present: POSTs cut at 15 s cost nftlb what one would.
 const DEFAULT_WRITE_BUDGET_MS = 15_000;
 
 export interface ApplyDeps {

@@ -29,14 +29,17 @@ export class HeldKeys {
     return this.#refused;
   }
 
-  /** The keys to leave alone this pass. */
-  /** `desired` and `actual`: the farms planned; `current`: what nftlb holds node-wide. */
-  held(
+  /**
+   * The keys to leave alone this pass, and the capacity refusals among them. Pure: a pass may
+   * plan twice (nftlb read again under it), so the refusals count only once `commit`ted.
+   * `desired` and `actual`: the farms planned; `current`: what nftlb holds node-wide.
+   */
+  assess(
     desired: readonly Farm[],
     actual: readonly Farm[],
     ownerOfFarm: (n: string) => string,
     current: Capacity,
-  ): Set<string> {
+  ): { held: Set<string>; refused: Refusal[] } {
     const held = new Set<string>();
     for (const f of [...desired, ...actual]) {
       const key = ownerOfFarm(f.name);
@@ -60,13 +63,17 @@ export class HeldKeys {
       if (JSON.stringify(c.wanted) !== JSON.stringify(c.has)) changes.set(key, c);
     }
     const { refused } = admit(current, changes, { memoryBytes: this.#d.memoryBytes });
+    for (const r of refused) held.add(r.key);
+    return { held, refused };
+  }
+
+  /** The pass's refusals, as planned: each reported, counted once while it lasts. */
+  commit(refused: readonly Refusal[]): void {
     const now = new Set<string>();
     for (const r of refused) {
       now.add(r.key);
-      held.add(r.key);
       this.#d.refused(r, !this.#refused.has(r.key));
     }
     this.#refused = now;
-    return held;
   }
 }

@@ -10,7 +10,7 @@ import type { NodeRules } from "./node-rules.ts";
 import { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { NodeRulesTable, TableResult } from "./node-rules-nft.ts";
 import { FULL } from "./reconcile.ts";
-import { setup } from "./reconcile.test-helpers.ts";
+import { backends, setup } from "./reconcile.test-helpers.ts";
 
 function counting() {
   const computed: Farm[] = [];
@@ -27,6 +27,9 @@ function counting() {
       update: (rules: NodeRules) => {
         tables.push(rules);
         return Promise.resolve(true);
+      },
+      hold(rules: NodeRules) {
+        return this.update(rules);
       },
     },
   };
@@ -117,5 +120,65 @@ test("a full reconcile applies kube-nftlb's table once when the write leaves it 
     ["10.96.0.11"],
     "a Service losing its last endpoint is refused once nftlb stops balancing it",
   );
+  await t.stop();
+});
+
+/** A table whose nft runs, once blocked, answer only when released (a slow `nft -f` on a busy node). */
+function blockingTable() {
+  const applied: NodeRules[] = [];
+  const held: (() => void)[] = [];
+  let blocking = false;
+  const ok: TableResult = { ok: true, value: undefined };
+  const table: NodeRulesTable = {
+    apply: (rules): Promise<TableResult> => {
+      applied.push(rules);
+      return blocking ? new Promise((res) => held.push(() => res(ok))) : Promise.resolve(ok);
+    },
+    exists: () => Promise.resolve({ ok: true, value: true }),
+    remove: () => Promise.resolve(ok),
+  };
+  const log = { info: () => undefined, warn: () => undefined };
+  return {
+    applied,
+    held,
+    keeper: new NodeRulesKeeper({ table, log }),
+    block: () => (blocking = true),
+    release: () => {
+      blocking = false;
+      for (const answer of held.splice(0)) answer();
+    },
+  };
+}
+
+test("a change arriving while nft runs for the previous pass's table is written without waiting for it; the table then follows the farms", async () => {
+  const nft = blockingTable();
+  const t = setup({ nodeRules: nft.keeper });
+  t.cluster.put("ns", "a", "10.96.0.1", []);
+  t.queue.add("ns/a");
+  await t.run();
+  assert.deepEqual(
+    [...new Set(nft.applied.at(-1)?.noEndpoints.map((d) => d.ip))],
+    ["10.96.0.1"],
+    "a refused",
+  );
+
+  nft.block();
+  t.cluster.put("ns", "a", "10.96.0.1", ["10.1.0.1"]);
+  t.queue.add("ns/a");
+  await t.run();
+  assert.deepEqual(backends(t.nftlb.farms.get("ns.a.http")), ["10.1.0.1"]);
+  assert.equal(nft.held.length, 1, "after its write the pass runs nft: a is no longer refused");
+
+  // Another Service's change needs nothing the kernel lacks (the table in place refuses a, the one
+  // on its way does not; b asks for neither): its farm is written while that nft still runs.
+  t.cluster.put("ns", "b", "10.96.0.2", ["10.1.0.2"]);
+  t.queue.add("ns/b");
+  await t.run();
+  assert.deepEqual(backends(t.nftlb.farms.get("ns.b.http")), ["10.1.0.2"], "b written while nft runs");
+  assert.equal(nft.held.length, 1, "still the one nft run");
+
+  nft.release();
+  await t.run();
+  assert.deepEqual(nft.applied.at(-1), { noEndpoints: [], firewall: [], hairpin: [] }, "the table follows");
   await t.stop();
 });

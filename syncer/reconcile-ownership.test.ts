@@ -18,19 +18,24 @@ test("a Service claiming a new address reads nftlb's address objects, not every 
   await t.stop();
 });
 
-test("a farm made behind the syncer's back on the address a new Service claims: all farms re-read, AddressInUse, no write over it", async () => {
+/** web programmed; a farm as one would make it by hand on 10.96.0.12:80 (unmarked), not in nftlb yet. */
+async function webAndHandmade() {
   const t = setup();
   t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
   t.queue.add(FULL);
   await t.run();
-  const written = t.nftlb.farms.get("ns.web.http")!;
-  // By hand, since nftlb was last read: a farm of its own on 10.96.0.12:80, unmarked.
   const handmade: Farm = {
-    ...structuredClone(written),
+    ...structuredClone(t.nftlb.farms.get("ns.web.http")!),
     name: "handmade",
     "tcp-strict-log-prefix": "",
     addresses: [{ name: "vip-12", family: "ipv4", "ip-addr": "10.96.0.12", ports: "80", protocol: "tcp" }],
   };
+  return { t, handmade };
+}
+
+test("a farm made behind the syncer's back on the address a new Service claims: all farms re-read, AddressInUse, no write over it", async () => {
+  const { t, handmade } = await webAndHandmade();
+  // By hand, since nftlb was last read: a farm of its own on 10.96.0.12:80, unmarked.
   t.nftlb.farms.set("handmade", handmade);
   const before = { ...t.nftlb.listed };
   t.cluster.put("ns", "api", "10.96.0.12", ["10.1.0.3"]);
@@ -45,6 +50,39 @@ test("a farm made behind the syncer's back on the address a new Service claims: 
   assert.ok(
     t.events.some((e) => e.includes("ns/api AddressInUse")),
     `an AddressInUse Event: ${t.events.join("; ")}`,
+  );
+  await t.stop();
+});
+
+test("a write waits for nftlb's answer to the ownership check; a farm made while nftlb answered it is left alone", async () => {
+  const { t, handmade } = await webAndHandmade();
+  // nftlb's answer to GET /addresses is held back; by hand, meanwhile, a farm on the VIP:port.
+  const list = t.nftlb.listAddresses.bind(t.nftlb);
+  let answer!: () => void;
+  const asked = new Promise<void>((askedNow) => {
+    t.nftlb.listAddresses = () => {
+      askedNow();
+      return new Promise((resolve) => {
+        answer = () => {
+          t.nftlb.farms.set("handmade", handmade);
+          resolve(list());
+        };
+      });
+    };
+  });
+  const writes = t.nftlb.writes.length;
+  t.cluster.put("ns", "api", "10.96.0.12", ["10.1.0.3"]);
+  t.queue.add("ns/api");
+  const ran = t.run();
+  await asked;
+  await new Promise((turn) => setImmediate(turn));
+  assert.equal(t.nftlb.writes.length, writes, "nothing is written while the check is unanswered");
+  answer();
+  await ran;
+  assert.deepEqual(t.nftlb.farms.get("handmade"), handmade, "the hand-made farm is left as it was");
+  assert.ok(
+    !t.nftlb.farms.get("ns.api.http")?.addresses.some((a) => a["ip-addr"] === "10.96.0.12"),
+    "the Service's farm does not take the held address",
   );
   await t.stop();
 });

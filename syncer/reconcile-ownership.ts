@@ -16,11 +16,14 @@ import {
   unseenHolder,
   type ForeignHold,
 } from "./ownership.ts";
+import { Multimap } from "./multimap.ts";
 import { adoptions, intoAdopted, reportUpstream, upstreamHolds, type Adoptions } from "./upstream-farms.ts";
 
 export interface OwnershipDeps {
   nftlb: Pick<NftlbClient, "known" | "listFarms" | "listAddresses" | "getFarm">;
   adopt: boolean;
+  /** nftlb's farms named like the original kube-nftlb's (upstream-farms.ts), as last followed. */
+  upstreamFarms: () => Iterable<Farm>;
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
   event(key: string, reason: string, message: string, type: EventType): void;
   metrics?: SyncerMetrics | undefined;
@@ -31,6 +34,10 @@ export class PassOwnership {
   readonly #foreign = new ForeignHolds();
   /** Upstream farms adopted → their Service, past the Service's deletion (for its GC). */
   readonly #adoptedBy = new Map<string, string>();
+  /** The same, by Service. */
+  readonly #byService = new Multimap();
+  /** This pass's adoptions (upstream farm → Service), kept from `planned` on. */
+  #freshOwners = new Map<string, string>();
   #adopted: Adoptions = { into: new Map(), fresh: [], waiting: [] };
   #holds: ForeignHold[] = [];
   #fresh = new Set<string>();
@@ -40,54 +47,84 @@ export class PassOwnership {
   }
 
   /**
-   * The farms to write: every one marked, an adopted one under the upstream farm's name. A farm
-   * made behind the syncer's back since nftlb was last read may hold an address about to be
-   * claimed (by VIP:port, or by name: address objects are shared), so nftlb's address objects
-   * are read first, and all its farms again only when those show a holder not seen yet.
+   * The ownership check before a pass claims an address: a farm made behind the syncer's back
+   * since nftlb was last read may hold an address about to be claimed (by VIP:port, or by name:
+   * address objects are shared), so nftlb's address objects are read first, and all its farms
+   * again only when those show a holder not seen yet (`relisted`: what was planned from the
+   * farms known before must be planned again). Its request is sent at once: the caller plans
+   * while nftlb answers, and writes nothing before this resolves.
    */
-  async desired(farms: readonly Farm[]): Promise<{ farms: Farm[] } | { error: NftlbError }> {
+  async check(farms: readonly Farm[]): Promise<{ relisted: boolean } | { error: NftlbError }> {
     const { nftlb, adopt } = this.#d;
-    this.#adopted = adoptions(farms, nftlb.known(), adopt);
     const held = (f: string, a: string) => this.#foreign.has(f, a);
-    const claiming = intoAdopted(farms, this.#adopted);
-    if (claimsNewAddress(claiming, nftlb.known(), held)) {
-      // Only objects naming a claimed address or its IP matter: the rest of the answer is not parsed.
-      const addresses = await nftlb.listAddresses(mentionsOf(claiming, nftlb.known()));
-      if (!addresses.ok) return { error: addresses.error };
-      if (unseenHolder(claiming, nftlb.known(), addresses.value)) {
-        const listed = await nftlb.listFarms();
-        if (!listed.ok) return { error: listed.error };
-        this.#adopted = adoptions(farms, nftlb.known(), adopt);
-      }
-    }
-    return { farms: intoAdopted(farms, this.#adopted).map(markOwned) };
+    const claiming = intoAdopted(farms, adoptions(farms, this.#d.upstreamFarms(), adopt));
+    if (!claimsNewAddress(claiming, nftlb.known(), held)) return { relisted: false };
+    // Only objects naming a claimed address or its IP matter: the rest of the answer is not parsed.
+    const addresses = await nftlb.listAddresses(mentionsOf(claiming, nftlb.known()));
+    if (!addresses.ok) return { error: addresses.error };
+    if (!unseenHolder(claiming, nftlb.known(), addresses.value)) return { relisted: false };
+    const listed = await nftlb.listFarms();
+    return listed.ok ? { relisted: true } : { error: listed.error };
   }
 
-  /** The Service of a farm: by the desired farms' names, then by adoption, then `fallback`. */
+  /** The farms to write, from nftlb's farms as known now: each marked, an adopted one under the upstream farm's name. */
+  written(farms: readonly Farm[]): Farm[] {
+    this.#adopted = adoptions(farms, this.#d.upstreamFarms(), this.#d.adopt);
+    return intoAdopted(farms, this.#adopted).map(markOwned);
+  }
+
+  /**
+   * The Service of a farm: by the desired farms' names, then by adoption, then `fallback`. This
+   * pass's adoptions are kept from `planned` on (a pass may plan twice).
+   */
   ownerOfFarm(owner: Map<string, string>, fallback: (farm: string) => string): (farm: string) => string {
+    const fresh = new Map<string, string>();
     for (const [farm, upstream] of this.#adopted.into) {
       const key = owner.get(farm);
-      if (key !== undefined) this.#adoptedBy.set(upstream, key);
+      if (key !== undefined) fresh.set(upstream, key);
     }
-    return (name) => owner.get(name) ?? this.#adoptedBy.get(name) ?? fallback(name);
+    this.#freshOwners = fresh;
+    return (name) => owner.get(name) ?? fresh.get(name) ?? this.#adoptedBy.get(name) ?? fallback(name);
   }
 
-  /** plan's `owns` and its view of nftlb: planned farms plus every foreign one (never written). */
+  /** The upstream farms these Services adopted (this pass's included). */
+  adoptedBy(keys: ReadonlySet<string>): string[] {
+    const out = new Set<string>();
+    for (const k of keys) for (const u of this.#byService.get(k)) out.add(u);
+    for (const [u, k] of this.#freshOwners) if (keys.has(k)) out.add(u);
+    return [...out];
+  }
+
+  /**
+   * plan's `owns` and its view of nftlb: planned farms plus every foreign one (never written).
+   * `foreign`: nftlb's farms that are not kube-nftlb's (scope-index.ts keeps them), so that a
+   * batch does not walk every farm of the node to find them.
+   */
   view(
-    actual: readonly Farm[],
+    inScope: readonly Farm[],
     planned: (f: Farm) => boolean,
+    foreign: Iterable<Farm>,
   ): { owns: (farm: string) => boolean; have: Farm[] } {
     const owns = ownsIn(this.#d.nftlb.known());
-    return { owns, have: actual.filter((f) => planned(f) || !owns(f.name)) };
+    const have = inScope.filter((f) => planned(f) || !owns(f.name));
+    const seen = new Set(have.map((f) => f.name));
+    for (const f of foreign) if (!seen.has(f.name)) have.push(f);
+    return { owns, have };
   }
 
-  /** After plan: who waits for an address a foreign farm holds (logged once). */
+  /** After plan: this pass's adoptions kept; who waits for an address a foreign farm holds (logged once). */
   planned(
     blocked: Plan["blocked"],
     farms: readonly Farm[],
     ownerOfFarm: (f: string) => string,
     scope: ReadonlySet<string> | undefined,
   ): void {
+    for (const [upstream, key] of this.#freshOwners) {
+      const was = this.#adoptedBy.get(upstream);
+      if (was !== undefined) this.#byService.delete(was, upstream);
+      this.#adoptedBy.set(upstream, key);
+      this.#byService.add(key, upstream);
+    }
     this.#holds = foreignHolds(blocked, farms, ownerOfFarm);
     const fresh = this.#foreign.set(scope, this.#holds);
     this.#fresh = new Set(fresh.map((h) => h.heldBy));

@@ -10,6 +10,10 @@ export class NftlbReads {
   #sentinel = false;
   /** A request timed out: nftlb is most likely still working on it (see read). */
   #busy = false;
+  /** The read started while the caches fill (prefetch), for the first full pass. */
+  #prefetched: ReturnType<NftlbClient["listFarms"]> | undefined;
+  /** Bumped whenever nftlb may have changed under a read in flight (a restart, a failure). */
+  #epoch = 0;
 
   constructor(nftlb: Pick<NftlbClient, "ping" | "listFarms" | "plantSentinel">) {
     this.#nftlb = nftlb;
@@ -22,17 +26,20 @@ export class NftlbReads {
   /** What the client believes nftlb holds may be off: the next pass reads nftlb again. */
   stale(): void {
     this.#needList = true;
+    this.#drop();
   }
 
   /** nftlb lost its farms (restarted): the next pass reads it again and plants the sentinel anew. */
   restarted(): void {
     this.#needList = true;
     this.#sentinel = false;
+    this.#drop();
   }
 
   /** A pass nftlb did not take: read nftlb again, after a timeout once nftlb is free. */
   failed(failure: NftlbError): void {
     this.#needList = true;
+    this.#drop();
     if (failure.timedOut) this.#busy = true;
   }
 
@@ -52,11 +59,32 @@ export class NftlbReads {
     // again rather than trusting what the client wrote: whatever changed behind the syncer's back
     // (a backend, address or farm removed, a field edited by hand) is then planned and repaired.
     if (this.#needList || full) {
-      const listed = await this.#nftlb.listFarms();
+      const prefetched = this.#prefetched;
+      this.#prefetched = undefined;
+      const listed = await (prefetched ?? this.#nftlb.listFarms());
       if (!listed.ok) return listed.error;
       this.#needList = false;
     }
     return undefined;
+  }
+
+  /**
+   * At start, while the informers list the cluster (they talk to the API server, not nftlb):
+   * the sentinel planted, then nftlb's farms read, for the first full pass. Planted before the
+   * read, an nftlb restart at any moment after it loses the sentinel and the probe sees it.
+   */
+  prefetch(): void {
+    const epoch = this.#epoch;
+    this.#prefetched = (async () => {
+      const planted = (await this.#nftlb.plantSentinel()).ok;
+      if (epoch === this.#epoch) this.#sentinel ||= planted;
+      return this.#nftlb.listFarms();
+    })();
+  }
+
+  #drop(): void {
+    this.#prefetched = undefined;
+    this.#epoch++;
   }
 
   /** Just before a full reconcile's write, the sentinel if it is not planted yet. */

@@ -12,7 +12,7 @@
 import type { ConntrackCleaner } from "./conntrack-tool.ts";
 import type { NftlbClient, NftlbError } from "../nftlb/index.ts";
 import type { Farm } from "../nftlb/types.ts";
-import { operations, plan } from "./plan.ts";
+import { operations } from "./plan.ts";
 import type { ClusterView } from "./cluster.ts";
 import type { SyncerMetrics } from "./metrics.ts";
 import { rememberedShares, type FarmShare } from "./node-rules-desired.ts";
@@ -21,15 +21,25 @@ import { OutcomeSet, type Outcomes } from "./outcome.ts";
 import { ownerOf } from "./ownership.ts";
 import { PassOwnership } from "./reconcile-ownership.ts";
 import { ScopeIndex } from "./scope-index.ts";
+import { draftPass, type DraftParts } from "./reconcile-draft.ts";
 import { HeldKeys } from "./reconcile-held.ts";
 import { ServiceEvents, type EventSink } from "./reconcile-events.ts";
 import { applyPlan } from "./reconcile-apply.ts";
 import { ProgrammingLatency, reportPass } from "./reconcile-report.ts";
 import { DesiredMemo } from "./reconcile-memo.ts";
 import { NftlbReads } from "./reconcile-read.ts";
-import { PassNodeRules, type TableKeeper } from "./reconcile-node-rules.ts";
+import type { TableKeeper } from "./reconcile-node-rules.ts";
 import { cleanConntrack } from "./reconcile-conntrack.ts";
 import { Programmed } from "./reconcile-programmed.ts";
+
+/**
+ * Two turns of the event loop: a request handed to the transport has its connection made and its
+ * bytes written on the next one, so CPU work started after this overlaps nftlb's answer instead
+ * of delaying the request. (Latency only: nothing waits on this for correctness.)
+ */
+const requestSent = async () => {
+  for (let i = 0; i < 2; i++) await new Promise((turn) => setImmediate(turn));
+};
 
 /** The queue key that asks for a full reconcile (every Service recomputed). No Service key lacks a "/". */
 export const FULL = "*";
@@ -83,6 +93,7 @@ export class Reconciler {
   readonly #shares: (farm: Farm) => FarmShare;
   readonly #reads: NftlbReads;
   readonly #programmed: Programmed;
+  readonly #parts: DraftParts;
   /** For tests and benchmarks: nftlb writes (POST/DELETE) sent. */
   readonly stats = { syncs: 0, writes: 0, failures: 0 };
 
@@ -95,6 +106,7 @@ export class Reconciler {
     this.#ownership = new PassOwnership({
       nftlb: deps.nftlb,
       adopt: deps.adoptUpstreamFarms ?? false,
+      upstreamFarms: () => this.#scope.upstream(),
       log: deps.log,
       event: (key, reason, message, type) => this.#events.warn(key, reason, message, type),
       metrics: deps.metrics,
@@ -110,6 +122,14 @@ export class Reconciler {
         this.#events.capacity(r);
       },
     });
+    this.#parts = {
+      d: deps,
+      ownership: this.#ownership,
+      scope: this.#scope,
+      held: this.#held,
+      services: () => this.#memo.services,
+      share: this.#shares,
+    };
     const latency = new ProgrammingLatency(deps.now ?? Date.now);
     this.#latency = latency;
     this.#memo = new DesiredMemo({
@@ -128,6 +148,11 @@ export class Reconciler {
 
   get sentinelPlanted(): boolean {
     return this.#reads.sentinelPlanted;
+  }
+
+  /** At start, before the informers: nftlb read while they list the cluster (reconcile-read.ts). */
+  prefetchNftlb(): void {
+    this.#reads.prefetch();
   }
 
   /** nftlb lost its farms (restarted): the next pass reads it again; the caller queues FULL. */
@@ -197,29 +222,29 @@ export class Reconciler {
     const selected = this.#scope.select(
       full ? undefined : [...keys, ...this.#held.refusedLastPass, ...this.#conflicted],
     );
-    const written = await this.#ownership.desired(selected.farms);
-    if ("error" in written) return { failure: written.error, outcomes };
-    const resolved = { conflicts: selected.conflicts, farms: written.farms };
-    const ownerOfFarm = this.#ownership.ownerOfFarm(this.#scope.owners, ownerOf);
-    this.#scope.settled(selected.keys, resolved.farms, ownerOfFarm);
-    this.#events.conflicts(resolved.conflicts);
+    // The ownership check's request goes out first and the pass plans while nftlb answers it
+    // (~10 ms at 1,000 farms): nothing is written before it resolves, and when it finds a holder
+    // not seen yet, nftlb's farms were read again and the pass plans anew from them.
+    const checking = this.#ownership.check(selected.farms);
+    await requestSent();
+    let d = draftPass(this.#parts, selected, full);
+    const checked = await checking;
+    if ("error" in checked) return { failure: checked.error, outcomes };
+    if (checked.relisted) {
+      this.#scope.follow(nftlb.known());
+      d = draftPass(this.#parts, selected, full);
+    }
+    const { p, ownerOfFarm, table } = d;
+    this.#events.conflicts(selected.conflicts);
     this.#conflicted = new Set(
-      resolved.conflicts.flatMap((c) =>
+      selected.conflicts.flatMap((c) =>
         [c.winner.service, c.loser.service].map((r) => `${r.namespace}/${r.name}`),
       ),
     );
-    const actual = [...nftlb.known().values()];
-    const scope = full ? undefined : selected.keys;
-    const inScope = (f: Farm) => scope?.has(ownerOfFarm(f.name)) ?? true;
-    const held = this.#held.held(resolved.farms, actual.filter(inScope), ownerOfFarm, this.#scope.capacity());
-    const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && inScope(f);
-    const { owns, have } = this.#ownership.view(actual, planned);
-    const p = plan(resolved.farms.filter(planned), have, { owns, farmMarks: this.#scope.farmMarks() });
+    this.#held.commit(d.refused);
     this.#events.blocked(p.blocked, ownerOfFarm);
-    this.#ownership.planned(p.blocked, resolved.farms, ownerOfFarm, scope);
+    this.#ownership.planned(p.blocked, d.farms, ownerOfFarm, d.scope);
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });
-    // kube-nftlb's table before and after the write (reconcile-node-rules.ts).
-    const table = new PassNodeRules(this.#d, { services, owns, index: this.#scope, share: this.#shares });
     await table.before(full);
     await this.#reads.plantSentinel(full);
     const applied = await applyPlan(p, ownerOfFarm, {
@@ -236,8 +261,9 @@ export class Reconciler {
     outcomes.all(applied.unfinished, { kind: "again" });
     if (applied.failure !== undefined) return { failure: applied.failure, outcomes };
     this.#latency.observe(view, keys, this.#d.metrics);
-    const untabled = await table.after(operations(p).length > 0);
-    if (untabled !== undefined) this.#events.rulesFailed(services, untabled.error);
+    // Its nft run goes on after the pass (reconcile-node-rules.ts); a full pass ends with it.
+    const tail = table.after(operations(p).length > 0, (e) => this.#events.rulesFailed(services, e));
+    if (full) await tail;
     if (operations(p).length > 0) await cleanConntrack(p, this.#d);
     this.#ownership.report(ownerOfFarm);
     return { outcomes };

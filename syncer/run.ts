@@ -184,6 +184,8 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     // nftlb first: writes sent before it listens would be lost.
     await waitForNftlb(probeDeps);
     if (stopping) return;
+    // nftlb is read while the caches fill, not after (reconcile-read.ts).
+    reconciler.prefetchNftlb();
     for (const inf of sources.all()) inf.start();
     await Promise.all(sources.all().map((inf) => inf.whenSynced()));
     if (stopping) return;

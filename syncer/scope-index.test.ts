@@ -11,6 +11,7 @@ import { NODE, service, slice } from "./desired-fixtures.test-helpers.ts";
 import { farmMarksOf } from "./plan-marks.ts";
 import { ScopeIndex } from "./scope-index.ts";
 import { isMarked, markOwned, OWNER_FIELD } from "./ownership.ts";
+import { KnownFarms } from "../nftlb/known-farms.ts";
 
 const ownerByName = (farm: string) => farm.split(".").slice(0, 2).join("/");
 
@@ -87,37 +88,50 @@ test("a full selection plans every Service and every farm nftlb holds", () => {
   );
 });
 
-test("follow() keeps capacity, farm marks and marked farms equal to a count over every farm, through changes and deletions", () => {
-  const farms = [svc("a", "10.96.0.1", "1"), svc("b", "10.96.0.2", "2"), svc("c", "10.96.0.3", "3")].map(
-    (s, i) => (i === 2 ? s.farms[0]! : markOwned(s.farms[0]!)),
-  );
-  const known = new Map(farms.map((f) => [f.name, f]));
-  const ix = index([], known);
-  const same = () => {
-    const { farms: n, addresses, backends, memoryBytes } = measure(known.values());
-    assert.deepEqual(ix.capacity(), { farms: n, addresses, backends, memoryBytes });
-    assert.deepEqual(new Set(ix.farmMarks()), farmMarksOf(known.values()));
-    assert.equal(ix.marked, [...known.values()].filter(isMarked).length);
-  };
-  same();
-  // A changed farm is a new object (as the client stores it); one goes, one comes.
-  known.set("shop.a.http", {
-    ...farms[0]!,
-    mark: "0x1000",
-    backends: [...farms[0]!.backends, ...farms[1]!.backends],
+// Over a plain map (every farm compared) and over the client's KnownFarms (its journal followed).
+for (const journaled of [false, true]) {
+  test(`follow() keeps capacity, farm marks, marked and foreign farms equal to a count over every farm, through changes and deletions (${journaled ? "journal" : "walk"})`, () => {
+    const farms = [svc("a", "10.96.0.1", "1"), svc("b", "10.96.0.2", "2"), svc("c", "10.96.0.3", "3")].map(
+      (s, i) => (i === 2 ? s.farms[0]! : markOwned(s.farms[0]!)),
+    );
+    const known = journaled ? new KnownFarms() : new Map<string, Farm>();
+    for (const f of farms) known.set(f.name, f);
+    const ix = index([], known);
+    const same = () => {
+      const { farms: n, addresses, backends, memoryBytes } = measure(known.values());
+      assert.deepEqual(ix.capacity(), { farms: n, addresses, backends, memoryBytes });
+      assert.deepEqual(new Set(ix.farmMarks()), farmMarksOf(known.values()));
+      assert.equal(ix.marked, [...known.values()].filter(isMarked).length);
+      assert.deepEqual(
+        new Set([...ix.foreign()].map((f) => f.name)),
+        new Set([...known.values()].filter((f) => !isMarked(f)).map((f) => f.name)),
+      );
+    };
+    same();
+    // A changed farm is a new object (as the client stores it); one goes, one comes.
+    known.set("shop.a.http", {
+      ...farms[0]!,
+      mark: "0x1000",
+      backends: [...farms[0]!.backends, ...farms[1]!.backends],
+    });
+    known.delete("shop.b.http");
+    known.set("shop.d.http", { ...farms[1]!, name: "shop.d.http", mark: "0x2000" });
+    // One loses kube-nftlb's mark (edited by hand), one gains it (written by the syncer).
+    known.set("shop.a.http", { ...known.get("shop.a.http")!, [OWNER_FIELD]: "" });
+    known.set("shop.c.http", markOwned(farms[2]!));
+    ix.follow(known);
+    same();
+    known.delete("shop.a.http");
+    known.delete("shop.c.http");
+    ix.follow(known);
+    same();
+    // Read anew (listFarms: cleared, then every farm set again).
+    known.clear();
+    for (const f of farms) known.set(f.name, f);
+    ix.follow(known);
+    same();
   });
-  known.delete("shop.b.http");
-  known.set("shop.d.http", { ...farms[1]!, name: "shop.d.http", mark: "0x2000" });
-  // One loses kube-nftlb's mark (edited by hand), one gains it (written by the syncer).
-  known.set("shop.a.http", { ...known.get("shop.a.http")!, [OWNER_FIELD]: "" });
-  known.set("shop.c.http", markOwned(farms[2]!));
-  ix.follow(known);
-  same();
-  known.delete("shop.a.http");
-  known.delete("shop.c.http");
-  ix.follow(known);
-  same();
-});
+}
 
 test("a Service gone is no longer selected nor planned; the others' planned farms stay", () => {
   const ix = index([svc("a", "10.96.0.1", "1"), svc("b", "10.96.0.2", "2")]);

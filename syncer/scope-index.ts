@@ -16,6 +16,8 @@ import { resolveConflicts, type Conflict } from "./desired-conflicts.ts";
 import { parseMark } from "../nftlb/marks.ts";
 import { Multimap } from "./multimap.ts";
 import { isMarked } from "./ownership.ts";
+import { UPSTREAM_FARM } from "./upstream-farms.ts";
+import type { Journaled } from "../nftlb/known-farms.ts";
 
 // The identity of an address for "who holds it": protocol, IP and ports as spelled.
 const addressKey = (a: Farm["addresses"][number]) => `${a.protocol}|${a["ip-addr"]}|${a.ports}`;
@@ -46,7 +48,14 @@ export class ScopeIndex {
   /** Service by farm name alone → nftlb farms. */
   readonly #byName = new Multimap();
   readonly #farmMarks = new Map<number, number>();
+  /** nftlb's farms without kube-nftlb's mark: plan must see them all (it never writes them). */
+  readonly #foreign = new Set<string>();
+  /** nftlb's farms named like the original kube-nftlb's: the only ones adoption looks at. */
+  readonly #upstream = new Set<string>();
   #addresses = 0;
+  /** The journal's version last followed (none: walk every farm). */
+  #followed: number | undefined;
+  #followedMap: ReadonlyMap<string, Farm> | undefined;
   #backends = 0;
   #marked = 0;
 
@@ -77,8 +86,25 @@ export class ScopeIndex {
     }
   }
 
-  /** Catch up with the client's farms: only farms whose object changed are re-indexed. */
-  follow(known: ReadonlyMap<string, Farm>): void {
+  /**
+   * Catch up with the client's farms: only farms whose object changed are re-indexed, and when
+   * the map keeps a journal (the client's KnownFarms) only the names it says changed are looked at.
+   */
+  follow(known: ReadonlyMap<string, Farm> & Partial<Journaled>): void {
+    const same = known === this.#followedMap && this.#followed !== undefined;
+    const changed = same && known.changedSince ? known.changedSince(this.#followed!) : undefined;
+    this.#followedMap = known;
+    this.#followed = known.version;
+    if (changed !== undefined) {
+      for (const name of changed) {
+        const was = this.#seen.get(name);
+        const farm = known.get(name);
+        if (was === farm) continue;
+        if (was !== undefined) this.#unindex(was);
+        if (farm !== undefined) this.#index(farm);
+      }
+      return;
+    }
     for (const [name, farm] of known) {
       const was = this.#seen.get(name);
       if (was === farm) continue;
@@ -103,6 +129,16 @@ export class ScopeIndex {
   /** How many of nftlb's farms carry kube-nftlb's mark (ownership.ts). */
   get marked(): number {
     return this.#marked;
+  }
+
+  /** nftlb's farms that are not kube-nftlb's (ownership.ts), as last followed. */
+  *foreign(): Iterable<Farm> {
+    for (const n of this.#foreign) yield this.#seen.get(n)!;
+  }
+
+  /** nftlb's farms named like the original kube-nftlb's (upstream-farms.ts), as last followed. */
+  *upstream(): Iterable<Farm> {
+    for (const n of this.#upstream) yield this.#seen.get(n)!;
   }
 
   /** Farm marks nftlb's farms hold, node-wide. */
@@ -138,7 +174,7 @@ export class ScopeIndex {
     }
     const services = [...scope].flatMap((k) => this.#desired.get(k) ?? []);
     const { farms, conflicts } = resolveConflicts(services);
-    return { keys: scope, farms, conflicts, actual: full ? [...this.#seen.values()] : this.#actualOf(scope) };
+    return { keys: scope, farms, conflicts, actual: full ? [...this.#seen.values()] : this.actualOf(scope) };
   }
 
   /** The farms the selected Services will be written as (settled, marked), for plannedFarms(). */
@@ -152,7 +188,8 @@ export class ScopeIndex {
     return this.#owner;
   }
 
-  #actualOf(scope: ReadonlySet<string>): Farm[] {
+  /** nftlb's farms belonging to these Services (by their desired farms' names, else by name). */
+  actualOf(scope: ReadonlySet<string>): Farm[] {
     const names = new Set<string>();
     for (const key of scope) {
       for (const n of this.#byName.get(key)) names.add(n);
@@ -173,6 +210,8 @@ export class ScopeIndex {
     this.#addresses += f.addresses.length;
     this.#backends += f.backends.length;
     if (isMarked(f)) this.#marked++;
+    else this.#foreign.add(f.name);
+    if (UPSTREAM_FARM.test(f.name)) this.#upstream.add(f.name);
     const m = farmMark(f);
     if (m !== undefined) this.#farmMarks.set(m, (this.#farmMarks.get(m) ?? 0) + 1);
   }
@@ -184,6 +223,8 @@ export class ScopeIndex {
     this.#addresses -= f.addresses.length;
     this.#backends -= f.backends.length;
     if (isMarked(f)) this.#marked--;
+    else this.#foreign.delete(f.name);
+    this.#upstream.delete(f.name);
     const m = farmMark(f);
     if (m === undefined) return;
     const n = (this.#farmMarks.get(m) ?? 1) - 1;

@@ -34,15 +34,12 @@ export interface Adoptions {
  * (marked), an upstream farm each of whose addresses a desired farm of the same protocol and
  * family also has. A farm not marked yet is taken only when the desired farm has a backend up
  * (else its traffic would stop), and only while it holds no address the desired farm lacks.
+ * `known`: nftlb's farms, or only those named like an upstream farm (scope-index.ts keeps them).
  */
-export function adoptions(
-  desired: readonly Farm[],
-  known: ReadonlyMap<string, Farm>,
-  adopt: boolean,
-): Adoptions {
+export function adoptions(desired: readonly Farm[], known: Iterable<Farm>, adopt: boolean): Adoptions {
   const out: Adoptions = { into: new Map(), fresh: [], waiting: [] };
   const taken = new Set<string>();
-  for (const u of known.values()) {
+  for (const u of known) {
     if (!UPSTREAM_FARM.test(u.name) || u.addresses.length === 0) continue;
     const marked = isMarked(u);
     if (!marked && !adopt) continue;

@@ -1,6 +1,6 @@
 // The express app over real sockets (supertest): every bad request and every verdict.
 import { after, test } from "node:test";
-import { request as httpRequest } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { deflateSync, gzipSync } from "node:zlib";
 import assert from "node:assert/strict";
@@ -237,6 +237,34 @@ test("the admission paths match as express routes do: any case, one trailing sla
   }
 });
 
+test("a review gets byte for byte the same answer whether its URL is a plain path or absolute-form", async () => {
+  const port = await listening;
+  const exchange = (target: string, body: string) =>
+    new Promise<string>((resolve, reject) => {
+      const sock = connect(port, "127.0.0.1", () =>
+        sock.write(
+          `POST ${target} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n` +
+            `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        ),
+      );
+      let text = "";
+      sock.on("data", (c: Buffer) => (text += c.toString()));
+      sock.on("close", () => resolve(text.replace(/^date: .*\r\n/im, "")));
+      sock.on("error", reject);
+    });
+  const bad = service({ annotations: { [key("scheduler")]: "round-robin" } });
+  for (const [path, object] of [
+    ["/validate?timeout=5s", bad],
+    ["/mutate", service()],
+    ["/validate", "not json"],
+  ] as const) {
+    const body = typeof object === "string" ? object : JSON.stringify(admissionReview(admission(object)));
+    const direct = await exchange(path, body);
+    assert.match(direct, /^HTTP\/1\.1 200 OK\r\n/);
+    assert.equal(await exchange(`http://127.0.0.1:${port}${path}`, body), direct, path);
+  }
+});
+
 test("garbage never crashes the app and always gets an AdmissionReview", async () => {
   const samples: (string | Buffer)[] = [
     randomBytes(1024),
@@ -341,7 +369,7 @@ test("each answer is logged with uid, namespace, name, operation and verdict, an
 
 /** The app on a real port, for bodies supertest would re-encode (Buffers are sent as JSON). */
 const listening = new Promise<number>((resolve) => {
-  const s = app.listen(0, "127.0.0.1", () => resolve((s.address() as AddressInfo).port));
+  const s = createServer(app).listen(0, "127.0.0.1", () => resolve((s.address() as AddressInfo).port));
   after(() => s.close());
 });
 

@@ -18,6 +18,7 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i;
 
 /** `undefined` when the content type is acceptable, else the reason (415). */
 export function contentTypeProblem(type: string | undefined): string | undefined {
+  if (type === "application/json") return undefined; // what the API server sends
   if (type === undefined || !MEDIA.test(type))
     return `content type must be application/json, got ${type ?? "none"}`;
   const charset = CHARSET.exec(type)?.[1];
@@ -74,19 +75,15 @@ export interface ReadLimits {
 export function readJson(req: IncomingMessage, limits: ReadLimits | number): Promise<Body> {
   const { bytes: limit, values: maxValues } = typeof limits === "number" ? { bytes: limits } : limits;
   const declared = Number(req.headers["content-length"] ?? NaN);
-  const tooLarge = {
-    ok: false,
-    status: 413,
-    message: `request body exceeds ${limit} bytes`,
-    close: true,
-  } as const;
+  const tooLarge = () =>
+    ({ ok: false, status: 413, message: `request body exceeds ${limit} bytes`, close: true }) as const;
   const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
   const decoder = encoding === "identity" ? undefined : decoders[encoding];
   if (encoding !== "identity" && decoder === undefined)
     return Promise.resolve({ ok: false, status: 415, message: `unsupported content encoding "${encoding}"` });
   if (decoder === undefined && declared > limit) {
     req.resume();
-    return Promise.resolve(tooLarge);
+    return Promise.resolve(tooLarge());
   }
   return new Promise((resolve) => {
     const decoding = decoder?.();
@@ -104,7 +101,7 @@ export function readJson(req: IncomingMessage, limits: ReadLimits | number): Pro
       size += chunk.length;
       const over =
         size > limit
-          ? tooLarge
+          ? tooLarge()
           : counter !== undefined && counter.add(chunk) > maxValues!
             ? ({
                 ok: false,

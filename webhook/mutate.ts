@@ -4,6 +4,8 @@ import {
   balanced,
   BUILTIN_DEFAULTS,
   DEFAULT_SCOPE,
+  DEFAULTED_KEYS,
+  fullKey,
   missingDefaults,
   type ClusterDefaults,
   type ProxyScope,
@@ -32,6 +34,11 @@ export function mutate(request: AdmissionRequest, opts: MutateOptions = {}): Adm
   return patched(request.uid, annotationPatch(subject.raw, missing));
 }
 
+/** The paths of the keys mutate writes, escaped once rather than per review. */
+const DEFAULTED_PATHS = new Map(
+  DEFAULTED_KEYS.map((k) => [fullKey(k), `/metadata/annotations/${escapePointer(fullKey(k))}`]),
+);
+
 export function annotationPatch(
   raw: Record<string, unknown>,
   add: readonly [string, string][],
@@ -45,7 +52,7 @@ export function annotationPatch(
   }
   return add.map(([key, value]) => ({
     op: "add",
-    path: `/metadata/annotations/${escapePointer(key)}`,
+    path: DEFAULTED_PATHS.get(key) ?? `/metadata/annotations/${escapePointer(key)}`,
     value,
   }));
 }

@@ -56,8 +56,10 @@ function annotationsOverLimit(raw: Record<string, unknown>): string | undefined 
   if (annotations === null || typeof annotations !== "object") return undefined;
   // UTF-8 takes at most 3 bytes per UTF-16 unit: most reviews are settled by the cheap count.
   let units = 0;
-  for (const [k, v] of Object.entries(annotations))
+  for (const k in annotations) {
+    const v = (annotations as Record<string, unknown>)[k];
     units += k.length + (typeof v === "string" ? v.length : 0);
+  }
   if (units * 3 <= ANNOTATIONS_MAX_BYTES) return undefined;
   let bytes = 0;
   for (const [k, v] of Object.entries(annotations))

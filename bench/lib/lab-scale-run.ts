@@ -22,7 +22,7 @@ import { allSynced, parseApiLine, traceReader, type ApiRequest, type Marks } fro
 import { countChains } from "./nft-chains.ts";
 import { phaseProfiler } from "./cpu-profile.ts";
 import { cpuBetween, descendantsCpu } from "./process-cpu.ts";
-import { between, sample, type CpuSample } from "./nftlb-cpu.ts";
+import { between, nftlbPid, sample, type CpuSample } from "./nftlb-cpu.ts";
 
 const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
@@ -55,6 +55,8 @@ export interface ColdStart extends Marks {
   cpu: { name: string; ms: number }[];
   /** the bench process's main thread (the stand-in's event loop): ms on a CPU, ms waiting for one */
   standIn: CpuSample;
+  /** nftlb from kubectl's start to every farm synced: ms on a CPU, ms waiting for one */
+  nftlb: CpuSample | undefined;
   profile: string[];
   /** the farms the syncer would POST to an empty nftlb for what the stand-in stored */
   farms: FarmPatch[];
@@ -152,6 +154,8 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
     const cpuBefore = descendantsCpu();
     const selfBefore = process.cpuUsage();
     const threadBefore = sample(String(process.pid));
+    const nftlb = await nftlbPid(c.info.nftlb.netns);
+    const nftlbBefore = nftlb === undefined ? undefined : sample(nftlb);
     const start = performance.now();
     const applied = await kubectl(
       kc,
@@ -184,6 +188,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
         intervalMs: 50,
       },
     );
+    const nftlbCpu = nftlb === undefined ? undefined : between(nftlbBefore, sample(nftlb));
     // The kernel: every farm's nat chain in nftlb's namespace, looked at from when the syncer was
     // done; the end is the start of the first look that found them all.
     let end = synced;
@@ -216,6 +221,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
       loadBefore,
       api,
       trace: readTrace(),
+      nftlb: nftlbCpu,
       hook: {
         calls: hookAfter.calls - hookBefore.calls,
         ms: (hookAfter.seconds - hookBefore.seconds) * 1000,

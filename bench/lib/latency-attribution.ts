@@ -47,12 +47,21 @@ export function attribute(events: readonly TraceEvent[], key: string, t0: number
   return { ...b, rest: b.total - b.watch - b.queue - b.plan - b.prePost - b.post - b.readBack };
 }
 
-/** How long nftlb took to answer the first POST sent after `from` (NaN when there was none). */
-export function postSpan(events: readonly TraceEvent[], from: number): number {
+/** The first POST sent after `from` and its answer (undefined when there was none). */
+export function firstPost(
+  events: readonly TraceEvent[],
+  from: number,
+): { sent: TraceEvent; answered: TraceEvent } | undefined {
   const sent = events.find((e) => e.at >= from && e.stage === "request" && e.method === "POST");
   const answered =
     sent && events.find((e) => e.at >= sent.at && e.stage === "answered" && e.method === "POST");
-  return sent && answered ? answered.at - sent.at : NaN;
+  return sent && answered ? { sent, answered } : undefined;
+}
+
+/** How long nftlb took to answer the first POST sent after `from` (NaN when there was none). */
+export function postSpan(events: readonly TraceEvent[], from: number): number {
+  const p = firstPost(events, from);
+  return p ? p.answered.at - p.sent.at : NaN;
 }
 
 /** p10 / p50 / p90 (nearest rank) of samples, and the three as text: `12.1 / 15.3 / 20.4`. */

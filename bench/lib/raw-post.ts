@@ -2,12 +2,19 @@
 // (exact Key/Content-Length headers, one connection), with nothing read back.
 import http from "node:http";
 
-export const rawPost = (url: string, key: string, body: string): Promise<number> =>
+/** One bare request to nftlb; resolves with the status once the whole answer is read. */
+export const rawRequest = (
+  url: string,
+  key: string,
+  method: string,
+  path: string,
+  body = "",
+): Promise<number> =>
   new Promise((resolve, reject) => {
-    const req = http.request(`${url}/farms`, {
-      method: "POST",
+    const req = http.request(`${url}${path}`, {
+      method,
       agent: false,
-      headers: { Key: key, "Content-Length": String(Buffer.byteLength(body)) },
+      headers: { Key: key, ...(body === "" ? {} : { "Content-Length": String(Buffer.byteLength(body)) }) },
     });
     req.on("response", (res) => {
       res.resume();
@@ -16,3 +23,6 @@ export const rawPost = (url: string, key: string, body: string): Promise<number>
     req.on("error", reject);
     req.end(body);
   });
+
+export const rawPost = (url: string, key: string, body: string): Promise<number> =>
+  rawRequest(url, key, "POST", "/farms", body);

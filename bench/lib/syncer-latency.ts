@@ -19,7 +19,18 @@ import type { SyncerConfig } from "../../syncer/config.ts";
 import { tracedSend, type TraceEvent } from "../../syncer/trace.ts";
 import { rawPost } from "./raw-post.ts";
 import { cip, service, slice } from "./cluster-objects.ts";
-import { attribute, postSpan, printBreakdown, spread, type Breakdown } from "./latency-attribution.ts";
+import {
+  attribute,
+  firstPost,
+  postSpan,
+  printBreakdown,
+  spread,
+  type Breakdown,
+} from "./latency-attribution.ts";
+import { nftTable } from "../../syncer/node-rules-nft.ts";
+import { EMPTY_RULES, type NodeRules } from "../../syncer/node-rules.ts";
+import { between, nftlbPid, sample, type CpuSample } from "./nftlb-cpu.ts";
+import { tableReplay } from "./table-replay.ts";
 
 const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
@@ -64,18 +75,29 @@ export async function benchLatency(
   console.log(
     "endpoints | syncer                 | client POST+GET        | ratio | bare POST              | ratio | (new farm)",
   );
+  // nftlb's CPU at each POST sent and answered: its work for the write, apart from run-queue waits.
+  const pid = await nftlbPid(net.nftlb.ns);
+  const cpuAt = new Map<TraceEvent, CpuSample | undefined>();
+  const traced = (into: TraceEvent[]) => (e: TraceEvent) => {
+    if (e.method === "POST" && pid) cpuAt.set(e, sample(pid));
+    into.push(e);
+  };
   const clientEvents: TraceEvent[] = [];
   const transport = { url: net.nftlb.url, key: net.nftlb.key, timeoutMs: 600_000 };
   const raw = createNftlbClient({
     ...transport,
-    send: tracedSend(createTransport(transport), (e) => clientEvents.push(e)),
+    send: tracedSend(createTransport(transport), traced(clientEvents)),
   });
   let watch: ReturnType<typeof watchWrites> | undefined;
   const events: TraceEvent[] = [];
+  const table = config.nodeRules
+    ? tableReplay(nftTable({ command: config.nftCommand ?? ["nft"] }))
+    : undefined;
   const syncer = await startSyncer(config, {
     ...deps,
     wrapNftlb: (c) => (watch = watchWrites(c)).wrapped,
-    trace: (e) => events.push(e),
+    trace: traced(events),
+    ...(table ? { nodeRulesTable: table.table } : {}),
   });
   await syncer.started;
   const must = async (r: Promise<{ ok: boolean }>) => {
@@ -90,26 +112,42 @@ export async function benchLatency(
   };
   const stages: Record<number, Breakdown[]> = {};
   const posts: Record<number, { syncer: number[]; client: number[] }> = {};
+  const cpus: Record<number, { syncer: CpuSample[]; client: CpuSample[] }> = {};
+  /** nftlb's ms on a CPU, and waiting for one, while it answered the first POST after `t0`. */
+  const postCpu = (from: readonly TraceEvent[], t0: number): CpuSample => {
+    const p = firstPost(from, t0);
+    return between(p && cpuAt.get(p.sent), p && cpuAt.get(p.answered)) ?? { onCpu: NaN, waiting: NaN };
+  };
+  // The syncer's table while the Service is gone, and while its farm is written (--node-rules).
+  let idle: NodeRules = EMPTY_RULES;
+  let held: NodeRules = EMPTY_RULES;
   for (const n of [1, 10, 100, 1000]) {
     const s: number[] = [];
     const c: number[] = [];
     const bare: number[] = [];
     const created: number[] = [];
     const post = (posts[n] = { syncer: [] as number[], client: [] as number[] });
+    const cpu = (cpus[n] = { syncer: [] as CpuSample[], client: [] as CpuSample[] });
     let before: FarmPatch[] = [];
     let change: FarmPatch[] = [];
     const bySyncer = async (run: number, keep: boolean) => {
+      if (table) idle = table.current();
       const ready = watch!.next(0);
       api.store.put(SVC, service("a", cip(1)));
       api.store.put(SLICE, slice("a", 0));
       before = await ready;
-      // Its pass over (node rules after the write included): the change then meets an idle
-      // syncer, as the client's write meets an idle client.
+      // Its pass over, and the nft run for kube-nftlb's table after that write (it goes on after
+      // the pass): the change then meets an idle syncer, as the client's write meets an idle
+      // client. A change that does arrive during that run no longer waits for it (unless its
+      // write needs it: syncer/node-rules-keeper.ts), but nftlb's answer then does (README).
       const wrote = performance.now();
       while (!events.some((e) => e.stage === "synced" && e.at >= wrote))
         await new Promise((res) => setTimeout(res, 1));
+      await table?.settled();
+      if (table) held = table.current();
       const done = watch!.next(n);
       events.length = 0;
+      cpuAt.clear();
       const t0 = performance.now();
       api.store.put(SLICE, slice("a", n, run * 1000));
       change = await done;
@@ -119,24 +157,33 @@ export async function benchLatency(
         const b = attribute(events, "bench/a", t0, t9);
         (stages[n] ??= []).push(b);
         post.syncer.push(b.post);
+        cpu.syncer.push(postCpu(events, t0));
       }
       api.store.remove(SVC, "bench", "a");
       api.store.remove(SLICE, "bench", "a-1");
       await gone();
     };
+    // The floors go through the syncer's table states: its table while the farm is created and
+    // changed, then the one it goes back to (table-replay.ts).
     const byClient = async () => {
+      await table?.replay(held);
       await must(raw.upsertFarms(before));
       clientEvents.length = 0;
+      cpuAt.clear();
       const t0 = performance.now();
       const w = await raw.upsertFarms(change);
       if (!w.ok) throw new Error(w.error.message);
       c.push(performance.now() - t0);
       post.client.push(postSpan(clientEvents, t0));
+      cpu.client.push(postCpu(clientEvents, t0));
+      await table?.replay(idle);
       await must(raw.deleteFarm(FARM));
     };
     const byBarePost = async () => {
+      await table?.replay(held);
       await must(raw.upsertFarms(before));
       bare.push(await timedPost(net, change));
+      await table?.replay(idle);
       await must(raw.deleteFarm(FARM));
       created.push(await timedPost(net, merge(before, change)));
       await must(raw.deleteFarm(FARM));
@@ -155,12 +202,21 @@ export async function benchLatency(
   }
   await syncer.stop();
   console.log(
-    "\n    nftlb's answer to the POST (ms, p10 / p50 / p90): the syncer's write vs the client's same write",
+    "\n    nftlb's answer to the POST (ms, p10 / p50 / p90): the syncer's write vs the client's same write;\n" +
+      "    then of it (p50s, syncer / client), from /proc/PID/schedstat: nftlb on a CPU, waiting for one,\n" +
+      "    and neither (asleep: in nftlb's nft commands, the kernel's nf_tables waits, e.g. for RCU)",
   );
   for (const [n, p] of Object.entries(posts)) {
     const [a, b] = [spread(p.syncer), spread(p.client)];
+    const c = cpus[Number(n)]!;
+    const part = (k: "syncer" | "client", f: (x: CpuSample, answer: number) => number) =>
+      spread(c[k].map((x, i) => f(x, p[k][i]!))).p50.toFixed(1);
+    const both = (f: (x: CpuSample, answer: number) => number) =>
+      `${part("syncer", f)} / ${part("client", f)}`;
     console.log(
-      `${n.padStart(9)} | syncer ${a.text.padEnd(22)} | client ${b.text.padEnd(22)} | ${(a.p50 / b.p50).toFixed(2)}×`,
+      `${n.padStart(9)} | syncer ${a.text.padEnd(22)} | client ${b.text.padEnd(22)} | ${(a.p50 / b.p50).toFixed(2)}× | ` +
+        `on a CPU ${both((x) => x.onCpu)} | waiting ${both((x) => x.waiting)} | ` +
+        `asleep ${both((x, answer) => answer - x.onCpu - x.waiting)}`,
     );
   }
   printBreakdown(stages);
