@@ -10,8 +10,9 @@
 // The Kubernetes API is the lab stand-in (in this process). nftlb is replaced by an HTTP sink
 // (bench/lib/nftlb-sink.ts) that lists farms as nftlb does, byte for byte; the real nftlb would
 // need ~2.6 GiB for 10,000 farm addresses (bench/scale.ts). Where the RSS is (bench/lib/smaps.ts)
-// is read at each phase of the cold start: the first write coming in (the informers' LISTs are in
-// and planned), the last write answered, the last GET /farms answered (the read-back), and settled.
+// is read at each phase of the cold start: the first write of more than 64 KiB coming in (the
+// LISTs are in and planned), the last write answered, the last GET /farms answered (the
+// read-back), and settled.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -291,9 +292,13 @@ async function measure(n: number) {
     return { label, t: performance.now(), r };
   };
   // Reading smaps costs the kernel milliseconds: not at each of the thousands of one-farm reads.
-  onSink = (kind, phase) => {
+  // The first write: the first POST of more than a few farms (not the syncer's sentinel farm).
+  onSink = (kind, phase, bytes) => {
     const first =
-      phase === "in" && kind === "POST /farms" && !events.some((e) => e.label === "POST /farms in");
+      phase === "in" &&
+      kind === "POST /farms" &&
+      bytes > 64 * 1024 &&
+      !events.some((e) => e.label === "POST /farms in");
     const wanted = first || (phase === "out" && (kind === "POST /farms" || kind === "GET /farms"));
     if (wanted && child.exitCode === null) events.push(at(`${kind} ${phase}`));
   };

@@ -12,7 +12,7 @@ import { listedByNftlb } from "../../nftlb/farm-fixture.test-helpers.ts";
 
 type Json = Record<string, unknown> & { name: string };
 type SinkFarm = Json & { addresses?: Json[]; backends?: Json[] };
-/** A request reaching the sink ("in") and its answer sent ("out"), by kind (`GET /farms`, …). */
+/** A request read by the sink ("in", its body's bytes) and its answer sent ("out"), by kind (`GET /farms`, …). */
 export type SinkEvent = (kind: string, phase: "in" | "out", bytes: number) => void;
 
 /** The sink: farms by name, merged like nftlb merges a POST (given keys set, others kept). */
@@ -94,11 +94,11 @@ export function startSink(key: string, onEvent: SinkEvent = () => {}) {
   const server = http.createServer((req, res) => {
     const url = req.url ?? "";
     const kind = `${req.method} ${url.split("/").length > 2 ? "/farms/NAME…" : url}`;
-    onEvent(kind, "in", 0);
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
       const body = Buffer.concat(chunks);
+      onEvent(kind, "in", body.length);
       const [status, answer, pretty] =
         req.headers.key !== key
           ? [401, { response: "error", message: "authentication failed" }, false]
