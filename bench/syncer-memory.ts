@@ -2,17 +2,17 @@
 // its RSS read from /proc once it is ready and settled, for 0 (baseline), 1,000 and 10,000
 // Services × 10 endpoints. Settled: every farm is in the sink (kube-nftlb assigns the backend
 // marks, so nftlb has no node-wide backend limit any more). Prints, never asserts. No root, no namespace:
-// `node bench/syncer-memory.ts [--sources] [--heap-snapshot DIR] [--endpoints E] [N ...]` or
+// `node bench/syncer-memory.ts [--sources] [--glibc-defaults] [--heap-snapshot DIR] [--endpoints E] [N ...]` or
 // `npm run bench -- syncer-memory`. By default it runs the BUILT JavaScript as the image does
 // (tsconfig.build.json compiled into node_modules/.cache, NODE_ENV=production, Node 24);
 // `--sources` runs the TypeScript sources instead. `--heap-snapshot DIR` writes a V8 heap
 // snapshot of each settled syncer (SIGUSR2) for attribution.
-// The Kubernetes API is the lab stand-in (in this process). nftlb is replaced by a small HTTP SINK
-// below — not nftlb: it only stores what is POSTed and hands it back, enough for the syncer's
-// client (Key check, GET /farms, GET /farms/NAME with nftlb's 500 "invalid request" for an unknown
-// farm, GET /addresses listing the shared address objects, POST /farms merging farms, addresses
-// and backends by name, the DELETE routes). The real nftlb would need ~2.6 GiB for 10,000 farm
-// addresses (bench/scale.ts).
+// The Kubernetes API is the lab stand-in (in this process). nftlb is replaced by an HTTP sink
+// (bench/lib/nftlb-sink.ts) that lists farms as nftlb does, byte for byte; the real nftlb would
+// need ~2.6 GiB for 10,000 farm addresses (bench/scale.ts). Where the RSS is (bench/lib/smaps.ts)
+// is read at each phase of the cold start: the first write of more than 64 KiB coming in (the
+// LISTs are in and planned), the last write answered, the last GET /farms answered (the
+// read-back), and settled.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import http from "node:http";
@@ -25,9 +25,8 @@ import { startApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cip, service, slice } from "./lib/cluster-objects.ts";
 import { until } from "../test/until.ts";
-
-type Json = Record<string, unknown> & { name: string };
-type SinkFarm = Json & { addresses?: Json[]; backends?: Json[] };
+import { startSink, type SinkEvent } from "./lib/nftlb-sink.ts";
+import { resident, type Resident } from "./lib/smaps.ts";
 
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), "..");
 const SVC = findResource("", "v1", "services")!;
@@ -41,6 +40,9 @@ const flag = (name: string) => {
   return i >= 0 ? (args.splice(i, 1), true) : false;
 };
 const SOURCES = flag("--sources");
+// `--glibc-defaults`: without the DaemonSet's malloc settings (to compare with them). Not by an
+// empty variable: glibc would read MALLOC_MMAP_THRESHOLD_= as 0 in the bench's own process.
+const GLIBC_DEFAULTS = flag("--glibc-defaults");
 const snapAt = args.indexOf("--heap-snapshot");
 const SNAPSHOTS = snapAt >= 0 ? args.splice(snapAt, 2)[1] : undefined;
 if (snapAt >= 0 && !SNAPSHOTS) {
@@ -66,105 +68,6 @@ if (!count(ENDPOINTS, 1000) || !SIZES.every((n) => count(n, 60_000))) {
 }
 const KEY = `bench-${process.pid}-${Math.random().toString(36).slice(2)}`;
 const TIMEOUT_MS = 600_000;
-
-/** The sink: farms by name, merged like nftlb merges a POST (given keys set, others kept). */
-function startSink(key: string) {
-  const farms = new Map<string, SinkFarm>();
-  // What the syncer asked: requests by kind, and the largest body each way (attribution).
-  const stats = { requests: new Map<string, number>(), largestIn: 0, largestOut: 0 };
-  const merge = (into: Json[] = [], given: unknown, defaults: Record<string, string>): Json[] => {
-    for (const g of Array.isArray(given) ? (given as Json[]) : []) {
-      const old = into.find((x) => x.name === g.name);
-      if (old) Object.assign(old, g);
-      else into.push({ ...defaults, ...g });
-    }
-    return into;
-  };
-  const post = (body: string): boolean => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return false;
-    }
-    const list = (parsed as { farms?: unknown }).farms;
-    if (!Array.isArray(list) || !list.every((f) => typeof (f as Json)?.name === "string")) return false;
-    for (const f of list as SinkFarm[]) {
-      const { addresses, backends, ...fields } = f;
-      const old = farms.get(f.name) ?? { name: f.name, state: "up" };
-      Object.assign(old, fields);
-      old.addresses = merge(old.addresses, addresses, { protocol: "tcp" });
-      old.backends = merge(old.backends, backends, { state: "up", weight: "1", priority: "1" });
-      farms.set(f.name, old);
-    }
-    return true;
-  };
-  // GET /addresses: nftlb's address objects are shared by name; `used` counts the farms using one.
-  const addressObjects = () => {
-    const byName = new Map<string, Json & { used: string }>();
-    for (const f of farms.values())
-      for (const a of f.addresses ?? []) {
-        const seen = byName.get(a.name);
-        byName.set(a.name, { ...a, used: String(Number(seen?.used ?? "0") + 1) });
-      }
-    return [...byName.values()];
-  };
-  const route = (method: string, url: string, body: string): [number, unknown] => {
-    const ok: [number, unknown] = [200, { response: "success" }];
-    const invalid: [number, unknown] = [500, { response: "error", message: "invalid request" }];
-    const [, top, name, sub, item, extra] = url.split("/");
-    if ((top !== "farms" && top !== "addresses") || extra !== undefined) return invalid;
-    if (top === "addresses" && (method !== "GET" || name)) return invalid;
-    const farm = name ? farms.get(name) : undefined;
-    if (top === "addresses") return [200, { addresses: addressObjects() }];
-    if (method === "GET" && !name) return [200, { farms: [...farms.values()] }];
-    if (method === "POST" && !name)
-      return post(body) ? ok : [400, { response: "error", message: "error parsing buffer" }];
-    if (!farm) return invalid;
-    if (method === "GET" && !sub) return [200, { farms: [farm] }];
-    if (method !== "DELETE") return invalid;
-    if (!sub) farms.delete(farm.name);
-    else if ((sub === "backends" || sub === "addresses") && item) {
-      farm[sub] = (farm[sub] ?? []).filter((x) => x.name !== item);
-    } else return invalid;
-    return ok;
-  };
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      const [status, answer] =
-        req.headers.key !== key
-          ? [401, { response: "error", message: "authentication failed" }]
-          : route(req.method ?? "", req.url ?? "", body.toString("utf8"));
-      const text = JSON.stringify(answer);
-      const url = req.url ?? "";
-      const kind = `${req.method} ${url.split("/").length > 2 ? "/farms/NAME…" : url}`;
-      stats.requests.set(kind, (stats.requests.get(kind) ?? 0) + 1);
-      stats.largestIn = Math.max(stats.largestIn, body.length);
-      stats.largestOut = Math.max(stats.largestOut, text.length);
-      res.writeHead(status, { "Content-Type": "application/json", Connection: "close" });
-      res.end(text);
-    });
-  });
-  return new Promise<{
-    url: string;
-    farms: Map<string, SinkFarm>;
-    stats: typeof stats;
-    close: () => Promise<void>;
-  }>((resolve) =>
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      resolve({
-        url: `http://127.0.0.1:${port}`,
-        farms,
-        stats,
-        close: () => new Promise<void>((r) => server.close(() => r())),
-      });
-    }),
-  );
-}
 
 /** A port free right now, for the syncer's --probe-port (its log does not say which port 0 got). */
 const freePort = () =>
@@ -220,14 +123,17 @@ function memory(pid: number) {
   return { rss: kb("VmRSS"), peak: kb("VmHWM") };
 }
 
+/** glibc malloc's settings by environment: its tunables and the MALLOC_*_ variables. */
+const mallocSetting = (name: string) => name === "GLIBC_TUNABLES" || name.startsWith("MALLOC_");
+
 /**
- * The memory settings of the syncer container in deploy/node/daemonset.yaml (NODE_OPTIONS,
- * MALLOC_ARENA_MAX): the syncer runs as deployed. In the pod, `--max-old-space-size-percentage`
+ * The memory settings of the syncer container in deploy/node/daemonset.yaml (NODE_OPTIONS and
+ * glibc malloc's): the syncer runs as deployed. In the pod, `--max-old-space-size-percentage`
  * is a share of the container's memory limit (Node reads its cgroup); here, with no limit, it
  * would be a share of the machine's memory, so it is turned into the `--max-old-space-size` the
  * pod gets.
  */
-function deployedMemoryEnv(): { NODE_OPTIONS: string; MALLOC_ARENA_MAX?: string } {
+function deployedMemoryEnv(): { NODE_OPTIONS: string; malloc: Record<string, string> } {
   const ds = parse(readFileSync(path.join(root, "deploy/node/daemonset.yaml"), "utf8")) as {
     spec: {
       template: {
@@ -249,22 +155,25 @@ function deployedMemoryEnv(): { NODE_OPTIONS: string; MALLOC_ARENA_MAX?: string 
     (all, pct: string) =>
       limit === undefined ? all : `--max-old-space-size=${Math.floor((Number(limit) * Number(pct)) / 100)}`,
   );
-  const arenas = value("MALLOC_ARENA_MAX");
-  return arenas === undefined ? { NODE_OPTIONS } : { NODE_OPTIONS, MALLOC_ARENA_MAX: arenas };
+  const malloc = Object.fromEntries(
+    (syncer?.env ?? [])
+      .filter((e) => mallocSetting(e.name) && e.value !== undefined)
+      .map((e) => [e.name, e.value!]),
+  );
+  return { NODE_OPTIONS, malloc };
 }
 
 /** The command the syncer runs as: the compiled output (as in the image) or the sources. */
 function entry(): { argv: string[]; env: NodeJS.ProcessEnv } {
-  // An explicit NODE_OPTIONS or MALLOC_ARENA_MAX (e.g. to compare settings) wins over the
-  // DaemonSet's; MALLOC_ARENA_MAX= (empty) runs with glibc's default.
+  // An explicit NODE_OPTIONS or malloc setting (e.g. MALLOC_ARENA_MAX, to compare settings) wins
+  // over the DaemonSet's; one given empty (MALLOC_ARENA_MAX=) runs with glibc's default.
   const deployed = deployedMemoryEnv();
   const env: NodeJS.ProcessEnv = {
+    ...(GLIBC_DEFAULTS ? {} : deployed.malloc),
     ...process.env,
     NODE_OPTIONS: process.env.NODE_OPTIONS ?? deployed.NODE_OPTIONS,
   };
-  const arenas = process.env.MALLOC_ARENA_MAX ?? deployed.MALLOC_ARENA_MAX;
-  if (arenas) env.MALLOC_ARENA_MAX = arenas;
-  else delete env.MALLOC_ARENA_MAX;
+  for (const name of Object.keys(env)) if (mallocSetting(name) && !env[name]) delete env[name];
   if (SOURCES) return { argv: ["bin/kube-nftlb.js"], env };
   // Inside node_modules so that the compiled files resolve the dependencies from the checkout,
   // and neither git, the linters nor bin/kube-nftlb.js (which prefers dist/) see them.
@@ -283,6 +192,11 @@ function entry(): { argv: string[]; env: NodeJS.ProcessEnv } {
   return { argv: [bin], env: { ...env, NODE_ENV: "production" } };
 }
 const run = entry();
+const mallocShown = () =>
+  Object.entries(run.env)
+    .filter(([name]) => mallocSetting(name))
+    .map(([name, v]) => `${name}=${v}`)
+    .join(" ") || "glibc defaults";
 
 /** SIGUSR2 → the child writes Heap.*.heapsnapshot into SNAPSHOTS; resolves once it is complete. */
 async function snapshot(child: ChildProcess) {
@@ -309,7 +223,44 @@ const api = await startApiServer({ historySize: 100_000 });
 api.store.put(NODE, { apiVersion: "v1", kind: "Node", metadata: { name: "node-1" }, status: {} });
 // The syncer's Warning Events (capacity refusals) need their namespace to exist.
 api.store.put(NAMESPACE, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
-const sink = await startSink(KEY);
+// The sink's requests, as they come and are answered, for the phases of the cold start.
+let onSink: SinkEvent = () => {};
+const sink = await startSink(KEY, (kind, phase, bytes) => onSink(kind, phase, bytes));
+
+type Sample = {
+  label: string;
+  t: number;
+  r: Resident;
+  v8?: { total: number; used: number; external: number };
+};
+/** The syncer's V8 heap from its /metrics (MiB), -1 where a figure is missing. */
+const v8Of = (text: string) => {
+  const mib = (name: string) => sample(text, `kube_nftlb_syncer_nodejs_${name}`) / 2 ** 20;
+  return {
+    used: mib("heap_size_used_bytes"),
+    total: mib("heap_size_total_bytes"),
+    external: mib("external_memory_bytes"),
+  };
+};
+/** The phases of one cold start from its samples: the V8 figures are the /metrics read nearest in time. */
+function phases(events: Sample[], reads: Sample[], settled: Sample): Sample[] {
+  const lastOut = (kind: string) => events.findLast((e) => e.label === `${kind} out`);
+  const post = lastOut("POST /farms");
+  const get = lastOut("GET /farms");
+  const picked = [
+    ...events.filter((e) => e.label === "POST /farms in").map((e) => ({ ...e, label: "first write sent" })),
+    ...(post ? [{ ...post, label: "last write answered" }] : []),
+    ...(get && (!post || get.t > post.t) ? [{ ...get, label: "read-back sent" }] : []),
+    settled,
+  ];
+  return picked.map((p) => {
+    const near = reads.reduce<Sample | undefined>(
+      (best, m) => (Math.abs(m.t - p.t) < Math.abs((best?.t ?? Infinity) - p.t) ? m : best),
+      undefined,
+    );
+    return p.v8 || !near || Math.abs(near.t - p.t) > 1500 ? p : { ...p, v8: near.v8 };
+  });
+}
 
 async function measure(n: number) {
   for (let i = 0; i < n; i++) {
@@ -332,6 +283,34 @@ async function measure(n: number) {
     ],
     { cwd: root, env: run.env, stdio: ["ignore", "pipe", "inherit"] },
   );
+  const events: Sample[] = [];
+  const reads: Sample[] = [];
+  const peak: Resident = { rss: 0, brk: 0, arenas: 0, anon: 0, files: 0, other: 0 };
+  const at = (label: string): Sample => {
+    const r = resident(child.pid!);
+    for (const k of Object.keys(peak) as (keyof Resident)[]) peak[k] = Math.max(peak[k], r[k]);
+    return { label, t: performance.now(), r };
+  };
+  // Reading smaps costs the kernel milliseconds: not at each of the thousands of one-farm reads.
+  // The first write: the first POST of more than a few farms (not the syncer's sentinel farm).
+  onSink = (kind, phase, bytes) => {
+    const first =
+      phase === "in" &&
+      kind === "POST /farms" &&
+      bytes > 64 * 1024 &&
+      !events.some((e) => e.label === "POST /farms in");
+    const wanted = first || (phase === "out" && (kind === "POST /farms" || kind === "GET /farms"));
+    if (wanted && child.exitCode === null) events.push(at(`${kind} ${phase}`));
+  };
+  // V8's figures once a second while it starts (the syncer answers /metrics between its work).
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      const text = await metricsText(port);
+      if (text && child.exitCode === null) reads.push({ ...at("metrics"), v8: v8Of(text) });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  })();
   let tail = "";
   child.stdout.on("data", (c: Buffer) => (tail = (tail + c.toString()).slice(-4000)));
   try {
@@ -347,24 +326,23 @@ async function measure(n: number) {
       async () => Math.max(0, await refusals(port)) === n - programmed,
     );
     const seconds = (performance.now() - t0) / 1000;
+    polling = false;
+    await poll;
     const mem = memory(child.pid!);
-    const text = await metricsText(port);
-    const mib = (name: string) => sample(text, name) / 2 ** 20;
-    // V8's view, from the syncer's own default metrics: what the JavaScript holds (heap used),
-    // what V8 keeps for it (heap total), and buffers outside the heap (external).
-    const v8 = {
-      used: mib("kube_nftlb_syncer_nodejs_heap_size_used_bytes"),
-      total: mib("kube_nftlb_syncer_nodejs_heap_size_total_bytes"),
-      external: mib("kube_nftlb_syncer_nodejs_external_memory_bytes"),
-    };
+    const settled: Sample = { ...at("settled"), v8: v8Of(await metricsText(port)) };
+    const v8 = settled.v8!;
+    const split = n === 0 || events.length === 0 ? [settled] : phases(events, reads, settled);
+    const rows = split.map((p) => ({ ...p, t: (p.t - t0) / 1000 }));
     if (IDLE_S > 0) await new Promise((r) => setTimeout(r, IDLE_S * 1000));
     const idle = memory(child.pid!).rss;
     if (SNAPSHOTS) await snapshot(child);
-    return { n, programmed, seconds, ...mem, v8, idle };
+    return { n, programmed, seconds, ...mem, v8, idle, rows, peaks: peak };
   } catch (err) {
     if (tail) console.error(`syncer output (last lines):\n${tail}`);
     throw err;
   } finally {
+    polling = false;
+    onSink = () => {};
     const exited = new Promise((r) => child.once("exit", r));
     if (child.exitCode === null) child.kill("SIGTERM");
     await exited;
@@ -386,7 +364,7 @@ async function measure(n: number) {
 
 try {
   console.log(
-    `syncer memory: \`kube-nftlb syncer\` as a child process (${SOURCES ? "TypeScript sources" : "built JavaScript, NODE_ENV=production"}, Node ${process.versions.node}, NODE_OPTIONS=${JSON.stringify(run.env.NODE_OPTIONS)}, MALLOC_ARENA_MAX=${run.env.MALLOC_ARENA_MAX ?? "(glibc default)"}), lab API stand-in, HTTP sink (not nftlb);\n` +
+    `syncer memory: \`kube-nftlb syncer\` as a child process (${SOURCES ? "TypeScript sources" : "built JavaScript, NODE_ENV=production"}, Node ${process.versions.node}, NODE_OPTIONS=${JSON.stringify(run.env.NODE_OPTIONS)}, malloc ${mallocShown()}), lab API stand-in, HTTP sink (not nftlb);\n` +
       "RSS read from /proc/PID/status once /readyz is 200, the written farms are in the sink and the rest refused",
   );
   console.log(
@@ -396,6 +374,7 @@ try {
     "Services | farms written |  RSS MiB | peak MiB | above idle (goal ≤ 150 MiB) | per Service | start → settled | heap used / total, external MiB",
   );
   let base: number | undefined;
+  const splits: [number, { label: string; t: number; r: Resident; v8?: Sample["v8"] }[], Resident][] = [];
   for (const n of [0, ...sizes.filter((s) => s > 0)]) {
     const m = await measure(n);
     base ??= m.rss;
@@ -408,6 +387,26 @@ try {
         `${m.v8.used.toFixed(0)} / ${m.v8.total.toFixed(0)}, ${m.v8.external.toFixed(0)}` +
         (IDLE_S > 0 ? ` | RSS after ${IDLE_S} s idle: ${m.idle.toFixed(0)} MiB` : ""),
     );
+    splits.push([n, m.rows, m.peaks]);
+  }
+  console.log(
+    "\nwhere the RSS is (MiB; smaps: malloc's brk heap, its other arenas, other anonymous memory — V8's heap " +
+      "among it —, files; V8's heap total, used and external from /metrics read within 1.5 s, — when none was):",
+  );
+  const f = (x: number) => x.toFixed(0).padStart(4);
+  for (const [n, rows, peak] of splits) {
+    for (const { label, t, r, v8 } of rows) {
+      const heap = v8 ? `${f(v8.total)} ${f(v8.used)} ${f(v8.external)}` : "   —    —    —";
+      const outside = v8 ? f(r.rss - v8.total) : "   —";
+      console.log(
+        `${n.toLocaleString("en").padStart(8)} | ${label.padEnd(19)} ${`${t.toFixed(1)} s`.padStart(7)} | RSS ${f(r.rss)} | ` +
+          `brk ${f(r.brk)} arenas ${f(r.arenas)} anon ${f(r.anon)} files ${f(r.files)} | heap total/used/external ${heap} | RSS − heap total ${outside}`,
+      );
+    }
+    if (n > 0)
+      console.log(
+        `${"".padStart(8)} | peak of each (sampled)      | RSS ${f(peak.rss)} | brk ${f(peak.brk)} arenas ${f(peak.arenas)} anon ${f(peak.anon)} files ${f(peak.files)}`,
+      );
   }
 } finally {
   await sink.close();

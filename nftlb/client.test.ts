@@ -6,7 +6,7 @@ import net from "node:net";
 import { answer, startRawServer, type Responder } from "./raw-server.test-helpers.ts";
 import { createNftlbClient, type NftlbLog } from "./client.ts";
 import type { Farm, NftlbResult } from "./types.ts";
-import { defaultFarm } from "./farm-fixture.test-helpers.ts";
+import { defaultFarm, listedByNftlb } from "./farm-fixture.test-helpers.ts";
 
 const KEY = "Sup3r-s3cret-KEY";
 const logged: string[] = [];
@@ -106,6 +106,46 @@ test("a huge answer is refused, not buffered without bound", async () => {
   );
   assert.equal(error.kind, "terminal");
   assert.match(error.message, /maxContentLength/);
+});
+
+test("nftlb's own listing of 10,000 farms × 10 backends (over 64 MiB) is read by the default client", async () => {
+  // Every field nftlb 1.0.7 lists, pretty-printed with its 8-space indent, as the real daemon
+  // answers GET /farms (~7.2 KB a farm of 10 backends): a node at the syncer's sizing must be
+  // readable after a restart of the syncer, not refused as too large.
+  const ip = (n: number) => `${n >> 8}.${n & 255}`;
+  const listed = (i: number) =>
+    listedByNftlb(
+      defaultFarm(
+        `default.s${i}.http`,
+        [
+          {
+            name: `tcp-10.96.${ip(i)}-80`,
+            family: "ipv4",
+            "ip-addr": `10.96.${ip(i)}`,
+            ports: "80",
+            protocol: "tcp",
+          },
+        ],
+        Array.from({ length: 10 }, (_, b) => ({
+          name: `10.205.${ip(i * 10 + b)}`,
+          "ip-addr": `10.205.${ip(i * 10 + b)}`,
+          port: "8080",
+          mark: `0x00${(b + 2).toString(16)}`,
+          state: "up",
+        })),
+        { mark: "0x1000", "intra-connect": "on" },
+      ),
+      () => 1,
+    );
+  const body = JSON.stringify({ farms: Array.from({ length: 10_000 }, (_, i) => listed(i)) }, null, 8);
+  assert.ok(body.length > 64 * 2 ** 20, `the listing is ${body.length} bytes`);
+  const res = await withServer(
+    (_r, s) => s.end(answer(200, body)),
+    (url) => client(url, { timeoutMs: 60_000 }).listFarms(),
+  );
+  assert.ok(res.ok, res.ok ? "" : res.error.message);
+  assert.equal(res.value.length, 10_000);
+  assert.equal(res.value[9_999]!.backends.length, 10);
 });
 
 test("nothing listening → retryable", async () => {

@@ -20,7 +20,11 @@ export interface TransportOptions {
   url: string;
   key: string;
   timeoutMs: number;
-  /** Larger answers are refused (GET /farms with 1,000 farms is about 7 MB). */
+  /**
+   * Larger answers are refused (default 256 MiB). nftlb lists a farm of 10 backends in ~7.2 KB
+   * (every field, 8-space indent), so GET /farms of 10,000 such farms is ~72 MB: the default
+   * reads ~35,000, beyond the syncer's sizing (docs/operators.md).
+   */
   maxAnswerBytes?: number;
   /**
    * false: requests are not queued behind each other. Only for a health probe: it must time out
@@ -64,7 +68,7 @@ export const createTransport = (options: TransportOptions): Send => {
     maxRedirects: 0,
     decompress: false,
     timeout: options.timeoutMs,
-    maxContentLength: options.maxAnswerBytes ?? 64 * 1024 * 1024,
+    maxContentLength: options.maxAnswerBytes ?? 256 * 1024 * 1024,
     responseType: "text",
     // Bodies are serialized by us (key order matters) and answers parsed by us (zod).
     transformRequest: [(data: unknown) => data],
