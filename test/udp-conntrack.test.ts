@@ -6,13 +6,18 @@
 //   (without the cleanup the flow's conntrack entry keeps it on the old backend for as long as
 //   the client keeps sending);
 // - a flow begun while the Service had no endpoints (never DNATed) is balanced once endpoints
-//   appear (without the cleanup it stays un-NATed).
+//   appear (without the cleanup it stays un-NATed). The flow begins before the Service's rules
+//   exist: once kube-nftlb's table refuses the endpoint-less Service, a new flow's first packet is
+//   rejected and leaves no conntrack entry — when the refusal lands relative to the flow's first
+//   packet is a race the test must not depend on.
 // The tests wait for the syncer's `conntrack -D` (the wrapper below logs each run), not for a
 // time: under load the cleanup's processes took more than the 1 s these tests once allowed.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import path from "node:path";
 import { cannotBuildNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { ipBatch } from "../lab/net/sys.ts";
@@ -21,6 +26,7 @@ import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
 import { until } from "./until.ts";
 
+const run = promisify(execFile);
 const skip = cannotBuildNetwork();
 const NS = "default";
 const CLIENT_PORT = 40053;
@@ -63,6 +69,25 @@ const deleted = (vip: string, replySrc: string) =>
   readFileSync(ranLog, "utf8")
     .split("\n")
     .includes(`0 -D -p udp -f ipv4 --orig-dst ${vip} --orig-port-dst 53 --reply-src ${replySrc}`);
+/** Whether the node's conntrack holds the client's UDP flow to vip:53 answered by `replySrc`. */
+const hasEntry = async (vip: string, replySrc: string): Promise<boolean> => {
+  const { stdout } = await run("ip", [
+    "netns",
+    "exec",
+    net.node.ns,
+    "conntrack",
+    "-L",
+    "-p",
+    "udp",
+    "--orig-dst",
+    vip,
+    "--orig-port-dst",
+    "53",
+  ]);
+  return stdout
+    .split("\n")
+    .some((l) => l.includes(`sport=${CLIENT_PORT} `) && l.includes(`src=${replySrc} `));
+};
 const ipOf = (backend: string) => net.backends.find((b) => b.name === backend)!.ip;
 const farmBackends = async (farm: string) => {
   const r = await world!.nftlb.getFarm(farm);
@@ -150,6 +175,10 @@ test(
   async () => {
     const [b0] = net.backends.map((b) => b.name) as [string];
     const vip = net.vip(11);
+    // The flow begins while nothing handles the address: toward the default route, un-NATed,
+    // and conntrack keeps its entry (the reply source is the address itself).
+    assert.equal(await ask(vip), undefined);
+    await until("the un-NATed flow has a conntrack entry", () => hasEntry(vip, vip));
     await world!.core.createNamespacedService({ namespace: NS, body: service("empty", vip) });
     await world!.discovery.createNamespacedEndpointSlice({
       namespace: NS,
@@ -159,9 +188,9 @@ test(
       const r = await world!.nftlb.getFarm("default.empty.dns");
       return r.ok && r.value !== undefined;
     });
-    // Nothing answers, and the un-NATed flow now has a conntrack entry.
+    // Nothing answers the flow while the Service has no endpoints, and its entry stays un-NATed.
     assert.equal(await ask(vip), undefined);
-    assert.equal(await ask(vip), undefined);
+    assert.ok(await hasEntry(vip, vip), "the flow's entry is still the un-NATed one");
 
     await setSlice("empty-1", "empty", { [b0]: true });
     await until("nftlb has the backend", async () => (await farmBackends("default.empty.dns")).join() === b0);
