@@ -13,20 +13,19 @@
 // is read at each phase of the cold start: the first write of more than 64 KiB coming in (the
 // LISTs are in and planned), the last write answered, the last GET /farms answered (the
 // read-back), and settled.
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import http from "node:http";
-import net from "node:net";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import process from "node:process";
-import { parse } from "yaml";
 import { startApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cip, service, slice } from "./lib/cluster-objects.ts";
 import { until } from "../test/until.ts";
 import { startSink, type SinkEvent } from "./lib/nftlb-sink.ts";
 import { resident, type Resident } from "./lib/smaps.ts";
+import { freePort, memory, metricsText, readyz, sample } from "./lib/syncer-probes.ts";
+import { entry, mallocSetting } from "./lib/syncer-entry.ts";
 
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), "..");
 const SVC = findResource("", "v1", "services")!;
@@ -70,41 +69,6 @@ const KEY = `bench-${process.pid}-${Math.random().toString(36).slice(2)}`;
 const TIMEOUT_MS = 600_000;
 
 /** A port free right now, for the syncer's --probe-port (its log does not say which port 0 got). */
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-
-const readyz = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/readyz", timeout: 5_000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on("error", () => resolve(false));
-    req.on("timeout", () => req.destroy());
-  });
-
-/** The syncer's /metrics text ("" when it does not answer). */
-const metricsText = (port: number) =>
-  new Promise<string>((resolve) => {
-    const req = http.get({ host: "127.0.0.1", port, path: "/metrics", timeout: 5_000 }, (res) => {
-      let text = "";
-      res.on("data", (c: Buffer) => (text += c.toString()));
-      res.on("end", () => resolve(text));
-    });
-    req.on("error", () => resolve(""));
-    req.on("timeout", () => req.destroy());
-  });
-/** A sample's value (summed over its labels), -1 when absent. */
-const sample = (text: string, name: string) => {
-  const values = [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, "gm"))];
-  return values.length === 0 ? -1 : values.reduce((a, m) => a + Number(m[1]), 0);
-};
 const refusals = async (port: number) =>
   sample(await metricsText(port), "kube_nftlb_capacity_refusals_total");
 
@@ -116,82 +80,7 @@ const untilAlive = (what: string, child: ChildProcess, cond: () => boolean | Pro
     stopIf: () => (child.exitCode === null ? undefined : `syncer exited (${child.exitCode})`),
   });
 
-/** VmRSS and VmHWM (peak RSS) of a process, in MiB. */
-function memory(pid: number) {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1]) / 1024;
-  return { rss: kb("VmRSS"), peak: kb("VmHWM") };
-}
-
-/** glibc malloc's settings by environment: its tunables and the MALLOC_*_ variables. */
-const mallocSetting = (name: string) => name === "GLIBC_TUNABLES" || name.startsWith("MALLOC_");
-
-/**
- * The memory settings of the syncer container in deploy/node/daemonset.yaml (NODE_OPTIONS and
- * glibc malloc's): the syncer runs as deployed. In the pod, `--max-old-space-size-percentage`
- * is a share of the container's memory limit (Node reads its cgroup); here, with no limit, it
- * would be a share of the machine's memory, so it is turned into the `--max-old-space-size` the
- * pod gets.
- */
-function deployedMemoryEnv(): { NODE_OPTIONS: string; malloc: Record<string, string> } {
-  const ds = parse(readFileSync(path.join(root, "deploy/node/daemonset.yaml"), "utf8")) as {
-    spec: {
-      template: {
-        spec: {
-          containers: {
-            name: string;
-            env?: { name: string; value?: string }[];
-            resources?: { limits?: { memory?: string } };
-          }[];
-        };
-      };
-    };
-  };
-  const syncer = ds.spec.template.spec.containers.find((c) => c.name === "syncer");
-  const value = (name: string) => syncer?.env?.find((e) => e.name === name)?.value;
-  const limit = /^(\d+)Mi$/.exec(syncer?.resources?.limits?.memory ?? "")?.[1];
-  const NODE_OPTIONS = (value("NODE_OPTIONS") ?? "").replace(
-    /--max-old-space-size-percentage=(\d+)%?/,
-    (all, pct: string) =>
-      limit === undefined ? all : `--max-old-space-size=${Math.floor((Number(limit) * Number(pct)) / 100)}`,
-  );
-  const malloc = Object.fromEntries(
-    (syncer?.env ?? [])
-      .filter((e) => mallocSetting(e.name) && e.value !== undefined)
-      .map((e) => [e.name, e.value!]),
-  );
-  return { NODE_OPTIONS, malloc };
-}
-
-/** The command the syncer runs as: the compiled output (as in the image) or the sources. */
-function entry(): { argv: string[]; env: NodeJS.ProcessEnv } {
-  // An explicit NODE_OPTIONS or malloc setting (e.g. MALLOC_ARENA_MAX, to compare settings) wins
-  // over the DaemonSet's; one given empty (MALLOC_ARENA_MAX=) runs with glibc's default.
-  const deployed = deployedMemoryEnv();
-  const env: NodeJS.ProcessEnv = {
-    ...(GLIBC_DEFAULTS ? {} : deployed.malloc),
-    ...process.env,
-    NODE_OPTIONS: process.env.NODE_OPTIONS ?? deployed.NODE_OPTIONS,
-  };
-  for (const name of Object.keys(env)) if (mallocSetting(name) && !env[name]) delete env[name];
-  if (SOURCES) return { argv: ["bin/kube-nftlb.js"], env };
-  // Inside node_modules so that the compiled files resolve the dependencies from the checkout,
-  // and neither git, the linters nor bin/kube-nftlb.js (which prefers dist/) see them.
-  const out = path.join(root, "node_modules/.cache/kube-nftlb-bench-build");
-  rmSync(out, { recursive: true, force: true });
-  execFileSync(path.join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.build.json", "--outDir", out], {
-    cwd: root,
-    stdio: "inherit",
-  });
-  const main = path.join(out, "cli", "main.js");
-  const bin = path.join(out, "bin.mjs");
-  writeFileSync(
-    bin,
-    `import { main } from ${JSON.stringify(main)};\nprocess.exitCode = await main(process.argv.slice(2));\n`,
-  );
-  return { argv: [bin], env: { ...env, NODE_ENV: "production" } };
-}
-const run = entry();
+const run = entry({ root, sources: SOURCES, glibcDefaults: GLIBC_DEFAULTS });
 const mallocShown = () =>
   Object.entries(run.env)
     .filter(([name]) => mallocSetting(name))
