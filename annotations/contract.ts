@@ -76,6 +76,9 @@ export const BUILTIN_DEFAULTS: ClusterDefaults = {
 
 export const fullKey = (suffix: string): string => `${PREFIX}${suffix}`;
 
+/** The defaulted keys with their full names, built once: both are looked up on every review. */
+export const DEFAULTED_FULL_KEYS = DEFAULTED_KEYS.map((k) => [k, fullKey(k)] as const);
+
 /** TTL used when persistence is on and the Service sets no sessionAffinityConfig. */
 export const DEFAULT_PERSIST_TTL = 60;
 /** Kubernetes' own bounds for sessionAffinityConfig.clientIP.timeoutSeconds. */

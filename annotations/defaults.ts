@@ -3,13 +3,13 @@ import { parse } from "yaml";
 import { z } from "zod";
 import {
   BUILTIN_DEFAULTS,
+  DEFAULTED_FULL_KEYS,
   DEFAULTED_KEYS,
   HELPER_PROTOCOLS,
   HELPERS,
   LOGS,
   MODES,
   SCHEDULERS,
-  fullKey,
 } from "./contract.ts";
 import type { ClusterDefaults, DefaultedKey } from "./contract.ts";
 import type { Service } from "./service.ts";
@@ -68,9 +68,6 @@ export function missingDefaults(service: Service, defaults: ClusterDefaults): [s
     if (!(full in have) && !(k === "mode" && local)) missing.push([full, defaultFor(service, k, defaults)]);
   return missing;
 }
-
-/** Built once: the full keys are looked up on every review. */
-const DEFAULTED_FULL_KEYS = DEFAULTED_KEYS.map((k) => [k, fullKey(k)] as const);
 
 /** A cluster-wide helper default that this Service's protocols cannot use is written as "none". */
 function defaultFor(service: Service, key: DefaultedKey, defaults: ClusterDefaults): string {

@@ -233,8 +233,5 @@ export function createApp(opts: AppOptions): express.Express {
     answer(req, res, path, errored("", status, message));
   });
 
-  // Reviews go through express like every request (the project's HTTP layer): answering the API
-  // server's plain `POST /validate?timeout=…` before it would save express's per-request set-up,
-  // ~5 µs a review under load (bench/webhook.ts --profile), which the floor pays too.
   return app;
 }

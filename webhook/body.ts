@@ -71,19 +71,21 @@ export interface ReadLimits {
   values?: number;
 }
 
+/** A 413: the body is over `limit` bytes; the connection is not kept. */
+const tooLarge = (limit: number) =>
+  ({ ok: false, status: 413, message: `request body exceeds ${limit} bytes`, close: true }) as const;
+
 /** Reads and parses the body within `limits`. */
 export function readJson(req: IncomingMessage, limits: ReadLimits | number): Promise<Body> {
   const { bytes: limit, values: maxValues } = typeof limits === "number" ? { bytes: limits } : limits;
   const declared = Number(req.headers["content-length"] ?? NaN);
-  const tooLarge = () =>
-    ({ ok: false, status: 413, message: `request body exceeds ${limit} bytes`, close: true }) as const;
   const encoding = (req.headers["content-encoding"] ?? "identity").toLowerCase();
   const decoder = encoding === "identity" ? undefined : decoders[encoding];
   if (encoding !== "identity" && decoder === undefined)
     return Promise.resolve({ ok: false, status: 415, message: `unsupported content encoding "${encoding}"` });
   if (decoder === undefined && declared > limit) {
     req.resume();
-    return Promise.resolve(tooLarge());
+    return Promise.resolve(tooLarge(limit));
   }
   return new Promise((resolve) => {
     const decoding = decoder?.();
@@ -101,7 +103,7 @@ export function readJson(req: IncomingMessage, limits: ReadLimits | number): Pro
       size += chunk.length;
       const over =
         size > limit
-          ? tooLarge()
+          ? tooLarge(limit)
           : counter !== undefined && counter.add(chunk) > maxValues!
             ? ({
                 ok: false,

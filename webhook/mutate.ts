@@ -4,8 +4,7 @@ import {
   balanced,
   BUILTIN_DEFAULTS,
   DEFAULT_SCOPE,
-  DEFAULTED_KEYS,
-  fullKey,
+  DEFAULTED_FULL_KEYS,
   missingDefaults,
   type ClusterDefaults,
   type ProxyScope,
@@ -36,13 +35,10 @@ export function mutate(request: AdmissionRequest, opts: MutateOptions = {}): Adm
 
 /** The paths of the keys mutate writes, escaped once rather than per review. */
 const DEFAULTED_PATHS = new Map(
-  DEFAULTED_KEYS.map((k) => [fullKey(k), `/metadata/annotations/${escapePointer(fullKey(k))}`]),
+  DEFAULTED_FULL_KEYS.map(([, full]) => [full, `/metadata/annotations/${escapePointer(full)}`]),
 );
 
-export function annotationPatch(
-  raw: Record<string, unknown>,
-  add: readonly [string, string][],
-): JsonPatchOp[] {
+function annotationPatch(raw: Record<string, unknown>, add: readonly [string, string][]): JsonPatchOp[] {
   if (add.length === 0) return [];
   const metadata = raw.metadata as Record<string, unknown>;
   const existing = metadata.annotations;
@@ -52,6 +48,7 @@ export function annotationPatch(
   }
   return add.map(([key, value]) => ({
     op: "add",
+    // Only defaulted keys reach here (missingDefaults); any other is escaped as it comes.
     path: DEFAULTED_PATHS.get(key) ?? `/metadata/annotations/${escapePointer(key)}`,
     value,
   }));
