@@ -4,7 +4,7 @@
 // And a journal of the names changed, so that an index following these farms (the syncer's
 // scope index) catches up with what changed, not by comparing every farm.
 import type { Farm } from "./types.ts";
-import { parseMark } from "./marks.ts";
+import { farmMarkOf } from "./marks.ts";
 import type { FarmLookup } from "./validate.ts";
 
 const NONE: readonly string[] = [];
@@ -79,8 +79,8 @@ export class KnownFarms extends Map<string, Farm> implements FarmLookup, Journal
 
   #index(name: string, farm: Farm, by: 1 | -1): void {
     for (const a of farm.addresses) edit(this.#byIp, a["ip-addr"], name, by);
-    const m = parseMark(typeof farm.mark === "string" ? farm.mark : undefined);
-    if (m !== undefined && m !== 0) edit(this.#byMark, m, name, by);
+    const m = farmMarkOf(farm);
+    if (m !== undefined) edit(this.#byMark, m, name, by);
   }
 }
 

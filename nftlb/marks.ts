@@ -20,6 +20,15 @@ const HEX = /^0x[0-9a-fA-F]{1,8}$/;
 export const parseMark = (s: string | undefined): number | undefined =>
   s !== undefined && HEX.test(s.trim()) ? Number.parseInt(s.trim().slice(2), 16) : undefined;
 
+/**
+ * A farm's own mark, undefined when it has none (absent, unreadable, or 0x0: no mark). Farms read
+ * from nftlb may be garbage (null included): they have none.
+ */
+export const farmMarkOf = (farm: { mark?: unknown } | null | undefined): number | undefined => {
+  const m = parseMark(typeof farm?.mark === "string" ? farm.mark : undefined);
+  return m === 0 ? undefined : m;
+};
+
 export const formatMark = (n: number): string => `0x${n.toString(16).padStart(3, "0")}`;
 
 export const isBackendMark = (n: number | undefined): n is number =>

@@ -60,7 +60,7 @@ function sharer(): Share {
 
 type EarlierBackend = Pick<Backend, "name"> & Partial<Backend>;
 /** An earlier copy of a farm: as the client last read it, or as it was just written. */
-export type EarlierFarm = Pick<Farm, "name"> &
+type EarlierFarm = Pick<Farm, "name"> &
   Partial<Pick<Farm, "tcp-strict-log-prefix">> & {
     addresses?: readonly (Pick<Address, "name"> & Partial<Address>)[];
     backends?: readonly EarlierBackend[];

@@ -5,7 +5,14 @@
 import { isIP } from "node:net";
 import { BACKEND_SETTINGS, type Address, type Backend, type Farm, type NftlbProtocol } from "./types.ts";
 import type { BackendPatch, FarmPatch } from "./serialize.ts";
-import { formatMark, isBackendMark, isFarmMark, MAX_BACKENDS_PER_FARM, parseMark } from "./marks.ts";
+import {
+  farmMarkOf,
+  formatMark,
+  isBackendMark,
+  isFarmMark,
+  MAX_BACKENDS_PER_FARM,
+  parseMark,
+} from "./marks.ts";
 import { isIfaceName, isUsableMac } from "./interfaces.ts";
 
 // Farm names become nft chain names (`filter-<name>`) and URL path segments: no `/`, no spaces.
@@ -259,12 +266,8 @@ export const validateFarms = (
   // By IP alone first: asked of every address nftlb holds, it builds no string for the others.
   const ips = new Set<string | undefined>();
   const farmMarks = new Map<number, string>();
-  const markOf = (farm: Farm) => {
-    const m = parseMark(farm.mark);
-    return m === 0 ? undefined : m;
-  };
   for (const farm of sent) {
-    const fm = markOf(farm);
+    const fm = farmMarkOf(farm);
     if (fm !== undefined) {
       const owner = farmMarks.get(fm);
       if (owner !== undefined)
@@ -283,7 +286,7 @@ export const validateFarms = (
   }
   for (const [name, farm] of lookup ? clashing(known, lookup, ips, farmMarks.keys()) : known) {
     if (names.has(name)) continue;
-    const fm = farmMarks.size === 0 ? undefined : markOf(farm);
+    const fm = farmMarks.size === 0 ? undefined : farmMarkOf(farm);
     const markOwner = fm === undefined ? undefined : farmMarks.get(fm);
     if (markOwner !== undefined)
       problems.push(`farms "${name}" and "${markOwner}" share farm mark ${formatMark(fm!)}`);

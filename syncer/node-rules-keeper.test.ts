@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Timers } from "../kube/timers.ts";
+import { until } from "../test/until.ts";
 import { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { NodeRulesTable, TableResult } from "./node-rules-nft.ts";
 import { EMPTY_RULES, type NodeRules } from "./node-rules.ts";
@@ -131,7 +132,7 @@ function blocked() {
   const log = { info: () => undefined, warn: () => undefined };
   /** Answers the next nft run, once it has started. */
   const release = async () => {
-    while (answers.length === 0) await new Promise((res) => setImmediate(res));
+    await until("an nft run has started", () => answers.length > 0, { intervalMs: 1 });
     answers.shift()!();
   };
   return { keeper: new NodeRulesKeeper({ table, log }), scripts, release };
@@ -149,7 +150,7 @@ test("hold(): a write's rules wait for an apply in flight unless the table in pl
   assert.equal(await first, true);
   // ONE in the kernel; an apply letting go of ONE's refusal is under way.
   const letGo = f.keeper.update(EMPTY_RULES);
-  while (f.scripts.length < 2) await new Promise((res) => setImmediate(res));
+  await until("the second apply has started", () => f.scripts.length >= 2, { intervalMs: 1 });
   let held = false;
   const needsNothing = f.keeper.hold(EMPTY_RULES, EMPTY_RULES).then((ok) => (held = ok));
   await needsNothing;

@@ -141,7 +141,7 @@ export class NodeRulesKeeper {
  * stale hairpin address is never a packet's source and destination at once, and a stale
  * firewall is stricter than wanted for one nft run.
  */
-export function covers(have: NodeRules, need: NodeRules): boolean {
+function covers(have: NodeRules, need: NodeRules): boolean {
   const first = <T>(list: readonly T[], key: (x: T) => string, value: (x: T) => string) => {
     const m = new Map<string, string>();
     for (const x of list) if (!m.has(key(x))) m.set(key(x), value(x));

@@ -11,7 +11,7 @@ import {
   FARM_MARK_LIMIT,
   FARM_MARK_STEP,
   formatMark,
-  parseMark,
+  farmMarkOf,
 } from "../nftlb/marks.ts";
 
 /**
@@ -48,8 +48,8 @@ export class FarmMarkPool {
 export const farmMarksOf = (farms: Iterable<Farm>): Set<number> => {
   const out = new Set<number>();
   for (const f of farms) {
-    const m = parseMark(typeof f?.mark === "string" ? f.mark : undefined);
-    if (m !== undefined && m !== 0) out.add(m);
+    const m = farmMarkOf(f);
+    if (m !== undefined) out.add(m);
   }
   return out;
 };

@@ -53,7 +53,6 @@ export class PassNodeRules {
     // here, before the write, so that after it only a changed table costs another nft run (a
     // cold start is the syncer's start plus one POST: each nft run is added to it).
     // The write waits for nft only when the table lacks what the write needs (keeper.hold()).
-    if (this.#before === undefined) this.prepare();
     if (this.#before) await this.#keeper?.hold(this.#before, this.#needed(), { force: full });
   }
 

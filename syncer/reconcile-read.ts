@@ -38,8 +38,7 @@ export class NftlbReads {
 
   /** A pass nftlb did not take: read nftlb again, after a timeout once nftlb is free. */
   failed(failure: NftlbError): void {
-    this.#needList = true;
-    this.#drop();
+    this.stale();
     if (failure.timedOut) this.#busy = true;
   }
 

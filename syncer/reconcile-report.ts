@@ -37,7 +37,7 @@ export function reportPass(
  * farms and re-counts only those that changed): walking every farm on every pass made this report
  * grow with the node's farms, not with the change.
  */
-export function reportNftlb(
+function reportNftlb(
   m: SyncerMetrics,
   held: { capacity: Capacity; marked: number },
   memoryLimit: number | undefined,

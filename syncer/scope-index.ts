@@ -13,7 +13,7 @@ import type { Capacity } from "./capacity.ts";
 import { estimateMemory } from "./capacity.ts";
 import type { DesiredService } from "./desired.ts";
 import { resolveConflicts, type Conflict } from "./desired-conflicts.ts";
-import { parseMark } from "../nftlb/marks.ts";
+import { farmMarkOf } from "../nftlb/marks.ts";
 import { Multimap } from "./multimap.ts";
 import { isMarked } from "./ownership.ts";
 import { UPSTREAM_FARM } from "./upstream-farms.ts";
@@ -212,7 +212,7 @@ export class ScopeIndex {
     if (isMarked(f)) this.#marked++;
     else this.#foreign.add(f.name);
     if (UPSTREAM_FARM.test(f.name)) this.#upstream.add(f.name);
-    const m = farmMark(f);
+    const m = farmMarkOf(f);
     if (m !== undefined) this.#farmMarks.set(m, (this.#farmMarks.get(m) ?? 0) + 1);
   }
 
@@ -225,15 +225,10 @@ export class ScopeIndex {
     if (isMarked(f)) this.#marked--;
     else this.#foreign.delete(f.name);
     this.#upstream.delete(f.name);
-    const m = farmMark(f);
+    const m = farmMarkOf(f);
     if (m === undefined) return;
     const n = (this.#farmMarks.get(m) ?? 1) - 1;
     if (n > 0) this.#farmMarks.set(m, n);
     else this.#farmMarks.delete(m);
   }
 }
-
-const farmMark = (f: Farm): number | undefined => {
-  const m = parseMark(typeof f.mark === "string" ? f.mark : undefined);
-  return m === undefined || m === 0 ? undefined : m;
-};
