@@ -34,7 +34,7 @@ import { rawPost } from "./lib/raw-post.ts";
 import { helpFromHeader } from "./lib/usage.ts";
 import { NAMESPACE } from "./lib/lab-scale-objects.ts";
 import { stages } from "./lib/lab-scale-stages.ts";
-import { coldStart, type ColdStart } from "./lib/lab-scale-run.ts";
+import { coldStart, loadavg, type ColdStart } from "./lib/lab-scale-run.ts";
 import { countChains } from "./lib/nft-chains.ts";
 
 const args = process.argv.slice(2);
@@ -58,11 +58,6 @@ if (ROWS.length === 0) {
 }
 const PROFILE_DIR = option("--profile");
 const s = (ms: number) => (ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`);
-const loadavg = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(1))
-    .join(" ");
 
 const why = cannotBuildNetwork();
 if (why !== undefined) {

@@ -8,6 +8,7 @@
 // `node bench/nftlb-parse.ts [N]` or `npm run bench -- nftlb-parse`.
 import process from "node:process";
 import { parseFarms } from "../nftlb/parse.ts";
+import { listedByNftlb } from "../nftlb/farm-fixture.test-helpers.ts";
 import { coldFarms } from "./lib/syncer-farms.ts";
 
 const N = Number(process.argv[2] ?? 10_000);
@@ -17,12 +18,8 @@ if (!Number.isInteger(N) || N < 1 || N > 60_000) {
 }
 const ROUNDS = 7;
 const written = coldFarms(N);
-const listed = written.map((f) => ({
-  ...f,
-  state: "up",
-  backends: (f.backends ?? []).map((b) => ({ weight: "1", priority: "1", state: "up", ...b })),
-}));
-const body = JSON.stringify({ farms: listed });
+// The answer as nftlb 1.0.7 prints it: every field, 8-space indent (~5× a compact listing).
+const body = JSON.stringify({ farms: written.map((f) => listedByNftlb(f, () => 1)) }, null, 8);
 const first = parseFarms(body);
 if (!first.ok) throw new Error(first.message);
 const read = new Map(first.value.map((f) => [f.name, f]));

@@ -8,12 +8,10 @@
 //   while the Node is being deleted; /livez ignores the Node.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
-import { startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
+import { nftlbPid, startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
 import { until, untilTimed } from "./until.ts";
 
 const skip = cannotBuildNetwork();
@@ -233,13 +231,3 @@ test("/healthz: 503 while the Node is being deleted; /livez stays 200", { skip }
   );
   assert.match((await node2()).body, /"nodeEligible": false/);
 });
-
-/** The pid of the nftlb daemon in the network's node namespace. */
-function nftlbPid(net: TestNetwork): number {
-  const pids = execFileSync("ip", ["netns", "pids", net.nftlb.ns], { encoding: "utf8" })
-    .split(/\s+/)
-    .filter(Boolean);
-  const pid = pids.find((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "nftlb");
-  if (pid === undefined) throw new Error(`no nftlb in ${net.nftlb.ns}`);
-  return Number(pid);
-}

@@ -119,6 +119,8 @@ test(
       for (const n of [1, 2]) {
         const pinged = await client.ping();
         assert.equal(pinged.ok, false, `ping ${n} got no answer while nftlb was stopped`);
+        // No answer in time, not a refusal: only a timeout means the POST waited that long.
+        if (!pinged.ok) assert.match(pinged.error.message, /no complete answer within \d+ ms/);
       }
       process.kill(pid, "SIGCONT");
       written = await posting;
@@ -145,6 +147,9 @@ test(
       // A pass after the one whose POST timed out, nftlb still stopped (a pass sends its first
       // request as it starts).
       await until("the syncer tried again", () => syncer.reconciler.stats.syncs > stop.pass!);
+      await until("the pass after the timeout pings nftlb first", () =>
+        calls.slice(stop.at! + 1).includes("ping"),
+      );
       const since = calls.slice(stop.at! + 1);
       assert.deepEqual(
         since.filter((c) => c !== "ping"),
@@ -160,6 +165,10 @@ test(
       const metrics = await (await fetch(`http://127.0.0.1:${syncer.probePort}/metrics`)).text();
       return /^kube_nftlb_queue_retrying 0$/m.test(metrics);
     });
+    assert.ok(
+      calls.slice(stop.at! + 1).some((c) => c.startsWith("GET /farms")),
+      `nftlb was read again after the timed-out POST: ${calls.slice(stop.at! + 1).join(" | ")}`,
+    );
     const posts = calls.slice(from).filter(withBackends(farm));
     assert.equal(posts.length, 1, `the batch's farm POSTed once: ${calls.slice(from).join(" | ")}`);
     assert.ok(await programmed(`${NS}.web.http`), "the other Service's farm is still in place");

@@ -62,7 +62,7 @@ export interface ColdStart extends Marks {
   farms: FarmPatch[];
 }
 
-const loadavg = () =>
+export const loadavg = (): string =>
   os
     .loadavg()
     .map((x) => x.toFixed(1))
