@@ -54,13 +54,14 @@ export function draftPass(x: DraftParts, selected: Selection, full: boolean): Dr
   const { held, refused } = x.held.assess(farms, actual, ownerOfFarm, x.scope.capacity());
   const planned = (f: Farm) => !held.has(ownerOfFarm(f.name)) && inScope(f);
   const { owns, have } = x.ownership.view(actual, planned, x.scope.foreign());
-  const p = plan(farms.filter(planned), have, { owns, farmMarks: x.scope.farmMarks() });
+  const writing = farms.filter(planned);
+  const p = plan(writing, have, { owns, farmMarks: x.scope.farmMarks() });
   const table = new PassNodeRules(x.d, {
     services: x.services(),
     owns,
     index: x.scope,
     share: x.share,
-    writes: planned,
+    writes: writing,
   });
   table.prepare();
   return { farms, ownerOfFarm, scope, refused, p, table };

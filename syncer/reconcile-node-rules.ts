@@ -20,7 +20,7 @@ export interface TableInput {
   /** Each farm object's part, parsed once (node-rules-desired.ts's rememberedShares). */
   share: (farm: Farm) => FarmShare;
   /** The farms this pass writes (of the planned ones). */
-  writes: (farm: Farm) => boolean;
+  writes: readonly Farm[];
 }
 
 /** One pass's table. */
@@ -40,7 +40,7 @@ export class PassNodeRules {
     const rules = (actual: Iterable<Farm>, planned: Farm[]) =>
       nodeRulesFrom(actual, from.services.values(), { owns: from.owns, planned, share: from.share });
     this.#rules = () => rules(d.nftlb.known().values(), [...from.index.plannedFarms()]);
-    this.#needed = () => rules([], [...from.index.plannedFarms()].filter(from.writes));
+    this.#needed = () => rules([], [...from.writes]);
   }
 
   /** The table before the write, computed ahead (while nftlb answers the ownership check). */
