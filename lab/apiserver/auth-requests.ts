@@ -6,7 +6,7 @@ import { API_AUDIENCE, type Tokens } from "./authn.ts";
 import { mediaType, readBody, sendJson, type Ctx, type Server } from "./http.ts";
 import { decodeProtobufObject } from "./protobuf.ts";
 import { authorize } from "./rbac.ts";
-import type { RequestAttributes } from "./request-info.ts";
+import { nonResourceRequest, type RequestAttributes } from "./request-info.ts";
 import { badRequest, failure, notFound, type FieldError } from "./status.ts";
 import { invalidValue } from "./validation.ts";
 
@@ -126,7 +126,7 @@ export async function handleSelfSubjectAccessReview(
         subresource: str(ra.subresource),
         name: str(ra.name),
       }
-    : { ...NON_RESOURCE, verb: str(nra?.verb), path: str(nra?.path) };
+    : nonResourceRequest(str(nra?.verb), str(nra?.path));
   const d = authorize(srv.store, ctx.user, attrs);
   sendJson(ctx, 201, {
     kind: "SelfSubjectAccessReview",
@@ -147,15 +147,3 @@ export async function handleSelfSubjectReview(ctx: Pick<Ctx, "req" | "res" | "wa
     status: { userInfo: ctx.user },
   });
 }
-
-const NON_RESOURCE: RequestAttributes = {
-  resourceRequest: false,
-  verb: "",
-  path: "",
-  apiGroup: "",
-  apiVersion: "",
-  namespace: "",
-  resource: "",
-  subresource: "",
-  name: "",
-};

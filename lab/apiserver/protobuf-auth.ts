@@ -1,7 +1,7 @@
 // Protobuf schemas of the identity and RBAC kinds kubectl creates with its typed client
 // (`kubectl create serviceaccount|role|clusterrole|rolebinding|clusterrolebinding|token`,
 // `kubectl auth can-i`). Field numbers are those of k8s.io/api core/v1, rbac/v1,
-// authentication/v1 and authorization/v1 generated.proto; `meta` is ObjectMeta's schema.
+// authentication/v1 and authorization/v1 generated.proto; `meta` and `labelSelector` are meta/v1's schemas.
 import type { Schema } from "./protobuf.ts";
 
 const RULE: Schema = {
@@ -11,16 +11,7 @@ const RULE: Schema = {
   4: ["resourceNames", "string", true],
   5: ["nonResourceURLs", "string", true],
 };
-const LABEL_SELECTOR: Schema = {
-  1: ["matchLabels", "map"],
-  2: [
-    "matchExpressions",
-    { 1: ["key", "string"], 2: ["operator", "string"], 3: ["values", "string", true] },
-    true,
-  ],
-};
-
-export function authKinds(meta: Schema): Record<string, Schema> {
+export function authKinds(meta: Schema, labelSelector: Schema): Record<string, Schema> {
   const binding: Schema = {
     1: ["metadata", meta],
     2: [
@@ -41,7 +32,7 @@ export function authKinds(meta: Schema): Record<string, Schema> {
     ClusterRole: {
       1: ["metadata", meta],
       2: ["rules", RULE, true],
-      3: ["aggregationRule", { 1: ["clusterRoleSelectors", LABEL_SELECTOR, true] }],
+      3: ["aggregationRule", { 1: ["clusterRoleSelectors", labelSelector, true] }],
     },
     RoleBinding: binding,
     ClusterRoleBinding: binding,

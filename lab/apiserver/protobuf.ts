@@ -137,7 +137,7 @@ export const PROTOBUF_KINDS: Record<string, Schema> = {
     4: ["stringData", "map"],
     5: ["immutable", "bool"],
   },
-  ...authKinds(META),
+  ...authKinds(META, SELECTOR),
 };
 
 // *bool and *int32 fields: false and 0 are values there, not "unset"

@@ -40,19 +40,22 @@ function exactName(selector: string | null): string | undefined {
 /** path.IsValidPathSegmentName: what may stand as a name in a URL segment. */
 const validSegment = (name: string) => name !== "." && name !== ".." && !/[/%]/.test(name);
 
+/** A request for a path, not a resource (SelfSubjectAccessReview's nonResourceAttributes too). */
+export const nonResourceRequest = (verb: string, path: string): RequestAttributes => ({
+  resourceRequest: false,
+  verb,
+  path,
+  apiGroup: "",
+  apiVersion: "",
+  namespace: "",
+  resource: "",
+  subresource: "",
+  name: "",
+});
+
 export function requestAttributes(method: string, url: URL): RequestAttributes {
   const path = url.pathname;
-  const nonResource: RequestAttributes = {
-    resourceRequest: false,
-    verb: method.toLowerCase(),
-    path,
-    apiGroup: "",
-    apiVersion: "",
-    namespace: "",
-    resource: "",
-    subresource: "",
-    name: "",
-  };
+  const nonResource = nonResourceRequest(method.toLowerCase(), path);
   let parts = path.replace(/^\/+|\/+$/g, "").split("/");
   if (parts.length < 3 || (parts[0] !== "api" && parts[0] !== "apis")) return nonResource;
   const grouped = parts[0] === "apis";
