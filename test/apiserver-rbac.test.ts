@@ -212,6 +212,35 @@ describe("RBAC in the lab API server", { skip: missing }, () => {
       r.stderr.trim(),
       `Error from server (Forbidden): secrets is forbidden: User "${USER}" cannot list resource "secrets" in API group "" in the namespace "kube-system": RBAC: clusterrole.rbac.authorization.k8s.io "ghost" not found`,
     );
+    await must("delete", "clusterrolebinding", "ghost");
+  });
+
+  it("impersonation: kubectl --as needs the impersonate verb, then the request runs as that user", async () => {
+    // the admin may impersonate (cluster-admin's "*"); bot is bound to "reader" in default by now
+    assert.equal((await kubectl("auth", "can-i", "list", "services", `--as=${USER}`)).stdout.trim(), "yes");
+    assert.equal((await kubectl("auth", "can-i", "list", "pods", `--as=${USER}`)).stdout.trim(), "no");
+    const who = await must("auth", "whoami", `--as=${USER}`, "-o", "jsonpath={.status.userInfo.groups}");
+    assert.equal(who, '["system:serviceaccounts","system:serviceaccounts:default","system:authenticated"]');
+    const grouped = await must(
+      "auth",
+      "whoami",
+      "--as=jane",
+      "--as-group=devs",
+      "-o",
+      "jsonpath={.status.userInfo}",
+    );
+    assert.deepEqual(JSON.parse(grouped), { username: "jane", groups: ["devs", "system:authenticated"] });
+    // bot may not impersonate anyone
+    const r = await as("get", "services", "--as=jane");
+    assert.equal(
+      r.stderr.trim(),
+      `Error from server (Forbidden): users "jane" is forbidden: User "${USER}" cannot impersonate resource "users" in API group "" at the cluster scope`,
+    );
+    const sa = await as("get", "services", "--as=system:serviceaccount:kube-system:other");
+    assert.match(
+      sa.stderr,
+      /serviceaccounts "other" is forbidden: User "system:serviceaccount:default:bot" cannot impersonate resource "serviceaccounts" in API group "" in the namespace "kube-system"/,
+    );
   });
 
   it("lab-admin (system:masters) may do everything, as the bootstrap cluster-admin binding says", async () => {

@@ -75,6 +75,14 @@ describe("deploy/'s RBAC in the lab", { skip }, () => {
     ];
     for (const [args, want] of certs)
       assert.equal(await can("certs", ...args), want, `certs ${args.join(" ")}`);
+    // docs/operators.md's check, the admin impersonating the syncer
+    for (const [args, want] of [
+      [["watch", "endpointslices.discovery.k8s.io"], "yes"],
+      [["get", "secrets", "-n", "kube-nftlb"], "no"],
+    ] as const) {
+      const r = await lab.kubectl(["auth", "can-i", ...args, `--as=${SYNCER}`]);
+      assert.equal(r.stdout.trim(), want, `--as syncer ${args.join(" ")}`);
+    }
     const r = await as("syncer", "get", "secrets", "-n", "kube-nftlb");
     assert.equal(
       r.stderr.trim(),

@@ -1,6 +1,6 @@
 // Turns an HTTP request into a verb on a resource: authentication (bearer token, 401 Status
-// otherwise, authn.ts), authorization (RBAC, 403 Status as kube-apiserver words it, rbac.ts),
-// injected faults, discovery and OpenAPI documents, then the resource paths
+// otherwise, authn.ts), impersonation (impersonation.ts), authorization (RBAC, 403 Status as
+// kube-apiserver words it, rbac.ts), injected faults, discovery and OpenAPI documents, then the resource paths
 // (/api/v1/..., /apis/<group>/<version>/..., namespaced and cluster-scoped, subresources).
 // Every failure leaves as a Status; nothing a client sends can crash the server.
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -14,6 +14,7 @@ import type { Tokens } from "./authn.ts";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, REVIEWS, versionInfo } from "./discovery.ts";
 import type { Faults } from "./faults.ts";
 import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
+import { impersonation } from "./impersonation.ts";
 import { openApiDocument, openApiRoot, openApiV2Protobuf } from "./openapi.ts";
 import { flag } from "./params.ts";
 import { authorize, forbiddenMessage, type UserInfo } from "./rbac.ts";
@@ -25,6 +26,7 @@ import {
   asStatus,
   failure,
   forbiddenRequest,
+  internalError,
   methodNotAllowed,
   pathNotFound,
   unauthorized,
@@ -72,11 +74,16 @@ async function dispatch(
     return;
   }
   const auth = req.headers.authorization;
-  const user = o.tokens.authenticate(auth, srv.store);
+  let user = o.tokens.authenticate(auth, srv.store);
   // a public path needs no credentials (system:public-info-viewer), but bad ones are still 401
   if (user === undefined && (auth !== undefined || !PUBLIC.has(path)))
     return sendStatus(base, unauthorized().status);
   if (user !== undefined) {
+    const imp = impersonation(srv.store, user, req);
+    if (imp !== undefined && "error" in imp) return sendStatus(base, internalError(imp.error).status);
+    if (imp !== undefined && "denied" in imp)
+      return sendStatus(base, denied(user, imp.denied, imp.reason).status);
+    if (imp !== undefined) user = imp.as;
     const attrs = requestAttributes(method, url);
     const decision = authorize(srv.store, user, attrs);
     if (!decision.allowed) return sendStatus(base, denied(user, attrs, decision.reason).status);
