@@ -157,6 +157,12 @@ describe("RBAC in the lab API server", { skip: missing }, () => {
     assert.equal(await can("list", "configmaps"), "no");
     assert.equal(await can("patch", "services/web", "--subresource=status"), "yes");
     assert.equal(await can("patch", "services/web"), "no");
+    // `auth can-i --list` (SelfSubjectRulesReview): the rules bound here, as kubectl tabulates them
+    const list = (await as("auth", "can-i", "--list")).stdout;
+    assert.match(list, /^configmaps\s+\[\]\s+\[cfg\]\s+\[get list update\]$/m);
+    assert.match(list, /^services\/status\s+\[\]\s+\[\]\s+\[patch\]$/m);
+    assert.match(list, /^\s+\[\/apis\/\*\]\s+\[\]\s+\[get\]$/m);
+    assert.doesNotMatch((await as("auth", "can-i", "--list", "-n", "kube-system")).stdout, /^configmaps/m);
     // a list narrowed to the one name by a field selector is authorized as that name
     const byName = await raw(
       "GET",

@@ -1,11 +1,12 @@
 // The create-only APIs of authentication and authorization the lab serves: TokenRequest
 // (serviceaccounts/token: `kubectl create token`, kubelet's projected tokens),
-// SelfSubjectAccessReview (`kubectl auth can-i`) and SelfSubjectReview (`kubectl auth whoami`),
+// SelfSubjectAccessReview and SelfSubjectRulesReview (`kubectl auth can-i [--list]`) and
+// SelfSubjectReview (`kubectl auth whoami`),
 // answered as their registries do.
 import { API_AUDIENCE, type Tokens } from "./authn.ts";
 import { mediaType, readBody, sendJson, type Ctx, type Server } from "./http.ts";
 import { decodeProtobufObject } from "./protobuf.ts";
-import { authorize } from "./rbac.ts";
+import { authorize, rulesFor } from "./rbac.ts";
 import { nonResourceRequest, type RequestAttributes } from "./request-info.ts";
 import { badRequest, failure, notFound, type FieldError } from "./status.ts";
 import { invalidValue } from "./validation.ts";
@@ -134,6 +135,38 @@ export async function handleSelfSubjectAccessReview(
     metadata: { creationTimestamp: null },
     spec,
     status: { allowed: d.allowed, ...(d.reason !== "" ? { reason: d.reason } : {}) },
+  });
+}
+
+/** POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews (`kubectl auth can-i --list`) */
+export async function handleSelfSubjectRulesReview(
+  srv: Server,
+  ctx: Pick<Ctx, "req" | "res" | "warnings" | "user">,
+): Promise<void> {
+  const review = await bodyOf(ctx, "SelfSubjectRulesReview", "authorization.k8s.io/v1");
+  const spec = (review.spec ?? {}) as Any;
+  const { rules, error } = rulesFor(srv.store, ctx.user, str(spec.namespace));
+  const has = (l: string[] | undefined) => (l ?? []).length > 0;
+  sendJson(ctx, 201, {
+    kind: "SelfSubjectRulesReview",
+    apiVersion: "authorization.k8s.io/v1",
+    metadata: { creationTimestamp: null },
+    spec,
+    status: {
+      resourceRules: rules
+        .filter((r) => has(r.resources))
+        .map((r) => ({
+          verbs: r.verbs ?? [],
+          apiGroups: r.apiGroups ?? [],
+          resources: r.resources,
+          ...(has(r.resourceNames) ? { resourceNames: r.resourceNames } : {}),
+        })),
+      nonResourceRules: rules
+        .filter((r) => has(r.nonResourceURLs))
+        .map((r) => ({ verbs: r.verbs ?? [], nonResourceURLs: r.nonResourceURLs })),
+      incomplete: false,
+      ...(error !== "" ? { evaluationError: error } : {}),
+    },
   });
 }
 

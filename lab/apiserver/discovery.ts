@@ -17,6 +17,12 @@ export const REVIEWS = [
     resource: "selfsubjectreviews",
     kind: "SelfSubjectReview",
   },
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    resource: "selfsubjectrulesreviews",
+    kind: "SelfSubjectRulesReview",
+  },
 ];
 
 function servedGroupVersions(): { group: string; version: string }[] {

@@ -56,6 +56,7 @@ export function authKinds(meta: Schema, labelSelector: Schema): Record<string, S
       ],
     },
     SelfSubjectReview: { 1: ["metadata", meta] },
+    SelfSubjectRulesReview: { 1: ["metadata", meta], 2: ["spec", { 1: ["namespace", "string"] }] },
     SelfSubjectAccessReview: {
       1: ["metadata", meta],
       2: [

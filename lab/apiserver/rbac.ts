@@ -19,7 +19,7 @@ export interface Decision {
   reason: string;
 }
 
-interface Rule {
+export interface Rule {
   verbs?: string[];
   apiGroups?: string[];
   resources?: string[];
@@ -103,16 +103,16 @@ function rulesOf(store: Store, ref: RoleRef, bindingNamespace: string): Rule[] |
   return Array.isArray(role.rules) ? (role.rules as Rule[]) : [];
 }
 
-export function authorize(store: Store, user: UserInfo, a: RequestAttributes): Decision {
-  if (user.groups.includes("system:masters")) return { allowed: true, reason: "" };
-  const errors: string[] = [];
+/** One binding that applies to the user: its role's rules and how the reason names it, or why they could not be read. */
+type Visit = { rules: Rule[]; source: string } | { error: string };
+
+/** VisitRulesFor: the ClusterRoleBindings, then the RoleBindings of `namespace`, that name the user. */
+function* visits(store: Store, user: UserInfo, namespace: string): Generator<Visit> {
   const bindings: { b: Obj; ns: string; kind: string }[] = [
     ...store.list(kinds("clusterrolebindings")).map((b) => ({ b, ns: "", kind: "ClusterRoleBinding" })),
-    ...(a.namespace === ""
+    ...(namespace === ""
       ? []
-      : store
-          .list(kinds("rolebindings"), a.namespace)
-          .map((b) => ({ b, ns: a.namespace, kind: "RoleBinding" }))),
+      : store.list(kinds("rolebindings"), namespace).map((b) => ({ b, ns: namespace, kind: "RoleBinding" }))),
   ];
   for (const { b, ns, kind } of bindings) {
     const subject = ((b.subjects ?? []) as Subject[]).find((s) => applies(user, s, ns));
@@ -120,21 +120,46 @@ export function authorize(store: Store, user: UserInfo, a: RequestAttributes): D
     const ref = (b.roleRef ?? {}) as RoleRef;
     const rules = rulesOf(store, ref, ns);
     if (typeof rules === "string") {
-      errors.push(rules);
+      yield { error: rules };
       continue;
     }
-    if (rules.some((r) => ruleAllows(a, r))) {
-      const name = kind === "RoleBinding" ? `${b.metadata.name ?? ""}/${ns}` : (b.metadata.name ?? "");
-      const who = describeSubject(subject, ns);
-      return {
-        allowed: true,
-        reason: `RBAC: allowed by ${kind} ${JSON.stringify(name)} of ${ref.kind ?? ""} ${JSON.stringify(ref.name ?? "")} to ${who}`,
-      };
-    }
+    const name = kind === "RoleBinding" ? `${b.metadata.name ?? ""}/${ns}` : (b.metadata.name ?? "");
+    const source = `${kind} ${JSON.stringify(name)} of ${ref.kind ?? ""} ${JSON.stringify(ref.name ?? "")} to ${describeSubject(subject, ns)}`;
+    yield { rules, source };
   }
-  // utilerrors.NewAggregate: one error is its own text, several are listed in brackets
-  const joined = errors.length === 1 ? (errors[0] ?? "") : `[${errors.join(", ")}]`;
-  return { allowed: false, reason: errors.length === 0 ? "" : `RBAC: ${joined}` };
+}
+
+/** utilerrors.NewAggregate: one error is its own text, several are listed in brackets */
+const aggregate = (errors: string[]) => (errors.length === 1 ? (errors[0] ?? "") : `[${errors.join(", ")}]`);
+
+export function authorize(store: Store, user: UserInfo, a: RequestAttributes): Decision {
+  if (user.groups.includes("system:masters")) return { allowed: true, reason: "" };
+  const errors: string[] = [];
+  for (const v of visits(store, user, a.namespace)) {
+    if ("error" in v) errors.push(v.error);
+    else if (v.rules.some((r) => ruleAllows(a, r)))
+      return { allowed: true, reason: `RBAC: allowed by ${v.source}` };
+  }
+  return { allowed: false, reason: errors.length === 0 ? "" : `RBAC: ${aggregate(errors)}` };
+}
+
+/**
+ * RulesFor (SelfSubjectRulesReview, `kubectl auth can-i --list`): every rule bound to the user in
+ * the namespace; system:masters has "*" first, as the privileged-group authorizer reports it.
+ */
+export function rulesFor(store: Store, user: UserInfo, namespace: string): { rules: Rule[]; error: string } {
+  const rules: Rule[] = user.groups.includes("system:masters")
+    ? [
+        { verbs: ["*"], apiGroups: ["*"], resources: ["*"] },
+        { verbs: ["*"], nonResourceURLs: ["*"] },
+      ]
+    : [];
+  const errors: string[] = [];
+  for (const v of visits(store, user, namespace)) {
+    if ("error" in v) errors.push(v.error);
+    else rules.push(...v.rules);
+  }
+  return { rules, error: errors.length === 0 ? "" : aggregate(errors) };
 }
 
 /** responsewriters.forbiddenMessage */

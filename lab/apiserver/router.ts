@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import {
   handleSelfSubjectAccessReview,
   handleSelfSubjectReview,
+  handleSelfSubjectRulesReview,
   handleTokenRequest,
 } from "./auth-requests.ts";
 import type { Tokens } from "./authn.ts";
@@ -126,6 +127,7 @@ async function dispatch(
     if (method !== "POST") return sendStatus(base, methodNotAllowed().status);
     const rctx = { req, res, warnings: base.warnings, user: as };
     if (review.kind === "SelfSubjectReview") return handleSelfSubjectReview(rctx);
+    if (review.kind === "SelfSubjectRulesReview") return handleSelfSubjectRulesReview(srv, rctx);
     return handleSelfSubjectAccessReview(srv, rctx);
   }
 
