@@ -28,8 +28,6 @@ export interface Selection {
   /** Their desired farms, conflicts settled. */
   farms: Farm[];
   conflicts: Conflict[];
-  /** nftlb's farms belonging to them (or, in a full reconcile, every farm nftlb holds). */
-  actual: Farm[];
 }
 
 export class ScopeIndex {
@@ -174,7 +172,8 @@ export class ScopeIndex {
     }
     const services = [...scope].flatMap((k) => this.#desired.get(k) ?? []);
     const { farms, conflicts } = resolveConflicts(services);
-    return { keys: scope, farms, conflicts, actual: full ? [...this.#seen.values()] : this.actualOf(scope) };
+    // Their farms in nftlb are the draft's to ask for (actualOf; a full pass takes every farm).
+    return { keys: scope, farms, conflicts };
   }
 
   /** The farms the selected Services will be written as (settled, marked), for plannedFarms(). */
