@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FULL } from "./reconcile.ts";
 import type { Farm } from "../nftlb/types.ts";
-import { setup } from "./reconcile.test-helpers.ts";
+import { backends, setup } from "./reconcile.test-helpers.ts";
 
 test("a Service claiming a new address reads nftlb's address objects, not every farm, when nothing new holds it", async () => {
   const t = setup();
@@ -84,5 +84,22 @@ test("a write waits for nftlb's answer to the ownership check; a farm made while
     !t.nftlb.farms.get("ns.api.http")?.addresses.some((a) => a["ip-addr"] === "10.96.0.12"),
     "the Service's farm does not take the held address",
   );
+  await t.stop();
+});
+
+test("a pass claiming no new address asks nftlb nothing first and does not give the event loop turns for it", async () => {
+  const t = setup();
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1"]);
+  t.queue.add(FULL);
+  await t.run();
+  const before = { ...t.nftlb.listed };
+  // One endpoint more: the farm's address is nftlb's already, so there is no check to send.
+  t.cluster.put("ns", "web", "10.96.0.10", ["10.1.0.1", "10.1.0.2"]);
+  let turned = false;
+  setImmediate(() => (turned = true));
+  await t.reconciler.sync(["ns/web"]);
+  assert.equal(turned, false, "the pass yielded to the event loop (waiting for a request it never sent)");
+  assert.deepEqual(t.nftlb.listed, before, "no GET /addresses, no GET /farms");
+  assert.deepEqual(backends(t.nftlb.farms.get("ns.web.http")), ["10.1.0.1", "10.1.0.2"]);
   await t.stop();
 });

@@ -226,11 +226,11 @@ export class Reconciler {
     // (~10 ms at 1,000 farms): nothing is written before it resolves, and when it finds a holder
     // not seen yet, nftlb's farms were read again and the pass plans anew from them.
     const checking = this.#ownership.check(selected.farms);
-    await requestSent();
+    if (checking !== undefined) await requestSent();
     let d = draftPass(this.#parts, selected, full);
     const checked = await checking;
-    if ("error" in checked) return { failure: checked.error, outcomes };
-    if (checked.relisted) {
+    if (checked !== undefined && "error" in checked) return { failure: checked.error, outcomes };
+    if (checked?.relisted) {
       this.#scope.follow(nftlb.known());
       d = draftPass(this.#parts, selected, full);
     }
