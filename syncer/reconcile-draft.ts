@@ -9,7 +9,7 @@
 import type { Farm } from "../nftlb/types.ts";
 import type { DesiredService } from "./desired.ts";
 import type { FarmShare } from "./node-rules-desired.ts";
-import { ownerOf } from "./ownership.ts";
+import { markOwned, ownerOf } from "./ownership.ts";
 import { plan, type Plan } from "./plan.ts";
 import type { HeldKeys } from "./reconcile-held.ts";
 import { PassNodeRules } from "./reconcile-node-rules.ts";
@@ -39,9 +39,15 @@ export interface Draft {
   table: PassNodeRules;
 }
 
-export function draftPass(x: DraftParts, selected: Selection, full: boolean): Draft {
+/** `claiming`: the selected farms as ownership's adopting() gave them for nftlb's farms as known now. */
+export function draftPass(
+  x: DraftParts,
+  selected: Selection,
+  claiming: readonly Farm[],
+  full: boolean,
+): Draft {
   const known = x.d.nftlb.known();
-  const farms = x.ownership.written(selected.farms);
+  const farms = claiming.map(markOwned);
   const ownerOfFarm = x.ownership.ownerOfFarm(x.scope.owners, ownerOf);
   x.scope.settled(selected.keys, farms, ownerOfFarm);
   const scope = full ? undefined : selected.keys;

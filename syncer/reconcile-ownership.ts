@@ -10,7 +10,6 @@ import {
   claimsNewAddress,
   ForeignHolds,
   foreignHolds,
-  markOwned,
   mentionsOf,
   ownsIn,
   unseenHolder,
@@ -53,11 +52,10 @@ export class PassOwnership {
    * again only when those show a holder not seen yet (`relisted`: what was planned from the
    * farms known before must be planned again). Its request is sent at once: the caller plans
    * while nftlb answers, and writes nothing before this resolves. Undefined: no new address is
-   * claimed, nothing was asked (so the caller has nothing to wait for).
+   * claimed, nothing was asked (so the caller has nothing to wait for). `claiming`: adopting()'s.
    */
-  check(farms: readonly Farm[]): Promise<{ relisted: boolean } | { error: NftlbError }> | undefined {
+  check(claiming: readonly Farm[]): Promise<{ relisted: boolean } | { error: NftlbError }> | undefined {
     const held = (f: string, a: string) => this.#foreign.has(f, a);
-    const claiming = intoAdopted(farms, adoptions(farms, this.#d.upstreamFarms(), this.#d.adopt));
     return claimsNewAddress(claiming, this.#d.nftlb.known(), held) ? this.#ask(claiming) : undefined;
   }
 
@@ -71,10 +69,14 @@ export class PassOwnership {
     return listed.ok ? { relisted: true } : { error: listed.error };
   }
 
-  /** The farms to write, from nftlb's farms as known now: each marked, an adopted one under the upstream farm's name. */
-  written(farms: readonly Farm[]): Farm[] {
+  /**
+   * The desired farms as this pass claims them, from nftlb's farms as known now: an adopted one
+   * under the upstream farm's name. Asked once per view of nftlb (the check and the draft share
+   * it; after a re-read, again).
+   */
+  adopting(farms: readonly Farm[]): Farm[] {
     this.#adopted = adoptions(farms, this.#d.upstreamFarms(), this.#d.adopt);
-    return intoAdopted(farms, this.#adopted).map(markOwned);
+    return intoAdopted(farms, this.#adopted);
   }
 
   /**

@@ -225,14 +225,15 @@ export class Reconciler {
     // The ownership check's request goes out first and the pass plans while nftlb answers it
     // (~10 ms at 1,000 farms): nothing is written before it resolves, and when it finds a holder
     // not seen yet, nftlb's farms were read again and the pass plans anew from them.
-    const checking = this.#ownership.check(selected.farms);
+    const claiming = this.#ownership.adopting(selected.farms);
+    const checking = this.#ownership.check(claiming);
     if (checking !== undefined) await requestSent();
-    let d = draftPass(this.#parts, selected, full);
+    let d = draftPass(this.#parts, selected, claiming, full);
     const checked = await checking;
     if (checked !== undefined && "error" in checked) return { failure: checked.error, outcomes };
     if (checked?.relisted) {
       this.#scope.follow(nftlb.known());
-      d = draftPass(this.#parts, selected, full);
+      d = draftPass(this.#parts, selected, this.#ownership.adopting(selected.farms), full);
     }
     const { p, ownerOfFarm, table } = d;
     this.#events.conflicts(selected.conflicts);
