@@ -17,7 +17,7 @@ import { farmMarkOf } from "../nftlb/marks.ts";
 import { Multimap } from "./multimap.ts";
 import { isMarked } from "./ownership.ts";
 import { UPSTREAM_FARM } from "./upstream-farms.ts";
-import type { Journaled } from "../nftlb/known-farms.ts";
+import type { ReadonlyKnownFarms } from "../nftlb/known-farms.ts";
 
 // The identity of an address for "who holds it": protocol, IP and ports as spelled.
 const addressKey = (a: Farm["addresses"][number]) => `${a.protocol}|${a["ip-addr"]}|${a.ports}`;
@@ -53,7 +53,7 @@ export class ScopeIndex {
   #addresses = 0;
   /** The journal's version last followed (none: walk every farm). */
   #followed: number | undefined;
-  #followedMap: ReadonlyMap<string, Farm> | undefined;
+  #followedMap: ReadonlyKnownFarms | undefined;
   #backends = 0;
   #marked = 0;
 
@@ -85,12 +85,13 @@ export class ScopeIndex {
   }
 
   /**
-   * Catch up with the client's farms: only farms whose object changed are re-indexed, and when
-   * the map keeps a journal (the client's KnownFarms) only the names it says changed are looked at.
+   * Catch up with the client's farms: only the names its journal says changed are looked at, and
+   * only farms whose object changed are re-indexed. Every farm is compared only when the journal
+   * cannot say (a map not followed before, cleared since, or followed too long ago).
    */
-  follow(known: ReadonlyMap<string, Farm> & Partial<Journaled>): void {
+  follow(known: ReadonlyKnownFarms): void {
     const same = known === this.#followedMap && this.#followed !== undefined;
-    const changed = same && known.changedSince ? known.changedSince(this.#followed!) : undefined;
+    const changed = same ? known.changedSince(this.#followed!) : undefined;
     this.#followedMap = known;
     this.#followed = known.version;
     if (changed !== undefined) {
