@@ -16,7 +16,7 @@ import { PassNodeRules } from "./reconcile-node-rules.ts";
 import type { PassOwnership } from "./reconcile-ownership.ts";
 import type { ReconcilerDeps } from "./reconcile.ts";
 import type { Refusal } from "./capacity.ts";
-import type { ScopeIndex, Selection } from "./scope-index.ts";
+import type { ScopeIndex, Selection, Settled } from "./scope-index.ts";
 
 export interface DraftParts {
   d: Pick<ReconcilerDeps, "nftlb" | "nodeRules">;
@@ -33,6 +33,8 @@ export interface Draft {
   ownerOfFarm: (farm: string) => string;
   /** The Services planned; undefined: all (a full reconcile). */
   scope: ReadonlySet<string> | undefined;
+  /** The selected Services' farms for the table's view (ScopeIndex.keepSettled), once kept. */
+  settled: Settled;
   /** Capacity refusals, to be reported when the pass keeps this draft. */
   refused: Refusal[];
   p: Plan;
@@ -49,7 +51,7 @@ export function draftPass(
   const known = x.d.nftlb.known();
   const farms = claiming.map(markOwned);
   const ownerOfFarm = x.ownership.ownerOfFarm(x.scope.owners, ownerOf);
-  x.scope.settled(selected.keys, farms, ownerOfFarm);
+  const settled = x.scope.settle(selected.keys, farms, ownerOfFarm);
   const scope = full ? undefined : selected.keys;
   const inScope = (f: Farm) => scope?.has(ownerOfFarm(f.name)) ?? true;
   const actual = scope
@@ -65,10 +67,11 @@ export function draftPass(
   const table = new PassNodeRules(x.d, {
     services: x.services(),
     owns,
-    index: x.scope,
+    // This draft's farms in its Services' place: kept only if the pass goes on to write.
+    index: { plannedFarms: () => x.scope.plannedFarms(settled) },
     share: x.share,
     writes: writing,
   });
   table.prepare();
-  return { farms, ownerOfFarm, scope, refused, p, table };
+  return { farms, ownerOfFarm, scope, settled, refused, p, table };
 }

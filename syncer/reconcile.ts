@@ -243,6 +243,7 @@ export class Reconciler {
       ),
     );
     this.#held.commit(d.refused);
+    this.#scope.keepSettled(d.settled);
     this.#events.blocked(p.blocked, ownerOfFarm);
     this.#ownership.planned(p.blocked, d.farms, ownerOfFarm, d.scope);
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });

@@ -144,7 +144,7 @@ for (const journaled of [false, true]) {
 test("a Service gone is no longer selected nor planned; the others' planned farms stay", () => {
   const ix = index([svc("a", "10.96.0.1", "1"), svc("b", "10.96.0.2", "2")]);
   const all = ix.select(undefined);
-  ix.settled(all.keys, all.farms, ix.ownerOfFarm);
+  ix.keepSettled(ix.settle(all.keys, all.farms, ix.ownerOfFarm));
   ix.setDesired("shop/a", undefined);
   const s = ix.select(["shop/a"]);
   assert.deepEqual(s.farms, []);

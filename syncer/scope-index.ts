@@ -30,6 +30,9 @@ export interface Selection {
   conflicts: Conflict[];
 }
 
+/** Settled farms by Service (ScopeIndex.settle). */
+export type Settled = ReadonlyMap<string, readonly Farm[]>;
+
 export class ScopeIndex {
   readonly #ownerByName: (farm: string) => string;
   readonly #desired = new Map<string, DesiredService>();
@@ -38,7 +41,7 @@ export class ScopeIndex {
   /** Address → the Services whose desired farms claim it. */
   readonly #claims = new Multimap();
   /** The last settled farms of each Service (kube-nftlb's table wants all of them). */
-  readonly #resolved = new Map<string, Farm[]>();
+  readonly #resolved = new Map<string, readonly Farm[]>();
   // nftlb's side, following the client's map by identity (it replaces a farm object on change).
   readonly #seen = new Map<string, Farm>();
   /** Address → nftlb farms holding it. */
@@ -145,9 +148,13 @@ export class ScopeIndex {
     return [...this.#farmMarks.keys()];
   }
 
-  /** Every Service's settled farms, as last planned. */
-  *plannedFarms(): Iterable<Farm> {
-    for (const farms of this.#resolved.values()) yield* farms;
+  /**
+   * Every Service's settled farms, as last kept; with `draft`, a draft's in place of its
+   * Services' (the table a draft computes, before the pass knows it will keep it).
+   */
+  *plannedFarms(draft?: Settled): Iterable<Farm> {
+    for (const [key, farms] of this.#resolved) yield* draft?.get(key) ?? farms;
+    if (draft) for (const [key, farms] of draft) if (!this.#resolved.has(key)) yield* farms;
   }
 
   /** The batch's Services and what they reach (see the head of this file); all when `keys` is undefined. */
@@ -177,10 +184,20 @@ export class ScopeIndex {
     return { keys: scope, farms, conflicts };
   }
 
-  /** The farms the selected Services will be written as (settled, marked), for plannedFarms(). */
-  settled(keys: Iterable<string>, farms: readonly Farm[], ownerOfFarm: (farm: string) => string): void {
-    for (const k of keys) if (this.#desired.has(k)) this.#resolved.set(k, []);
-    for (const f of farms) this.#resolved.get(ownerOfFarm(f.name))?.push(f);
+  /** The farms the selected Services will be written as (settled, marked), by Service; nothing kept yet. */
+  settle(keys: Iterable<string>, farms: readonly Farm[], ownerOfFarm: (farm: string) => string): Settled {
+    const out = new Map<string, Farm[]>();
+    for (const k of keys) if (this.#desired.has(k)) out.set(k, []);
+    for (const f of farms) out.get(ownerOfFarm(f.name))?.push(f);
+    return out;
+  }
+
+  /**
+   * A draft's settled farms kept, for plannedFarms(): only once its pass goes on to write (a pass
+   * that failed before, at the ownership check, leaves the table's view as it was).
+   */
+  keepSettled(settled: Settled): void {
+    for (const [key, farms] of settled) this.#resolved.set(key, farms);
   }
 
   /** Desired farm → its Service. */
