@@ -9,7 +9,7 @@ import { desired, type DesiredService } from "./desired.ts";
 import { resolveConflicts } from "./desired-conflicts.ts";
 import { NODE, service, slice } from "./desired-fixtures.test-helpers.ts";
 import { farmMarksOf } from "./plan-marks.ts";
-import { ScopeIndex } from "./scope-index.ts";
+import { ScopeIndex, type Settled } from "./scope-index.ts";
 import { isMarked, markOwned, OWNER_FIELD } from "./ownership.ts";
 import { KnownFarms } from "../nftlb/known-farms.ts";
 
@@ -152,4 +152,22 @@ test("a Service gone is no longer selected nor planned; the others' planned farm
     [...ix.plannedFarms()].map((f) => f.name),
     ["shop.b.http"],
   );
+});
+
+test("a draft's settled farms stand in its Services' place in plannedFarms(draft), and count only once kept", () => {
+  const ix = index([svc("a", "10.96.0.1", "1"), svc("b", "10.96.0.2", "2")]);
+  const all = ix.select(undefined);
+  ix.keepSettled(ix.settle(all.keys, all.farms, ix.ownerOfFarm));
+  const planned = (draft?: Settled) =>
+    [...ix.plannedFarms(draft)].map((f) => `${f.name} ${f.addresses.length}`);
+  const before = planned();
+  // a gains an external IP, c is new: the draft's farms replace a's and add c's, in place.
+  ix.setDesired("shop/a", svc("a", "10.96.0.1", "1", ["192.0.2.9"]));
+  ix.setDesired("shop/c", svc("c", "10.96.0.3", "3"));
+  const s = ix.select(["shop/a", "shop/c"]);
+  const draft = ix.settle(s.keys, s.farms, ix.ownerOfFarm);
+  assert.deepEqual(planned(draft), ["shop.a.http 2", "shop.b.http 1", "shop.c.http 1"]);
+  assert.deepEqual(planned(), before, "nothing kept yet");
+  ix.keepSettled(draft);
+  assert.deepEqual(planned(), ["shop.a.http 2", "shop.b.http 1", "shop.c.http 1"]);
 });
