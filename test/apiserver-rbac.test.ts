@@ -5,6 +5,7 @@
 // forbiddenMessage wrapped in apierrors.NewForbidden), which kubectl prints as
 // `Error from server (Forbidden): ...`. The Python client's view is test/python/test_rbac.py.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -29,6 +30,16 @@ const must = async (...args: string[]) => {
 const USER = "system:serviceaccount:default:bot";
 let token = "";
 const as = (...args: string[]) => kubectl("--token", token, ...args);
+/** kubectl apply (or replace) -f - with YAML on stdin */
+const kubectlIn = (yaml: string, verb = "apply") =>
+  new Promise<{ code: number; stderr: string }>((resolve) => {
+    const child = execFile(
+      KUBECTL,
+      ["--kubeconfig", api.kubeconfigPath, "--cache-dir", join(dir, "cache"), verb, "-f", "-"],
+      (err, _out, stderr) => resolve({ code: err === null ? 0 : 1, stderr }),
+    );
+    child.stdin?.end(yaml);
+  });
 const can = async (...args: string[]) => (await as("auth", "can-i", ...args)).stdout.trim();
 const raw = (method: string, path: string, body?: unknown, t = token) =>
   request(api, method, path, { token: t, ...(body !== undefined ? { body } : {}) });
@@ -247,6 +258,53 @@ describe("RBAC in the lab API server", { skip: missing }, () => {
       sa.stderr,
       /serviceaccounts "other" is forbidden: User "system:serviceaccount:default:bot" cannot impersonate resource "serviceaccounts" in API group "" in the namespace "kube-system"/,
     );
+  });
+
+  it("RBAC objects are validated as the real registry does: roleRef kinds and immutability, subjects, rules", async () => {
+    await must("create", "rolebinding", "fixed", "--role=r", "--serviceaccount=default:bot");
+    const binding = (kind: string) => `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: fixed}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ${kind}, name: r}
+subjects: [{kind: ServiceAccount, name: bot}]
+`;
+    const changed = await kubectlIn(binding("ClusterRole"), "replace");
+    assert.equal(
+      changed.stderr.trim(),
+      'The RoleBinding "fixed" is invalid: roleRef: Invalid value: rbac.RoleRef{APIGroup:"rbac.authorization.k8s.io", Kind:"ClusterRole", Name:"r"}: cannot change roleRef',
+    );
+    const crb = await kubectlIn(`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: crb}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: r}
+subjects: [{kind: ServiceAccount, name: bot}, {kind: Robot, name: x}]
+`);
+    assert.equal(
+      crb.stderr.trim(),
+      [
+        'The ClusterRoleBinding "crb" is invalid: ',
+        '* roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"',
+        "* subjects[0].namespace: Required value",
+        '* subjects[1].kind: Unsupported value: "Robot": supported values: "ServiceAccount", "User", "Group"',
+      ].join("\n"),
+    );
+    const role = await kubectlIn(`apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: bad}
+rules: [{verbs: [get], nonResourceURLs: ["/x"]}, {verbs: []}]
+`);
+    assert.equal(
+      role.stderr.trim(),
+      [
+        'The Role "bad" is invalid: ',
+        '* rules[0].nonResourceURLs: Invalid value: []string{"/x"}: namespaced rules cannot apply to non-resource URLs',
+        "* rules[1].verbs: Required value: verbs must contain at least one value",
+        "* rules[1].apiGroups: Required value: resource rules must supply at least one api group",
+        "* rules[1].resources: Required value: resource rules must supply at least one resource",
+      ].join("\n"),
+    );
+    // names are path segments, not DNS names: the bootstrap roles' colons are fine
+    await must("create", "clusterrole", "example:reader", "--verb=get", "--resource=pods");
   });
 
   it("lab-admin (system:masters) may do everything, as the bootstrap cluster-admin binding says", async () => {
