@@ -296,7 +296,8 @@ test("describe() gives an API refusal as the server's reason and message, not cl
     reason: "Forbidden",
     code: 403,
   };
-  // client-node 2.x: the body as received (a string); its message is "HTTP-Code: 403\nMessage: ...\nBody: <escaped JSON>..."
+  // client-node 2.x: the body as received (a string); its message is
+  // "HTTP-Code: 403\nMessage: ...\nBody: <escaped JSON>..."
   const err = new ApiException(403, "Unknown API Status Code!", JSON.stringify(status), {});
   assert.equal(describe(err), `Forbidden: ${message} (403)`);
   assert.equal(describe(new ApiException(403, "x", status, {})), `Forbidden: ${message} (403)`);

@@ -1,8 +1,8 @@
 // Decoding of Kubernetes protobuf request bodies ("k8s\0" + runtime.Unknown) for the kinds
 // kubectl's generator commands create with the typed client (`kubectl create namespace|service|
-// configmap|secret|deployment`, and the identity and RBAC kinds of protobuf-auth.ts). Field numbers are those of k8s.io/api core/v1, apps/v1 and
-// apimachinery meta/v1 generated.proto. Unknown fields are skipped; other kinds are refused by
-// the caller (415).
+// configmap|secret|deployment`, and the identity and RBAC kinds of protobuf-auth.ts). Field
+// numbers are those of k8s.io/api core/v1, apps/v1 and apimachinery meta/v1 generated.proto.
+// Unknown fields are skipped; other kinds are refused by the caller (415).
 import { authKinds } from "./protobuf-auth.ts";
 
 type Kind = "string" | "int" | "bool" | "bytes" | "time" | "intstr" | "map" | "mapBytes" | Schema;

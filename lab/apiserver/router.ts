@@ -1,7 +1,8 @@
 // Turns an HTTP request into a verb on a resource: authentication (bearer token, 401 Status
 // otherwise, authn.ts), impersonation (impersonation.ts), authorization (RBAC, 403 Status as
-// kube-apiserver words it, rbac.ts), injected faults, discovery and OpenAPI documents, then the resource paths
-// (/api/v1/..., /apis/<group>/<version>/..., namespaced and cluster-scoped, subresources).
+// kube-apiserver words it, rbac.ts), injected faults, discovery and OpenAPI documents, then the
+// resource paths (/api/v1/..., /apis/<group>/<version>/..., namespaced and cluster-scoped,
+// subresources, the token subresource and the self reviews of auth-requests.ts).
 // Every failure leaves as a Status; nothing a client sends can crash the server.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -118,14 +119,15 @@ async function dispatch(
   else if (segs[0] === "apis" && segs.length >= 4)
     [group, version, rest] = [segs[1] ?? "", segs[2] ?? "", segs.slice(3)];
   else return sendStatus(base, pathNotFound().status);
-  const as = user ?? { username: "system:anonymous", groups: ["system:unauthenticated"] };
+  // only the public documents are served without credentials, so this is never a resource's user
+  const who = user ?? { username: "system:anonymous", groups: ["system:unauthenticated"] };
 
   const review = REVIEWS.find(
     (r) => r.group === group && r.version === version && r.resource === rest.join("/"),
   );
   if (review !== undefined) {
     if (method !== "POST") return sendStatus(base, methodNotAllowed().status);
-    const rctx = { req, res, warnings: base.warnings, user: as };
+    const rctx = { req, res, warnings: base.warnings, user: who };
     if (review.kind === "SelfSubjectReview") return handleSelfSubjectReview(rctx);
     if (review.kind === "SelfSubjectRulesReview") return handleSelfSubjectRulesReview(srv, rctx);
     return handleSelfSubjectAccessReview(srv, rctx);
@@ -157,7 +159,7 @@ async function dispatch(
     res,
     url,
     warnings: base.warnings,
-    user: as,
+    user: who,
     resource,
     namespace,
     name,
