@@ -307,6 +307,82 @@ rules: [{verbs: [get], nonResourceURLs: ["/x"]}, {verbs: []}]
     await must("create", "clusterrole", "example:reader", "--verb=get", "--resource=pods");
   });
 
+  it("escalation prevention: a role or binding may grant only what its writer holds, unless escalate or bind", async () => {
+    await must("create", "namespace", "deleg");
+    await must(
+      "create",
+      "role",
+      "rbac-writer",
+      "-n",
+      "deleg",
+      "--verb=create,update,patch,get",
+      "--resource=roles.rbac.authorization.k8s.io,rolebindings.rbac.authorization.k8s.io,pods",
+    );
+    await must(
+      "create",
+      "rolebinding",
+      "rbac-writer",
+      "-n",
+      "deleg",
+      "--role=rbac-writer",
+      "--serviceaccount=default:bot",
+    );
+    // what bot holds itself: fine
+    assert.equal(
+      (await as("create", "role", "pods", "-n", "deleg", "--verb=get", "--resource=pods")).code,
+      0,
+    );
+    const more = await as(
+      "create",
+      "role",
+      "secrets",
+      "-n",
+      "deleg",
+      "--verb=get,list",
+      "--resource=secrets",
+    );
+    assert.equal(
+      more.stderr.trim(),
+      `Error from server (Forbidden): roles.rbac.authorization.k8s.io "secrets" is forbidden: user "${USER}" (groups=["system:serviceaccounts" "system:serviceaccounts:default" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["secrets"], Verbs:["get" "list"]}`,
+    );
+    const admin = await as(
+      "create",
+      "rolebinding",
+      "root",
+      "-n",
+      "deleg",
+      "--clusterrole=cluster-admin",
+      "--user=eve",
+    );
+    assert.match(
+      admin.stderr.trim(),
+      /rolebindings.rbac.authorization.k8s.io "root" is forbidden: user .* is attempting to grant RBAC permissions not currently held:\n\{APIGroups:\["\*"\], Resources:\["\*"\], Verbs:\["\*"\]\}\n\{NonResourceURLs:\["\*"\], Verbs:\["\*"\]\}$/,
+    );
+    // bind on that one ClusterRole, escalate on roles: then both go through
+    await must(
+      "create",
+      "role",
+      "delegate",
+      "-n",
+      "deleg",
+      "--verb=bind",
+      "--resource=clusterroles",
+      "--resource-name=cluster-admin",
+    );
+    await must("create", "role", "escalate", "-n", "deleg", "--verb=escalate", "--resource=roles");
+    for (const r of ["delegate", "escalate"])
+      await must("create", "rolebinding", r, "-n", "deleg", `--role=${r}`, "--serviceaccount=default:bot");
+    assert.equal(
+      (await as("create", "rolebinding", "root", "-n", "deleg", "--clusterrole=cluster-admin", "--user=eve"))
+        .code,
+      0,
+    );
+    assert.equal(
+      (await as("create", "role", "secrets", "-n", "deleg", "--verb=get,list", "--resource=secrets")).code,
+      0,
+    );
+  });
+
   it("lab-admin (system:masters) may do everything, as the bootstrap cluster-admin binding says", async () => {
     assert.equal((await kubectl("auth", "can-i", "*", "*")).stdout.trim(), "yes");
     const crb = JSON.parse(await must("get", "clusterrolebinding", "cluster-admin", "-o", "json")) as {
