@@ -282,3 +282,27 @@ test("errors of garbage shapes are counted and described, never thrown", async (
   assert.equal(api.watchers.size, 1, "restarted anyway");
   await inf.stop();
 });
+
+test("describe() gives an API refusal as the server's reason and message, not client-node's wrapper around its JSON", async () => {
+  const { ApiException } = await import("@kubernetes/client-node");
+  const { describe } = await import("./informer.ts");
+  const message =
+    'services is forbidden: User "system:serviceaccount:kube-nftlb:kube-nftlb-syncer" cannot list resource "services" in API group "" at the cluster scope';
+  const status = {
+    kind: "Status",
+    apiVersion: "v1",
+    status: "Failure",
+    message,
+    reason: "Forbidden",
+    code: 403,
+  };
+  // client-node 2.x: the body as received (a string); its message is
+  // "HTTP-Code: 403\nMessage: ...\nBody: <escaped JSON>..."
+  const err = new ApiException(403, "Unknown API Status Code!", JSON.stringify(status), {});
+  assert.equal(describe(err), `Forbidden: ${message} (403)`);
+  assert.equal(describe(new ApiException(403, "x", status, {})), `Forbidden: ${message} (403)`);
+  // anything else keeps its own message
+  const html = new ApiException(502, "bad gateway", "<html>", {});
+  assert.equal(describe(html), `${html.message} (502)`);
+  assert.equal(describe(new Error("ECONNRESET")), "ECONNRESET");
+});

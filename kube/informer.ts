@@ -272,10 +272,29 @@ function isAbort(err: unknown): boolean {
   return err instanceof Error && err.name === "AbortError";
 }
 
+/** The reason and message of a metav1.Status body (a string as client-node keeps it, or parsed). */
+function statusText(body: unknown): string | undefined {
+  let s: unknown = body;
+  if (typeof body === "string") {
+    try {
+      s = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
+  }
+  const st = s as { kind?: unknown; reason?: unknown; message?: unknown } | null;
+  if (st?.kind !== "Status" || typeof st.message !== "string") return undefined;
+  return typeof st.reason === "string" && st.reason !== "" ? `${st.reason}: ${st.message}` : st.message;
+}
+
 export function describe(err: unknown): string {
   if (err instanceof Error) {
-    const e = err as { statusCode?: unknown; code?: unknown };
+    const e = err as { statusCode?: unknown; code?: unknown; body?: unknown };
     const code = e.statusCode ?? e.code;
+    // client-node's ApiException wraps the server's Status JSON in its own text; a 403 must read
+    // as the server said it (who cannot do what), not as escaped JSON
+    const status = statusText(e.body);
+    if (status !== undefined) return typeof code === "number" ? `${status} (${code})` : status;
     return typeof code === "number" || typeof code === "string" ? `${err.message} (${code})` : err.message;
   }
   return String(err);

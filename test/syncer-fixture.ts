@@ -5,11 +5,24 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import path from "node:path";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
+import { apiClient } from "../lab/cluster/api-client.ts";
+import {
+  applyIdentities,
+  serviceAccountKubeconfig,
+  serviceAccountOf,
+} from "../lab/cluster/deploy-identities.ts";
 import { createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
+
+/**
+ * The syncer's kubeconfig in a world: deploy/'s ServiceAccount, with deploy/'s RBAC applied
+ * (startWorld), so every syncer end-to-end test also shows that RBAC is enough.
+ */
+const syncerKubeconfigs = new WeakMap<ApiServer, string>();
 
 export function syncerConfig(
   net: TestNetwork,
@@ -20,7 +33,7 @@ export function syncerConfig(
     nftlbUrl: net.nftlb.url,
     nftlbKey: net.nftlb.key,
     nodeName: "node-1",
-    kubeconfig: api.kubeconfigPath,
+    kubeconfig: syncerKubeconfigs.get(api) ?? api.kubeconfigPath,
     probePort: 0,
     endpointsApi: "slices",
     proxyMode: "replace",
@@ -90,6 +103,16 @@ export async function startWorld(o: {
 }): Promise<SyncerWorld> {
   const net = await createTestNetwork({ backends: o.backends, ports: [o.port] });
   const api = await startApiServer({ serviceCidr: `${net.vip(0)}/24` });
+  const admin = apiClient({ url: api.url, token: api.token, ca: api.ca.cert });
+  await applyIdentities(admin);
+  syncerKubeconfigs.set(
+    api,
+    await serviceAccountKubeconfig(admin, serviceAccountOf("node/daemonset.yaml"), {
+      server: api.url,
+      caPem: api.ca.cert,
+      file: path.join(path.dirname(api.kubeconfigPath), "syncer.kubeconfig"),
+    }),
+  );
   const kc = new KubeConfig();
   kc.loadFromFile(api.kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);

@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { parse as parseYaml } from "yaml";
 import type { ManagedFields } from "./managedfields.ts";
 import { writeOptions } from "./params.ts";
+import type { UserInfo } from "./rbac.ts";
 import { decodeProtobufObject } from "./protobuf.ts";
 import type { Resource } from "./resources.ts";
 import type { Allocators } from "./service-alloc.ts";
@@ -29,7 +30,7 @@ export interface Ctx {
   url: URL;
   /** request-scoped warnings, sent as `Warning: 299 - "..."` headers */
   warnings: string[];
-  user: { username: string; groups: string[] };
+  user: UserInfo;
   resource: Resource;
   namespace: string | undefined;
   name: string | undefined;

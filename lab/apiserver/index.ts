@@ -9,6 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createCa, type LabCa } from "../pki/ca.ts";
 import { IpAllocator, PortAllocator } from "./allocators.ts";
+import { Tokens } from "./authn.ts";
+import { seedBootstrapPolicy } from "./bootstrap-policy.ts";
 import { Faults } from "./faults.ts";
 import type { Server } from "./http.ts";
 import { kubeconfig } from "./kubeconfig.ts";
@@ -29,7 +31,7 @@ export interface ApiServerOptions {
   serviceCidr?: string;
   /** default "30000-32767" */
   nodePortRange?: string;
-  /** bearer token; default random */
+  /** the admin's bearer token (lab-admin, system:masters); default random */
   token?: string;
   /** where admission webhooks referenced by service really listen; default: nowhere */
   resolveService?: ServiceResolver;
@@ -87,6 +89,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const token = opts.token ?? randomBytes(24).toString("base64url");
   const store = new Store(opts.historySize ?? 1000);
   seedNamespaces(store);
+  seedBootstrapPolicy(store);
   const watches = new Set<import("node:http").ServerResponse>();
   const srv: Server = {
     store,
@@ -105,7 +108,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const server = https.createServer(
     { cert: serving.cert, key: serving.key, ALPNProtocols: ["http/1.1"] },
     router(srv, {
-      token,
+      tokens: new Tokens(token),
       faults,
       serverAddress: () => address,
       ...(opts.log !== undefined ? { log: opts.log } : {}),

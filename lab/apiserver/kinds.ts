@@ -6,6 +6,7 @@ import type { Obj } from "./store.ts";
 import { defaultWorkload, validateWorkload } from "./apps.ts";
 import { defaultPodSpec, validatePodSpec } from "./podspec.ts";
 import { validateEndpointSlice, validateEndpoints, validateSecret } from "./endpoints.ts";
+import { defaultRbac, validateRbac } from "./rbac-validation.ts";
 import { defaultService, validateService } from "./service.ts";
 import { invalidValue, metadataErrors, notSupported, required, type NameRule } from "./validation.ts";
 
@@ -14,6 +15,11 @@ const NAME_RULES: Record<string, NameRule> = {
   Service: "dns1035",
   Event: "path",
   Lease: "subdomain",
+  // ValidateRBACName: any path segment ("system:discovery")
+  Role: "path",
+  ClusterRole: "path",
+  RoleBinding: "path",
+  ClusterRoleBinding: "path",
 };
 
 type Any = Record<string, unknown>;
@@ -75,6 +81,9 @@ export function applyDefaults(res: Resource, obj: Obj): void {
     case "Endpoints":
       for (const sub of arr(obj.subsets)) for (const p of arr(sub.ports)) p.protocol ??= "TCP";
       return;
+    case "RoleBinding":
+    case "ClusterRoleBinding":
+      return defaultRbac(res.kind, obj);
     case "MutatingWebhookConfiguration":
       return defaultWebhooks(obj, true);
     case "ValidatingWebhookConfiguration":
@@ -155,6 +164,11 @@ export function validate(res: Resource, obj: Obj, old: Obj | undefined): FieldEr
     case "MutatingWebhookConfiguration":
     case "ValidatingWebhookConfiguration":
       return [...out, ...validateWebhooks(obj)];
+    case "Role":
+    case "ClusterRole":
+    case "RoleBinding":
+    case "ClusterRoleBinding":
+      return [...out, ...validateRbac(res.kind, obj, old)];
   }
   return out;
 }

@@ -8,8 +8,11 @@ export function kubeconfig(opts: {
   token: string;
   name?: string;
   namespace?: string;
+  /** the user entry's name (default NAME-admin) */
+  user?: string;
 }): string {
   const name = opts.name ?? "kube-nftlb-lab";
+  const user = opts.user ?? `${name}-admin`;
   return stringify({
     apiVersion: "v1",
     kind: "Config",
@@ -23,10 +26,8 @@ export function kubeconfig(opts: {
         },
       },
     ],
-    users: [{ name: `${name}-admin`, user: { token: opts.token } }],
-    contexts: [
-      { name, context: { cluster: name, user: `${name}-admin`, namespace: opts.namespace ?? "default" } },
-    ],
+    users: [{ name: user, user: { token: opts.token } }],
+    contexts: [{ name, context: { cluster: name, user, namespace: opts.namespace ?? "default" } }],
     "current-context": name,
   });
 }

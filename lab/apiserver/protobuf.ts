@@ -1,10 +1,12 @@
 // Decoding of Kubernetes protobuf request bodies ("k8s\0" + runtime.Unknown) for the kinds
 // kubectl's generator commands create with the typed client (`kubectl create namespace|service|
-// configmap|secret|deployment`). Field numbers are those of k8s.io/api core/v1, apps/v1 and
-// apimachinery meta/v1 generated.proto. Unknown fields are skipped; other kinds are refused by
-// the caller (415).
+// configmap|secret|deployment`, and the identity and RBAC kinds of protobuf-auth.ts). Field
+// numbers are those of k8s.io/api core/v1, apps/v1 and apimachinery meta/v1 generated.proto.
+// Unknown fields are skipped; other kinds are refused by the caller (415).
+import { authKinds } from "./protobuf-auth.ts";
+
 type Kind = "string" | "int" | "bool" | "bytes" | "time" | "intstr" | "map" | "mapBytes" | Schema;
-interface Schema {
+export interface Schema {
   [field: number]: [name: string, kind: Kind, repeated?: boolean];
 }
 
@@ -135,6 +137,7 @@ export const PROTOBUF_KINDS: Record<string, Schema> = {
     4: ["stringData", "map"],
     5: ["immutable", "bool"],
   },
+  ...authKinds(META, SELECTOR),
 };
 
 // *bool and *int32 fields: false and 0 are values there, not "unset"
@@ -147,6 +150,8 @@ const POINTERS = new Set([
   "revisionHistoryLimit",
   "progressDeadlineSeconds",
   "terminationGracePeriodSeconds",
+  "automountServiceAccountToken",
+  "expirationSeconds",
 ]);
 
 interface Raw {

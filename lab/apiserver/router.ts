@@ -1,23 +1,43 @@
 // Turns an HTTP request into a verb on a resource: authentication (bearer token, 401 Status
-// otherwise), injected faults, discovery and OpenAPI documents, then the resource paths
-// (/api/v1/..., /apis/<group>/<version>/..., namespaced and cluster-scoped, subresources).
+// otherwise, authn.ts), impersonation (impersonation.ts), authorization (RBAC, 403 Status as
+// kube-apiserver words it, rbac.ts), injected faults, discovery and OpenAPI documents, then the
+// resource paths (/api/v1/..., /apis/<group>/<version>/..., namespaced and cluster-scoped,
+// subresources, the token subresource and the self reviews of auth-requests.ts).
 // Every failure leaves as a Status; nothing a client sends can crash the server.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery.ts";
+import {
+  handleSelfSubjectAccessReview,
+  handleSelfSubjectReview,
+  handleSelfSubjectRulesReview,
+  handleTokenRequest,
+} from "./auth-requests.ts";
+import type { Tokens } from "./authn.ts";
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, REVIEWS, versionInfo } from "./discovery.ts";
 import type { Faults } from "./faults.ts";
 import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
+import { impersonation } from "./impersonation.ts";
 import { openApiDocument, openApiRoot, openApiV2Protobuf } from "./openapi.ts";
 import { flag } from "./params.ts";
+import { authorize, forbiddenMessage, type UserInfo } from "./rbac.ts";
 import { handleGet, handleList } from "./read.ts";
+import { requestAttributes, type RequestAttributes } from "./request-info.ts";
 import { findResource } from "./resources.ts";
 import { handleScale } from "./scale.ts";
-import { asStatus, failure, methodNotAllowed, pathNotFound, unauthorized } from "./status.ts";
+import {
+  asStatus,
+  failure,
+  forbiddenRequest,
+  internalError,
+  methodNotAllowed,
+  pathNotFound,
+  unauthorized,
+} from "./status.ts";
 import { handleCreate, handleDelete, handlePatch, handleUpdate } from "./verbs.ts";
 import { handleWatch } from "./watch.ts";
 
 export interface RouterOptions {
-  token: string;
+  tokens: Tokens;
   faults: Faults;
   serverAddress: () => string;
   log?: (line: string) => void;
@@ -55,8 +75,21 @@ async function dispatch(
     res.end("ok");
     return;
   }
-  const auth = req.headers.authorization ?? "";
-  if (!PUBLIC.has(path) && auth !== `Bearer ${o.token}`) return sendStatus(base, unauthorized().status);
+  const auth = req.headers.authorization;
+  let user = o.tokens.authenticate(auth, srv.store);
+  // a public path needs no credentials (system:public-info-viewer), but bad ones are still 401
+  if (user === undefined && (auth !== undefined || !PUBLIC.has(path)))
+    return sendStatus(base, unauthorized().status);
+  if (user !== undefined) {
+    const imp = impersonation(srv.store, user, req);
+    if (imp !== undefined && "error" in imp) return sendStatus(base, internalError(imp.error).status);
+    if (imp !== undefined && "denied" in imp)
+      return sendStatus(base, denied(user, imp.denied, imp.reason).status);
+    if (imp !== undefined) user = imp.as;
+    const attrs = requestAttributes(method, url);
+    const decision = authorize(srv.store, user, attrs);
+    if (!decision.allowed) return sendStatus(base, denied(user, attrs, decision.reason).status);
+  }
   const fault = o.faults.check(method, `${url.pathname}${url.search}`);
   if (o.faults.latencyMs > 0) await sleep(o.faults.latencyMs);
   if (fault !== undefined) return sendStatus(base, fault.status, fault.headers);
@@ -86,6 +119,19 @@ async function dispatch(
   else if (segs[0] === "apis" && segs.length >= 4)
     [group, version, rest] = [segs[1] ?? "", segs[2] ?? "", segs.slice(3)];
   else return sendStatus(base, pathNotFound().status);
+  // only the public documents are served without credentials, so this is never a resource's user
+  const who = user ?? { username: "system:anonymous", groups: ["system:unauthenticated"] };
+
+  const review = REVIEWS.find(
+    (r) => r.group === group && r.version === version && r.resource === rest.join("/"),
+  );
+  if (review !== undefined) {
+    if (method !== "POST") return sendStatus(base, methodNotAllowed().status);
+    const rctx = { req, res, warnings: base.warnings, user: who };
+    if (review.kind === "SelfSubjectReview") return handleSelfSubjectReview(rctx);
+    if (review.kind === "SelfSubjectRulesReview") return handleSelfSubjectRulesReview(srv, rctx);
+    return handleSelfSubjectAccessReview(srv, rctx);
+  }
 
   let namespace: string | undefined;
   const nested =
@@ -101,7 +147,8 @@ async function dispatch(
     extra.length > 0 ||
     (subresource !== "" &&
       !(subresource === "status" && resource.status) &&
-      !(subresource === "scale" && resource.scale))
+      !(subresource === "scale" && resource.scale) &&
+      !(subresource === "token" && resource.resource === "serviceaccounts"))
   ) {
     return sendStatus(base, pathNotFound().status);
   }
@@ -112,12 +159,16 @@ async function dispatch(
     res,
     url,
     warnings: base.warnings,
-    user: { username: "lab-admin", groups: ["system:masters", "system:authenticated"] },
+    user: who,
     resource,
     namespace,
     name,
     subresource,
   };
+  if (subresource === "token") {
+    if (method === "POST") return handleTokenRequest(srv, ctx, o.tokens);
+    return sendStatus(base, methodNotAllowed().status);
+  }
   if (subresource === "scale") {
     if (["GET", "PUT", "PATCH"].includes(method)) return handleScale(srv, ctx);
     return sendStatus(base, methodNotAllowed().status);
@@ -140,6 +191,12 @@ async function dispatch(
       return handleDelete(srv, ctx);
   }
   sendStatus(base, methodNotAllowed().status);
+}
+
+/** responsewriters.Forbidden: apierrors.NewForbidden over the request's group and resource. */
+function denied(user: UserInfo, a: RequestAttributes, reason: string) {
+  const message = forbiddenMessage(user, a);
+  return forbiddenRequest(a.apiGroup, a.resource, a.name, reason === "" ? message : `${message}: ${reason}`);
 }
 
 export function router(srv: Server, o: RouterOptions) {

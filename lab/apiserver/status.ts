@@ -98,6 +98,22 @@ export const badRequest = (message: string): StatusError => failure(400, "BadReq
 export const forbidden = (res: Resource, name: string, why: string): StatusError =>
   failure(403, "Forbidden", `${qualifiedName(res)} "${name}" is forbidden: ${why}`, detailsOf(res, name));
 
+/** apierrors.NewForbidden as the authorization filter calls it (details.kind is the resource). */
+export function forbiddenRequest(group: string, resource: string, name: string, why: string): StatusError {
+  const qualified = group === "" ? resource : `${resource}.${group}`;
+  const message =
+    qualified === ""
+      ? `forbidden: ${why}`
+      : name === ""
+        ? `${qualified} is forbidden: ${why}`
+        : `${qualified} ${JSON.stringify(name)} is forbidden: ${why}`;
+  const details: NonNullable<Status["details"]> = {};
+  if (name !== "") details.name = name;
+  if (group !== "") details.group = group;
+  if (resource !== "") details.kind = resource;
+  return failure(403, "Forbidden", message, details);
+}
+
 export const methodNotAllowed = (): StatusError =>
   failure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
 

@@ -15,6 +15,7 @@ import { checkApplied, checkBody, checkPatched } from "./field-validation.ts";
 import { notRunWarning } from "./not-run.ts";
 import { boolParam, invalidOptions } from "./params.ts";
 import { applyJsonPatch, applyMergePatch, strategicMerge } from "./patch.ts";
+import { preventEscalation } from "./rbac-escalation.ts";
 import { apiVersionOf, RESOURCES } from "./resources.ts";
 import { parseFieldSelector, parseLabelSelector } from "./selectors.ts";
 import { releaseService } from "./service-alloc.ts";
@@ -49,6 +50,7 @@ export async function handleCreate(srv: Server, ctx: Ctx): Promise<void> {
   checkBody(ctx, obj, "CreateOptions");
   const dryRun = isDryRun(ctx);
   refuseResourceVersion(obj);
+  preventEscalation(srv, ctx, obj, undefined);
   const created = await createObject(srv, ctx, obj, { dryRun });
   warnNotRun(srv, ctx);
   sendJson(ctx, 201, created);
@@ -69,6 +71,7 @@ export async function handleUpdate(srv: Server, ctx: Ctx): Promise<void> {
     obj.metadata.name = ctx.name;
     return sendJson(ctx, 201, await createObject(srv, ctx, obj, { dryRun }));
   }
+  preventEscalation(srv, ctx, obj, old);
   sendJson(ctx, 200, await updateObject(srv, ctx, obj, old, { dryRun }));
 }
 
@@ -129,12 +132,14 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
     if (old === undefined) {
       if (ctx.subresource !== "") throw notFound(res, name);
       refuseResourceVersion(applied);
+      preventEscalation(srv, ctx, object as Obj, undefined);
       const created = await createObject(srv, ctx, object as Obj, { dryRun, record: commit });
       warnNotRun(srv, ctx);
       return sendJson(ctx, 201, created);
     }
     const next = object as Obj;
     next.metadata.resourceVersion = applied.metadata.resourceVersion ?? old.metadata.resourceVersion;
+    preventEscalation(srv, ctx, next, old);
     return sendJson(ctx, 200, await updateObject(srv, ctx, next, old, { dryRun, record: commit }));
   }
   if (old === undefined) throw notFound(res, name);
@@ -157,6 +162,7 @@ export async function handlePatch(srv: Server, ctx: Ctx): Promise<void> {
   checkPatched(ctx, obj, patch, type === "application/strategic-merge-patch+json");
   if (obj.kind !== old.kind || obj.apiVersion !== old.apiVersion)
     throw badRequest("the patch may not change the object's apiVersion or kind");
+  preventEscalation(srv, ctx, obj, old);
   sendJson(ctx, 200, await updateObject(srv, ctx, obj, old, { dryRun }));
 }
 

@@ -28,6 +28,7 @@ import {
   publishWebhookEndpoint,
   waitWebhookReachable,
 } from "./webhook-service.ts";
+import { applyIdentities, serviceAccountKubeconfig, serviceAccountOf } from "./deploy-identities.ts";
 import { storeSource } from "./sources.ts";
 import { startTraffic, type Traffic } from "./traffic.ts";
 import { WEBHOOK_NAMESPACE, WEBHOOK_SECRET, WEBHOOK_SERVICE, webhookConfigs } from "./webhook-configs.ts";
@@ -53,6 +54,8 @@ export interface ClusterOptions {
   apiLog?: (line: string) => void;
   /** watch events the stand-in keeps for resuming watches (default 1000) */
   apiHistorySize?: number;
+  /** deploy/ objects not to create (a test of a component without its binding) */
+  skipIdentity?: (d: { kind?: string; metadata?: { name?: string } }) => boolean;
 }
 
 export interface Cluster {
@@ -139,6 +142,17 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       return r.body;
     };
     log(`api: ${api.url}`);
+    // deploy/'s namespace, ServiceAccounts and RBAC, then a token for each component that calls
+    // the API: the syncer (the DaemonSet's account) and `certs ensure` (the Job's).
+    await applyIdentities(client, o.skipIdentity);
+    const asAccount = (file: string, out: string) =>
+      serviceAccountKubeconfig(client, serviceAccountOf(file), {
+        server: api.url,
+        caPem: api.ca.cert,
+        file: path.join(dir, out),
+      });
+    const syncerKubeconfig = await asAccount("node/daemonset.yaml", "syncer.kubeconfig");
+    const certsKubeconfig = await asAccount("certs/job.yaml", "certs.kubeconfig");
 
     const nodeIp = net.node.clientSideIp;
     const specs: LabNodeSpec[] = [
@@ -178,7 +192,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         dir,
         api: client,
         store: api.store,
-        kubeconfig: api.kubeconfigPath,
+        kubeconfig: syncerKubeconfig,
         readyDelayMs: o.podReadyDelayMs ?? 0,
         terminationDelayMs: o.terminationDelayMs ?? 1000,
         log,
@@ -220,12 +234,8 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const processes: ProductProcess[] = started.map((n) => n.syncer);
     const syncer = started[0]!.syncer;
 
-    // The webhook: namespace, configurations, certificates from `certs ensure`, then the server.
-    await must("POST", "/api/v1/namespaces", {
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: WEBHOOK_NAMESPACE },
-    });
+    // The webhook (its namespace is deploy/'s, created above): configurations, certificates
+    // from `certs ensure`, then the server.
     // Its Service first, so the syncers program its ClusterIP while the rest starts.
     const webhookIp = await createWebhookService(client);
     const { configs, source } = webhookConfigs();
@@ -244,7 +254,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
         `--service=${WEBHOOK_SERVICE}`,
         `--secret=${WEBHOOK_SECRET}`,
         `--webhook=${[...new Set(configs.map((c) => c.metadata.name))].join(",")}`,
-        `--kubeconfig=${api.kubeconfigPath}`,
+        `--kubeconfig=${certsKubeconfig}`,
       ],
       path.join(dir, "logs", "certs.log"),
     );

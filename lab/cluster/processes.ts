@@ -69,7 +69,9 @@ export const exited = (p: ProductProcess): Promise<number> =>
 export async function waitReady(url: string, p: ProductProcess, deadlineMs: number): Promise<void> {
   const deadline = Date.now() + deadlineMs;
   while (Date.now() < deadline) {
-    if (p.child.exitCode !== null) throw new Error(`${p.name} exited (${p.child.exitCode}):\n${p.tail()}`);
+    // a signal (the lab stopping it) ends it too: exitCode stays null then
+    const end = p.child.exitCode ?? p.child.signalCode;
+    if (end !== null) throw new Error(`${p.name} exited (${end}):\n${p.tail()}`);
     try {
       const r = await fetch(url, { signal: AbortSignal.timeout(1000) });
       if (r.status === 200) return;

@@ -1,0 +1,83 @@
+// Authentication: the bearer token of the request names a user. The lab's admin token is
+// lab-admin in system:masters; tokens minted by TokenRequest (POST
+// .../serviceaccounts/NAME/token, what `kubectl create token` and kubelet's projected volumes
+// ask for) are the ServiceAccount's identity for as long as they have not expired, their
+// audience is this server's and the ServiceAccount still exists with the same uid — the checks
+// kube-apiserver's service-account token authenticator makes. Anything else presented as a
+// bearer token is 401 Unauthorized. A request with no credentials is 401 too (a real server with
+// --anonymous-auth=false; with the default true it would be system:anonymous, then 403).
+import { randomBytes } from "node:crypto";
+import type { Store } from "./store.ts";
+import { findResource } from "./resources.ts";
+import type { UserInfo } from "./rbac.ts";
+
+/** What kubeadm-made clusters use for --api-audiences (the issuer); the default audience. */
+export const API_AUDIENCE = "https://kubernetes.default.svc.cluster.local";
+
+export const ADMIN: UserInfo = { username: "lab-admin", groups: ["system:masters", "system:authenticated"] };
+
+interface Minted {
+  namespace: string;
+  name: string;
+  uid: string;
+  audiences: string[];
+  expiresAt: number;
+}
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+
+export function serviceAccountUser(namespace: string, name: string, uid?: string): UserInfo {
+  return {
+    username: `system:serviceaccount:${namespace}:${name}`,
+    ...(uid !== undefined ? { uid } : {}),
+    groups: ["system:serviceaccounts", `system:serviceaccounts:${namespace}`, "system:authenticated"],
+  };
+}
+
+export class Tokens {
+  readonly #admin: string;
+  readonly #minted = new Map<string, Minted>();
+  readonly #now: () => number;
+
+  constructor(admin: string, now: () => number = Date.now) {
+    this.#admin = admin;
+    this.#now = now;
+  }
+
+  /**
+   * JWT-shaped, with the claims a real one carries (so a reader decoding it sees the same), but
+   * not signed: the server recognises only tokens it minted, by value.
+   */
+  mint(sa: { namespace: string; name: string; uid: string }, seconds: number, audiences: string[]) {
+    const iat = Math.floor(this.#now() / 1000);
+    const exp = iat + seconds;
+    const claims = {
+      aud: audiences,
+      exp,
+      iat,
+      iss: API_AUDIENCE,
+      nbf: iat,
+      sub: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+      "kubernetes.io": { namespace: sa.namespace, serviceaccount: { name: sa.name, uid: sa.uid } },
+    };
+    const token = `${b64({ alg: "RS256", kid: "lab" })}.${b64(claims)}.${randomBytes(32).toString("base64url")}`;
+    this.#minted.set(token, { ...sa, audiences, expiresAt: exp * 1000 });
+    return { token, expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, "Z") };
+  }
+
+  /** The user of an Authorization header; undefined is 401. */
+  authenticate(header: string | undefined, store: Store): UserInfo | undefined {
+    const parts = (header ?? "").trim().split(" ");
+    if (parts.length < 2 || parts[0]?.toLowerCase() !== "bearer" || parts[1] === "") return undefined;
+    const token = parts[1] ?? "";
+    if (token === this.#admin) return ADMIN;
+    const m = this.#minted.get(token);
+    if (m === undefined) return undefined;
+    if (this.#now() >= m.expiresAt || !m.audiences.includes(API_AUDIENCE)) return undefined;
+    const sas = findResource("", "v1", "serviceaccounts");
+    const sa = sas === undefined ? undefined : store.get(sas, m.namespace, m.name);
+    if (sa === undefined || sa.metadata.uid !== m.uid || sa.metadata.deletionTimestamp !== undefined)
+      return undefined;
+    return serviceAccountUser(m.namespace, m.name, m.uid);
+  }
+}
