@@ -21,7 +21,6 @@ import process from "node:process";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
-import { run } from "../lab/net/sys.ts";
 import {
   MAX_BACKENDS_PER_FARM,
   SENTINEL_FARM,
@@ -34,14 +33,14 @@ import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { estimateMemory } from "../syncer/capacity.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
-import { rawPost } from "./lib/raw-post.ts";
-import { coldFarms } from "./lib/syncer-farms.ts";
+import { measuredPost } from "./lib/raw-post.ts";
+import { coldFarms, withoutMarks } from "./lib/syncer-farms.ts";
 import { helpFromHeader } from "./lib/usage.ts";
 import { countChains } from "./lib/nft-chains.ts";
 import type { TraceEvent } from "../syncer/trace.ts";
 import { attribute, printBreakdown, type Breakdown } from "./lib/latency-attribution.ts";
 import { phaseProfiler } from "./lib/cpu-profile.ts";
-import { between, load, nftlbPid, sample, type CpuSample } from "./lib/nftlb-cpu.ts";
+import { cpuSince, load, nftlbPid, type CpuSample } from "./lib/nftlb-cpu.ts";
 
 const args = process.argv.slice(2);
 helpFromHeader(import.meta.url, args);
@@ -88,26 +87,15 @@ function config(net: TestNetwork, api: ApiServer): SyncerConfig {
   };
 }
 
-const withoutMarks = (farms: FarmPatch[]): FarmPatch[] =>
-  farms.map(({ mark: _farm, ...f }) => ({
-    ...f,
-    backends: (f.backends ?? []).map(({ mark: _b, ...b }) => b),
-  }));
-
-const post = async (net: TestNetwork, farms: FarmPatch[]) => {
-  const t0 = performance.now();
-  const status = await rawPost(net.nftlb.url, net.nftlb.key, serializeFarms(farms));
-  if (status !== 200) throw new Error(`raw POST: HTTP ${status}`);
-  return performance.now() - t0;
-};
+/** The raw POST's wall ms. */
+const post = async (net: TestNetwork, farms: FarmPatch[]) =>
+  (await measuredPost(net.nftlb, serializeFarms(farms))).ms;
 
 /** The raw POST, with nftlb's time on a CPU and waiting for one while it answered. */
-const postSampled = async (net: TestNetwork, farms: FarmPatch[]) => {
-  const pid = await nftlbPid(net.nftlb.ns);
-  const before = pid ? sample(pid) : undefined;
-  const ms = await post(net, farms);
-  return { ms, cpu: pid ? between(before, sample(pid)) : undefined, load: load() };
-};
+const postSampled = async (net: TestNetwork, farms: FarmPatch[]) => ({
+  ...(await measuredPost(net.nftlb, serializeFarms(farms))),
+  load: load(),
+});
 
 /**
  * nftlb's time on a CPU and waiting for one, summed over the syncer's POST /farms requests
@@ -116,7 +104,7 @@ const postSampled = async (net: TestNetwork, farms: FarmPatch[]) => {
  */
 function postCpu() {
   let pid: string | undefined;
-  let open: CpuSample | undefined;
+  let open: (() => CpuSample | undefined) | undefined;
   let openSelf = 0;
   const sum: CpuSample = { onCpu: 0, waiting: 0 };
   /** This process's CPU (the API stand-in and the syncer) while nftlb answered, ms. */
@@ -134,11 +122,11 @@ function postCpu() {
     trace(e: TraceEvent) {
       if (pid === undefined || e.method !== "POST" || e.path !== "/farms") return;
       if (e.stage === "request") {
-        open = sample(pid);
+        open = cpuSince(pid);
         openSelf = selfCpu();
       }
       if (e.stage !== "answered" || open === undefined) return;
-      const d = between(open, sample(pid));
+      const d = open();
       open = undefined;
       if (d === undefined) return;
       sum.onCpu += d.onCpu;
@@ -163,14 +151,10 @@ const freshNftlb = async (net: TestNetwork) => {
 const inKernel = (net: TestNetwork) => countChains(net.nftlb.ns, /chain nat-bench\.m\d+\.http \{/g);
 
 const rssOfNftlb = async (net: TestNetwork): Promise<number> => {
-  const pids = (await run(["ip", "netns", "pids", net.nftlb.ns])).split(/\s+/).filter(Boolean);
-  for (const pid of pids) {
-    const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-    if (comm !== "nftlb") continue;
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return Number(m?.[1] ?? 0) * 1024;
-  }
-  return 0;
+  const pid = await nftlbPid(net.nftlb.ns);
+  if (pid === undefined) return 0;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m?.[1] ?? 0) * 1024;
 };
 
 const put = (api: ApiServer, from: number, n: number, endpoints = 10) => {

@@ -42,5 +42,20 @@ export function sample(pid: string): CpuSample | undefined {
 export const between = (a: CpuSample | undefined, b: CpuSample | undefined): CpuSample | undefined =>
   a && b ? { onCpu: b.onCpu - a.onCpu, waiting: b.waiting - a.waiting } : undefined;
 
+/**
+ * A process's CPU from now on: each call of the returned function gives its time on a CPU and
+ * waiting for one since this call (undefined once it is gone). Synchronous, like sample().
+ */
+export function cpuSince(pid: string): () => CpuSample | undefined {
+  const start = sample(pid);
+  return () => between(start, sample(pid));
+}
+
+/** cpuSince for the nftlb of a network namespace; always undefined when none runs there. */
+export async function nftlbCpuSince(ns: string): Promise<() => CpuSample | undefined> {
+  const pid = await nftlbPid(ns);
+  return pid === undefined ? () => undefined : cpuSince(pid);
+}
+
 /** The 1-minute load average, for every figure printed. */
 export const load = (): string => readFileSync("/proc/loadavg", "utf8").split(" ")[0] ?? "?";
