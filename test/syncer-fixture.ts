@@ -36,7 +36,7 @@ export function syncerConfig(
 
 /** The backends answering at `vip`:`port` over `n` fresh TCP connections ("(none)" for a failure). */
 export async function answering(net: TestNetwork, vip: string, port: number, n = 12): Promise<Set<string>> {
-  const probes = await net.client.many("tcp", vip, port, n, 500);
+  const probes = await net.client.many("tcp", vip, port, n, { timeoutMs: 500 });
   return new Set(probes.map((p) => (p.ok ? p.answer.trim() : "(none)")));
 }
 
@@ -54,7 +54,7 @@ export async function failuresWhile(
   const failures: string[] = [];
   const loop = (async () => {
     while (!stop) {
-      const p = await net.client.tcp(vip, port, 500);
+      const p = await net.client.tcp(vip, port, { timeoutMs: 500 });
       if (!p.ok) failures.push(p.error);
     }
   })();
