@@ -1,4 +1,4 @@
-// Long-running processes inside namespaces: nftlb, echo servers and the client agent.
+// Long-running processes inside namespaces: nftlb, backends (backend-server.ts) and the client agent.
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
 import readline from "node:readline";
@@ -93,20 +93,33 @@ export const startNftlb = async (ns: string, host: string, port: number, key: st
   return nftlb;
 };
 
-export const startEcho = async (
+/** What a backend-server.ts answers on, and where it says hello (the gateway: the node learns its MAC). */
+export interface BackendPorts {
+  tcp: readonly number[];
+  udp: readonly number[];
+  hello?: string;
+}
+
+/** backend-server.ts in `ns`, not yet waited for: it prints "ready" once every socket listens. */
+export const spawnBackend = (ns: string, name: string, o: BackendPorts): Running =>
+  spawnInNs(ns, [
+    NODE,
+    path.join(LAB_DIR, "backend-server.ts"),
+    "--name",
+    name,
+    ...o.tcp.flatMap((p) => ["--tcp", String(p)]),
+    ...o.udp.flatMap((p) => ["--udp", String(p)]),
+    ...(o.hello ? ["--hello", o.hello] : []),
+  ]);
+
+/** A lab/net backend: TCP and UDP on each of `ports`, ready. */
+export const startBackend = async (
   ns: string,
   name: string,
   ports: number[],
   hello?: string,
 ): Promise<Running> => {
-  const echo = spawnInNs(ns, [
-    NODE,
-    path.join(LAB_DIR, "echo-server.ts"),
-    "--name",
-    name,
-    ...ports.flatMap((p) => ["--port", String(p)]),
-    ...(hello ? ["--hello", hello] : []),
-  ]);
+  const echo = spawnBackend(ns, name, { tcp: ports, udp: ports, ...(hello ? { hello } : {}) });
   await waitForLine(echo, /^ready$/, 10_000);
   return echo;
 };
