@@ -32,6 +32,7 @@ import { createLogger } from "../runtime/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { estimateMemory } from "../syncer/capacity.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
+import { syncerConfig } from "../test/syncer-fixture.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
 import { measuredPost } from "./lib/raw-post.ts";
 import { coldFarms, withoutMarks } from "./lib/syncer-farms.ts";
@@ -65,15 +66,9 @@ const row = (what: string, syncer: number, floor: number, floorName: string) =>
     `${what.padEnd(46)} | ${s(syncer).padStart(8)} | ${s(floor).padStart(8)} ${floorName.padEnd(22)} | ${(syncer / floor).toFixed(2)}×`,
   );
 
-function config(net: TestNetwork, api: ApiServer): SyncerConfig {
-  return {
-    nftlbUrl: net.nftlb.url,
-    nftlbKey: net.nftlb.key,
-    nodeName: "node-1",
-    kubeconfig: api.kubeconfigPath,
-    probePort: 0,
-    endpointsApi: "slices",
-    proxyMode: "replace",
+/** The test fixture's syncer, as a long run wants it. */
+const config = (net: TestNetwork, api: ApiServer): SyncerConfig =>
+  syncerConfig(net, api, {
     resyncMs: 3_600_000,
     // The DaemonSet's period (--nftlb-probe-period 5s): every probe is a GET nftlb answers
     // between the syncer's requests and an `nft list tables`, so a faster one would slow the
@@ -81,11 +76,7 @@ function config(net: TestNetwork, api: ApiServer): SyncerConfig {
     nftlbProbeMs: 5_000,
     nftlbTimeoutMs: 600_000,
     logLevel: "error",
-    // kube-nftlb's own table goes where the DaemonSet's rules container puts it: the node's
-    // (here nftlb's) network namespace, never this machine's.
-    nftCommand: ["ip", "netns", "exec", net.nftlb.ns, "nft"],
-  };
-}
+  });
 
 /** The raw POST's wall ms. */
 const post = async (net: TestNetwork, farms: FarmPatch[]) =>
