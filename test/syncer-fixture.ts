@@ -1,12 +1,11 @@
 // What the syncer's end-to-end tests share: the syncer's configuration against a test network and
 // the API stand-in, and who answers at a VIP. (Waiting for a condition: until.ts.)
 // Test helper, not a test.
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
+import { nftlbPid as nftlbPidIn } from "../lab/net/processes.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
@@ -117,11 +116,7 @@ export async function startWorld(o: {
 
 /** The nftlb daemon's pid, found in its network namespace (to SIGSTOP it: a hung nftlb). */
 export const nftlbPid = (net: TestNetwork): number => {
-  const pids = execFileSync("ip", ["netns", "pids", net.nftlb.ns], { encoding: "utf8" })
-    .split("\n")
-    .filter(Boolean)
-    .map(Number);
-  const pid = pids.find((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "nftlb");
-  if (pid === undefined) throw new Error(`no nftlb among ${pids.join(", ")}`);
+  const pid = nftlbPidIn(net.nftlb.ns);
+  if (pid === undefined) throw new Error(`no nftlb in ${net.nftlb.ns}`);
   return pid;
 };

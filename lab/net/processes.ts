@@ -1,5 +1,6 @@
 // Long-running processes inside namespaces: nftlb, backends (backend-server.ts) and the client agent.
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import readline from "node:readline";
 import path from "node:path";
@@ -79,6 +80,23 @@ export const waitForPort = async (host: string, port: number, deadlineMs: number
     `nothing listens on ${host}:${port} after ${deadlineMs} ms${running ? `: ${running.logs()}` : ""}`,
   );
 };
+
+/**
+ * The pid of the nftlb daemon in network namespace `ns` (it changes with every restart), or
+ * undefined when none runs there: what tests stop with SIGSTOP and benchmarks read /proc of.
+ */
+export const nftlbPid = (ns: string): number | undefined =>
+  execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "nftlb";
+      } catch {
+        return false; // gone since it was listed
+      }
+    });
 
 export const startNftlb = async (ns: string, host: string, port: number, key: string): Promise<Running> => {
   // The key goes through the environment, not argv (argv is visible in `ps`).
