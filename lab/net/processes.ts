@@ -23,12 +23,13 @@ const keepTail = (child: ChildProcess): (() => string) => {
   return () => lines.join("\n");
 };
 
-const stopChild = (child: ChildProcess): Promise<void> =>
+/** SIGTERM, and SIGKILL if it has not exited `graceMs` later; resolves once it has exited. */
+export const stopChild = (child: ChildProcess, graceMs = 2000): Promise<void> =>
   new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once("exit", () => resolve());
     child.kill("SIGTERM");
-    setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+    setTimeout(() => child.kill("SIGKILL"), graceMs).unref();
   });
 
 export const spawnInNs = (ns: string, argv: string[], env: Record<string, string> = {}): Running => {
