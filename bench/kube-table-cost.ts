@@ -8,8 +8,8 @@ import process from "node:process";
 import { cannotBuildNetwork, createTestNetwork } from "../lab/net/index.ts";
 import { serializeFarms } from "../nftlb/index.ts";
 import { renderNodeRules, removeScript } from "../syncer/node-rules.ts";
-import { rawPost } from "./lib/raw-post.ts";
-import { between, load, nftlbPid, sample } from "./lib/nftlb-cpu.ts";
+import { measuredPost } from "./lib/raw-post.ts";
+import { load } from "./lib/nftlb-cpu.ts";
 import { helpFromHeader } from "./lib/usage.ts";
 import { coldFarms } from "./lib/syncer-farms.ts";
 
@@ -40,16 +40,11 @@ async function main() {
       for (const mode of r % 2 === 0 ? ["without", "with"] : ["with", "without"]) {
         await net.nftlb.restart();
         nft(mode === "with" ? table : removeScript());
-        const pid = (await nftlbPid(net.nftlb.ns))!;
-        const a = sample(pid);
-        const t0 = performance.now();
-        const status = await rawPost(net.nftlb.url, net.nftlb.key, body);
-        const wall = performance.now() - t0;
-        const d = between(a, sample(pid));
-        if (status !== 200) throw new Error(`HTTP ${status}`);
-        cpu[mode]!.push(d!.onCpu);
+        const { ms: wall, cpu: d } = await measuredPost(net.nftlb, body);
+        if (d === undefined) throw new Error("nftlb is not running");
+        cpu[mode]!.push(d.onCpu);
         console.log(
-          `  ${mode.padEnd(7)} the table: wall ${wall.toFixed(0)} ms, nftlb on a CPU ${d!.onCpu.toFixed(0)} ms, waiting ${d!.waiting.toFixed(0)} ms (load ${load()})`,
+          `  ${mode.padEnd(7)} the table: wall ${wall.toFixed(0)} ms, nftlb on a CPU ${d.onCpu.toFixed(0)} ms, waiting ${d.waiting.toFixed(0)} ms (load ${load()})`,
         );
       }
     }

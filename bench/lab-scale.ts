@@ -27,10 +27,10 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { cannotBuildNetwork, createTestNetwork } from "../lab/net/index.ts";
-import { serializeFarms, type FarmPatch } from "../nftlb/index.ts";
-import { between, nftlbPid, sample } from "./lib/nftlb-cpu.ts";
+import { serializeFarms } from "../nftlb/index.ts";
 import { estimateMemory } from "../syncer/capacity.ts";
-import { rawPost } from "./lib/raw-post.ts";
+import { measuredPost, rawPost } from "./lib/raw-post.ts";
+import { withoutMarks } from "./lib/syncer-farms.ts";
 import { helpFromHeader } from "./lib/usage.ts";
 import { NAMESPACE } from "./lib/lab-scale-objects.ts";
 import { stages } from "./lib/lab-scale-stages.ts";
@@ -64,12 +64,6 @@ if (why !== undefined) {
   console.log(`lab-scale: skipped: ${why}`);
   process.exit(0);
 }
-
-const withoutMarks = (farms: FarmPatch[]): FarmPatch[] =>
-  farms.map(({ mark: _farm, ...f }) => ({
-    ...f,
-    backends: (f.backends ?? []).map(({ mark: _b, ...b }) => b),
-  }));
 
 /** Where one row's time went. */
 function details(row: string, r: ColdStart): string[] {
@@ -121,13 +115,7 @@ try {
   // The floor: one raw POST of the same farms on a fresh nftlb.
   const net = await createTestNetwork({ backends: 0 });
   try {
-    const pid = await nftlbPid(net.nftlb.ns);
-    const cpu0 = pid === undefined ? undefined : sample(pid);
-    const t0 = performance.now();
-    const status = await rawPost(net.nftlb.url, net.nftlb.key, body);
-    const floor = performance.now() - t0;
-    const floorCpu = pid === undefined ? undefined : between(cpu0, sample(pid));
-    if (status !== 200) throw new Error(`raw POST: HTTP ${status}`);
+    const { ms: floor, cpu: floorCpu } = await measuredPost(net.nftlb, body);
     const floorChains = await countChains(net.nftlb.ns, /chain nat-scale\.s\d+\.http \{/g);
     console.log(
       `${"".padEnd(52)} | ${"lab".padStart(8)} | ${"floor".padStart(8)} (one raw POST, client marks) | ratio`,

@@ -14,10 +14,10 @@ import process from "node:process";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { serializeFarms, type FarmPatch } from "../nftlb/index.ts";
 import { postFixedMs, postMs, readBackMs, writeMs } from "../syncer/capacity.ts";
-import { rawRequest } from "./lib/raw-post.ts";
+import { measuredRequest } from "./lib/raw-post.ts";
 import { coldFarms } from "./lib/syncer-farms.ts";
 import { helpFromHeader } from "./lib/usage.ts";
-import { between, load, nftlbPid, sample } from "./lib/nftlb-cpu.ts";
+import { load } from "./lib/nftlb-cpu.ts";
 
 const args = process.argv.slice(2);
 helpFromHeader(import.meta.url, args);
@@ -34,14 +34,9 @@ const ms = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${x.toF
 
 /** nftlb's ms on a CPU and the wall ms of one request. */
 async function timed(net: TestNetwork, method: string, path: string, body?: string) {
-  const pid = await nftlbPid(net.nftlb.ns);
-  if (pid === undefined) throw new Error("nftlb is not running");
-  const before = sample(pid);
-  const t0 = performance.now();
-  const status = await rawRequest(net.nftlb.url, net.nftlb.key, method, path, body);
-  const wall = performance.now() - t0;
-  if (status !== 200) throw new Error(`${method} ${path}: HTTP ${status}`);
-  return { cpu: between(before, sample(pid))?.onCpu ?? NaN, wall };
+  const { ms: wall, cpu } = await measuredRequest(net.nftlb, method, path, body);
+  if (cpu === undefined) throw new Error("nftlb is not running");
+  return { cpu: cpu.onCpu, wall };
 }
 
 /**

@@ -21,7 +21,6 @@ import process from "node:process";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
-import { run } from "../lab/net/sys.ts";
 import {
   MAX_BACKENDS_PER_FARM,
   SENTINEL_FARM,
@@ -33,15 +32,16 @@ import { createLogger } from "../runtime/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { estimateMemory } from "../syncer/capacity.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
+import { syncerConfig } from "../test/syncer-fixture.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
-import { rawPost } from "./lib/raw-post.ts";
-import { coldFarms } from "./lib/syncer-farms.ts";
+import { measuredPost } from "./lib/raw-post.ts";
+import { coldFarms, withoutMarks } from "./lib/syncer-farms.ts";
 import { helpFromHeader } from "./lib/usage.ts";
 import { countChains } from "./lib/nft-chains.ts";
 import type { TraceEvent } from "../syncer/trace.ts";
 import { attribute, printBreakdown, type Breakdown } from "./lib/latency-attribution.ts";
 import { phaseProfiler } from "./lib/cpu-profile.ts";
-import { between, load, nftlbPid, sample, type CpuSample } from "./lib/nftlb-cpu.ts";
+import { cpuSince, load, nftlbPid, type CpuSample } from "./lib/nftlb-cpu.ts";
 
 const args = process.argv.slice(2);
 helpFromHeader(import.meta.url, args);
@@ -66,15 +66,9 @@ const row = (what: string, syncer: number, floor: number, floorName: string) =>
     `${what.padEnd(46)} | ${s(syncer).padStart(8)} | ${s(floor).padStart(8)} ${floorName.padEnd(22)} | ${(syncer / floor).toFixed(2)}×`,
   );
 
-function config(net: TestNetwork, api: ApiServer): SyncerConfig {
-  return {
-    nftlbUrl: net.nftlb.url,
-    nftlbKey: net.nftlb.key,
-    nodeName: "node-1",
-    kubeconfig: api.kubeconfigPath,
-    probePort: 0,
-    endpointsApi: "slices",
-    proxyMode: "replace",
+/** The test fixture's syncer, as a long run wants it. */
+const config = (net: TestNetwork, api: ApiServer): SyncerConfig =>
+  syncerConfig(net, api, {
     resyncMs: 3_600_000,
     // The DaemonSet's period (--nftlb-probe-period 5s): every probe is a GET nftlb answers
     // between the syncer's requests and an `nft list tables`, so a faster one would slow the
@@ -82,32 +76,17 @@ function config(net: TestNetwork, api: ApiServer): SyncerConfig {
     nftlbProbeMs: 5_000,
     nftlbTimeoutMs: 600_000,
     logLevel: "error",
-    // kube-nftlb's own table goes where the DaemonSet's rules container puts it: the node's
-    // (here nftlb's) network namespace, never this machine's.
-    nftCommand: ["ip", "netns", "exec", net.nftlb.ns, "nft"],
-  };
-}
+  });
 
-const withoutMarks = (farms: FarmPatch[]): FarmPatch[] =>
-  farms.map(({ mark: _farm, ...f }) => ({
-    ...f,
-    backends: (f.backends ?? []).map(({ mark: _b, ...b }) => b),
-  }));
-
-const post = async (net: TestNetwork, farms: FarmPatch[]) => {
-  const t0 = performance.now();
-  const status = await rawPost(net.nftlb.url, net.nftlb.key, serializeFarms(farms));
-  if (status !== 200) throw new Error(`raw POST: HTTP ${status}`);
-  return performance.now() - t0;
-};
+/** The raw POST's wall ms. */
+const post = async (net: TestNetwork, farms: FarmPatch[]) =>
+  (await measuredPost(net.nftlb, serializeFarms(farms))).ms;
 
 /** The raw POST, with nftlb's time on a CPU and waiting for one while it answered. */
-const postSampled = async (net: TestNetwork, farms: FarmPatch[]) => {
-  const pid = await nftlbPid(net.nftlb.ns);
-  const before = pid ? sample(pid) : undefined;
-  const ms = await post(net, farms);
-  return { ms, cpu: pid ? between(before, sample(pid)) : undefined, load: load() };
-};
+const postSampled = async (net: TestNetwork, farms: FarmPatch[]) => ({
+  ...(await measuredPost(net.nftlb, serializeFarms(farms))),
+  load: load(),
+});
 
 /**
  * nftlb's time on a CPU and waiting for one, summed over the syncer's POST /farms requests
@@ -116,7 +95,7 @@ const postSampled = async (net: TestNetwork, farms: FarmPatch[]) => {
  */
 function postCpu() {
   let pid: string | undefined;
-  let open: CpuSample | undefined;
+  let open: (() => CpuSample | undefined) | undefined;
   let openSelf = 0;
   const sum: CpuSample = { onCpu: 0, waiting: 0 };
   /** This process's CPU (the API stand-in and the syncer) while nftlb answered, ms. */
@@ -134,11 +113,11 @@ function postCpu() {
     trace(e: TraceEvent) {
       if (pid === undefined || e.method !== "POST" || e.path !== "/farms") return;
       if (e.stage === "request") {
-        open = sample(pid);
+        open = cpuSince(pid);
         openSelf = selfCpu();
       }
       if (e.stage !== "answered" || open === undefined) return;
-      const d = between(open, sample(pid));
+      const d = open();
       open = undefined;
       if (d === undefined) return;
       sum.onCpu += d.onCpu;
@@ -163,14 +142,10 @@ const freshNftlb = async (net: TestNetwork) => {
 const inKernel = (net: TestNetwork) => countChains(net.nftlb.ns, /chain nat-bench\.m\d+\.http \{/g);
 
 const rssOfNftlb = async (net: TestNetwork): Promise<number> => {
-  const pids = (await run(["ip", "netns", "pids", net.nftlb.ns])).split(/\s+/).filter(Boolean);
-  for (const pid of pids) {
-    const comm = readFileSync(`/proc/${pid}/comm`, "utf8").trim();
-    if (comm !== "nftlb") continue;
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return Number(m?.[1] ?? 0) * 1024;
-  }
-  return 0;
+  const pid = await nftlbPid(net.nftlb.ns);
+  if (pid === undefined) return 0;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m?.[1] ?? 0) * 1024;
 };
 
 const put = (api: ApiServer, from: number, n: number, endpoints = 10) => {

@@ -73,7 +73,7 @@ test("scaling 3 → 1 → 5 while a client loops: no connection ever fails", asy
   let stop = false;
   const seen: { ok: boolean; answer?: string; error?: string }[] = [];
   const loop = (async () => {
-    while (!stop) seen.push(await net!.client.tcp(net!.vip(10), 80, 2000));
+    while (!stop) seen.push(await net!.client.tcp(net!.vip(10), 80, { timeoutMs: 2000 }));
   })();
   const waitForMore = (n: number) => {
     const target = seen.length + n;

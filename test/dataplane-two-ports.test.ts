@@ -40,7 +40,7 @@ test("one address on two ports: two backends in nftlb, and connections reach bot
     `${ip}:8081`,
   ]);
   // Round robin over both: about half the connections land on 8081, where nothing listens.
-  const answers = tally(await net!.client.many("tcp", vip, 80, 20, 1000));
+  const answers = tally(await net!.client.many("tcp", vip, 80, 20, { timeoutMs: 1000 }));
   assert.ok((answers["(failed)"] ?? 0) >= 5, `some connections go to port 8081: ${JSON.stringify(answers)}`);
   assert.ok((answers[net!.backends[0]!.name] ?? 0) >= 5, `some go to port 8080: ${JSON.stringify(answers)}`);
 });

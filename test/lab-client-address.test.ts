@@ -12,7 +12,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { run } from "../lab/net/sys.ts";
-import { startTraffic } from "../lab/cluster/traffic.ts";
+import { startClientAgent } from "../lab/net/client.ts";
 import { fullKey } from "../annotations/contract.ts";
 import { podYaml, startLab, whyNoLab, type Lab } from "./lab-fixture.ts";
 import { until } from "./until.ts";
@@ -162,7 +162,7 @@ spec:
 
     /** Who answers `pod` at host:port over 8 fresh connections from the Pod's own namespace. */
     const fromPod = async (pod: string, host: string, port: number): Promise<string[]> => {
-      const t = await startTraffic(podNs(pod));
+      const t = await startClientAgent(podNs(pod));
       try {
         const seen = new Set<string>();
         for (let i = 0; i < 8; i++) {

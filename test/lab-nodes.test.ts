@@ -7,7 +7,7 @@
 // admission fails closed exactly as a cluster's would.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { startTraffic, type Traffic } from "../lab/cluster/traffic.ts";
+import { startClientAgent, type ClientAgent } from "../lab/net/client.ts";
 import { createNftlbClient } from "../nftlb/index.ts";
 import { podYaml, startLab, whyNoLab, type Lab } from "./lab-fixture.ts";
 import { until } from "./until.ts";
@@ -29,10 +29,10 @@ describe(
     let lab: Lab;
     let vip = "";
     let externalIp = "";
-    const fromNodes: Traffic[] = [];
+    const fromNodes: ClientAgent[] = [];
 
     /** Who answers at host:port over `n` fresh connections from `from`. */
-    const answers = async (from: Traffic, host: string, port: number, n = 8): Promise<string[]> => {
+    const answers = async (from: ClientAgent, host: string, port: number, n = 8): Promise<string[]> => {
       const out: string[] = [];
       for (let i = 0; i < n; i++) {
         const p = await from.tcp(host, port, { timeoutMs: 1000 });
@@ -61,7 +61,7 @@ spec:
         ].join("\n"),
       );
       vip = await lab.clusterIP("web");
-      for (const n of lab.cluster.info.nodes) fromNodes.push(await startTraffic(n.netns));
+      for (const n of lab.cluster.info.nodes) fromNodes.push(await startClientAgent(n.netns));
       await until("every Pod answering at the ClusterIP from the client", async () =>
         everyPod(await answers(lab.cluster.traffic, vip, 80)),
       );

@@ -11,7 +11,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { startTraffic, type Traffic } from "../lab/cluster/traffic.ts";
+import { startClientAgent, type ClientAgent } from "../lab/net/client.ts";
 import { startLab, whyNoLab, type Lab } from "./lab-fixture.ts";
 import { until } from "./until.ts";
 
@@ -37,7 +37,7 @@ describe(
   () => {
     let lab: Lab;
     let nodes: { name: string; netns: string; ip: string }[] = [];
-    const fromNodes: Traffic[] = [];
+    const fromNodes: ClientAgent[] = [];
 
     /** HTTP from the client namespace to a node's health-check port: [status, body]. */
     const hc = (ip: string) =>
@@ -90,7 +90,7 @@ describe(
         ip: n.addresses.InternalIP,
       }));
       assert.equal(nodes.length, 2, "the two-node lab");
-      for (const n of lab.cluster.info.nodes) fromNodes.push(await startTraffic(n.netns));
+      for (const n of lab.cluster.info.nodes) fromNodes.push(await startClientAgent(n.netns));
     });
     after(async () => {
       for (const t of fromNodes) await t.close();

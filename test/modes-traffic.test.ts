@@ -145,7 +145,7 @@ test("dsr with rr breaks TCP: nftlb picks a backend per packet, not per connecti
     "MACs",
   );
   assert.match(rules, /numgen inc mod 2/, "stateless round robin at the ingress hook");
-  const counts = tally(await net!.client.many("tcp", vip, 8080, 6, 500));
+  const counts = tally(await net!.client.many("tcp", vip, 8080, 6, { timeoutMs: 500 }));
   assert.ok((counts["(failed)"] ?? 0) > 0, `expected broken connections, got ${JSON.stringify(counts)}`);
 });
 
@@ -163,7 +163,7 @@ test("stlsdnat with backends behind another interface: nftlb 1.0.7 says up, nft 
   // nftlb writes the return-path elements into a map named after the client-side interface
   // (proto-services-dnat-client) while it created the map for the backend side (…-dnat-br0).
   assert.doesNotMatch(await net!.ruleset(), /default\.stls\.http/);
-  const counts = tally(await net!.client.many("tcp", vip, 8080, 2, 500));
+  const counts = tally(await net!.client.many("tcp", vip, 8080, 2, { timeoutMs: 500 }));
   assert.deepEqual(counts, { "(failed)": 2 });
   assert.ok((await client.deleteFarm(farm.name)).ok);
 });
@@ -187,7 +187,7 @@ test("dsr with persistence srcip: stateless, yet one client sticks to one backen
   );
   // nftlb keeps dsr persistence in a timed map of source address → backend MAC (no conntrack).
   assert.match(rules, /map persist-default\.dsrp\.http \{\s+type ipv4_addr : ether_addr/);
-  const counts = tally(await net!.client.many("tcp", vip, 8080, 12, 500));
+  const counts = tally(await net!.client.many("tcp", vip, 8080, 12, { timeoutMs: 500 }));
   assert.equal(counts["(failed)"], undefined, JSON.stringify(counts));
   assert.equal(Object.keys(counts).length, 1, `one backend for one client: ${JSON.stringify(counts)}`);
 });

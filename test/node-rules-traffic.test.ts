@@ -81,7 +81,7 @@ const nodePortOf = async (name: string) =>
 /** One TCP connection; its error code, or the backend that answered. */
 const outcome = async (agent: ClientAgent, ip: string, port: number, from?: string) => {
   const t0 = performance.now();
-  const p = await agent.tcp(ip, port, 1500, from);
+  const p = await agent.tcp(ip, port, { timeoutMs: 1500, from });
   return { what: p.ok ? p.answer : p.error, ms: Math.round(performance.now() - t0) };
 };
 
@@ -120,7 +120,7 @@ test(
     }
     // UDP: refused with ICMP port unreachable (an unconnected socket does not hear it: no answer).
     for (const agent of [world.net.client, pod, host])
-      assert.equal((await agent.udp(vip(10), 53, 300)).ok, false);
+      assert.equal((await agent.udp(vip(10), 53, { timeoutMs: 300 })).ok, false);
     assert.equal((await gateway.arrived()) - before, 0, "no packet went toward the default route");
   },
 );

@@ -24,7 +24,7 @@ let ready: string[] = [];
 
 /** Who answers at host:port over `n` fresh TCP connections from the node itself. */
 const answering = async (host: string, port: number, n = 8): Promise<Set<string>> => {
-  const probes = await fromNode!.many("tcp", host, port, n, 500);
+  const probes = await fromNode!.many("tcp", host, port, n, { timeoutMs: 500 });
   return new Set(probes.map((p) => (p.ok ? p.answer : "(none)")));
 };
 
@@ -75,7 +75,7 @@ before(async () => {
   });
   // Programmed: Pod-side traffic (from the client namespace) already reaches both.
   await until("the client reaches both ready backends", async () => {
-    const probes = await net.client.many("tcp", net.vip(10), 80, 6, 500);
+    const probes = await net.client.many("tcp", net.vip(10), 80, 6, { timeoutMs: 500 });
     return sameSet(new Set(probes.map((p) => (p.ok ? p.answer : "(none)"))), ready);
   });
 });

@@ -40,7 +40,7 @@ const slice = (backends: string[]) => ({
 });
 
 /** Who answers over `n` fresh connections; failures count under "(failed)". */
-const counts = async (n = 15) => tally(await net.client.many("tcp", vip, PORT, n, 500));
+const counts = async (n = 15) => tally(await net.client.many("tcp", vip, PORT, n, { timeoutMs: 500 }));
 const exactly = (c: Record<string, number>, names: string[]) =>
   c["(failed)"] === undefined &&
   Object.keys(c).length === names.length &&

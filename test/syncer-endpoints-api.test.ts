@@ -95,6 +95,10 @@ test(
       const r = await nftlb.getFarm(`${NS}.web.http`);
       return r.ok && r.value === undefined;
     });
-    assert.equal((await net.client.tcp(vip, 80, 500)).ok, false, "nothing answers at the ClusterIP");
+    assert.equal(
+      (await net.client.tcp(vip, 80, { timeoutMs: 500 })).ok,
+      false,
+      "nothing answers at the ClusterIP",
+    );
   },
 );

@@ -1,8 +1,6 @@
 // What the syncer's end-to-end tests share: the syncer's configuration against a test network and
 // the API stand-in, and who answers at a VIP. (Waiting for a condition: until.ts.)
 // Test helper, not a test.
-import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import path from "node:path";
@@ -14,6 +12,7 @@ import {
   serviceAccountOf,
 } from "../lab/cluster/deploy-identities.ts";
 import { createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
+import { nftlbPid as nftlbPidIn } from "../lab/net/processes.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
@@ -49,7 +48,7 @@ export function syncerConfig(
 
 /** The backends answering at `vip`:`port` over `n` fresh TCP connections ("(none)" for a failure). */
 export async function answering(net: TestNetwork, vip: string, port: number, n = 12): Promise<Set<string>> {
-  const probes = await net.client.many("tcp", vip, port, n, 500);
+  const probes = await net.client.many("tcp", vip, port, n, { timeoutMs: 500 });
   return new Set(probes.map((p) => (p.ok ? p.answer.trim() : "(none)")));
 }
 
@@ -67,7 +66,7 @@ export async function failuresWhile(
   const failures: string[] = [];
   const loop = (async () => {
     while (!stop) {
-      const p = await net.client.tcp(vip, port, 500);
+      const p = await net.client.tcp(vip, port, { timeoutMs: 500 });
       if (!p.ok) failures.push(p.error);
     }
   })();
@@ -140,11 +139,7 @@ export async function startWorld(o: {
 
 /** The nftlb daemon's pid, found in its network namespace (to SIGSTOP it: a hung nftlb). */
 export const nftlbPid = (net: TestNetwork): number => {
-  const pids = execFileSync("ip", ["netns", "pids", net.nftlb.ns], { encoding: "utf8" })
-    .split("\n")
-    .filter(Boolean)
-    .map(Number);
-  const pid = pids.find((p) => readFileSync(`/proc/${p}/comm`, "utf8").trim() === "nftlb");
-  if (pid === undefined) throw new Error(`no nftlb among ${pids.join(", ")}`);
+  const pid = nftlbPidIn(net.nftlb.ns);
+  if (pid === undefined) throw new Error(`no nftlb in ${net.nftlb.ns}`);
   return pid;
 };

@@ -21,7 +21,7 @@ import { promisify } from "node:util";
 import path from "node:path";
 import { cannotBuildNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { ipBatch } from "../lab/net/sys.ts";
-import { startTraffic, type Traffic } from "../lab/cluster/traffic.ts";
+import { startClientAgent, type ClientAgent } from "../lab/net/client.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { startWorld, syncerConfig, type SyncerWorld } from "./syncer-fixture.ts";
 import { until } from "./until.ts";
@@ -34,7 +34,7 @@ const CLIENT_PORT = 40053;
 let world: SyncerWorld | undefined;
 let net: TestNetwork;
 let syncer: Syncer | undefined;
-let udp: Traffic | undefined;
+let udp: ClientAgent | undefined;
 let dir = "";
 let ranLog = "";
 
@@ -113,7 +113,7 @@ before(async () => {
   chmodSync(tool, 0o755);
   syncer = await startSyncer(syncerConfig(net, world.api, { conntrack: tool }), { log: world.log });
   await syncer.started;
-  udp = await startTraffic(net.client.ns);
+  udp = await startClientAgent(net.client.ns);
 });
 
 after(async () => {

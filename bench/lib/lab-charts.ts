@@ -39,6 +39,41 @@ async function svg(spec: vegaLite.TopLevelSpec): Promise<string> {
   return view.toSVG();
 }
 
+/** Bars by Service size, one beside the other for each series (the charts' one shape). */
+function groupedBars(
+  title: { text: string; subtitle: string },
+  rows: Record<string, unknown>[],
+  series: string[],
+  y: { field: string; type: "quantitative"; title: string },
+): vegaLite.TopLevelSpec {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    width: 420,
+    height: 260,
+    data: { values: rows },
+    mark: { type: "bar", tooltip: true },
+    encoding: {
+      x: {
+        field: "endpoints",
+        type: "ordinal",
+        title: "endpoints in the Service",
+        sort: ["10", "50", "100"],
+        axis: { labelAngle: 0 },
+      },
+      xOffset: { field: "series", sort: series },
+      y,
+      color: {
+        field: "series",
+        type: "nominal",
+        sort: series,
+        legend: { orient: "bottom", title: null, columns: 1, labelLimit: 400 },
+      },
+    },
+    background: "white",
+  };
+}
+
 const SERIES = [
   "kube-nftlb (this project, median)",
   "upstream kube-nftlb (median)",
@@ -62,35 +97,15 @@ function timeChart(r: LabBenchResults, op: "create" | "delete"): vegaLite.TopLev
         : []),
     ];
   });
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
+  return groupedBars(
+    {
       text: `Time from kubectl ${op === "create" ? "apply" : "delete"} returning until the rules are in the kernel`,
       subtitle: `${r.runs} runs per size; upstream and kube-proxy: upstream's published figures (minikube, other hardware)`,
     },
-    width: 420,
-    height: 260,
-    data: { values: rows },
-    mark: { type: "bar", tooltip: true },
-    encoding: {
-      x: {
-        field: "endpoints",
-        type: "ordinal",
-        title: "endpoints in the Service",
-        sort: ["10", "50", "100"],
-        axis: { labelAngle: 0 },
-      },
-      xOffset: { field: "series", sort: SERIES },
-      y: { field: "ms", type: "quantitative", title: "median time (ms)" },
-      color: {
-        field: "series",
-        type: "nominal",
-        sort: SERIES,
-        legend: { orient: "bottom", title: null, columns: 1, labelLimit: 400 },
-      },
-    },
-    background: "white",
-  };
+    rows,
+    SERIES,
+    { field: "ms", type: "quantitative", title: "median time (ms)" },
+  );
 }
 
 function rulesChart(r: LabBenchResults): vegaLite.TopLevelSpec {
@@ -99,35 +114,12 @@ function rulesChart(r: LabBenchResults): vegaLite.TopLevelSpec {
     { endpoints: String(s.endpoints), series: series[0], rules: s.rulesPerService },
     { endpoints: String(s.endpoints), series: series[1], rules: 3 * s.endpoints + 1 },
   ]);
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
-      text: "nft rules per Service (one port)",
-      subtitle: "nftlb: 2 rules per farm whatever the endpoints",
-    },
-    width: 420,
-    height: 260,
-    data: { values: rows },
-    mark: { type: "bar", tooltip: true },
-    encoding: {
-      x: {
-        field: "endpoints",
-        type: "ordinal",
-        title: "endpoints in the Service",
-        sort: ["10", "50", "100"],
-        axis: { labelAngle: 0 },
-      },
-      xOffset: { field: "series", sort: series },
-      y: { field: "rules", type: "quantitative", title: "rules" },
-      color: {
-        field: "series",
-        type: "nominal",
-        sort: series,
-        legend: { orient: "bottom", title: null, columns: 1, labelLimit: 400 },
-      },
-    },
-    background: "white",
-  };
+  return groupedBars(
+    { text: "nft rules per Service (one port)", subtitle: "nftlb: 2 rules per farm whatever the endpoints" },
+    rows,
+    series,
+    { field: "rules", type: "quantitative", title: "rules" },
+  );
 }
 
 /** Writes the three SVGs and returns their paths. */

@@ -22,7 +22,7 @@ import { allSynced, parseApiLine, traceReader, type ApiRequest, type Marks } fro
 import { countChains } from "./nft-chains.ts";
 import { phaseProfiler } from "./cpu-profile.ts";
 import { cpuBetween, descendantsCpu } from "./process-cpu.ts";
-import { between, nftlbPid, sample, type CpuSample } from "./nftlb-cpu.ts";
+import { cpuSince, nftlbCpuSince, type CpuSample } from "./nftlb-cpu.ts";
 
 const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
@@ -153,9 +153,8 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
     await profiler?.start();
     const cpuBefore = descendantsCpu();
     const selfBefore = process.cpuUsage();
-    const threadBefore = sample(String(process.pid));
-    const nftlb = await nftlbPid(c.info.nftlb.netns);
-    const nftlbBefore = nftlb === undefined ? undefined : sample(nftlb);
+    const thread = cpuSince(String(process.pid));
+    const nftlb = await nftlbCpuSince(c.info.nftlb.netns);
     const start = performance.now();
     const applied = await kubectl(
       kc,
@@ -164,7 +163,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
     );
     const exited = performance.now();
     const self = process.cpuUsage(selfBefore);
-    const thread = between(threadBefore, sample(String(process.pid)));
+    const standIn = thread();
     const cpu = [
       {
         name: "the bench process (API stand-in, lab controllers, bench)",
@@ -188,7 +187,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
         intervalMs: 50,
       },
     );
-    const nftlbCpu = nftlb === undefined ? undefined : between(nftlbBefore, sample(nftlb));
+    const nftlbCpu = nftlb();
     // The kernel: every farm's nat chain in nftlb's namespace, looked at from when the syncer was
     // done; the end is the start of the first look that found them all.
     let end = synced;
@@ -230,7 +229,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
       kubectlSays: applied.err.trim(),
       kubectl: { userMs: user * 1000, sysMs: sys * 1000, wallMs: exited - start },
       cpu,
-      standIn: thread ?? { onCpu: NaN, waiting: NaN },
+      standIn: standIn ?? { onCpu: NaN, waiting: NaN },
       profile,
       farms: floorFarms(c),
     };

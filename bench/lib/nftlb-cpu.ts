@@ -5,7 +5,7 @@
 // times compare the work itself. Read from /proc/PID/schedstat (nanoseconds: on CPU, waiting on
 // a run queue), whose sum over a request is its wall time.
 import { readFileSync } from "node:fs";
-import { run } from "../../lab/net/sys.ts";
+import { nftlbPid as findNftlb } from "../../lab/net/processes.ts";
 
 export interface CpuSample {
   /** ms on a CPU so far. */
@@ -14,16 +14,10 @@ export interface CpuSample {
   waiting: number;
 }
 
-/** The pid of the nftlb daemon in a network namespace (changes with every restart). */
-export async function nftlbPid(ns: string): Promise<string | undefined> {
-  const pids = (await run(["ip", "netns", "pids", ns])).split(/\s+/).filter(Boolean);
-  return pids.find((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "nftlb";
-    } catch {
-      return false;
-    }
-  });
+/** The pid of the nftlb daemon in a network namespace (lab/net's nftlbPid), as sample() takes it. */
+export function nftlbPid(ns: string): Promise<string | undefined> {
+  const pid = findNftlb(ns);
+  return Promise.resolve(pid === undefined ? undefined : String(pid));
 }
 
 /**
@@ -41,6 +35,21 @@ export function sample(pid: string): CpuSample | undefined {
 
 export const between = (a: CpuSample | undefined, b: CpuSample | undefined): CpuSample | undefined =>
   a && b ? { onCpu: b.onCpu - a.onCpu, waiting: b.waiting - a.waiting } : undefined;
+
+/**
+ * A process's CPU from now on: each call of the returned function gives its time on a CPU and
+ * waiting for one since this call (undefined once it is gone). Synchronous, like sample().
+ */
+export function cpuSince(pid: string): () => CpuSample | undefined {
+  const start = sample(pid);
+  return () => between(start, sample(pid));
+}
+
+/** cpuSince for the nftlb of a network namespace; always undefined when none runs there. */
+export async function nftlbCpuSince(ns: string): Promise<() => CpuSample | undefined> {
+  const pid = await nftlbPid(ns);
+  return pid === undefined ? () => undefined : cpuSince(pid);
+}
 
 /** The 1-minute load average, for every figure printed. */
 export const load = (): string => readFileSync("/proc/loadavg", "utf8").split(" ")[0] ?? "?";

@@ -23,3 +23,10 @@ export const coldFarms = (n: number, endpoints = 10, from = 0): FarmPatch[] =>
     [],
     { owns: () => true },
   ).upserts;
+
+/** The same farms with every mark left out, for nftlb to pick its own (the --with-nftlb-marks floors). */
+export const withoutMarks = (farms: FarmPatch[]): FarmPatch[] =>
+  farms.map(({ mark: _farm, ...f }) => ({
+    ...f,
+    backends: (f.backends ?? []).map(({ mark: _b, ...b }) => b),
+  }));

@@ -69,6 +69,15 @@ export class Store {
   }
 
   /**
+   * What `f` reads of a stored object, without the copy get() makes; undefined when there is
+   * none. `f` must neither keep nor change what it is given (the write pipeline's checks).
+   */
+  look<T>(res: Resource, ns: string | undefined, name: string, f: (o: Readonly<Obj>) => T): T | undefined {
+    const o = this.#bucket(res).get(objKey(ns, name));
+    return o === undefined ? undefined : f(o);
+  }
+
+  /**
    * Sorted by namespace then name, as etcd's key order returns them. `where` picks objects
    * before they are copied (a controller's lookup by label costs a scan, not a deep copy of all).
    */
@@ -83,12 +92,16 @@ export class Store {
       .map((o) => structuredClone(o));
   }
 
-  /** Create or replace; stamps the next revision. Returns the stored copy. */
-  put(res: Resource, obj: Obj): Obj {
+  /**
+   * Create or replace; stamps the next revision. Returns a copy of what is stored, so no caller
+   * ever holds the stored object. `obj` is copied too, unless `handedOver`: the write pipeline's
+   * own object, which nothing else holds a reference to once it is stored.
+   */
+  put(res: Resource, obj: Obj, o: { handedOver?: boolean } = {}): Obj {
     const key = objKey(obj.metadata.namespace, obj.metadata.name ?? "");
     const bucket = this.#bucket(res);
     const prev = bucket.get(key);
-    const stored = structuredClone(obj);
+    const stored = o.handedOver === true ? obj : structuredClone(obj);
     stored.metadata.resourceVersion = String(++this.#rv);
     bucket.set(key, stored);
     this.#emit({ type: prev === undefined ? "ADDED" : "MODIFIED", rv: this.#rv, res, object: stored, prev });

@@ -72,15 +72,33 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
 
 function checkNamespace(srv: Server, ctx: Ctx): void {
   if (!ctx.resource.namespaced || NS === undefined || ctx.namespace === undefined) return;
-  const ns = srv.store.get(NS, undefined, ctx.namespace);
-  if (ns === undefined) throw notFound(NS, ctx.namespace);
-  if (ns.metadata.deletionTimestamp !== undefined) {
+  const terminating = srv.store.look(
+    NS,
+    undefined,
+    ctx.namespace,
+    (ns) => ns.metadata.deletionTimestamp !== undefined,
+  );
+  if (terminating === undefined) throw notFound(NS, ctx.namespace);
+  if (terminating) {
     throw failure(
       403,
       "Forbidden",
       `${ctx.resource.resource} "${ctx.name ?? ""}" is forbidden: unable to create new content in namespace ${ctx.namespace} because it is being terminated`,
     );
   }
+}
+
+/**
+ * What the writer sent (defaulted), and the object the rest of the write changes: ownership is
+ * recorded from the first (kube-apiserver records it before mutating admission and allocation,
+ * so a webhook's changes, a generated name and the ClusterIP are nobody's). A webhook's patch is
+ * already a copy (admission.ts); otherwise the rest works on one. Server-side apply records
+ * ownership itself. Callers pass objects of their own and keep only the result, so what
+ * `mutated` becomes is handed to the store uncopied.
+ */
+function keepRequested(sent: Obj, patched: Obj, o: WriteOptions): { requested: Obj; mutated: Obj } {
+  if (o.record !== undefined || patched !== sent) return { requested: sent, mutated: patched };
+  return { requested: sent, mutated: structuredClone(sent) };
 }
 
 export interface WriteOptions {
@@ -118,12 +136,10 @@ export async function createObject(srv: Server, ctx: Ctx, obj: Obj, o: WriteOpti
   // the Service strategy's PrepareForCreate: status is the controllers' to write, never the creator's
   if (res.kind === "Service") delete obj.status;
   applyDefaults(res, obj);
-  // what the writer sent, defaulted: kube-apiserver records ownership before mutating admission
-  // and allocation, so a webhook's changes and the ClusterIP are nobody's
-  const requested = o.record === undefined ? structuredClone(obj) : obj;
-  const mutated =
+  const patched =
     (await mutate(attrs(ctx, "CREATE", obj, undefined, o.dryRun), srv.store, srv.resolve, ctx.warnings)) ??
     obj;
+  const { requested, mutated } = keepRequested(obj, patched, o);
   // a webhook's patch is decoded into the type too: what it does not have is dropped
   prune(res, mutated);
   const m = mutated.metadata;
@@ -151,7 +167,7 @@ export async function createObject(srv: Server, ctx: Ctx, obj: Obj, o: WriteOpti
       srv.resolve,
       ctx.warnings,
     );
-    if (srv.store.get(res, m.namespace, m.name ?? "") !== undefined) throw alreadyExists(res, m.name ?? "");
+    if (srv.store.look(res, m.namespace, m.name ?? "", () => true)) throw alreadyExists(res, m.name ?? "");
   } catch (e) {
     undo();
     throw e;
@@ -172,7 +188,7 @@ export async function createObject(srv: Server, ctx: Ctx, obj: Obj, o: WriteOpti
     srv.fields.forget(m.uid);
     return mutated;
   }
-  return srv.store.put(res, mutated);
+  return srv.store.put(res, mutated, { handedOver: true });
 }
 
 /** PUT, and the second half of every PATCH. `next` is the full desired object. */
@@ -219,9 +235,9 @@ export async function updateObject(
     dropTypeDependentFields(obj, old);
     carryOverAllocated(obj, old);
   }
-  const requested = o.record === undefined ? structuredClone(obj) : obj;
-  const mutated =
+  const patched =
     (await mutate(attrs(ctx, "UPDATE", obj, old, o.dryRun), srv.store, srv.resolve, ctx.warnings)) ?? obj;
+  const { requested, mutated } = keepRequested(obj, patched, o);
   prune(res, mutated);
   const allocErrors =
     res.kind === "Service" && ctx.subresource === ""
@@ -282,5 +298,5 @@ export async function updateObject(
     if (res.kind === "Service") releaseService(mutated, undefined, srv.alloc);
     return srv.store.remove(res, mutated.metadata.namespace, name) ?? mutated;
   }
-  return srv.store.put(res, mutated);
+  return srv.store.put(res, mutated, { handedOver: true });
 }

@@ -30,7 +30,7 @@ import {
 } from "./webhook-service.ts";
 import { applyIdentities, serviceAccountKubeconfig, serviceAccountOf } from "./deploy-identities.ts";
 import { storeSource } from "./sources.ts";
-import { startTraffic, type Traffic } from "./traffic.ts";
+import { startClientAgent, type ClientAgent } from "../net/client.ts";
 import { WEBHOOK_NAMESPACE, WEBHOOK_SECRET, WEBHOOK_SERVICE, webhookConfigs } from "./webhook-configs.ts";
 import type { LabInfo } from "./info.ts";
 
@@ -63,7 +63,7 @@ export interface Cluster {
   api: ApiServer;
   client: ApiClient;
   net: TestNetwork;
-  traffic: Traffic;
+  traffic: ClientAgent;
   pods: PodController;
   processes: ProductProcess[];
   /** every node: the first is `info.node` (the webhook and the API stand-in's dialler run there) */
@@ -287,7 +287,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     await waitWebhookReachable(dialer, webhookIp, 30_000);
     log("webhook reachable through its ClusterIP from the node");
 
-    const traffic = await startTraffic(net.client.ns);
+    const traffic = await startClientAgent(net.client.ns, "traffic agent");
     stops.push(() => traffic.close());
 
     const info: LabInfo = {

@@ -1,18 +1,10 @@
 // A lab's directory: lab.lock (the supervisor's pid; one lab per directory), lab.json (what the
 // running lab is), kubeconfig, nftlb.key, tls/, logs/. Helpers for up/down to claim, read and
 // clean it.
-import {
-  existsSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-  openSync,
-  closeSync,
-  writeSync,
-} from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { LabInfo } from "./info.ts";
+import { alive, claimLock, lockOwner } from "../net/pid-file.ts";
 
 export const files = (dir: string) => ({
   lock: path.join(dir, "lab.lock"),
@@ -21,36 +13,12 @@ export const files = (dir: string) => ({
   log: path.join(dir, "logs", "lab.log"),
 });
 
-export const alive = (pid: number): boolean => {
-  if (!(pid > 0)) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
+export { alive };
 
-export const lockPid = (dir: string): number | undefined => {
-  try {
-    return Number(readFileSync(files(dir).lock, "utf8").trim()) || undefined;
-  } catch {
-    return undefined;
-  }
-};
+export const lockPid = (dir: string): number | undefined => lockOwner(files(dir).lock);
 
 /** Takes the directory's lock for `pid`; false when it is already taken. */
-export const claim = (dir: string, pid: number): boolean => {
-  try {
-    const fd = openSync(files(dir).lock, "wx", 0o600);
-    writeSync(fd, String(pid));
-    closeSync(fd);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw err;
-  }
-};
+export const claim = (dir: string, pid: number): boolean => claimLock(files(dir).lock, pid, 0o600);
 
 export const setLock = (dir: string, pid: number) =>
   writeFileSync(files(dir).lock, String(pid), { mode: 0o600 });

@@ -4,6 +4,7 @@
 // cleanup of a crashed run, like everything else there.
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { appendFileSync, closeSync, openSync, readFileSync } from "node:fs";
+import { stopChild } from "../net/processes.ts";
 import { NODE } from "../net/sys.ts";
 import { BIN } from "./deploy-args.ts";
 
@@ -47,13 +48,7 @@ export function startProduct(
     child,
     logFile,
     tail,
-    stop: () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-      }),
+    stop: () => stopChild(child, 5000),
   };
 }
 

@@ -1,13 +1,13 @@
 // Runs inside a client namespace and opens connections on request, so a test in the host
 // namespace can send real traffic from there without starting a process per request. Both the
-// lab/net tests (echo backends) and the lab cluster (HTTP pods) use it.
+// lab/net tests and the lab cluster use it; their backends and Pods run backend-server.ts.
 // Protocol: one JSON request per stdin line, one JSON answer per stdout line:
 //   {"id":1,"proto":"tcp"|"udp","host":"10.204.1.10","port":80,"timeoutMs":1000,
 //    "from":"10.202.1.3","fromPort":40001}
 //   ("from", "fromPort", optional: the source address — one of the namespace's own — and port;
 //   persistence and hash schedulers key on them)
 //   {"id":1,"ok":true,"answer":"web-0"} | {"id":1,"ok":false,"error":"ETIMEDOUT"}
-// An HTTP answer (the lab's pods) gives its body; a bare one (lab/net's echo backends) is kept.
+// An HTTP answer (backend-server.ts's on TCP) gives its body; a bare one (UDP) is kept.
 import net from "node:net";
 import dgram from "node:dgram";
 import readline from "node:readline";

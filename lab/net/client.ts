@@ -15,13 +15,20 @@ export interface AskOptions {
   fromPort?: number;
 }
 
-/** One request to the agent: a TCP connection or a datagram from a fresh socket. */
-export interface Agent {
-  ask(proto: "tcp" | "udp", host: string, port: number, o?: AskOptions): Promise<Probe>;
+/**
+ * The agent in one namespace, from the host: a TCP connection or a datagram from a fresh socket
+ * (a new source port unless one is chosen), answered by the backend's name (an HTTP answer's
+ * body: the lab's pods).
+ */
+export interface ClientAgent {
+  tcp(host: string, port: number, o?: AskOptions): Promise<Probe>;
+  udp(host: string, port: number, o?: AskOptions): Promise<Probe>;
+  /** `count` sequential requests; answers in order. */
+  many(proto: "tcp" | "udp", host: string, port: number, count: number, o?: AskOptions): Promise<Probe[]>;
   close(): Promise<void>;
 }
 
-export const startAgent = async (ns: string, name = "client agent"): Promise<Agent> => {
+export const startClientAgent = async (ns: string, name = "client agent"): Promise<ClientAgent> => {
   const agent = spawnInNs(ns, [NODE, path.join(LAB_DIR, "client-agent.ts")]);
   await waitForLine(agent, /"ready":true/, 10_000);
   const waiting = new Map<number, (p: Probe) => void>();
@@ -44,43 +51,26 @@ export const startAgent = async (ns: string, name = "client agent"): Promise<Age
     for (const resolve of waiting.values()) resolve({ ok: false, error: `${name} exited` });
     waiting.clear();
   });
+  const ask = (proto: "tcp" | "udp", host: string, port: number, o: AskOptions = {}) =>
+    new Promise<Probe>((resolve) => {
+      const n = ++id;
+      waiting.set(n, resolve);
+      const { timeoutMs = 1000, from, fromPort } = o;
+      agent.child.stdin!.write(
+        `${JSON.stringify({ id: n, proto, host, port, timeoutMs, from, fromPort })}\n`,
+      );
+    });
   return {
-    ask: (proto, host, port, o = {}) =>
-      new Promise((resolve) => {
-        const n = ++id;
-        waiting.set(n, resolve);
-        const { timeoutMs = 1000, from, fromPort } = o;
-        agent.child.stdin!.write(
-          `${JSON.stringify({ id: n, proto, host, port, timeoutMs, from, fromPort })}\n`,
-        );
-      }),
+    tcp: (host, port, o) => ask("tcp", host, port, o),
+    udp: (host, port, o) => ask("udp", host, port, o),
+    many: async (proto, host, port, count, o) => {
+      const out: Probe[] = [];
+      for (let i = 0; i < count; i++) out.push(await ask(proto, host, port, o));
+      return out;
+    },
     close: async () => {
       agent.child.stdin!.end();
       await agent.stop();
     },
-  };
-};
-
-export interface ClientAgent {
-  /** One TCP connection to vip:port (from the source address `from`); the answer is the backend's name. */
-  tcp(vip: string, port: number, timeoutMs?: number, from?: string): Promise<Probe>;
-  /** One datagram from a fresh socket; the answer is the backend's name. */
-  udp(vip: string, port: number, timeoutMs?: number, from?: string): Promise<Probe>;
-  /** `count` sequential requests; answers in order. */
-  many(proto: "tcp" | "udp", vip: string, port: number, count: number, timeoutMs?: number): Promise<Probe[]>;
-  close(): Promise<void>;
-}
-
-export const startClientAgent = async (ns: string): Promise<ClientAgent> => {
-  const agent = await startAgent(ns);
-  return {
-    tcp: (vip, port, timeoutMs, from) => agent.ask("tcp", vip, port, { timeoutMs, from }),
-    udp: (vip, port, timeoutMs, from) => agent.ask("udp", vip, port, { timeoutMs, from }),
-    many: async (proto, vip, port, count, timeoutMs) => {
-      const out: Probe[] = [];
-      for (let i = 0; i < count; i++) out.push(await agent.ask(proto, vip, port, { timeoutMs }));
-      return out;
-    },
-    close: () => agent.close(),
   };
 };

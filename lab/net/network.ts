@@ -13,7 +13,7 @@ import process from "node:process";
 import { randomBytes } from "node:crypto";
 import { ipBatch, run, sysctl } from "./sys.ts";
 import { claimSlot, releaseSlot, PREFIX } from "./slots.ts";
-import { startEcho, startNftlb, type Running } from "./processes.ts";
+import { startBackend, startNftlb, type Running } from "./processes.ts";
 import { startClientAgent, type ClientAgent } from "./client.ts";
 
 export interface TestBackend {
@@ -131,9 +131,9 @@ export const createTestNetwork = async (options: TestNetworkOptions): Promise<Te
       ns,
     );
     await sysctl(ns, { "net.ipv4.conf.all.rp_filter": "0", "net.ipv4.conf.default.rp_filter": "0" });
-    // The echo server's hello to its gateway puts the backend's MAC into the node's neighbour
+    // The backend server's hello to its gateway puts the backend's MAC into the node's neighbour
     // table, as a pod's own traffic would: nftlb's dsr/stlsdnat read MACs there, never resolve.
-    echoes.set(name, await startEcho(ns, name, ports, gw));
+    echoes.set(name, await startBackend(ns, name, ports, gw));
     const backend: TestBackend = {
       name,
       ip,

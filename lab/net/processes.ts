@@ -1,5 +1,6 @@
-// Long-running processes inside namespaces: nftlb, echo servers and the client agent.
-import { spawn, type ChildProcess } from "node:child_process";
+// Long-running processes inside namespaces: nftlb, backends (backend-server.ts) and the client agent.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import net from "node:net";
 import readline from "node:readline";
 import path from "node:path";
@@ -22,12 +23,13 @@ const keepTail = (child: ChildProcess): (() => string) => {
   return () => lines.join("\n");
 };
 
-const stopChild = (child: ChildProcess): Promise<void> =>
+/** SIGTERM, and SIGKILL if it has not exited `graceMs` later; resolves once it has exited. */
+export const stopChild = (child: ChildProcess, graceMs = 2000): Promise<void> =>
   new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
     child.once("exit", () => resolve());
     child.kill("SIGTERM");
-    setTimeout(() => child.kill("SIGKILL"), 2000).unref();
+    setTimeout(() => child.kill("SIGKILL"), graceMs).unref();
   });
 
 export const spawnInNs = (ns: string, argv: string[], env: Record<string, string> = {}): Running => {
@@ -80,6 +82,23 @@ export const waitForPort = async (host: string, port: number, deadlineMs: number
   );
 };
 
+/**
+ * The pid of the nftlb daemon in network namespace `ns` (it changes with every restart), or
+ * undefined when none runs there: what tests stop with SIGSTOP and benchmarks read /proc of.
+ */
+export const nftlbPid = (ns: string): number | undefined =>
+  execFileSync("ip", ["netns", "pids", ns], { encoding: "utf8" })
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number)
+    .find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "nftlb";
+      } catch {
+        return false; // gone since it was listed
+      }
+    });
+
 export const startNftlb = async (ns: string, host: string, port: number, key: string): Promise<Running> => {
   // The key goes through the environment, not argv (argv is visible in `ps`).
   const nftlb = spawnInNs(
@@ -93,20 +112,33 @@ export const startNftlb = async (ns: string, host: string, port: number, key: st
   return nftlb;
 };
 
-export const startEcho = async (
+/** What a backend-server.ts answers on, and where it says hello (the gateway: the node learns its MAC). */
+export interface BackendPorts {
+  tcp: readonly number[];
+  udp: readonly number[];
+  hello?: string;
+}
+
+/** backend-server.ts in `ns`, not yet waited for: it prints "ready" once every socket listens. */
+export const spawnBackend = (ns: string, name: string, o: BackendPorts): Running =>
+  spawnInNs(ns, [
+    NODE,
+    path.join(LAB_DIR, "backend-server.ts"),
+    "--name",
+    name,
+    ...o.tcp.flatMap((p) => ["--tcp", String(p)]),
+    ...o.udp.flatMap((p) => ["--udp", String(p)]),
+    ...(o.hello ? ["--hello", o.hello] : []),
+  ]);
+
+/** A lab/net backend: TCP and UDP on each of `ports`, ready. */
+export const startBackend = async (
   ns: string,
   name: string,
   ports: number[],
   hello?: string,
 ): Promise<Running> => {
-  const echo = spawnInNs(ns, [
-    NODE,
-    path.join(LAB_DIR, "echo-server.ts"),
-    "--name",
-    name,
-    ...ports.flatMap((p) => ["--port", String(p)]),
-    ...(hello ? ["--hello", hello] : []),
-  ]);
+  const echo = spawnBackend(ns, name, { tcp: ports, udp: ports, ...(hello ? { hello } : {}) });
   await waitForLine(echo, /^ready$/, 10_000);
   return echo;
 };

@@ -1,29 +1,15 @@
 // Each test network takes a numbered slot: its namespaces are `knl<slot>-…` and its addresses
 // 10.201–10.204.<slot>.x. Test files run in parallel, so a slot is claimed with an exclusive lock
 // file holding the owner's pid; a slot whose owner died is cleaned and reused.
-import { mkdirSync, openSync, writeSync, closeSync, readFileSync, readdirSync, unlinkSync } from "node:fs";
+import { mkdirSync, readdirSync, unlinkSync } from "node:fs";
 import process from "node:process";
+import { alive, claimLock, lockOwner } from "./pid-file.ts";
 import { runQuiet } from "./sys.ts";
 
 export const PREFIX = "knl";
 const LOCKS = "/run/kube-nftlb-lab";
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-};
-
-const lockOwner = (slot: number): number | undefined => {
-  try {
-    return Number(readFileSync(`${LOCKS}/${slot}.lock`, "utf8")) || undefined;
-  } catch {
-    return undefined;
-  }
-};
+const lockOf = (slot: number) => `${LOCKS}/${slot}.lock`;
 
 export const namespacesOf = (slot: number): string[] =>
   runQuiet(["ip", "netns", "list"])
@@ -61,11 +47,11 @@ export const cleanupStale = (): number[] => {
   }
   const removed: number[] = [];
   for (const slot of slots) {
-    const owner = lockOwner(slot);
+    const owner = lockOwner(lockOf(slot));
     if (owner !== undefined && alive(owner)) continue;
     removeSlot(slot);
     try {
-      unlinkSync(`${LOCKS}/${slot}.lock`);
+      unlinkSync(lockOf(slot));
     } catch {
       // no lock: the namespaces were orphans
     }
@@ -79,14 +65,8 @@ export const claimSlot = (): number => {
   const start = (process.pid % 250) + 1;
   for (let i = 0; i < 250; i++) {
     const slot = ((start + i - 1) % 250) + 1;
-    try {
-      const fd = openSync(`${LOCKS}/${slot}.lock`, "wx");
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return slot;
-    } catch {
-      // taken: try the next one
-    }
+    if (claimLock(lockOf(slot), process.pid)) return slot;
+    // taken: try the next one
   }
   throw new Error(`no free test-network slot in ${LOCKS}`);
 };
@@ -94,7 +74,7 @@ export const claimSlot = (): number => {
 export const releaseSlot = (slot: number): void => {
   removeSlot(slot);
   try {
-    unlinkSync(`${LOCKS}/${slot}.lock`);
+    unlinkSync(lockOf(slot));
   } catch {
     // already released
   }

@@ -1,10 +1,9 @@
 // A Pod's sandbox: its own network namespace with one veth into the node namespace's bridge (the
 // pod range), a default route through the node (where nftlb runs), and the pod server answering
 // on every declared container port. Built from lab/net's primitives (ip batches, sysctl, spawn).
-import path from "node:path";
-import { ipBatch, sysctl, NODE } from "../net/sys.ts";
+import { ipBatch, sysctl } from "../net/sys.ts";
 import readline from "node:readline";
-import { spawnInNs, type Running } from "../net/processes.ts";
+import { spawnBackend, type Running } from "../net/processes.ts";
 
 export interface PodPort {
   port: number;
@@ -37,8 +36,6 @@ export interface Sandbox {
   logs(): string;
   destroy(): Promise<void>;
 }
-
-const SERVER = path.join(path.dirname(new URL(import.meta.url).pathname), "pod-server.ts");
 
 const uniquePorts = (ports: readonly PodPort[]): PodPort[] => [
   ...new Map(ports.map((p) => [`${p.protocol}/${p.port}`, p])).values(),
@@ -119,17 +116,8 @@ export const createSandbox = async (s: SandboxSpec): Promise<Sandbox> => {
     const ports = (p: "TCP" | "UDP") =>
       uniquePorts(s.ports)
         .filter((x) => x.protocol === p)
-        .flatMap((x) => [p === "TCP" ? "--tcp" : "--udp", String(x.port)]);
-    server = spawnInNs(s.ns, [
-      NODE,
-      SERVER,
-      "--name",
-      s.podName,
-      ...ports("TCP"),
-      ...ports("UDP"),
-      "--hello",
-      s.gateway,
-    ]);
+        .map((x) => x.port);
+    server = spawnBackend(s.ns, s.podName, { tcp: ports("TCP"), udp: ports("UDP"), hello: s.gateway });
     lines = serverLines(server);
     await lines.next((l) => l === "ready", 15_000);
   } catch (err) {

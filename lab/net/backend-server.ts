@@ -1,7 +1,8 @@
-// What runs in a lab Pod: on every declared container port, TCP gets an HTTP response naming the
-// Pod (sent at once, so raw-socket probes need not speak HTTP, and curl still reads a valid
-// answer) and every UDP datagram gets a datagram naming it. Started by the pod controller:
-//   ip netns exec NS node lab/pods/pod-server.ts --name web-0 --tcp 8080 --udp 5353 [--hello GW]
+// A backend that says who it is, for lab/net's backends and the lab's Pods: on every TCP port an
+// HTTP response naming it (sent at once, so raw-socket probes need not speak HTTP, and curl
+// still reads a valid answer), on every UDP port a datagram naming it for each one received.
+// Runs inside the backend's or Pod's network namespace:
+//   ip netns exec NS node lab/net/backend-server.ts --name web-0 --tcp 8080 --udp 5353 [--hello GW]
 // Prints "ready" once every socket listens. Later, a line "tcp PORT" or "udp PORT" on stdin opens
 // one more socket (the pod controller's way to answer on a port a Service targets but no container
 // declares, as a real server listening there would) and prints "listening tcp PORT" once it does,
@@ -22,7 +23,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help || !values.name) {
-  console.log("usage: pod-server.ts --name POD [--tcp PORT...] [--udp PORT...] [--hello GATEWAY]");
+  console.log("usage: backend-server.ts --name NAME [--tcp PORT...] [--udp PORT...] [--hello GATEWAY]");
   process.exit(values.help ? 0 : 2);
 }
 const body = `${values.name}\n`;
@@ -61,7 +62,7 @@ await Promise.all([
   ...values.udp.map((p) => listen("udp", Number(p))),
 ]);
 if (values.hello) {
-  // One datagram to the gateway's discard port: the node learns our MAC, as from a pod's own traffic.
+  // One datagram to the gateway's discard port: the node learns our MAC, as from a backend's own traffic.
   const hello = dgram.createSocket("udp4");
   await new Promise<void>((resolve) => hello.send("hello", 9, values.hello, () => resolve()));
   hello.close();
