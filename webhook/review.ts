@@ -147,7 +147,8 @@ export const reviewJson = (response: AdmissionResponse): string =>
   `${REVIEW_HEAD}${JSON.stringify(response)}}`;
 
 /** The verdict a response represents, for logs and metrics (a small fixed set of label values). */
-export type Verdict = "allowed" | "patched" | "denied" | "errored";
+export const VERDICTS = ["allowed", "patched", "denied", "errored"] as const;
+export type Verdict = (typeof VERDICTS)[number];
 
 export function verdictOf(r: AdmissionResponse): Verdict {
   if (r.allowed) return r.patch === undefined ? "allowed" : "patched";
