@@ -21,7 +21,8 @@ const requestSchema = z.looseObject({
 
 export type AdmissionRequest = z.infer<typeof requestSchema>;
 
-const reviewSchema = z.looseObject({
+/** The AdmissionReview fields read; exported for its agreement test with conforms (review.test.ts). */
+export const reviewSchema = z.looseObject({
   apiVersion: z.literal(API_VERSION, { error: `apiVersion must be ${API_VERSION}` }),
   kind: z.literal("AdmissionReview", { error: "kind must be AdmissionReview" }),
   request: requestSchema,
