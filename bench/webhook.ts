@@ -8,7 +8,7 @@
 // /proc), which a busy machine disturbs far less. `--profile DIR`: V8 CPU profiles of both servers.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,6 +28,7 @@ import { wrk, type WrkResult } from "./lib/wrk.ts";
 import { serve } from "./lib/webhook-servers.ts";
 import { formatSpread, median, pairedRounds, spread } from "./lib/paired-rounds.ts";
 import { attribute, readProfile } from "./lib/profile-attribution.ts";
+import { cpuNs } from "./lib/process-cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -153,7 +154,7 @@ async function main() {
         // wrk against one server, with the CPU time that server's process (all its threads)
         // spent meanwhile: throughput moves with whatever else the machine runs, CPU much less.
         const load = async (srv: { port: number; child: ChildProcess }): Promise<Cell> => {
-          const cpu0 = cpuNs(srv.child.pid!);
+          const cpu0 = cpuNs(srv.child.pid!) ?? NaN;
           const from = hrtimeUs();
           const r = await wrk({
             url: `https://127.0.0.1:${srv.port}/${path}`,
@@ -163,7 +164,11 @@ async function main() {
             cpu: WRK_CPU,
           });
           const turn: [number, number] = [from, hrtimeUs()];
-          return { ...r, turn, cpuUs: (cpuNs(srv.child.pid!) - cpu0) / 1000 / Math.max(1, r.requests) };
+          return {
+            ...r,
+            turn,
+            cpuUs: ((cpuNs(srv.child.pid!) ?? NaN) - cpu0) / 1000 / Math.max(1, r.requests),
+          };
         };
         const pairs = await pairedRounds(
           rounds,
@@ -247,22 +252,6 @@ function printAttribution(
     const f = base!.parts[i]!.us;
     if (p.us >= 0.05 || f >= 0.05) line(p.name, p.us, f);
   });
-}
-
-/**
- * CPU time of a process so far (ns), all its threads (V8's GC and compiler threads too), from
- * /proc/PID/task/TID/schedstat: exact, where /proc/PID/stat counts 10 ms ticks.
- */
-function cpuNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // a thread that ended meanwhile; its time is lost either way
-    }
-  }
-  return ns;
 }
 
 async function stop(child: ChildProcess) {
