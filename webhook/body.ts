@@ -77,8 +77,8 @@ const tooLarge = (limit: number) =>
 
 /**
  * Reads and parses the body within `limits`, and calls `done` once with the outcome. A callback,
- * not a promise: the promise, its microtask and express's handler for a rejected one were ~1 µs of
- * every review (bench/webhook.ts --profile).
+ * not a promise: with one, every review also paid for the promise, a microtask hop, and the
+ * handler express attaches to an async route's promise.
  */
 export function readJson(
   req: IncomingMessage,
