@@ -8,7 +8,7 @@
 // /proc), which a busy machine disturbs far less. `--profile DIR`: V8 CPU profiles of both servers.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -27,6 +27,8 @@ import { makeCa } from "../test/webhook-pki.ts";
 import { wrk, type WrkResult } from "./lib/wrk.ts";
 import { serve } from "./lib/webhook-servers.ts";
 import { formatSpread, median, pairedRounds, spread } from "./lib/paired-rounds.ts";
+import { attribute, readProfile } from "./lib/profile-attribution.ts";
+import { cpuNs } from "./lib/process-cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -111,6 +113,10 @@ async function main() {
     const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
     return { child, port: (JSON.parse(line) as { port: number }).port };
   };
+  // Each server's turns under load and the requests it answered: a profile's time is counted
+  // within those turns and divided by these.
+  const turns = { webhook: [] as [number, number][], floor: [] as [number, number][] };
+  const answered = { webhook: 0, floor: 0 };
   const floor = await start("floor");
   const webhook = await start("webhook");
   try {
@@ -148,7 +154,8 @@ async function main() {
         // wrk against one server, with the CPU time that server's process (all its threads)
         // spent meanwhile: throughput moves with whatever else the machine runs, CPU much less.
         const load = async (srv: { port: number; child: ChildProcess }): Promise<Cell> => {
-          const cpu0 = cpuNs(srv.child.pid!);
+          const cpu0 = cpuNs(srv.child.pid!) ?? NaN;
+          const from = hrtimeUs();
           const r = await wrk({
             url: `https://127.0.0.1:${srv.port}/${path}`,
             body: bodies[path],
@@ -156,7 +163,12 @@ async function main() {
             seconds,
             cpu: WRK_CPU,
           });
-          return { ...r, cpuUs: (cpuNs(srv.child.pid!) - cpu0) / 1000 / Math.max(1, r.requests) };
+          const turn: [number, number] = [from, hrtimeUs()];
+          return {
+            ...r,
+            turn,
+            cpuUs: ((cpuNs(srv.child.pid!) ?? NaN) - cpu0) / 1000 / Math.max(1, r.requests),
+          };
         };
         const pairs = await pairedRounds(
           rounds,
@@ -165,6 +177,12 @@ async function main() {
         );
         const ours = pairs.map((p) => p.ours);
         const base = pairs.map((p) => p.floor);
+        for (const p of pairs) {
+          answered.webhook += p.ours.requests;
+          answered.floor += p.floor.requests;
+          turns.webhook.push(p.ours.turn);
+          turns.floor.push(p.floor.turn);
+        }
         const of = (cells: Cell[], f: (c: Cell) => number) => median(cells.map(f));
         row([
           `/${path}`,
@@ -201,26 +219,39 @@ async function main() {
     await Promise.all([stop(floor.child), stop(webhook.child)]);
     rmSync(dir, { recursive: true, force: true });
   }
-  if (values.profile)
-    console.log(`CPU profiles written to ${values.profile}/webhook and ${values.profile}/floor`);
+  if (values.profile) printAttribution(values.profile, turns, answered);
 }
 
-type Cell = WrkResult & { cpuUs: number };
+type Cell = WrkResult & { cpuUs: number; turn: [number, number] };
 
-/**
- * CPU time of a process so far (ns), all its threads (V8's GC and compiler threads too), from
- * /proc/PID/task/TID/schedstat: exact, where /proc/PID/stat counts 10 ms ticks.
- */
-function cpuNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // a thread that ended meanwhile; its time is lost either way
-    }
-  }
-  return ns;
+/** µs on the clock the servers' CPU profiles use (CLOCK_MONOTONIC). */
+const hrtimeUs = () => Number(process.hrtime.bigint() / 1000n);
+
+/** Both servers' profiled self time during their turns, by part, µs per request answered. */
+function printAttribution(
+  dir: string,
+  turns: Record<"webhook" | "floor", [number, number][]>,
+  answered: Record<"webhook" | "floor", number>,
+) {
+  const [ours, base] = (["webhook", "floor"] as const).map((s) => {
+    const a = attribute(readProfile(join(dir, s)), turns[s]);
+    const per = (ms: number) => (ms * 1000) / Math.max(1, answered[s]);
+    return { busy: per(a.busyMs), parts: a.parts.map((p) => ({ name: p.name, us: per(p.ms) })) };
+  });
+  console.log(
+    `CPU profiles in ${dir}/webhook and ${dir}/floor; self time during each server's turns, µs per request ` +
+      `(webhook ${answered.webhook}, floor ${answered.floor} requests):`,
+  );
+  const line = (name: string, w: number, f: number) =>
+    console.log(
+      `${w.toFixed(1).padStart(8)}${f.toFixed(1).padStart(8)}${(w - f).toFixed(1).padStart(8)}  ${name}`,
+    );
+  console.log(`${"webhook".padStart(8)}${"floor".padStart(8)}${"gap".padStart(8)}`);
+  line("all (busy time)", ours!.busy, base!.busy);
+  ours!.parts.forEach((p, i) => {
+    const f = base!.parts[i]!.us;
+    if (p.us >= 0.05 || f >= 0.05) line(p.name, p.us, f);
+  });
 }
 
 async function stop(child: ChildProcess) {

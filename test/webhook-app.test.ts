@@ -227,6 +227,21 @@ test("other paths and methods get JSON, never HTML", async () => {
   assert.equal((nope.body as AdmissionReviewOut).response.status?.code, 404);
 });
 
+test("every answer carries its Content-Length, never chunked: a review, a patch, a 415, a 404", async () => {
+  const review = admissionReview(admission(service(), { uid: "sized" }));
+  const answers = [
+    await request(app).post("/validate").set("content-type", "application/json").send(review),
+    await request(app).post("/mutate").set("content-type", "application/json").send(review),
+    await request(app).post("/validate").set("content-type", "text/plain").send("{}"),
+    await request(app).post("/nope").set("content-type", "application/json").send("{}"),
+  ];
+  for (const res of answers) {
+    assert.equal(res.headers["transfer-encoding"], undefined, res.text);
+    assert.equal(res.headers["content-length"], String(Buffer.byteLength(res.text)), res.text);
+  }
+  assert.match(answers[1]!.text, /"patchType":"JSONPatch"/);
+});
+
 test("the admission paths match as express routes do: any case, one trailing slash, a query", async () => {
   const body = admissionReview(admission(service(), { uid: "spelled" }));
   for (const path of ["/VALIDATE", "/validate/", "/Mutate?timeout=2s", "/mutate/"])

@@ -14,12 +14,13 @@ import {
   type AdmissionResponse,
 } from "./review.ts";
 import { validate, type ValidateOptions } from "./validate.ts";
-import { contentTypeProblem, readJson } from "./body.ts";
-import { BodyGate } from "./body-gate.ts";
+import { contentTypeProblem, readJson, type Body } from "./body.ts";
+import { BodyGate, type Release } from "./body-gate.ts";
 import { endAfterBody } from "./drain.ts";
-import { Deadlines, type Deadline } from "./deadlines.ts";
+import { Deadlines } from "./deadlines.ts";
 import { admissionPath, apiserverTimeoutMs, pathLabel } from "./paths.ts";
 import type { WebhookMetrics } from "./metrics.ts";
+import type { PathLabel } from "./review-tally.ts";
 
 /** An AdmissionReview carries object and oldObject, each up to the apiserver's 3 MiB (controller-runtime's figure). */
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
@@ -61,9 +62,15 @@ const ANSWERED = Symbol("answered");
 type Judge = (request: AdmissionRequest, opts: ValidateOptions & MutateOptions) => AdmissionResponse;
 
 const STARTED = Symbol("started");
-const DEADLINE = Symbol("deadline");
-type Timed = IncomingMessage & { [STARTED]?: number; [DEADLINE]?: Deadline };
-type Answering = ServerResponse & { [ANSWERED]?: boolean };
+const PATH = Symbol("path");
+const WAITING = Symbol("waiting");
+type Timed = IncomingMessage & { [STARTED]?: number };
+/** A response and what its deadline needs: the path it answers and, for a large body, how to stop its wait. */
+type Answering = ServerResponse<Timed> & {
+  [ANSWERED]?: boolean;
+  [PATH]?: PathLabel;
+  [WAITING]?: AbortController;
+};
 
 export function createApp(opts: AppOptions): express.Express {
   const app = express();
@@ -73,7 +80,11 @@ export function createApp(opts: AppOptions): express.Express {
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const timeoutMs = opts.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   const maxValues = opts.maxJsonValues ?? MAX_JSON_VALUES;
-  const deadlines = new Deadlines();
+  // At the deadline: answered (408) and the connection closed, however slowly the body comes.
+  const deadlines = new Deadlines<Answering>((res) => {
+    res[WAITING]?.abort();
+    expire(res.req, res, res[PATH]!);
+  });
   const gate = new BodyGate({
     slots: opts.largeBodies ?? 1,
     maxWaiting: opts.maxWaiting ?? 8,
@@ -86,7 +97,7 @@ export function createApp(opts: AppOptions): express.Express {
   const answer = (
     req: Timed,
     res: Answering,
-    path: string,
+    path: PathLabel,
     response: AdmissionResponse,
     request?: AdmissionRequest,
     httpStatus = 200,
@@ -95,10 +106,9 @@ export function createApp(opts: AppOptions): express.Express {
     if (res[ANSWERED]) return;
     res[ANSWERED] = true;
     const verdict = verdictOf(response);
-    const seconds = (performance.now() - (req[STARTED] ?? performance.now())) / 1000;
-    const labels = { path, verdict };
-    opts.metrics.requests.inc(labels);
-    opts.metrics.duration.observe(labels, seconds);
+    const now = performance.now();
+    const seconds = (now - (req[STARTED] ?? now)) / 1000;
+    opts.metrics.reviews.record(path, verdict, seconds);
     // A line for every review was a quarter of the webhook's CPU under load (bench/webhook.ts
     // --profile): admitted reviews are logged at debug (the metrics count them, the API server's
     // audit log records them), refusals at info, errors at warn.
@@ -124,22 +134,22 @@ export function createApp(opts: AppOptions): express.Express {
     const text = reviewJson(response);
     res.statusCode = httpStatus;
     res.setHeader("content-type", "application/json; charset=utf-8");
-    res.setHeader("content-length", Buffer.byteLength(text));
     // Past the deadline (408) or when busy (429) the connection closes at once: reading the rest
     // is what those answers refuse to do. Any other early answer waits for the body's end, so
     // the client is not reset while still sending it (webhook/drain.ts).
     if (req.complete || httpStatus === 408 || httpStatus === 429) {
-      deadlines.cancel(req[DEADLINE]);
+      deadlines.cancel(res);
+      // end() with the whole answer writes its Content-Length itself.
       return void res.end(text);
     }
     // The deadline still bounds the drain: at it, the connection is cut.
-    res.once("close", () => deadlines.cancel(req[DEADLINE]));
+    res.once("close", () => deadlines.cancel(res));
+    res.setHeader("content-length", Buffer.byteLength(text));
     res.write(text);
     endAfterBody(req, res);
   };
 
-  // At the deadline: answered (408) and the connection closed, however slowly the body comes.
-  const expire = (req: Timed, res: Answering, path: string) => {
+  const expire = (req: Timed, res: Answering, path: PathLabel) => {
     if (res[ANSWERED] || res.headersSent) return void req.socket.destroy();
     opts.metrics.overload.inc({ reason: "timeout" });
     res.setHeader("connection", "close");
@@ -147,8 +157,10 @@ export function createApp(opts: AppOptions): express.Express {
   };
 
   // One handler per path, not a chain of middleware: every router layer costs a few µs per review.
-  const route = (path: string, judge: Judge) => async (req: Timed, res: Answering) => {
-    req[STARTED] = performance.now();
+  // Not async: the continuation is a callback (webhook/body.ts readJson), and what it throws goes
+  // to express's error handler (`next`) as a rejected promise's would.
+  const route = (path: PathLabel, judge: Judge) => (req: Timed, res: Answering, next: NextFunction) => {
+    const started = (req[STARTED] = performance.now());
     const typeProblem = contentTypeProblem(req.headers["content-type"]);
     if (typeProblem !== undefined) {
       req.resume();
@@ -158,29 +170,49 @@ export function createApp(opts: AppOptions): express.Express {
     const encoded = req.headers["content-encoding"] !== undefined;
     const declared = Number(req.headers["content-length"] ?? NaN);
     const bytes = encoded || !Number.isFinite(declared) ? maxBody : declared;
+    res[PATH] = path;
+    deadlines.add(res, started + ms);
+    const judged = (body: Body, release?: Release) => {
+      try {
+        judgeBody(req, res, path, judge, body, release);
+      } catch (err) {
+        next(err);
+      }
+    };
     // Only a large body can wait, so only it pays for a way to stop waiting.
-    const deadline = bytes > SMALL_BODY_BYTES ? new AbortController() : undefined;
-    req[DEADLINE] = deadlines.add(ms, () => {
-      deadline?.abort();
-      expire(req, res, path);
-    });
-    const entered = deadline === undefined ? undefined : await gate.enter(deadline.signal);
-    if (entered === "busy") {
-      // Overload is a failure of the webhook, not a verdict: a non-200 lets each configuration's
-      // failurePolicy decide (validate: Fail, mutate: Ignore), as for a webhook that is down.
-      if (res[ANSWERED]) return;
-      opts.metrics.overload.inc({ reason: "busy" });
-      res.setHeader("connection", "close");
-      res.setHeader("retry-after", "1");
-      const busy = errored("", 429, "too many large admission reviews at once; retry");
-      return answer(req, res, path, busy, undefined, 429);
-    }
-    if (entered !== undefined) res.once("close", entered);
-    const body = await readJson(req, deadline ? { bytes: maxBody, values: maxValues } : maxBody);
+    if (bytes <= SMALL_BODY_BYTES) return readJson(req, maxBody, judged);
+    const waiting = (res[WAITING] = new AbortController());
+    gate
+      .enter(waiting.signal)
+      .then((entered) => {
+        if (entered === "busy") {
+          // Overload is a failure of the webhook, not a verdict: a non-200 lets each configuration's
+          // failurePolicy decide (validate: Fail, mutate: Ignore), as for a webhook that is down.
+          if (res[ANSWERED]) return;
+          opts.metrics.overload.inc({ reason: "busy" });
+          res.setHeader("connection", "close");
+          res.setHeader("retry-after", "1");
+          const busy = errored("", 429, "too many large admission reviews at once; retry");
+          return answer(req, res, path, busy, undefined, 429);
+        }
+        res.once("close", entered);
+        readJson(req, { bytes: maxBody, values: maxValues }, (body) => judged(body, entered));
+      })
+      .catch(next);
+  };
+
+  const judgeBody = (
+    req: Timed,
+    res: Answering,
+    path: PathLabel,
+    judge: Judge,
+    body: Body,
+    release?: Release,
+  ) => {
     if (res[ANSWERED]) return;
     if (!body.ok) {
-      if (body.status === 0) return void deadlines.cancel(req[DEADLINE]); // the client went away
-      entered?.(); // what is left of the body is thrown away: it costs no memory
+      if (body.status === 0) return void deadlines.cancel(res); // the client went away
+      release?.(); // what is left of the body is thrown away: it costs no memory
       // Past the size limit the connection is not kept for another request; the rest of the
       // body is still read (up to a bound) before it closes, so the client sees the answer.
       if ("close" in body && body.close) res.setHeader("connection", "close");
@@ -206,9 +238,16 @@ export function createApp(opts: AppOptions): express.Express {
   // Both admission paths in one layer, the first: express tries a request against each layer in
   // turn, and a route is two (its path, then its method).
   app.use((req: express.Request, res: express.Response, next: NextFunction) => {
-    const path = req.method === "POST" ? admissionPath(req.path) : undefined;
+    // req.url before its query names the admission paths as express's req.path does (a string cut
+    // rather than express's URL parse per review); anything else is left to req.path.
+    const url = req.url;
+    const query = url.indexOf("?");
+    const path =
+      req.method !== "POST"
+        ? undefined
+        : (admissionPath(query < 0 ? url : url.slice(0, query)) ?? admissionPath(req.path));
     if (path === undefined) return next();
-    return routes[path](req, res);
+    return routes[path](req, res, next);
   });
 
   // Counted like the reviews, under a fixed label: a path label taken from the request would let

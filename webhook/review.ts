@@ -21,7 +21,8 @@ const requestSchema = z.looseObject({
 
 export type AdmissionRequest = z.infer<typeof requestSchema>;
 
-const reviewSchema = z.looseObject({
+/** The AdmissionReview fields read; exported for its agreement test with conforms (review.test.ts). */
+export const reviewSchema = z.looseObject({
   apiVersion: z.literal(API_VERSION, { error: `apiVersion must be ${API_VERSION}` }),
   kind: z.literal("AdmissionReview", { error: "kind must be AdmissionReview" }),
   request: requestSchema,
@@ -147,7 +148,8 @@ export const reviewJson = (response: AdmissionResponse): string =>
   `${REVIEW_HEAD}${JSON.stringify(response)}}`;
 
 /** The verdict a response represents, for logs and metrics (a small fixed set of label values). */
-export type Verdict = "allowed" | "patched" | "denied" | "errored";
+export const VERDICTS = ["allowed", "patched", "denied", "errored"] as const;
+export type Verdict = (typeof VERDICTS)[number];
 
 export function verdictOf(r: AdmissionResponse): Verdict {
   if (r.allowed) return r.patch === undefined ? "allowed" : "patched";
