@@ -4,6 +4,7 @@
 // refused) and once after the change is written; the Service deleted, the table is back to what
 // it was. Without the replay the floors wrote into a namespace whose table never changed and no
 // nft ran next to them: a difference between the turns that was not the syncer's work.
+import process from "node:process";
 import type { NodeRulesTable } from "../../syncer/node-rules-nft.ts";
 import { EMPTY_RULES, type NodeRules } from "../../syncer/node-rules.ts";
 
@@ -18,6 +19,8 @@ export interface TableReplay {
    * could commit in either order).
    */
   replay(rules: NodeRules): Promise<void>;
+  /** Every nft run (the syncer's and the replays), CLOCK_MONOTONIC ns. */
+  runs: readonly { start: number; end: number }[];
   /** Resolves once no nft run of the syncer's is under way. */
   settled(): Promise<void>;
 }
@@ -25,22 +28,28 @@ export interface TableReplay {
 export function tableReplay(inner: NodeRulesTable): TableReplay {
   let current: NodeRules = EMPTY_RULES;
   const running = new Set<Promise<unknown>>();
-  const apply = async (rules: NodeRules) => {
-    const run = inner.apply(rules);
+  const runs: { start: number; end: number }[] = [];
+  // `from`: the syncer's keeper passes what it believes the kernel holds; a replay, the table
+  // as the runs left it. Either way the same kind of nft run (element updates or a replace).
+  const apply = async (rules: NodeRules, from?: NodeRules) => {
+    const t0 = Number(process.hrtime.bigint());
+    const run = inner.apply(rules, from);
     running.add(run);
     const r = await run.finally(() => running.delete(run));
     if (r.ok) current = rules;
+    runs.push({ start: t0, end: Number(process.hrtime.bigint()) });
     return r;
   };
   return {
     table: { ...inner, apply },
     current: () => current,
+    runs,
     async settled() {
       while (running.size > 0) await Promise.all(running);
     },
     async replay(rules) {
       await this.settled();
-      const r = await apply(rules);
+      const r = await apply(rules, current);
       if (!r.ok) throw new Error(`replaying kube-nftlb's table: ${r.error}`);
     },
   };
