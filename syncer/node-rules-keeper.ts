@@ -112,10 +112,7 @@ export class NodeRulesKeeper {
     this.stats.applies++;
     this.#applying = true;
     this.#inFlight = rules;
-    // What the kernel holds, when known: the change may go as element updates. Unknown after a
-    // forced update (full reconcile) or a table found gone (check()): the table is replaced.
-    const from = this.#applied === undefined ? undefined : this.#appliedRules;
-    const r = await this.#d.table.apply(rules, from).finally(() => (this.#applying = false));
+    const r = await this.#d.table.apply(rules).finally(() => (this.#applying = false));
     if (r.ok) {
       this.#applied = wanted;
       this.#appliedRules = rules;

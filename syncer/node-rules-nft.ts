@@ -2,18 +2,13 @@
 // fed the script on stdin (`nft -f -`: one transaction). Errors are values, never thrown: a
 // missing binary, a missing capability or a script nft refuses all come back as text to log.
 import { spawn } from "node:child_process";
-import { renderNodeRulesChange } from "./node-rules-change.ts";
 import { removeScript, renderNodeRules, TABLE, TABLE_FAMILY, type NodeRules } from "./node-rules.ts";
 
 export type TableResult<T = void> = { ok: true; value: T } | { ok: false; error: string };
 
 export interface NodeRulesTable {
-  /**
-   * Replaces the table's whole content with these rules (one transaction). `from`: what the
-   * kernel's table holds, when the caller knows it: the change may then go as element updates
-   * (node-rules-change.ts), the whole table being replaced if that fails.
-   */
-  apply(rules: NodeRules, from?: NodeRules): Promise<TableResult>;
+  /** Replaces the table's whole content with these rules (one transaction). */
+  apply(rules: NodeRules): Promise<TableResult>;
   /** Whether `table inet kube-nftlb` exists (someone may have flushed the ruleset). */
   exists(): Promise<TableResult<boolean>>;
   /** Deletes the table; ok when there was none. */
@@ -76,13 +71,7 @@ export function nftTable(options: NftOptions = {}): NodeRulesTable {
     return r.code === 0 ? { ok: true, value: undefined } : { ok: false, error: complaint(r) };
   };
   return {
-    async apply(rules, from) {
-      const change = from && renderNodeRulesChange(from, rules);
-      if (change === "") return { ok: true, value: undefined };
-      // Failed (the kernel's table was not `from`: edited, flushed): nothing was applied.
-      const r = change === undefined ? undefined : await script(change);
-      return r?.ok ? r : script(renderNodeRules(rules));
-    },
+    apply: (rules) => script(renderNodeRules(rules)),
     remove: () => script(removeScript()),
     async exists() {
       // `list tables` names the tables only: cheap whatever the size of ours.

@@ -75,7 +75,7 @@ const AFTER_SRCNAT = 110;
 const REJECT_CHAIN = "reject-chain";
 
 const key = (d: Destination): string => `${d.ip} . ${d.protocol} . ${d.port}`;
-const suffix = (f: Family): "" | "-v6" => (f === "ipv6" ? "-v6" : "");
+const suffix = (f: Family): string => (f === "ipv6" ? "-v6" : "");
 const addrType = (f: Family): string => (f === "ipv6" ? "ipv6_addr" : "ipv4_addr");
 const ipx = (f: Family): string => (f === "ipv6" ? "ip6" : "ip");
 /** One chain per firewalled LB destination; nft identifiers start with a letter, no ':'. */
@@ -122,65 +122,37 @@ const baseChain = (
 const lookup = (family: Family, mapName: string): string =>
   `${ipx(family)} daddr . meta l4proto . th dport vmap @${mapName}${suffix(family)}`;
 
-/** The maps' and sets' elements as the table holds them, by name (one entry per key, sorted). */
-export type TableElements = Record<(typeof ELEMENT_LISTS)[number], string[]>;
-
-/** The lists a change of elements may touch (node-rules-change.ts); firewall-ips goes with its chains. */
-export const ELEMENT_LISTS = [
-  "no-endpoint-services",
-  "no-endpoint-services-v6",
-  "firewall-ips",
-  "firewall-ips-v6",
-  "hairpin",
-  "hairpin-v6",
-] as const;
-
-const families: Family[] = ["ipv4", "ipv6"];
-
-export function tableElements(rules: NodeRules): TableElements {
+/** The table's full content as an nft script that replaces whatever the table held. */
+export function renderNodeRules(rules: NodeRules): string {
   const noEndpoints = uniqueByKey(rules.noEndpoints).sort(byKey);
   const firewall = uniqueByKey(rules.firewall).sort(byKey);
   const hairpin = [...new Set(rules.hairpin.map((h) => `${h.family}|${h.ip}`))].sort();
-  const out = {} as TableElements;
-  for (const f of families) {
-    out[`no-endpoint-services${suffix(f)}`] = noEndpoints
-      .filter((d) => d.family === f)
-      .map((d) => `${key(d)} : ${d.verdict === "reject" ? `goto ${REJECT_CHAIN}` : "drop"}`);
-    out[`firewall-ips${suffix(f)}`] = firewall
-      .filter((d) => d.family === f)
-      .map((d) => `${key(d)} : goto ${firewallChain(d)}`);
-    out[`hairpin${suffix(f)}`] = hairpin
-      .filter((h) => h.startsWith(`${f}|`))
-      .map((h) => `${h.slice(f.length + 1)} . ${h.slice(f.length + 1)}`);
-  }
-  return out;
-}
-
-/** The per-LB-destination firewall chains, as rendered (sorted). */
-export function firewallChains(rules: NodeRules): string[] {
-  return uniqueByKey(rules.firewall)
-    .sort(byKey)
-    .flatMap((d) => [
-      `  chain ${firewallChain(d)} {`,
-      d.allow.length > 0 ? `    ${ipx(d.family)} saddr != { ${d.allow.join(", ")} } drop` : `    drop`,
-      `  }`,
-    ]);
-}
-
-/** The table's full content as an nft script that replaces whatever the table held. */
-export function renderNodeRules(rules: NodeRules): string {
-  const e = tableElements(rules);
+  const families: Family[] = ["ipv4", "ipv6"];
   const lines = [
     ...declareEmpty(),
     `table ${TABLE_FAMILY} ${TABLE} {`,
-    ...families.flatMap((f) => map("no-endpoint-services", f, e[`no-endpoint-services${suffix(f)}`])),
-    ...families.flatMap((f) => map("firewall-ips", f, e[`firewall-ips${suffix(f)}`])),
+    ...families.flatMap((f) =>
+      map(
+        "no-endpoint-services",
+        f,
+        noEndpoints
+          .filter((d) => d.family === f)
+          .map((d) => `${key(d)} : ${d.verdict === "reject" ? `goto ${REJECT_CHAIN}` : "drop"}`),
+      ),
+    ),
+    ...families.flatMap((f) =>
+      map(
+        "firewall-ips",
+        f,
+        firewall.filter((d) => d.family === f).map((d) => `${key(d)} : goto ${firewallChain(d)}`),
+      ),
+    ),
     ...families.flatMap((f) => {
-      const ips = e[`hairpin${suffix(f)}`];
+      const ips = hairpin.filter((h) => h.startsWith(`${f}|`)).map((h) => h.slice(f.length + 1));
       return [
         `  set hairpin${suffix(f)} {`,
         `    type ${addrType(f)} . ${addrType(f)}`,
-        ...(ips.length > 0 ? [`    elements = {`, ...ips.map((x) => `      ${x},`), `    }`] : []),
+        ...(ips.length > 0 ? [`    elements = {`, ...ips.map((ip) => `      ${ip} . ${ip},`), `    }`] : []),
         `  }`,
       ];
     }),
@@ -195,7 +167,11 @@ export function renderNodeRules(rules: NodeRules): string {
     `  chain firewall-check {`,
     ...families.map((f) => `    ${lookup(f, "firewall-ips")}`),
     `  }`,
-    ...firewallChains(rules),
+    ...firewall.flatMap((d) => [
+      `  chain ${firewallChain(d)} {`,
+      d.allow.length > 0 ? `    ${ipx(d.family)} saddr != { ${d.allow.join(", ")} } drop` : `    drop`,
+      `  }`,
+    ]),
     ...baseChain("filter-prerouting", "prerouting", BEFORE_DNAT, ["ct state new jump firewall-check"]),
     ...baseChain("filter-output", "output", BEFORE_DNAT, ["ct state new jump firewall-check"]),
     ...baseChain("filter-input", "input", BEFORE_DNAT, ["ct state new jump endpoints-check"]),

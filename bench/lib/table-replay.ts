@@ -1,9 +1,9 @@
 // Bench (a) with `--node-rules`: kube-nftlb's table (syncer/node-rules.ts) as the syncer holds it,
 // so the floors' turns go through the same table states, with the same nft runs, as the syncer's.
-// In the syncer's turn nft runs once before the farm is created (the Service without endpoints is
-// refused) and once after the change is written; the Service deleted, the table is back to what
-// it was. Without the replay the floors wrote into a namespace whose table never changed and no
-// nft ran next to them: a difference between the turns that was not the syncer's work.
+// In the syncer's turn nft runs after the farm's creation is written (the Service without
+// endpoints is refused) and after the change is written; the Service deleted, the table is back
+// to what it was. Without the replay the floors wrote into a namespace whose table never changed
+// and no nft ran next to them: a difference between the turns that was not the syncer's work.
 import process from "node:process";
 import type { NodeRulesTable } from "../../syncer/node-rules-nft.ts";
 import { EMPTY_RULES, type NodeRules } from "../../syncer/node-rules.ts";
@@ -29,11 +29,9 @@ export function tableReplay(inner: NodeRulesTable): TableReplay {
   let current: NodeRules = EMPTY_RULES;
   const running = new Set<Promise<unknown>>();
   const runs: { start: number; end: number }[] = [];
-  // `from`: the syncer's keeper passes what it believes the kernel holds; a replay, the table
-  // as the runs left it. Either way the same kind of nft run (element updates or a replace).
-  const apply = async (rules: NodeRules, from?: NodeRules) => {
+  const apply = async (rules: NodeRules) => {
     const t0 = Number(process.hrtime.bigint());
-    const run = inner.apply(rules, from);
+    const run = inner.apply(rules);
     running.add(run);
     const r = await run.finally(() => running.delete(run));
     if (r.ok) current = rules;
@@ -49,7 +47,7 @@ export function tableReplay(inner: NodeRulesTable): TableReplay {
     },
     async replay(rules) {
       await this.settled();
-      const r = await apply(rules, current);
+      const r = await apply(rules);
       if (!r.ok) throw new Error(`replaying kube-nftlb's table: ${r.error}`);
     },
   };
