@@ -1,6 +1,7 @@
 // Syncer benchmarks, printed side by side (never pass/fail). Needs root (network namespaces with
 // the real nftlb): `npm run bench -- syncer` or `node bench/syncer.ts [a|b|c ...]`.
-// (a) [--node-rules] EndpointSlice change in the API → rules in nftlb (the client's verified write), for 1, 10,
+// (a) [--node-rules] [--post-windows FILE: POST windows and nft runs for bench/nftlb-offcpu.bt]
+//     EndpointSlice change in the API → rules in nftlb (the client's verified write), for 1, 10,
 //     100, 1,000 endpoints, against the bare nftlb POST of the same farm (the floor) and the
 //     client's verified write (POST + read-back GET) of it, interleaved (bench/lib/syncer-latency.ts).
 // (b) K Services × E endpoints from a cold start against one batched raw POST of the same farms.

@@ -1,9 +1,10 @@
 // Bench (a) with `--node-rules`: kube-nftlb's table (syncer/node-rules.ts) as the syncer holds it,
 // so the floors' turns go through the same table states, with the same nft runs, as the syncer's.
-// In the syncer's turn nft runs once before the farm is created (the Service without endpoints is
-// refused) and once after the change is written; the Service deleted, the table is back to what
-// it was. Without the replay the floors wrote into a namespace whose table never changed and no
-// nft ran next to them: a difference between the turns that was not the syncer's work.
+// In the syncer's turn nft runs after the farm's creation is written (the Service without
+// endpoints is refused) and after the change is written; the Service deleted, the table is back
+// to what it was. Without the replay the floors wrote into a namespace whose table never changed
+// and no nft ran next to them: a difference between the turns that was not the syncer's work.
+import process from "node:process";
 import type { NodeRulesTable } from "../../syncer/node-rules-nft.ts";
 import { EMPTY_RULES, type NodeRules } from "../../syncer/node-rules.ts";
 
@@ -18,6 +19,8 @@ export interface TableReplay {
    * could commit in either order).
    */
   replay(rules: NodeRules): Promise<void>;
+  /** Every nft run (the syncer's and the replays), CLOCK_MONOTONIC ns. */
+  runs: readonly { start: number; end: number }[];
   /** Resolves once no nft run of the syncer's is under way. */
   settled(): Promise<void>;
 }
@@ -25,16 +28,20 @@ export interface TableReplay {
 export function tableReplay(inner: NodeRulesTable): TableReplay {
   let current: NodeRules = EMPTY_RULES;
   const running = new Set<Promise<unknown>>();
+  const runs: { start: number; end: number }[] = [];
   const apply = async (rules: NodeRules) => {
+    const t0 = Number(process.hrtime.bigint());
     const run = inner.apply(rules);
     running.add(run);
     const r = await run.finally(() => running.delete(run));
     if (r.ok) current = rules;
+    runs.push({ start: t0, end: Number(process.hrtime.bigint()) });
     return r;
   };
   return {
     table: { ...inner, apply },
     current: () => current,
+    runs,
     async settled() {
       while (running.size > 0) await Promise.all(running);
     },
