@@ -24,7 +24,7 @@ import path from "node:path";
 import process from "node:process";
 import { startApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
-import { cip, service, slice } from "./lib/cluster-objects.ts";
+import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
 import { until } from "../test/until.ts";
 import { startSink, type SinkEvent } from "./lib/nftlb-sink.ts";
 import { resident, type Resident } from "./lib/smaps.ts";
@@ -73,6 +73,34 @@ api.store.put(NAMESPACE, { apiVersion: "v1", kind: "Namespace", metadata: { name
 // The sink's requests, as they come and are answered, for the phases of the cold start.
 let onSink: SinkEvent = () => {};
 const sink = await startSink(KEY, (kind, phase, bytes) => onSink(kind, phase, bytes));
+
+/**
+ * Service m0 gets `k` endpoints more (new addresses, its others kept): ms from the API write to
+ * the sink's answer to the POST that carries them.
+ */
+function oneChange(n: number, k: number): Promise<number> {
+  const farm = () => [...sink.farms.values()].find((f) => f.name.startsWith("bench.m0."));
+  const changed = slice("m0", opts.endpoints, 0);
+  for (let i = 0; i < k; i++)
+    changed.endpoints.push({ addresses: [ip(n * opts.endpoints + i)], conditions: { ready: true } });
+  return new Promise((resolve, reject) => {
+    const before = onSink;
+    const t = performance.now();
+    const late = setTimeout(
+      () => reject(new Error(`no POST of ${opts.endpoints + k} backends within 60 s`)),
+      60_000,
+    );
+    onSink = (kind, phase, bytes) => {
+      before(kind, phase, bytes);
+      if (kind !== "POST /farms" || phase !== "out" || (farm()?.backends?.length ?? 0) < opts.endpoints + k)
+        return;
+      onSink = before;
+      clearTimeout(late);
+      resolve(performance.now() - t);
+    };
+    api.store.put(SLICE, changed);
+  });
+}
 
 async function measure(n: number) {
   for (let i = 0; i < n; i++) {
@@ -143,11 +171,14 @@ async function measure(n: number) {
     const quiet: Sample = { ...at(`${opts.idleSeconds} s quiet`), v8: v8Of(await metricsText(port)) };
     const rows = [...split, quiet].map((p) => ({ ...p, t: (p.t - t0) / 1000 }));
     const idle = memory(child.pid!).rss;
+    // What a trim costs the next change: two changes after the quiet spell, each timed.
+    const changes = n === 0 ? [] : [await oneChange(n, 1), await oneChange(n, 2)];
     if (snapshots)
       console.log(
         `  heap snapshot: ${await heapSnapshot(child, snapshots, (w, c) => untilAlive(w, child, c))}`,
       );
     return {
+      changes,
       seconds,
       ...mem,
       v8: settled.v8!,
@@ -205,6 +236,10 @@ try {
         `${m.peak.toFixed(0).padStart(8)} | ${above(m.idle, base.quiet).padStart(34)} | ${above(m.rss, base.settled).padStart(19)} | ` +
         `${`${m.seconds.toFixed(1)} s`.padStart(15)} | ${heap(m.v8)}, ${heap(m.quiet)}`,
     );
+    if (m.changes.length > 0)
+      console.log(
+        `${"".padStart(8)} | after the quiet spell, one endpoint added to a Service: ${m.changes.map((ms) => `${ms.toFixed(0)} ms`).join(", then ")} (API write → its POST answered)`,
+      );
     splits.push([n, m.rows, m.peaks]);
   }
   printPhases(splits);
