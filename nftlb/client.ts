@@ -6,7 +6,7 @@ import { parseAddresses, parseFarms, parseMessage } from "./parse.ts";
 import { serializeFarms, type FarmPatch } from "./serialize.ts";
 import { validateFarms } from "./validate.ts";
 import { verifyWritten } from "./verify.ts";
-import { KnownFarms } from "./known-farms.ts";
+import { KnownFarms, type ReadonlyKnownFarms } from "./known-farms.ts";
 
 /**
  * A farm the client plants to detect nftlb restarts: nftlb keeps state only in memory, so after a
@@ -66,8 +66,8 @@ export interface NftlbClient {
   ping(): Promise<NftlbResult<{ sentinel: boolean }>>;
   /** Plant the sentinel after a full sync, so that a later `ping()` can tell a restart. */
   plantSentinel(): Promise<NftlbResult<void>>;
-  /** The farms as the client last saw them (GET answers and verified writes). */
-  known(): ReadonlyMap<string, Farm>;
+  /** The farms as the client last saw them (GET answers and verified writes); one map for the client's life. */
+  known(): ReadonlyKnownFarms;
 }
 
 const SEGMENT = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$/;

@@ -17,6 +17,9 @@ export interface Journaled {
   changedSince(version: number): readonly string[] | undefined;
 }
 
+/** The client's farms as it hands them out (`known()`): read only, with the journal of changes. */
+export type ReadonlyKnownFarms = ReadonlyMap<string, Farm> & Journaled;
+
 export class KnownFarms extends Map<string, Farm> implements FarmLookup, Journaled {
   readonly #byIp = new Map<string, Set<string>>();
   readonly #byMark = new Map<number, Set<string>>();

@@ -4,10 +4,12 @@
 import type { NftlbClient, NftlbError, NftlbResult } from "../nftlb/index.ts";
 import type { Farm, ListedAddress } from "../nftlb/types.ts";
 import type { FarmPatch } from "../nftlb/serialize.ts";
+import { KnownFarms, type ReadonlyKnownFarms } from "../nftlb/known-farms.ts";
 
 export class FakeNftlb implements NftlbClient {
   farms = new Map<string, Farm>();
-  #known = new Map<string, Farm>();
+  /** The client's own kind of map, cleared and refilled on a read as the client does. */
+  readonly #known = new KnownFarms();
   writes: string[] = [];
   sentinel = false;
   /** Farm names whose POST nftlb refuses (terminal). */
@@ -31,7 +33,7 @@ export class FakeNftlb implements NftlbClient {
     };
   }
 
-  known(): ReadonlyMap<string, Farm> {
+  known(): ReadonlyKnownFarms {
     return this.#known;
   }
 
@@ -45,7 +47,8 @@ export class FakeNftlb implements NftlbClient {
     const f = this.#fail<Farm[]>("listFarms");
     if (f) return Promise.resolve(f);
     this.listed.farms++;
-    this.#known = new Map([...this.farms].map(([k, v]) => [k, structuredClone(v)]));
+    this.#known.clear();
+    for (const [k, v] of this.farms) this.#known.set(k, structuredClone(v));
     return Promise.resolve({ ok: true, value: [...this.#known.values()] });
   }
 

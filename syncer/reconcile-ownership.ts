@@ -10,7 +10,6 @@ import {
   claimsNewAddress,
   ForeignHolds,
   foreignHolds,
-  markOwned,
   mentionsOf,
   ownsIn,
   unseenHolder,
@@ -52,13 +51,16 @@ export class PassOwnership {
    * address objects are shared), so nftlb's address objects are read first, and all its farms
    * again only when those show a holder not seen yet (`relisted`: what was planned from the
    * farms known before must be planned again). Its request is sent at once: the caller plans
-   * while nftlb answers, and writes nothing before this resolves.
+   * while nftlb answers, and writes nothing before this resolves. Undefined: no new address is
+   * claimed, nothing was asked (so the caller has nothing to wait for). `claiming`: adopting()'s.
    */
-  async check(farms: readonly Farm[]): Promise<{ relisted: boolean } | { error: NftlbError }> {
-    const { nftlb, adopt } = this.#d;
+  check(claiming: readonly Farm[]): Promise<{ relisted: boolean } | { error: NftlbError }> | undefined {
     const held = (f: string, a: string) => this.#foreign.has(f, a);
-    const claiming = intoAdopted(farms, adoptions(farms, this.#d.upstreamFarms(), adopt));
-    if (!claimsNewAddress(claiming, nftlb.known(), held)) return { relisted: false };
+    return claimsNewAddress(claiming, this.#d.nftlb.known(), held) ? this.#ask(claiming) : undefined;
+  }
+
+  async #ask(claiming: readonly Farm[]): Promise<{ relisted: boolean } | { error: NftlbError }> {
+    const { nftlb } = this.#d;
     // Only objects naming a claimed address or its IP matter: the rest of the answer is not parsed.
     const addresses = await nftlb.listAddresses(mentionsOf(claiming, nftlb.known()));
     if (!addresses.ok) return { error: addresses.error };
@@ -67,10 +69,14 @@ export class PassOwnership {
     return listed.ok ? { relisted: true } : { error: listed.error };
   }
 
-  /** The farms to write, from nftlb's farms as known now: each marked, an adopted one under the upstream farm's name. */
-  written(farms: readonly Farm[]): Farm[] {
+  /**
+   * The desired farms as this pass claims them, from nftlb's farms as known now: an adopted one
+   * under the upstream farm's name. Asked once per view of nftlb (the check and the draft share
+   * it; after a re-read, again).
+   */
+  adopting(farms: readonly Farm[]): Farm[] {
     this.#adopted = adoptions(farms, this.#d.upstreamFarms(), this.#d.adopt);
-    return intoAdopted(farms, this.#adopted).map(markOwned);
+    return intoAdopted(farms, this.#adopted);
   }
 
   /**

@@ -21,7 +21,7 @@ import { OutcomeSet, type Outcomes } from "./outcome.ts";
 import { ownerOf } from "./ownership.ts";
 import { PassOwnership } from "./reconcile-ownership.ts";
 import { ScopeIndex } from "./scope-index.ts";
-import { draftPass, type DraftParts } from "./reconcile-draft.ts";
+import { checkedDraft, type DraftParts } from "./reconcile-draft.ts";
 import { HeldKeys } from "./reconcile-held.ts";
 import { ServiceEvents, type EventSink } from "./reconcile-events.ts";
 import { applyPlan } from "./reconcile-apply.ts";
@@ -31,15 +31,6 @@ import { NftlbReads } from "./reconcile-read.ts";
 import type { TableKeeper } from "./reconcile-node-rules.ts";
 import { cleanConntrack } from "./reconcile-conntrack.ts";
 import { Programmed } from "./reconcile-programmed.ts";
-
-/**
- * Two turns of the event loop: a request handed to the transport has its connection made and its
- * bytes written on the next one, so CPU work started after this overlaps nftlb's answer instead
- * of delaying the request. (Latency only: nothing waits on this for correctness.)
- */
-const requestSent = async () => {
-  for (let i = 0; i < 2; i++) await new Promise((turn) => setImmediate(turn));
-};
 
 /** The queue key that asks for a full reconcile (every Service recomputed). No Service key lacks a "/". */
 export const FULL = "*";
@@ -222,18 +213,9 @@ export class Reconciler {
     const selected = this.#scope.select(
       full ? undefined : [...keys, ...this.#held.refusedLastPass, ...this.#conflicted],
     );
-    // The ownership check's request goes out first and the pass plans while nftlb answers it
-    // (~10 ms at 1,000 farms): nothing is written before it resolves, and when it finds a holder
-    // not seen yet, nftlb's farms were read again and the pass plans anew from them.
-    const checking = this.#ownership.check(selected.farms);
-    await requestSent();
-    let d = draftPass(this.#parts, selected, full);
-    const checked = await checking;
-    if ("error" in checked) return { failure: checked.error, outcomes };
-    if (checked.relisted) {
-      this.#scope.follow(nftlb.known());
-      d = draftPass(this.#parts, selected, full);
-    }
+    // Planned while nftlb answers the ownership check; nothing is written before it resolves.
+    const d = await checkedDraft(this.#parts, selected, full);
+    if ("error" in d) return { failure: d.error, outcomes };
     const { p, ownerOfFarm, table } = d;
     this.#events.conflicts(selected.conflicts);
     this.#conflicted = new Set(
@@ -242,6 +224,7 @@ export class Reconciler {
       ),
     );
     this.#held.commit(d.refused);
+    this.#scope.keepSettled(d.settled);
     this.#events.blocked(p.blocked, ownerOfFarm);
     this.#ownership.planned(p.blocked, d.farms, ownerOfFarm, d.scope);
     this.#d.trace?.({ stage: "planned", at: performance.now(), keys: batch });

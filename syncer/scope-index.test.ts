@@ -9,7 +9,7 @@ import { desired, type DesiredService } from "./desired.ts";
 import { resolveConflicts } from "./desired-conflicts.ts";
 import { NODE, service, slice } from "./desired-fixtures.test-helpers.ts";
 import { farmMarksOf } from "./plan-marks.ts";
-import { ScopeIndex } from "./scope-index.ts";
+import { ScopeIndex, type Settled } from "./scope-index.ts";
 import { isMarked, markOwned, OWNER_FIELD } from "./ownership.ts";
 import { KnownFarms } from "../nftlb/known-farms.ts";
 
@@ -26,7 +26,14 @@ const svc = (name: string, ip: string, t: string, externalIPs: string[] = []): D
     NODE,
   );
 
-function index(services: DesiredService[], known = new Map<string, Farm>()) {
+/** The client's kind of map holding these farms. */
+function knownOf(farms: Iterable<Farm>): KnownFarms {
+  const known = new KnownFarms();
+  for (const f of farms) known.set(f.name, f);
+  return known;
+}
+
+function index(services: DesiredService[], known = new KnownFarms()) {
   const ix = new ScopeIndex(ownerByName);
   for (const s of services) ix.setDesired(`shop/${s.service.name}`, s);
   ix.follow(known);
@@ -41,7 +48,7 @@ test("a batch selects its own Service, not the others", () => {
     s.farms.map((f) => f.name),
     ["shop.b.http"],
   );
-  assert.deepEqual(s.actual, []);
+  assert.deepEqual(ix.actualOf(s.keys), []);
 });
 
 test("every Service claiming an address the batch claims is selected, transitively, and conflicts settle as over all", () => {
@@ -67,36 +74,37 @@ test("every Service claiming an address the batch claims is selected, transitive
 test("the owner of an nftlb farm holding an address the batch claims is selected, with that farm", () => {
   const a = svc("a", "10.96.0.1", "1");
   const held: Farm = { ...a.farms[0]!, name: "shop.old.http" };
-  const ix = index([a, svc("z", "10.96.0.9", "9")], new Map([[held.name, held]]));
+  const ix = index([a, svc("z", "10.96.0.9", "9")], knownOf([held]));
   const s = ix.select(["shop/a"]);
   assert.deepEqual([...s.keys].sort(), ["shop/a", "shop/old"]);
   assert.deepEqual(
-    s.actual.map((f) => f.name),
+    ix.actualOf(s.keys).map((f) => f.name),
     ["shop.old.http"],
   );
 });
 
-test("a full selection plans every Service and every farm nftlb holds", () => {
+test("a full selection plans every Service", () => {
   const a = svc("a", "10.96.0.1", "1");
   const other: Farm = { ...a.farms[0]!, name: "handmade", addresses: [] };
-  const ix = index([a, svc("b", "10.96.0.2", "2")], new Map([[other.name, other]]));
+  const ix = index([a, svc("b", "10.96.0.2", "2")], knownOf([other]));
   const s = ix.select(undefined);
   assert.deepEqual([...s.keys].sort(), ["shop/a", "shop/b"]);
   assert.deepEqual(
-    s.actual.map((f) => f.name),
-    ["handmade"],
+    s.farms.map((f) => f.name),
+    ["shop.a.http", "shop.b.http"],
   );
 });
 
-// Over a plain map (every farm compared) and over the client's KnownFarms (its journal followed).
+// Following the client's map's journal, and comparing every farm (a map not followed before: here
+// a copy of it each time).
 for (const journaled of [false, true]) {
   test(`follow() keeps capacity, farm marks, marked and foreign farms equal to a count over every farm, through changes and deletions (${journaled ? "journal" : "walk"})`, () => {
     const farms = [svc("a", "10.96.0.1", "1"), svc("b", "10.96.0.2", "2"), svc("c", "10.96.0.3", "3")].map(
       (s, i) => (i === 2 ? s.farms[0]! : markOwned(s.farms[0]!)),
     );
-    const known = journaled ? new KnownFarms() : new Map<string, Farm>();
-    for (const f of farms) known.set(f.name, f);
+    const known = knownOf(farms);
     const ix = index([], known);
+    const follow = () => ix.follow(journaled ? known : knownOf(known.values()));
     const same = () => {
       const { farms: n, addresses, backends, memoryBytes } = measure(known.values());
       assert.deepEqual(ix.capacity(), { farms: n, addresses, backends, memoryBytes });
@@ -119,16 +127,16 @@ for (const journaled of [false, true]) {
     // One loses kube-nftlb's mark (edited by hand), one gains it (written by the syncer).
     known.set("shop.a.http", { ...known.get("shop.a.http")!, [OWNER_FIELD]: "" });
     known.set("shop.c.http", markOwned(farms[2]!));
-    ix.follow(known);
+    follow();
     same();
     known.delete("shop.a.http");
     known.delete("shop.c.http");
-    ix.follow(known);
+    follow();
     same();
     // Read anew (listFarms: cleared, then every farm set again).
     known.clear();
     for (const f of farms) known.set(f.name, f);
-    ix.follow(known);
+    follow();
     same();
   });
 }
@@ -136,7 +144,7 @@ for (const journaled of [false, true]) {
 test("a Service gone is no longer selected nor planned; the others' planned farms stay", () => {
   const ix = index([svc("a", "10.96.0.1", "1"), svc("b", "10.96.0.2", "2")]);
   const all = ix.select(undefined);
-  ix.settled(all.keys, all.farms, ix.ownerOfFarm);
+  ix.keepSettled(ix.settle(all.keys, all.farms, ix.ownerOfFarm));
   ix.setDesired("shop/a", undefined);
   const s = ix.select(["shop/a"]);
   assert.deepEqual(s.farms, []);
@@ -144,4 +152,22 @@ test("a Service gone is no longer selected nor planned; the others' planned farm
     [...ix.plannedFarms()].map((f) => f.name),
     ["shop.b.http"],
   );
+});
+
+test("a draft's settled farms stand in its Services' place in plannedFarms(draft), and count only once kept", () => {
+  const ix = index([svc("a", "10.96.0.1", "1"), svc("b", "10.96.0.2", "2")]);
+  const all = ix.select(undefined);
+  ix.keepSettled(ix.settle(all.keys, all.farms, ix.ownerOfFarm));
+  const planned = (draft?: Settled) =>
+    [...ix.plannedFarms(draft)].map((f) => `${f.name} ${f.addresses.length}`);
+  const before = planned();
+  // a gains an external IP, c is new: the draft's farms replace a's and add c's, in place.
+  ix.setDesired("shop/a", svc("a", "10.96.0.1", "1", ["192.0.2.9"]));
+  ix.setDesired("shop/c", svc("c", "10.96.0.3", "3"));
+  const s = ix.select(["shop/a", "shop/c"]);
+  const draft = ix.settle(s.keys, s.farms, ix.ownerOfFarm);
+  assert.deepEqual(planned(draft), ["shop.a.http 2", "shop.b.http 1", "shop.c.http 1"]);
+  assert.deepEqual(planned(), before, "nothing kept yet");
+  ix.keepSettled(draft);
+  assert.deepEqual(planned(), ["shop.a.http 2", "shop.b.http 1", "shop.c.http 1"]);
 });

@@ -17,7 +17,7 @@ import { farmMarkOf } from "../nftlb/marks.ts";
 import { Multimap } from "./multimap.ts";
 import { isMarked } from "./ownership.ts";
 import { UPSTREAM_FARM } from "./upstream-farms.ts";
-import type { Journaled } from "../nftlb/known-farms.ts";
+import type { ReadonlyKnownFarms } from "../nftlb/known-farms.ts";
 
 // The identity of an address for "who holds it": protocol, IP and ports as spelled.
 const addressKey = (a: Farm["addresses"][number]) => `${a.protocol}|${a["ip-addr"]}|${a.ports}`;
@@ -28,9 +28,10 @@ export interface Selection {
   /** Their desired farms, conflicts settled. */
   farms: Farm[];
   conflicts: Conflict[];
-  /** nftlb's farms belonging to them (or, in a full reconcile, every farm nftlb holds). */
-  actual: Farm[];
 }
+
+/** Settled farms by Service (ScopeIndex.settle). */
+export type Settled = ReadonlyMap<string, readonly Farm[]>;
 
 export class ScopeIndex {
   readonly #ownerByName: (farm: string) => string;
@@ -40,7 +41,7 @@ export class ScopeIndex {
   /** Address → the Services whose desired farms claim it. */
   readonly #claims = new Multimap();
   /** The last settled farms of each Service (kube-nftlb's table wants all of them). */
-  readonly #resolved = new Map<string, Farm[]>();
+  readonly #resolved = new Map<string, readonly Farm[]>();
   // nftlb's side, following the client's map by identity (it replaces a farm object on change).
   readonly #seen = new Map<string, Farm>();
   /** Address → nftlb farms holding it. */
@@ -55,7 +56,7 @@ export class ScopeIndex {
   #addresses = 0;
   /** The journal's version last followed (none: walk every farm). */
   #followed: number | undefined;
-  #followedMap: ReadonlyMap<string, Farm> | undefined;
+  #followedMap: ReadonlyKnownFarms | undefined;
   #backends = 0;
   #marked = 0;
 
@@ -87,12 +88,13 @@ export class ScopeIndex {
   }
 
   /**
-   * Catch up with the client's farms: only farms whose object changed are re-indexed, and when
-   * the map keeps a journal (the client's KnownFarms) only the names it says changed are looked at.
+   * Catch up with the client's farms: only the names its journal says changed are looked at, and
+   * only farms whose object changed are re-indexed. Every farm is compared only when the journal
+   * cannot say (a map not followed before, cleared since, or followed too long ago).
    */
-  follow(known: ReadonlyMap<string, Farm> & Partial<Journaled>): void {
+  follow(known: ReadonlyKnownFarms): void {
     const same = known === this.#followedMap && this.#followed !== undefined;
-    const changed = same && known.changedSince ? known.changedSince(this.#followed!) : undefined;
+    const changed = same ? known.changedSince(this.#followed!) : undefined;
     this.#followedMap = known;
     this.#followed = known.version;
     if (changed !== undefined) {
@@ -146,9 +148,13 @@ export class ScopeIndex {
     return [...this.#farmMarks.keys()];
   }
 
-  /** Every Service's settled farms, as last planned. */
-  *plannedFarms(): Iterable<Farm> {
-    for (const farms of this.#resolved.values()) yield* farms;
+  /**
+   * Every Service's settled farms, as last kept; with `draft`, a draft's in place of its
+   * Services' (the table a draft computes, before the pass knows it will keep it).
+   */
+  *plannedFarms(draft?: Settled): Iterable<Farm> {
+    for (const [key, farms] of this.#resolved) yield* draft?.get(key) ?? farms;
+    if (draft) for (const [key, farms] of draft) if (!this.#resolved.has(key)) yield* farms;
   }
 
   /** The batch's Services and what they reach (see the head of this file); all when `keys` is undefined. */
@@ -174,13 +180,24 @@ export class ScopeIndex {
     }
     const services = [...scope].flatMap((k) => this.#desired.get(k) ?? []);
     const { farms, conflicts } = resolveConflicts(services);
-    return { keys: scope, farms, conflicts, actual: full ? [...this.#seen.values()] : this.actualOf(scope) };
+    // Their farms in nftlb are the draft's to ask for (actualOf; a full pass takes every farm).
+    return { keys: scope, farms, conflicts };
   }
 
-  /** The farms the selected Services will be written as (settled, marked), for plannedFarms(). */
-  settled(keys: Iterable<string>, farms: readonly Farm[], ownerOfFarm: (farm: string) => string): void {
-    for (const k of keys) if (this.#desired.has(k)) this.#resolved.set(k, []);
-    for (const f of farms) this.#resolved.get(ownerOfFarm(f.name))?.push(f);
+  /** The farms the selected Services will be written as (settled, marked), by Service; nothing kept yet. */
+  settle(keys: Iterable<string>, farms: readonly Farm[], ownerOfFarm: (farm: string) => string): Settled {
+    const out = new Map<string, Farm[]>();
+    for (const k of keys) if (this.#desired.has(k)) out.set(k, []);
+    for (const f of farms) out.get(ownerOfFarm(f.name))?.push(f);
+    return out;
+  }
+
+  /**
+   * A draft's settled farms kept, for plannedFarms(): only once its pass goes on to write (a pass
+   * that failed before, at the ownership check, leaves the table's view as it was).
+   */
+  keepSettled(settled: Settled): void {
+    for (const [key, farms] of settled) this.#resolved.set(key, farms);
   }
 
   /** Desired farm → its Service. */
