@@ -19,6 +19,9 @@
 //     bounded by timeoutMs. `await shutdown.onSignals()` resolves after SIGTERM/SIGINT and all steps.
 //   exitOnCrash(log) → an unhandled rejection or uncaught exception is logged (fatal) and the
 //     process exits with CRASH_EXIT_CODE (70), so the kubelet restarts it.
+//   heapTrim({ timers, heapTotal, collect }) → { busy(), idle(), stop() }: a last-resort GC once
+//     quiet after the heap grew (V8's memory reducer never runs in an idle Node process);
+//     exposedCollector() → that GC when run with --expose-gc, else undefined.
 //   serveAgent(what, log, start) → a node agent command's life: exitOnCrash, start (a throw is one
 //     log line and exit 1), then serve until SIGTERM/SIGINT and close; resolves to the exit code.
 //
@@ -54,3 +57,10 @@ export {
 export { formatDuration, parseDuration } from "./duration.ts";
 export { CRASH_EXIT_CODE, exitOnCrash } from "./crash.ts";
 export { serveAgent } from "./serve-agent.ts";
+export {
+  exposedCollector,
+  heapTrim,
+  worthTrimming,
+  type HeapTrim,
+  type HeapTrimOptions,
+} from "./heap-trim.ts";

@@ -42,6 +42,8 @@ export interface SyncerDeps {
   nodeRulesTable?: NodeRulesTable;
   /** Stage timestamps of every change (benchmarks: where the latency goes). */
   trace?: SyncTrace;
+  /** Told when the worker goes quiet and busy again: the heap is trimmed once quiet (cli/syncer.ts). */
+  quiet?: { idle(): void; busy(): void };
 }
 
 export interface Syncer {
@@ -192,7 +194,11 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     synced = true;
     log.info({}, "caches synced");
     queue.add(FULL);
-    worker = runWorker(queue, status.reporting(reconciler), { log, metrics });
+    worker = runWorker(queue, status.reporting(reconciler), {
+      log,
+      metrics,
+      ...(deps.quiet ? { quiet: deps.quiet } : {}),
+    });
     const resync = () => {
       queue.add(FULL, { resync: true });
       timersToCancel.push(timers.after(cfg.resyncMs, resync));

@@ -153,3 +153,27 @@ test("one Service whose farms cannot be computed waits alone: a full reconcile g
   );
   await t.stop();
 });
+
+test("the worker says when it waits for work and when it has some (the heap trim's quiet spells)", async () => {
+  const timers = new FakeTimers();
+  const queue = new KeyQueue({ timers });
+  const said: string[] = [];
+  const r = scripted([
+    (batch) => {
+      said.push(`sync ${batch.join()}`);
+      return new Map();
+    },
+  ]);
+  const worker = runWorker(queue, r, {
+    quiet: { idle: () => void said.push("idle"), busy: () => void said.push("busy") },
+  });
+  await settle();
+  assert.deepEqual(said, ["idle"], "waiting before any work");
+  queue.add("a/b");
+  await timers.advance(0);
+  await settle();
+  assert.deepEqual(said, ["idle", "busy", "sync a/b", "idle"]);
+  await queue.shutDown();
+  await worker;
+  assert.deepEqual(said.at(-1), "busy", "woken by the shutdown");
+});

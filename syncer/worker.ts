@@ -15,6 +15,8 @@ export interface BatchReconciler {
 export interface WorkerOptions {
   log?: { error(obj: object, msg: string): void };
   metrics?: Pick<SyncerMetrics, "syncErrors" | "queueDepth" | "queueRetrying" | "parked">;
+  /** Told when the worker waits for work and when it gets some (runtime/heap-trim.ts). */
+  quiet?: { idle(): void; busy(): void };
 }
 
 /** One batch at a time until the queue shuts down. */
@@ -24,7 +26,9 @@ export async function runWorker(
   opts: WorkerOptions = {},
 ): Promise<void> {
   for (;;) {
+    opts.quiet?.idle();
     const batch = await queue.get();
+    opts.quiet?.busy();
     if (batch === undefined) return;
     let outcomes: Outcomes;
     try {
