@@ -191,6 +191,30 @@ test(
 );
 
 test(
+  `the slices written back to back, as the controller writes them (set B, then set A again): no moment without a backend`,
+  { skip },
+  async () => {
+    const t0 = performance.now();
+    const failures = await failuresWhile(w.net, VIP(), 80, async () => {
+      // Not awaited in between: the syncer takes whatever mix of old and new slices it finds.
+      for (const [set, who] of [
+        [setB, names(2, 3)],
+        [setA, names(0, 1)],
+      ] as const) {
+        const t = performance.now();
+        for (let i = 0; i < slices; i++) await replaceSlice(i, part(set, i));
+        await until("nftlb holds the new set only", async () => holdsOnly(await farm(), set), POLL);
+        await until("only the new set answers", async () => within(await answering(w.net, VIP(), 80), who));
+        console.log(`# ${BIG} → ${BIG} other endpoints, slices back to back: converged in ${ms(t)}`);
+      }
+    });
+    console.log(`# two back-to-back replacements: ${ms(t0)} in all`);
+    assert.deepEqual(failures, [], "every connection during the replacements reached a backend");
+    await assertMarks();
+  },
+);
+
+test(
   `all ${BIG} endpoints replaced by 4,095 others, refused for capacity: nftlb keeps exactly the ${BIG}, traffic flows`,
   { skip },
   async () => {
