@@ -5,7 +5,7 @@
 // change found at once by a (re)starting syncer, the same change arriving slice by slice to a
 // running one (each intermediate state awaited, and back to back); 2,100 replaced by 4,095,
 // refused for capacity, both ways too; and a rolling replacement (new slices first) whose
-// middle steps are refused. Times are printed, never asserted. In about 1 run of 7 one or two
+// middle steps are refused. Times are printed, never asserted. In about 1 run of 6 one or two
 // connections fail (ENETUNREACH) in a running syncer's steps: a defect not found yet (README
 // Figures), left visible: the acceptance is no failed connection.
 import { after, before, test } from "node:test";
