@@ -16,6 +16,7 @@ import { nftlbPid as nftlbPidIn } from "../lab/net/processes.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
+import { startSyncer, type Syncer } from "../syncer/run.ts";
 
 /**
  * The syncer's kubeconfig in a world: deploy/'s ServiceAccount, with deploy/'s RBAC applied
@@ -45,6 +46,26 @@ export function syncerConfig(
     ...over,
   };
 }
+
+/** The syncer against `world`, once its start (the first full reconcile) is done. */
+export async function runSyncer(world: SyncerWorld): Promise<Syncer> {
+  const syncer = await startSyncer(syncerConfig(world.net, world.api), { log: world.log });
+  await syncer.started;
+  return syncer;
+}
+
+/** A Service at `vip` with one TCP port, `http`, 80 → 8080. */
+export const httpService = (
+  namespace: string,
+  name: string,
+  vip: string,
+  annotations: Record<string, string> = {},
+) => ({
+  apiVersion: "v1",
+  kind: "Service",
+  metadata: { name, namespace, annotations },
+  spec: { clusterIP: vip, ports: [{ name: "http", port: 80, protocol: "TCP", targetPort: 8080 }] },
+});
 
 /** The backends answering at `vip`:`port` over `n` fresh TCP connections ("(none)" for a failure). */
 export async function answering(net: TestNetwork, vip: string, port: number, n = 12): Promise<Set<string>> {
