@@ -4,9 +4,7 @@
 // --profile), though the labels take one of a dozen values. prom-client still names, helps, types
 // and formats the series: the counter is refilled from the tally before each scrape (collect), and
 // the histogram's values are built as prom-client builds them (review-tally.test.ts holds the
-// two equal to stock metrics fed the same reviews). That overrides getForPromString, which the
-// registry calls but prom-client's types do not declare, so package.json holds prom-client to one
-// minor version (~15.1): a new minor is taken on purpose, with review-tally.test.ts run against it.
+// two equal to stock metrics fed the same reviews).
 import { Counter, Histogram, type Registry, type RegistryContentType } from "prom-client";
 import { VERDICTS, type Verdict } from "./review.ts";
 
