@@ -1,10 +1,9 @@
 // The webhook's own series, on the process registry (runtime/).
-import { Counter, Gauge, type Registry } from "prom-client";
-import { reviewMetrics, type ReviewMetrics } from "./review-tally.ts";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 
 export interface WebhookMetrics {
-  /** kube_nftlb_webhook_admission_requests_total and _duration_seconds, by path and verdict. */
-  reviews: ReviewMetrics;
+  requests: Counter<"path" | "verdict">;
+  duration: Histogram<"path" | "verdict">;
   certificateReloads: Counter<"result">;
   certificateExpiry: Gauge;
   overload: Counter<"reason">;
@@ -15,7 +14,19 @@ export interface WebhookMetrics {
 export function webhookMetrics(registry: Registry): WebhookMetrics {
   const registers = [registry];
   return {
-    reviews: reviewMetrics(registers),
+    requests: new Counter({
+      name: "kube_nftlb_webhook_admission_requests_total",
+      help: "Admission reviews answered, by path (/validate, /mutate, other) and verdict (allowed, patched, denied, errored).",
+      labelNames: ["path", "verdict"],
+      registers,
+    }),
+    duration: new Histogram({
+      name: "kube_nftlb_webhook_admission_duration_seconds",
+      help: "Time from the request's arrival to the answer, body parsing included.",
+      labelNames: ["path", "verdict"],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
     certificateReloads: new Counter({
       name: "kube_nftlb_webhook_certificate_reloads_total",
       help: "Serving certificate loads from disk: result loaded or refused (half-written or mismatched pair).",

@@ -1,7 +1,6 @@
 // Which path a request names, read from its URL: the admission route it goes to, the metrics'
 // label it is counted under, and the API server's own deadline for it.
 import type { Request } from "express";
-import type { PathLabel } from "./review-tally.ts";
 
 /** The apiserver's `?timeout=5s` (whole seconds: it rounds up), in ms. */
 export function apiserverTimeoutMs(url: string): number | undefined {
@@ -10,7 +9,7 @@ export function apiserverTimeoutMs(url: string): number | undefined {
 }
 
 /** The metrics' path label: one of three values, whatever the request says. */
-export const pathLabel = (req: Request): PathLabel =>
+export const pathLabel = (req: Request): "/validate" | "/mutate" | "other" =>
   req.path === "/validate" ? "/validate" : req.path === "/mutate" ? "/mutate" : "other";
 
 /**

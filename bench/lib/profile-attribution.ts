@@ -50,13 +50,8 @@ export const WEBHOOK_PARTS: Part[] = [
     has: fromFile("/annotations/", "/webhook/validate.ts", "/webhook/mutate.ts", "/webhook/subject.ts"),
   },
   {
-    name: "metrics (prom-client, webhook/review-tally.ts)",
-    has: fromFile(
-      "/node_modules/prom-client/",
-      "/node_modules/tdigest/",
-      "/node_modules/bintrees/",
-      "/webhook/review-tally.ts",
-    ),
+    name: "metrics (prom-client)",
+    has: fromFile("/node_modules/prom-client/", "/node_modules/tdigest/", "/node_modules/bintrees/"),
   },
   { name: "logging (pino)", has: fromFile("/node_modules/pino", "/node_modules/sonic-boom/", "/runtime/") },
   { name: "zod", has: fromFile("/node_modules/zod/") },
