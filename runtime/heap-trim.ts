@@ -27,7 +27,6 @@ export interface HeapTrimOptions {
   growthBytes?: number;
   /** Told after each collection: the committed heap before and after, and how long it took. */
   onTrim?: (t: { beforeBytes: number; afterBytes: number; ms: number }) => void;
-  now?: () => number;
 }
 
 export interface HeapTrim {
@@ -48,7 +47,6 @@ export const worthTrimming = (heapTotal: number, baseline: number, growthBytes: 
 export function heapTrim(o: HeapTrimOptions): HeapTrim {
   const quietMs = o.quietMs ?? HEAP_TRIM_QUIET_MS;
   const growth = o.growthBytes ?? HEAP_TRIM_GROWTH_BYTES;
-  const now = o.now ?? (() => performance.now());
   let baseline = o.heapTotal();
   let pending: { cancel(): void } | undefined;
   let stopped = false;
@@ -57,9 +55,9 @@ export function heapTrim(o: HeapTrimOptions): HeapTrim {
     const before = o.heapTotal();
     baseline = Math.min(baseline, before);
     if (!worthTrimming(before, baseline, growth)) return;
-    const t0 = now();
+    const t0 = performance.now();
     o.collect();
-    const ms = now() - t0;
+    const ms = performance.now() - t0;
     baseline = o.heapTotal();
     o.onTrim?.({ beforeBytes: before, afterBytes: baseline, ms });
   };

@@ -57,10 +57,4 @@ export {
 export { formatDuration, parseDuration } from "./duration.ts";
 export { CRASH_EXIT_CODE, exitOnCrash } from "./crash.ts";
 export { serveAgent } from "./serve-agent.ts";
-export {
-  exposedCollector,
-  heapTrim,
-  worthTrimming,
-  type HeapTrim,
-  type HeapTrimOptions,
-} from "./heap-trim.ts";
+export { exposedCollector, heapTrim } from "./heap-trim.ts";
