@@ -94,7 +94,7 @@ const postSampled = async (net: TestNetwork, farms: FarmPatch[]) => ({
  * and answered.
  */
 function postCpu() {
-  let pid: string | undefined;
+  let pid: number | undefined;
   let open: (() => CpuSample | undefined) | undefined;
   let openSelf = 0;
   const sum: CpuSample = { onCpu: 0, waiting: 0 };
@@ -106,8 +106,8 @@ function postCpu() {
   };
   return {
     total: () => ({ ...sum, self }),
-    async follow(net: TestNetwork) {
-      pid = await nftlbPid(net.nftlb.ns);
+    follow(net: TestNetwork) {
+      pid = nftlbPid(net.nftlb.ns);
       sum.onCpu = sum.waiting = self = 0;
     },
     trace(e: TraceEvent) {
@@ -141,8 +141,8 @@ const freshNftlb = async (net: TestNetwork) => {
 
 const inKernel = (net: TestNetwork) => countChains(net.nftlb.ns, /chain nat-bench\.m\d+\.http \{/g);
 
-const rssOfNftlb = async (net: TestNetwork): Promise<number> => {
-  const pid = await nftlbPid(net.nftlb.ns);
+const rssOfNftlb = (net: TestNetwork): number => {
+  const pid = nftlbPid(net.nftlb.ns);
   if (pid === undefined) return 0;
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return Number(m?.[1] ?? 0) * 1024;
@@ -267,7 +267,7 @@ async function main() {
     const floor = await postSampled(net, farms);
     const clientMarks = floor.ms;
     const kernel = await inKernel(net);
-    const rss = await rssOfNftlb(net);
+    const rss = rssOfNftlb(net);
     if (args.includes("--chunks")) {
       for (const size of [100, 500]) {
         await freshNftlb(net);
@@ -287,7 +287,7 @@ async function main() {
     put(api, 0, N);
     const w = watcher();
     const cpu = postCpu();
-    await cpu.follow(net);
+    cpu.follow(net);
     const coldLoad = load();
     const coldProfiler = PROFILE_COLD ? phaseProfiler() : undefined;
     await coldProfiler?.start();
@@ -330,7 +330,7 @@ async function main() {
       const restartLoad = load();
       const t1 = performance.now();
       await net.nftlb.restart();
-      await cpu.follow(net);
+      cpu.follow(net);
       await back;
       row(`nftlb restart → all ${N} re-programmed`, performance.now() - t1, clientMarks, "client marks");
       console.log(`  the syncer's POST: ${cpuText(cpu.total())} (load ${restartLoad})`);

@@ -153,8 +153,8 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
     await profiler?.start();
     const cpuBefore = descendantsCpu();
     const selfBefore = process.cpuUsage();
-    const thread = cpuSince(String(process.pid));
-    const nftlb = await nftlbCpuSince(c.info.nftlb.netns);
+    const thread = cpuSince(process.pid);
+    const nftlb = nftlbCpuSince(c.info.nftlb.netns);
     const start = performance.now();
     const applied = await kubectl(
       kc,

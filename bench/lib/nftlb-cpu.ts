@@ -5,7 +5,7 @@
 // times compare the work itself. Read from /proc/PID/schedstat (nanoseconds: on CPU, waiting on
 // a run queue), whose sum over a request is its wall time.
 import { readFileSync } from "node:fs";
-import { nftlbPid as findNftlb } from "../../lab/net/processes.ts";
+import { nftlbPid } from "../../lab/net/processes.ts";
 
 export interface CpuSample {
   /** ms on a CPU so far. */
@@ -14,17 +14,13 @@ export interface CpuSample {
   waiting: number;
 }
 
-/** The pid of the nftlb daemon in a network namespace (lab/net's nftlbPid), as sample() takes it. */
-export function nftlbPid(ns: string): Promise<string | undefined> {
-  const pid = findNftlb(ns);
-  return Promise.resolve(pid === undefined ? undefined : String(pid));
-}
+export { nftlbPid };
 
 /**
  * Synchronous, so it can run inside a trace callback at the very moment a request is sent;
  * undefined once that nftlb is gone (restarted).
  */
-export function sample(pid: string): CpuSample | undefined {
+export function sample(pid: number): CpuSample | undefined {
   try {
     const [onCpu = 0, waiting = 0] = readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ").map(Number);
     return { onCpu: onCpu / 1e6, waiting: waiting / 1e6 };
@@ -40,14 +36,14 @@ export const between = (a: CpuSample | undefined, b: CpuSample | undefined): Cpu
  * A process's CPU from now on: each call of the returned function gives its time on a CPU and
  * waiting for one since this call (undefined once it is gone). Synchronous, like sample().
  */
-export function cpuSince(pid: string): () => CpuSample | undefined {
+export function cpuSince(pid: number): () => CpuSample | undefined {
   const start = sample(pid);
   return () => between(start, sample(pid));
 }
 
 /** cpuSince for the nftlb of a network namespace; always undefined when none runs there. */
-export async function nftlbCpuSince(ns: string): Promise<() => CpuSample | undefined> {
-  const pid = await nftlbPid(ns);
+export function nftlbCpuSince(ns: string): () => CpuSample | undefined {
+  const pid = nftlbPid(ns);
   return pid === undefined ? () => undefined : cpuSince(pid);
 }
 

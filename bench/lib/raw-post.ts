@@ -53,7 +53,7 @@ export async function measuredRequest(
   path: string,
   body = "",
 ): Promise<Measured> {
-  const cpu = await nftlbCpuSince(nftlb.ns);
+  const cpu = nftlbCpuSince(nftlb.ns);
   const t0 = performance.now();
   const status = await rawRequest(nftlb.url, nftlb.key, method, path, body);
   const ms = performance.now() - t0;

@@ -78,7 +78,7 @@ export async function benchLatency(
     "endpoints | syncer                 | client POST+GET        | ratio | bare POST              | ratio | (new farm)",
   );
   // nftlb's CPU at each POST sent and answered: its work for the write, apart from run-queue waits.
-  const pid = await nftlbPid(net.nftlb.ns);
+  const pid = nftlbPid(net.nftlb.ns);
   const cpuAt = new Map<TraceEvent, CpuSample | undefined>();
   const traced = (into: TraceEvent[]) => (e: TraceEvent) => {
     if (e.method === "POST" && pid) cpuAt.set(e, sample(pid));
