@@ -94,13 +94,16 @@ function describeSubject(s: Subject, bindingNamespace: string): string {
 /** The rules a roleRef names, or the lister's NotFound text (which becomes the 403's reason). */
 function rulesOf(store: Store, ref: RoleRef, bindingNamespace: string): Rule[] | string {
   const name = ref.name ?? "";
-  let role: Obj | undefined;
-  if (ref.kind === "ClusterRole") role = store.get(kinds("clusterroles"), undefined, name);
-  else if (ref.kind === "Role") role = store.get(kinds("roles"), bindingNamespace, name);
+  // Read in place (Store.look), not copied: this runs for every request. The rules are only read
+  // while the request is decided (authorize) or copied before they are kept (rulesFor).
+  const rulesIn = (role: Readonly<Obj>) => (Array.isArray(role.rules) ? (role.rules as Rule[]) : []);
+  let rules: Rule[] | undefined;
+  if (ref.kind === "ClusterRole") rules = store.look(kinds("clusterroles"), undefined, name, rulesIn);
+  else if (ref.kind === "Role") rules = store.look(kinds("roles"), bindingNamespace, name, rulesIn);
   else return `unsupported role reference kind: ${JSON.stringify(ref.kind ?? "")}`;
-  if (role === undefined)
+  if (rules === undefined)
     return `${(ref.kind ?? "").toLowerCase()}.${RBAC} ${JSON.stringify(name)} not found`;
-  return Array.isArray(role.rules) ? (role.rules as Rule[]) : [];
+  return rules;
 }
 
 /** One binding that applies to the user: its role's rules and how the reason names it, or why they could not be read. */
@@ -108,11 +111,18 @@ type Visit = { rules: Rule[]; source: string } | { error: string };
 
 /** VisitRulesFor: the ClusterRoleBindings, then the RoleBindings of `namespace`, that name the user. */
 function* visits(store: Store, user: UserInfo, namespace: string): Generator<Visit> {
+  // Only the bindings naming the user are copied out of the store (list's filter sees them in place).
+  const names = (ns: string) => (b: Readonly<Obj>) =>
+    ((b.subjects ?? []) as Subject[]).some((s) => applies(user, s, ns));
   const bindings: { b: Obj; ns: string; kind: string }[] = [
-    ...store.list(kinds("clusterrolebindings")).map((b) => ({ b, ns: "", kind: "ClusterRoleBinding" })),
+    ...store
+      .list(kinds("clusterrolebindings"), undefined, names(""))
+      .map((b) => ({ b, ns: "", kind: "ClusterRoleBinding" })),
     ...(namespace === ""
       ? []
-      : store.list(kinds("rolebindings"), namespace).map((b) => ({ b, ns: namespace, kind: "RoleBinding" }))),
+      : store
+          .list(kinds("rolebindings"), namespace, names(namespace))
+          .map((b) => ({ b, ns: namespace, kind: "RoleBinding" }))),
   ];
   for (const { b, ns, kind } of bindings) {
     const subject = ((b.subjects ?? []) as Subject[]).find((s) => applies(user, s, ns));
@@ -157,7 +167,7 @@ export function rulesFor(store: Store, user: UserInfo, namespace: string): { rul
   const errors: string[] = [];
   for (const v of visits(store, user, namespace)) {
     if ("error" in v) errors.push(v.error);
-    else rules.push(...v.rules);
+    else rules.push(...structuredClone(v.rules)); // the answer's own copy: v.rules are the store's
   }
   return { rules, error: errors.length === 0 ? "" : aggregate(errors) };
 }
