@@ -11,6 +11,8 @@ import type { Store } from "./store.ts";
 import { findResource } from "./resources.ts";
 import type { UserInfo } from "./rbac.ts";
 
+const SERVICE_ACCOUNTS = findResource("", "v1", "serviceaccounts");
+
 /** What kubeadm-made clusters use for --api-audiences (the issuer); the default audience. */
 export const API_AUDIENCE = "https://kubernetes.default.svc.cluster.local";
 
@@ -74,10 +76,16 @@ export class Tokens {
     const m = this.#minted.get(token);
     if (m === undefined) return undefined;
     if (this.#now() >= m.expiresAt || !m.audiences.includes(API_AUDIENCE)) return undefined;
-    const sas = findResource("", "v1", "serviceaccounts");
-    const sa = sas === undefined ? undefined : store.get(sas, m.namespace, m.name);
-    if (sa === undefined || sa.metadata.uid !== m.uid || sa.metadata.deletionTimestamp !== undefined)
-      return undefined;
+    // Every request of a ServiceAccount passes here: its object is read in place, not copied.
+    const current =
+      SERVICE_ACCOUNTS !== undefined &&
+      store.look(
+        SERVICE_ACCOUNTS,
+        m.namespace,
+        m.name,
+        (sa) => sa.metadata.uid === m.uid && sa.metadata.deletionTimestamp === undefined,
+      );
+    if (current !== true) return undefined;
     return serviceAccountUser(m.namespace, m.name, m.uid);
   }
 }
