@@ -4,6 +4,7 @@
 // resource paths (/api/v1/..., /apis/<group>/<version>/..., namespaced and cluster-scoped,
 // subresources, the token subresource and the self reviews of auth-requests.ts).
 // Every failure leaves as a Status; nothing a client sends can crash the server.
+import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -13,7 +14,17 @@ import {
   handleTokenRequest,
 } from "./auth-requests.ts";
 import type { Tokens } from "./authn.ts";
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, REVIEWS, versionInfo } from "./discovery.ts";
+import {
+  AGGREGATED_DISCOVERY,
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  REVIEWS,
+  versionInfo,
+  wantsAggregated,
+} from "./discovery.ts";
 import type { Faults } from "./faults.ts";
 import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
 import { impersonation } from "./impersonation.ts";
@@ -60,6 +71,27 @@ function documents(path: string, address: string): unknown {
   return undefined;
 }
 
+/**
+ * Aggregated discovery as the real handler serves it (aggregated/etag.go): its media type, an
+ * ETag of the document (the hex SHA-512 of its JSON, quoted), `Vary: Accept` because the same path
+ * also serves the legacy document, and 304 to an If-None-Match of that ETag.
+ */
+function sendAggregated(base: Pick<Ctx, "res" | "warnings">, req: IncomingMessage, doc: unknown): void {
+  const etag = `"${createHash("sha512").update(JSON.stringify(doc)).digest("hex").toUpperCase()}"`;
+  const headers = {
+    "Content-Type": AGGREGATED_DISCOVERY,
+    ETag: etag,
+    Vary: "Accept",
+    "Cache-Control": "public",
+  };
+  if (req.headers["if-none-match"] === etag) {
+    base.res.writeHead(304, headers);
+    base.res.end();
+    return;
+  }
+  sendJson(base, 200, doc, headers);
+}
+
 async function dispatch(
   srv: Server,
   o: RouterOptions,
@@ -94,6 +126,8 @@ async function dispatch(
   if (o.faults.latencyMs > 0) await sleep(o.faults.latencyMs);
   if (fault !== undefined) return sendStatus(base, fault.status, fault.headers);
 
+  if ((path === "/api" || path === "/apis") && method === "GET" && wantsAggregated(req.headers.accept))
+    return sendAggregated(base, req, aggregatedDiscovery(path === "/api"));
   const doc = documents(path, o.serverAddress());
   if (doc !== undefined)
     return method === "GET" ? sendJson(base, 200, doc) : sendStatus(base, methodNotAllowed().status);
