@@ -4,6 +4,7 @@
 // requests (/api and /apis) instead of one more per group version; the legacy documents for
 // clients that ask for plain JSON (python3-kubernetes' dynamic client, older client-go).
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -178,5 +179,42 @@ describe("discovery", () => {
     });
     assert.equal(again.status, 304);
     assert.equal(again.text, "");
+  });
+});
+
+describe("OpenAPI v3", () => {
+  /** The root's URL of one group version's document, with its hash. */
+  const documentUrl = async (gv: string) =>
+    ((await request(api, "GET", "/openapi/v3")).json.paths as Record<string, { serverRelativeURL: string }>)[
+      gv
+    ]!.serverRelativeURL;
+
+  it("serves a document at its hashed URL as immutable, its ETag the hash, as kube-openapi's handler3", async () => {
+    const url = await documentUrl("api/v1");
+    const hash = new URL(url, api.url).searchParams.get("hash");
+    const r = await request(api, "GET", url);
+    assert.equal(r.status, 200);
+    assert.equal(r.headers["content-type"], "application/json");
+    assert.equal(r.headers.etag, `"${hash}"`);
+    assert.equal(r.headers["cache-control"], "public, immutable");
+    assert.equal(r.headers.vary, "Accept");
+    assert.ok(
+      Date.parse(String(r.headers.expires)) > Date.now() + 300 * 86_400_000,
+      String(r.headers.expires),
+    );
+    assert.equal(createHash("sha512").update(r.text).digest("hex").toUpperCase(), hash);
+    const again = await request(api, "GET", url, { headers: { "if-none-match": `"${hash}"` } });
+    assert.equal(again.status, 304);
+  });
+
+  it("redirects a stale hash to the current document's URL (301), and without a hash serves it uncached", async () => {
+    const url = await documentUrl("apis/discovery.k8s.io/v1");
+    const stale = await request(api, "GET", "/openapi/v3/apis/discovery.k8s.io/v1?hash=0123");
+    assert.equal(stale.status, 301);
+    assert.equal(stale.headers.location, url);
+    const plain = await request(api, "GET", "/openapi/v3/apis/discovery.k8s.io/v1");
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers["cache-control"], undefined);
+    assert.equal(plain.headers.etag, `"${new URL(url, api.url).searchParams.get("hash")}"`);
   });
 });

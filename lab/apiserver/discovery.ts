@@ -1,6 +1,9 @@
 // Discovery: the legacy documents (/api, /apis, one per group version) and /version, and
 // aggregated discovery (apidiscovery.k8s.io/v2, GA since 1.30) for clients that ask for it, as
 // kubectl and client-go 1.26+ do: every group and resource in the answers to /api and /apis.
+import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { sendJson, type Ctx } from "./http.ts";
 import { groupVersions, RESOURCE_VERBS, RESOURCES } from "./resources.ts";
 
 /** Create-only APIs (auth-requests.ts), not stored: listed so kubectl can map their names. */
@@ -205,4 +208,29 @@ export function aggregatedDiscovery(core: boolean): Record<string, unknown> {
       .map((gv) => versionDiscovery(gv.group, gv.version)),
   }));
   return { kind: "APIGroupDiscoveryList", apiVersion: "apidiscovery.k8s.io/v2", metadata: {}, items };
+}
+
+/**
+ * Aggregated discovery as the real handler serves it (aggregated/etag.go): its media type, an
+ * ETag of the document (the hex SHA-512 of its JSON, quoted), `Vary: Accept` because the same path
+ * also serves the legacy document, and 304 to an If-None-Match of that ETag.
+ */
+export function sendAggregated(
+  base: Pick<Ctx, "res" | "warnings">,
+  req: IncomingMessage,
+  doc: unknown,
+): void {
+  const etag = `"${createHash("sha512").update(JSON.stringify(doc)).digest("hex").toUpperCase()}"`;
+  const headers = {
+    "Content-Type": AGGREGATED_DISCOVERY,
+    ETag: etag,
+    Vary: "Accept",
+    "Cache-Control": "public",
+  };
+  if (req.headers["if-none-match"] === etag) {
+    base.res.writeHead(304, headers);
+    base.res.end();
+    return;
+  }
+  sendJson(base, 200, doc, headers);
 }

@@ -4,7 +4,6 @@
 // resource paths (/api/v1/..., /apis/<group>/<version>/..., namespaced and cluster-scoped,
 // subresources, the token subresource and the self reviews of auth-requests.ts).
 // Every failure leaves as a Status; nothing a client sends can crash the server.
-import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as sleep } from "node:timers/promises";
 import {
@@ -15,20 +14,20 @@ import {
 } from "./auth-requests.ts";
 import type { Tokens } from "./authn.ts";
 import {
-  AGGREGATED_DISCOVERY,
   aggregatedDiscovery,
   apiGroup,
   apiGroupList,
   apiResourceList,
   apiVersions,
   REVIEWS,
+  sendAggregated,
   versionInfo,
   wantsAggregated,
 } from "./discovery.ts";
 import type { Faults } from "./faults.ts";
 import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
 import { impersonation } from "./impersonation.ts";
-import { openApiDocument, openApiRoot, openApiV2Protobuf } from "./openapi.ts";
+import { openApiDocument, openApiRoot, openApiText, openApiV2Protobuf, sendOpenApi } from "./openapi.ts";
 import { flag } from "./params.ts";
 import { authorize, forbiddenMessage, type UserInfo } from "./rbac.ts";
 import { handleGet, handleList } from "./read.ts";
@@ -71,27 +70,6 @@ function documents(path: string, address: string): unknown {
   return undefined;
 }
 
-/**
- * Aggregated discovery as the real handler serves it (aggregated/etag.go): its media type, an
- * ETag of the document (the hex SHA-512 of its JSON, quoted), `Vary: Accept` because the same path
- * also serves the legacy document, and 304 to an If-None-Match of that ETag.
- */
-function sendAggregated(base: Pick<Ctx, "res" | "warnings">, req: IncomingMessage, doc: unknown): void {
-  const etag = `"${createHash("sha512").update(JSON.stringify(doc)).digest("hex").toUpperCase()}"`;
-  const headers = {
-    "Content-Type": AGGREGATED_DISCOVERY,
-    ETag: etag,
-    Vary: "Accept",
-    "Cache-Control": "public",
-  };
-  if (req.headers["if-none-match"] === etag) {
-    base.res.writeHead(304, headers);
-    base.res.end();
-    return;
-  }
-  sendJson(base, 200, doc, headers);
-}
-
 async function dispatch(
   srv: Server,
   o: RouterOptions,
@@ -128,6 +106,11 @@ async function dispatch(
 
   if ((path === "/api" || path === "/apis") && method === "GET" && wantsAggregated(req.headers.accept))
     return sendAggregated(base, req, aggregatedDiscovery(path === "/api"));
+  if (path.startsWith("/openapi/v3/") && method === "GET") {
+    const gv = path.slice("/openapi/v3/".length);
+    const text = openApiText(gv);
+    if (text !== undefined) return sendOpenApi(base, req, url, gv, text);
+  }
   const doc = documents(path, o.serverAddress());
   if (doc !== undefined)
     return method === "GET" ? sendJson(base, 200, doc) : sendStatus(base, methodNotAllowed().status);
