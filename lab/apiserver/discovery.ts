@@ -138,8 +138,8 @@ export const AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2
 
 /**
  * Whether an Accept header asks for aggregated discovery v2 before plain JSON, as the real
- * server's negotiation reads client-go's `v2, v2beta1, application/json`. v2beta1 alone (client-go
- * 1.26–1.29 against a server without v2) is answered the legacy way: the stand-in serves v2 only.
+ * server's negotiation reads client-go's `v2, v2beta1, application/json`. A client asking for
+ * v2beta1 alone (client-go 1.26–1.29) gets the legacy documents: the stand-in serves v2 only.
  */
 export function wantsAggregated(accept: string | undefined): boolean {
   for (const range of (accept ?? "").split(",")) {
