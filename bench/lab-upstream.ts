@@ -5,6 +5,7 @@
 // bench/results/*.svg and writes bench/results/lab-upstream.json.
 //   npm run bench -- lab-upstream            (root; about 3 minutes)
 //   LAB_BENCH_RUNS=5 npm run bench -- lab-upstream   (a quick look)
+import process from "node:process";
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -17,6 +18,9 @@ import { drawCharts, RESULTS_DIR, UPSTREAM, type LabBenchResults } from "./lib/l
 import { kernelTables, type KernelTables } from "./lib/lab-nft.ts";
 import { SERVICE_NAME_LABEL } from "../kube/labels.ts";
 import { until } from "../test/until.ts";
+import { helpFromHeader } from "./lib/usage.ts";
+
+helpFromHeader(import.meta.url, process.argv.slice(2));
 
 const RUNS = Number(process.env.LAB_BENCH_RUNS ?? 30);
 const SIZES = [10, 50, 100];

@@ -3,19 +3,16 @@
 // nftlb in the lab's namespaces. Each run starts from an empty nftlb (the farm is deleted first)
 // and the two ways alternate, so both see the same daemon. Prints medians; asserts nothing.
 //   npm run bench -- nftlb-client      or      node bench/nftlb-client.ts [--runs N]
+// (root: builds network namespaces)
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { cannotBuildNetwork, createTestNetwork, testFarm } from "../lab/net/index.ts";
 import { createNftlbClient, serializeFarms } from "../nftlb/index.ts";
 import { rawPost } from "./lib/raw-post.ts";
+import { helpFromHeader } from "./lib/usage.ts";
 
-const { values } = parseArgs({
-  options: { runs: { type: "string", default: "7" }, help: { type: "boolean" } },
-});
-if (values.help) {
-  console.log("usage: node bench/nftlb-client.ts [--runs N]   (root: builds network namespaces)");
-  process.exit(0);
-}
+helpFromHeader(import.meta.url, process.argv.slice(2));
+const { values } = parseArgs({ options: { runs: { type: "string", default: "7" } } });
 const why = cannotBuildNetwork();
 if (why) {
   console.error(`bench/nftlb-client: cannot run: ${why}`);

@@ -10,6 +10,9 @@ import process from "node:process";
 import { parseFarms } from "../nftlb/parse.ts";
 import { listedByNftlb } from "../nftlb/farm-fixture.test-helpers.ts";
 import { coldFarms } from "./lib/syncer-farms.ts";
+import { helpFromHeader } from "./lib/usage.ts";
+
+helpFromHeader(import.meta.url, process.argv.slice(2));
 
 const N = Number(process.argv[2] ?? 10_000);
 if (!Number.isInteger(N) || N < 1 || N > 60_000) {

@@ -33,6 +33,9 @@ import { entry, mallocSetting } from "./lib/syncer-entry.ts";
 import { memoryArgs } from "./lib/memory-args.ts";
 import { peakOf, phases, printPhases, v8Of, type Sample } from "./lib/memory-phases.ts";
 import { heapSnapshot } from "./lib/heap-snapshot.ts";
+import { helpFromHeader } from "./lib/usage.ts";
+
+helpFromHeader(import.meta.url, process.argv.slice(2));
 
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), "..");
 const SVC = findResource("", "v1", "services")!;

@@ -19,7 +19,16 @@ import { FakeNftlb } from "../syncer/fake-nftlb.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
 import { benchLatency } from "./lib/syncer-latency.ts";
 import { cip, service, slice } from "./lib/cluster-objects.ts";
+import { helpFromHeader, refuseUnknown } from "./lib/usage.ts";
 
+helpFromHeader(import.meta.url, process.argv.slice(2));
+// A typo ("--node-rule", "A") would otherwise run every benchmark without what was asked for.
+refuseUnknown(process.argv.slice(2), {
+  positional: /^[abc]$/,
+  flags: ["--node-rules"],
+  options: ["--post-windows"],
+  usage: "node bench/syncer.ts [a|b|c ...] [--node-rules] [--post-windows FILE]",
+});
 const which = new Set(process.argv.slice(2).filter((a) => /^[abc]$/.test(a)));
 const want = (x: string) => which.size === 0 || which.has(x);
 const log = createLogger({ name: "syncer", level: "error" });

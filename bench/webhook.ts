@@ -29,7 +29,9 @@ import { serve } from "./lib/webhook-servers.ts";
 import { formatSpread, median, pairedRounds, spread } from "./lib/paired-rounds.ts";
 import { attribute, readProfile } from "./lib/profile-attribution.ts";
 import { cpuNs } from "./lib/process-cpu.ts";
+import { helpFromHeader } from "./lib/usage.ts";
 
+helpFromHeader(import.meta.url, process.argv.slice(2));
 const { values } = parseArgs({
   options: {
     seconds: { type: "string", default: "2" },
