@@ -84,9 +84,13 @@ export function parseGenerations(text: string): Generation[] {
   return out;
 }
 
-/** What is wrong with one farm's rules in one generation, for a new connection; [] if nothing. */
+/**
+ * What is wrong with one farm's rules in one generation, for a new connection; [] if nothing. A
+ * farm without a choice rule balances nothing: right for a farm without backends, and the
+ * caller's to expect, so it is named too.
+ */
 export function farmProblems(f: FarmRules): string[] {
-  if (f.choice === undefined) return f.dnat === undefined ? [] : ["a DNAT map but no choice rule"];
+  if (f.choice === undefined) return ["no choice rule: a new connection gets no backend"];
   const { modulus, keys, marks } = f.choice;
   const have = new Set(keys);
   const missing = Array.from({ length: modulus }, (_, i) => i).filter((i) => !have.has(i));

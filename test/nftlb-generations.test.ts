@@ -65,7 +65,8 @@ describe("the generation check", () => {
     assert.deepEqual(generationProblems(parseGenerations(text(3, "0x80000001 : 10.0.0.1 . 80"))), [
       "generation 3, farm web: 1 chosen marks have no DNAT address (0x80000002…)",
     ]);
-    assert.deepEqual(farmProblems({ dnat: [1] }), ["a DNAT map but no choice rule"]);
+    assert.deepEqual(farmProblems({ dnat: [1] }), ["no choice rule: a new connection gets no backend"]);
+    assert.deepEqual(farmProblems({}), ["no choice rule: a new connection gets no backend"]);
   });
 });
 
