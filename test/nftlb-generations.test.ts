@@ -146,7 +146,7 @@ describe("nftlb's generations under the syncer's plan", { skip }, () => {
     await goTo(c);
     // A seeded walk: each step keeps a random part and adds some new backends, a few down.
     let seed = 14;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
     let now = c;
     let next = 3000;
     for (let s = 0; s < 10; s++) {
