@@ -68,7 +68,7 @@ re-programs everything. Problems reach the Service as Warning Events.
 
 Health like kube-proxy's, on --healthz-bind-address: /healthz (503 once a change has waited
 longer than --healthz-timeout to reach nftlb, or while the Node is being deleted), /livez, and
-/readyz (caches synced, nftlb programmed once and answering). /metrics, /healthz (process
+/readyz (caches synced, nftlb programmed once and answering; a 503 names what is not). /metrics, /healthz (process
 alive) and /readyz on --metrics-bind-address. For each LoadBalancer Service with externalTrafficPolicy: Local, HTTP
 on its healthCheckNodePort on the node's addresses: 200 with the local endpoint count, else 503.
 EndpointSlice topology hints are followed as kube-proxy follows them. JSON logs on stdout, the
