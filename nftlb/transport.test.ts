@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { answer, startRawServer } from "./raw-server.test-helpers.ts";
 import { createNftlbClient } from "./client.ts";
+import { redact } from "./transport.ts";
 import type { Farm } from "./types.ts";
 import { defaultFarm } from "./farm-fixture.test-helpers.ts";
 
@@ -73,4 +74,13 @@ test("concurrent calls reach nftlb one at a time", async () => {
   } finally {
     await server.close();
   }
+});
+
+test("redact masks the key as text, regular-expression characters and all", () => {
+  const key = ".*+?^${}()|[]\\/-";
+  assert.equal(
+    redact(`GET /farms key=${key} and again ${key}.`, key),
+    "GET /farms key=<key> and again <key>.",
+  );
+  assert.equal(redact("nothing of it here", key), "nothing of it here");
 });

@@ -12,8 +12,9 @@
 // When: after `quietMs` with nothing to do, and only if the heap grew by `growthBytes` since the
 // last collection here (or since start), so a trickle of small changes never pays for one.
 
-/** What `after` needs of a timer source (kube/timers.ts's Timers fits). */
+/** What the trim needs of a timer source (kube/timers.ts's Timers fits). */
 export interface QuietTimers {
+  now(): number;
   after(ms: number, fn: () => void): { cancel(): void };
 }
 
@@ -48,10 +49,14 @@ export function heapTrim(o: HeapTrimOptions): HeapTrim {
   const quietMs = o.quietMs ?? HEAP_TRIM_QUIET_MS;
   const growth = o.growthBytes ?? HEAP_TRIM_GROWTH_BYTES;
   let baseline = o.heapTotal();
-  let pending: { cancel(): void } | undefined;
+  // One timer at a time, re-armed lazily: busy() only forgets when the quiet began, and the timer
+  // looks at that when it fires. The worker says idle/busy around every batch; arming and
+  // cancelling a timer each time cost a timer per batch of a burst, this one per quiet period.
+  let timer: { cancel(): void } | undefined;
+  /** When the current quiet spell began; undefined while busy. */
+  let quietSince: number | undefined;
   let stopped = false;
   const check = () => {
-    pending = undefined;
     const before = o.heapTotal();
     baseline = Math.min(baseline, before);
     if (!worthTrimming(before, baseline, growth)) return;
@@ -61,19 +66,29 @@ export function heapTrim(o: HeapTrimOptions): HeapTrim {
     baseline = o.heapTotal();
     o.onTrim?.({ beforeBytes: before, afterBytes: baseline, ms });
   };
+  const fire = () => {
+    timer = undefined;
+    // Busy now: the next idle() arms again.
+    if (stopped || quietSince === undefined) return;
+    // Busy and quiet again since it was armed: wait out the rest of this quiet spell.
+    const left = quietSince + quietMs - o.timers.now();
+    if (left > 0) return void (timer = o.timers.after(left, fire));
+    quietSince = undefined; // once per quiet spell
+    check();
+  };
   return {
     busy() {
-      pending?.cancel();
-      pending = undefined;
+      quietSince = undefined;
     },
     idle() {
-      if (stopped || pending) return;
-      pending = o.timers.after(quietMs, check);
+      if (stopped || quietSince !== undefined) return;
+      quietSince = o.timers.now();
+      timer ??= o.timers.after(quietMs, fire);
     },
     stop() {
       stopped = true;
-      pending?.cancel();
-      pending = undefined;
+      timer?.cancel();
+      timer = undefined;
     },
   };
 }

@@ -8,6 +8,7 @@
 //     Register your own metrics on it: new Counter({ name, help, registers: [registry] }).
 //   startProbeServer({ port, host?, registry, ready, live? }) → { port, close() }
 //     Plain HTTP: GET /healthz (live), /readyz (ready), /metrics (the registry). port 0 = any.
+//     `ready` gives true, false, or why not (a string): the 503's body says it (readyzAnswer).
 //   closeServer(server) → stops an http.Server, dropping idle keep-alive connections.
 //   watchFiles({ files, parse, onLoad, onRefuse, log, pollMs? }) → { current(), check(), close() }
 //     Files re-read when kubelet swaps a mounted Secret's or ConfigMap's `..data`; a content that
@@ -45,7 +46,13 @@ export {
   type LoggerOptions,
 } from "./log.ts";
 export { createRegistry, Registry, type MetricsOptions } from "./metrics.ts";
-export { closeServer, startProbeServer, type ProbeOptions, type ProbeServer } from "./probes.ts";
+export {
+  closeServer,
+  readyzAnswer,
+  startProbeServer,
+  type ProbeOptions,
+  type ProbeServer,
+} from "./probes.ts";
 export { createShutdown, type Shutdown, type ShutdownOptions } from "./shutdown.ts";
 export {
   readParsed,

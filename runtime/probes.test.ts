@@ -33,3 +33,26 @@ test("healthz, readyz and metrics answer what they are told; other paths and met
     await probes.close();
   }
 });
+
+test("an unready /readyz says why when it is told why", async () => {
+  let ready: boolean | string = "caches not synced: services";
+  const probes = await startProbeServer({
+    port: 0,
+    host: "127.0.0.1",
+    registry: createRegistry({ defaultMetrics: false }),
+    ready: () => ready,
+  });
+  const readyz = async () => {
+    const r = await fetch(`http://127.0.0.1:${probes.port}/readyz`);
+    return [r.status, await r.text()];
+  };
+  try {
+    assert.deepEqual(await readyz(), [503, "not ready: caches not synced: services\n"]);
+    ready = false;
+    assert.deepEqual(await readyz(), [503, "not ready\n"]);
+    ready = true;
+    assert.deepEqual(await readyz(), [200, "ok\n"]);
+  } finally {
+    await probes.close();
+  }
+});

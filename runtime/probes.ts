@@ -8,8 +8,11 @@ export interface ProbeOptions {
   port: number;
   host?: string;
   registry: Registry;
-  /** Answers /readyz; false means "send me no traffic" (not loaded yet, or draining). */
-  ready: () => boolean;
+  /**
+   * Answers /readyz: true, or false ("send me no traffic": not loaded yet, or draining), or why
+   * not in an operator's words, which the 503's body gives (it must hold no secret).
+   */
+  ready: () => boolean | string;
   /** Answers /healthz; true unless the process should be restarted. */
   live?: () => boolean;
 }
@@ -27,7 +30,10 @@ export async function startProbeServer(opts: ProbeOptions): Promise<ProbeServer>
     };
     if (req.method !== "GET" && req.method !== "HEAD") return reply(405, "method not allowed\n");
     if (path === "/healthz") return (opts.live?.() ?? true) ? reply(200, "ok\n") : reply(503, "unhealthy\n");
-    if (path === "/readyz") return opts.ready() ? reply(200, "ok\n") : reply(503, "not ready\n");
+    if (path === "/readyz") {
+      const r = readyzAnswer(opts.ready());
+      return reply(r.status, r.body);
+    }
     if (path === "/metrics") {
       opts.registry.metrics().then(
         (text) => reply(200, text, opts.registry.contentType),
@@ -43,6 +49,12 @@ export async function startProbeServer(opts: ProbeOptions): Promise<ProbeServer>
   });
   return { port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
 }
+
+/** /readyz's answer to what `ready` says: 200 "ok", or 503 "not ready", with the reason when given. */
+export const readyzAnswer = (ready: boolean | string): { status: number; body: string } =>
+  ready === true
+    ? { status: 200, body: "ok\n" }
+    : { status: 503, body: ready === false || ready === "" ? "not ready\n" : `not ready: ${ready}\n` };
 
 /** Stops listening and drops keep-alive connections, so close never waits on an idle client. */
 export const closeServer = (server: Server): Promise<void> =>

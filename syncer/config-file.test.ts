@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { parseBindAddress, parseSyncerArgs } from "./config.ts";
 
 const FILES: Record<string, string> = {
-  "/key": "k3y\n",
+  "/key": "k3y-0123456789abcdef\n",
   "/ok.yaml": `apiVersion: kube-nftlb.io/v1alpha1
 kind: SyncerConfiguration
 nftlbUrl: http://127.0.0.1:5555
@@ -35,7 +35,7 @@ describe("--config", () => {
   it("takes every setting from the file", () => {
     const r = parseSyncerArgs(["--config", "/ok.yaml", "--node-name", "n1"], read);
     assert.ok(r.ok === true, error(r));
-    assert.equal(r.config.nftlbKey, "k3y");
+    assert.equal(r.config.nftlbKey, "k3y-0123456789abcdef");
     assert.equal(r.config.proxyMode, "alongside");
     assert.equal(r.config.resyncMs, 30_000);
     assert.deepEqual(r.config.healthzBindAddress, { host: "::", port: 10256 });
@@ -143,7 +143,7 @@ describe("bind addresses", () => {
 
 describe("deploy/node/syncer.yaml (the DaemonSet's ConfigMap)", () => {
   it("is a valid settings file with kube-proxy's bind addresses", () => {
-    const real = (f: string) => (f === "/key" ? "k\n" : readFileSync(f, "utf8"));
+    const real = (f: string) => (f === "/key" ? "k3y-0123456789abcdef\n" : readFileSync(f, "utf8"));
     const file = new URL("../deploy/node/syncer.yaml", import.meta.url).pathname;
     const r = parseSyncerArgs(
       [

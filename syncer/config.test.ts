@@ -152,6 +152,39 @@ for (const [name, argv, re] of bad) {
   });
 }
 
+// Garbage keys: too short to be a key (and to be told apart from ordinary words when the log is
+// scrubbed of it), or holding what an HTTP header cannot carry as nftlb reads it.
+const garbageKeys: [string, string, RegExp][] = [
+  ["spaces only", "   \n", /is empty/],
+  ["one letter", "k\n", /shorter than 16 characters/],
+  ["one letter in spaces", "  k  \n", /shorter than 16 characters/],
+  ["15 characters", "0123456789abcde\n", /shorter than 16 characters/],
+  ["regex metacharacters, 15", ".*+?^${}()|[]\\/\n", /shorter than 16 characters/],
+  ["a tab inside", "0123456789\tabcdefgh\n", /a control or non-ASCII character/],
+  ["non-ASCII", "ключ-ключ-ключ-ключ\n", /a control or non-ASCII character/],
+  ["a NUL", "0123456789abcdef\0\n", /a control or non-ASCII character/],
+];
+for (const [name, content, re] of garbageKeys) {
+  test(`refuses a key file holding ${name}, naming the flag and file, never the key`, () => {
+    const argv = ["--nftlb-url", "http://x", "--nftlb-key-file", "/garbage", "--node-name", "n"];
+    const r = parseSyncerArgs(argv, () => content);
+    assert.ok(r.ok === false, name);
+    assert.match(r.error, re);
+    assert.match(r.error, /^--nftlb-key-file \/garbage /);
+    const key = content.trim();
+    assert.ok(key.length < 2 || !r.error.includes(key), r.error);
+  });
+}
+
+test("a key of 16 characters or more is taken as it is, inner spaces and metacharacters too", () => {
+  const argv = ["--nftlb-url", "http://x", "--nftlb-key-file", "/k", "--node-name", "n"];
+  for (const key of ["0123456789abcdef", ".*+?^${}()|[]\\/-", "correct horse battery staple"]) {
+    const r = parseSyncerArgs(argv, () => `  ${key}\n`);
+    assert.ok(r.ok === true, key);
+    assert.equal(r.config.nftlbKey, key);
+  }
+});
+
 test("a flag it does not know, or an argument: one line from flags/, exit 2", () => {
   const hint = "; run `kube-nftlb syncer --help`";
   assert.deepEqual(parseSyncerArgs([...base, "--bogus"], readKey), {

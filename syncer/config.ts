@@ -8,6 +8,7 @@ import type { EndpointsApi } from "../kube/sources.ts";
 import { parseDefaultsYaml, type ProxyMode } from "../annotations/index.ts";
 import { logLevelError, parseDuration } from "../runtime/index.ts";
 import { isIfaceName, isUsableMac } from "../nftlb/interfaces.ts";
+import { keyProblem } from "../nftlb/key.ts";
 
 export interface SyncerConfig {
   nftlbUrl: string;
@@ -68,7 +69,7 @@ re-programs everything. Problems reach the Service as Warning Events.
 
 Health like kube-proxy's, on --healthz-bind-address: /healthz (503 once a change has waited
 longer than --healthz-timeout to reach nftlb, or while the Node is being deleted), /livez, and
-/readyz (caches synced, nftlb programmed once and answering). /metrics, /healthz (process
+/readyz (caches synced, nftlb programmed once and answering; a 503 names what is not). /metrics, /healthz (process
 alive) and /readyz on --metrics-bind-address. For each LoadBalancer Service with externalTrafficPolicy: Local, HTTP
 on its healthCheckNodePort on the node's addresses: 200 with the local endpoint count, else 503.
 EndpointSlice topology hints are followed as kube-proxy follows them. JSON logs on stdout, the
@@ -87,7 +88,9 @@ Flags (each may also be set in --config FILE; a flag given here wins):
                             conntrackAgent adoptUpstreamFarms (true/false) defaultsFile. An unknown key or a bad value
                             stops the start, naming the key.
   --nftlb-url URL           nftlb's REST API, e.g. http://127.0.0.1:5555
-  --nftlb-key-file FILE     file holding nftlb's key (a mounted Secret)
+  --nftlb-key-file FILE     file holding nftlb's key (a mounted Secret): one line of at least 16
+                            printable ASCII characters (spaces around it ignored); a shorter one
+                            stops the start
   --node-name NAME          this node's name (downward API spec.nodeName): its addresses serve
                             NodePorts, and Local traffic policies select its endpoints
   --kubeconfig FILE         kubeconfig; in-cluster service account when absent
@@ -335,8 +338,8 @@ function checkValues(
       error: `cannot read --nftlb-key-file ${keyFile}: ${(err as NodeJS.ErrnoException).code ?? "error"}`,
     };
   }
-  if (key === "") return { ok: false, error: `--nftlb-key-file ${keyFile} is empty` };
-  if (/[\r\n]/.test(key)) return { ok: false, error: `--nftlb-key-file ${keyFile} holds more than one line` };
+  const problem = keyProblem(key);
+  if (problem !== undefined) return { ok: false, error: `--nftlb-key-file ${keyFile} ${problem}` };
   const nodeName = values["node-name"] ?? "";
   if (!nodeName && !values.cleanup)
     return { ok: false, error: "--node-name is required (the downward API's spec.nodeName)" };

@@ -140,11 +140,11 @@ describe("conntrackCleaner: the conntrack tool's answers, garbage included", () 
 describe("--conntrack", () => {
   const base = ["--nftlb-url=http://127.0.0.1:5555", "--nftlb-key-file=/k", "--node-name=n"];
   it("takes an absolute path; anything else is a usage error", () => {
-    const ok = parseSyncerArgs([...base, "--conntrack=/usr/sbin/conntrack"], () => "key");
+    const ok = parseSyncerArgs([...base, "--conntrack=/usr/sbin/conntrack"], () => "k3y-0123456789abcdef");
     assert.ok(ok.ok === true && ok.config.conntrack === "/usr/sbin/conntrack");
-    const bad = parseSyncerArgs([...base, "--conntrack=conntrack"], () => "key");
+    const bad = parseSyncerArgs([...base, "--conntrack=conntrack"], () => "k3y-0123456789abcdef");
     assert.deepEqual(bad, { ok: false, error: '--conntrack must be an absolute path, got "conntrack"' });
-    const off = parseSyncerArgs(base, () => "key");
+    const off = parseSyncerArgs(base, () => "k3y-0123456789abcdef");
     assert.ok(off.ok === true && off.config.conntrack === undefined);
   });
 });

@@ -14,6 +14,8 @@ import { FULL, type Reconciler } from "./reconcile.ts";
 /** The last probe's answer: a hung or gone nftlb makes the syncer unready. */
 export interface NftlbHealth {
   up: boolean;
+  /** Why the last probe failed (/readyz says it); undefined once nftlb answers. */
+  error?: string | undefined;
 }
 
 export interface NftlbProbeDeps {
@@ -27,12 +29,17 @@ export interface NftlbProbeDeps {
   stopping: () => boolean;
 }
 
+const told = (health: NftlbHealth, r: Awaited<ReturnType<NftlbClient["ping"]>>): void => {
+  health.up = r.ok;
+  health.error = r.ok ? undefined : r.error.message;
+};
+
 /** Resolves once nftlb answers a ping, or once the syncer is stopping. */
 export async function waitForNftlb(d: NftlbProbeDeps): Promise<void> {
   const { nftlb, health, metrics, log, timers, timersToCancel } = d;
   for (let attempt = 0; !d.stopping(); attempt++) {
     const r = await nftlb.ping();
-    health.up = r.ok;
+    told(health, r);
     metrics.nftlbUp.set(r.ok ? 1 : 0);
     if (r.ok) break;
     const wait = backoff(attempt, 500, 10_000);
@@ -49,6 +56,8 @@ export function probeNftlbEvery(
     reconciler: Reconciler;
     queue: KeyQueue;
     nodeRules: NodeRulesKeeper | undefined;
+    /** Asked after every probe, so a lost readiness is logged even when nobody polls /readyz. */
+    readiness: { check(): unknown };
   },
 ): void {
   const { nftlb, health, metrics, log, timers, timersToCancel, sources, reconciler, queue } = d;
@@ -61,7 +70,7 @@ export function probeNftlbEvery(
       if (r.ok) log.info({}, "nftlb answers again");
       else log.warn({ err: r.error.message }, "nftlb does not answer: unready until it does");
     }
-    health.up = r.ok;
+    told(health, r);
     metrics.nftlbUp.set(r.ok ? 1 : 0);
     for (const inf of sources.all()) {
       metrics.informerRestarts.set({ informer: inf.name }, inf.stats.restarts);
@@ -76,6 +85,7 @@ export function probeNftlbEvery(
     }
     // A Service waiting for an address a foreign farm holds takes it within a probe period.
     for (const key of await reconciler.recheckForeign()) queue.add(key);
+    d.readiness.check();
     if (!d.stopping()) timersToCancel.push(timers.after(periodMs, () => void probe()));
   };
   timersToCancel.push(timers.after(periodMs, () => void probe()));

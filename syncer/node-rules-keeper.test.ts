@@ -179,3 +179,33 @@ test("the same rules object again is not rendered again (a pass that wrote nothi
   assert.equal(f.keeper.stats.renders, 2, "equal rules in a new object: rendered, to compare");
   assert.equal(f.scripts.length, 1, "and not applied again");
 });
+
+test("hold(): the table in place is indexed once, not on every pass that brings the same table anew", async () => {
+  const f = fakes();
+  const table = (): NodeRules => ({
+    noEndpoints: [
+      ...Array.from({ length: 100 }, (_, i) => ({
+        family: "ipv4" as const,
+        protocol: "tcp" as const,
+        ip: `10.96.1.${i}`,
+        port: 80,
+        verdict: "reject" as const,
+      })),
+    ],
+    firewall: structuredClone(FIREWALL.firewall),
+    hairpin: [{ family: "ipv4", ip: "10.244.0.5" }],
+  });
+  assert.equal(await f.keeper.update(table()), true);
+  // Each pass computes its table afresh (a new object of the same content) and what its write needs.
+  for (let pass = 0; pass < 20; pass++)
+    assert.equal(await f.keeper.hold(table(), { ...EMPTY_RULES, firewall: table().firewall }), true);
+  assert.equal(f.keeper.stats.indexed, 1, "tables indexed for 20 passes over an unchanged table");
+  assert.equal(f.scripts.length, 1, "and nothing applied again");
+  // A pass whose write needs a new firewall: the kernel's table (indexed already) lacks it, so
+  // the write waits for the new table's apply, and no other table needed indexing.
+  const fence = { family: "ipv4", protocol: "tcp", ip: "192.0.2.11", port: 443, allow: [] } as const;
+  const changed = { ...table(), firewall: [...table().firewall, { ...fence, allow: [] }] };
+  assert.equal(await f.keeper.hold(changed, { ...EMPTY_RULES, firewall: [{ ...fence, allow: [] }] }), true);
+  assert.equal(f.scripts.length, 2, "the changed table was applied before the write went");
+  assert.equal(f.keeper.stats.indexed, 1);
+});

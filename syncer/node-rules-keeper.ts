@@ -9,7 +9,7 @@
 // need not wait for it.
 import { backoff, realTimers, type Timer, type Timers } from "../kube/timers.ts";
 import type { NodeRulesTable } from "./node-rules-nft.ts";
-import { renderNodeRules, type Destination, type NodeRules } from "./node-rules.ts";
+import { renderNodeRules, type Destination, type Firewall, type NodeRules } from "./node-rules.ts";
 
 export interface KeeperLog {
   info(obj: object, msg: string): void;
@@ -37,8 +37,10 @@ export class NodeRulesKeeper {
   #applying = false;
   /** The last apply's error, or undefined after a success. */
   lastError: string | undefined;
-  /** For tests: scripts applied. */
-  readonly stats = { applies: 0, failures: 0, reapplied: 0, renders: 0 };
+  /** For tests: scripts rendered and applied; tables indexed for hold() (once per table, not per pass). */
+  readonly stats = { applies: 0, failures: 0, reapplied: 0, renders: 0, indexed: 0 };
+  /** Each table's index (see covers()), built the first time hold() asks about it. */
+  readonly #indexes = new WeakMap<NodeRules, TableIndex>();
 
   constructor(deps: KeeperDeps) {
     this.#d = deps;
@@ -63,10 +65,15 @@ export class NodeRulesKeeper {
    * otherwise once `rules` is applied, as update().
    */
   hold(rules: NodeRules, needed: NodeRules, opts: { force?: boolean } = {}): Promise<boolean> {
-    const kernel = this.#applying ? [this.#appliedRules, this.#inFlight] : [this.#appliedRules];
-    const held = kernel.every((t) => t !== undefined && covers(t, needed)) && covers(rules, needed);
-    if (opts.force || !held) return this.update(rules, opts);
     this.#want(rules);
+    // Each pass brings a new `rules` object; when it renders as the table in place (nearly every
+    // pass), that table's index answers for it, and no map of a whole table is built again.
+    const same = this.#wanted === this.#applied ? this.#appliedRules : undefined;
+    const kernel = this.#applying ? [this.#appliedRules, this.#inFlight] : [this.#appliedRules];
+    const held =
+      kernel.every((t) => t !== undefined && covers(this.#index(t), needed)) &&
+      covers(this.#index(same ?? rules), needed);
+    if (opts.force || !held) return this.update(rules, opts);
     if (this.#applying || this.#wanted !== this.#applied) void this.#serial(() => this.#converge());
     return Promise.resolve(true);
   }
@@ -82,6 +89,15 @@ export class NodeRulesKeeper {
     this.stats.renders++;
     this.#wanted = renderNodeRules(rules);
     this.#rules = rules;
+  }
+
+  #index(rules: NodeRules): TableIndex {
+    let i = this.#indexes.get(rules);
+    if (i === undefined) {
+      this.stats.indexed++;
+      this.#indexes.set(rules, (i = indexOf(rules)));
+    }
+    return i;
   }
 
   /** Re-applies the table if it is gone from the kernel. */
@@ -145,28 +161,47 @@ export class NodeRulesKeeper {
   }
 }
 
-/**
- * Whether a table of `have` gives every destination and address of `need` the same treatment
- * (the table's first entry for a destination wins, as node-rules.ts renders it). Entries `need`
- * lacks do not count: a stale refusal never matches a balanced packet (it runs after DNAT), a
- * stale hairpin address is never a packet's source and destination at once, and a stale
- * firewall is stricter than wanted for one nft run.
- */
-function covers(have: NodeRules, need: NodeRules): boolean {
-  const first = <T>(list: readonly T[], key: (x: T) => string, value: (x: T) => string) => {
-    const m = new Map<string, string>();
-    for (const x of list) if (!m.has(key(x))) m.set(key(x), value(x));
-    return m;
+const at = (d: Destination) => `${d.family}|${d.ip}|${d.protocol}|${d.port}`;
+const allowOf = (d: Firewall) => [...d.allow].sort().join(",");
+
+/** What covers() asks of a table: each destination's first verdict and allow list, its hairpin addresses. */
+interface TableIndex {
+  verdict: Map<string, string>;
+  allowed: Map<string, string>;
+  hairpin: Set<string>;
+}
+
+/** The first entry for a destination wins, as node-rules.ts renders the table. */
+function firsts<T>(list: readonly T[], key: (x: T) => string, value: (x: T) => string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const x of list) if (!m.has(key(x))) m.set(key(x), value(x));
+  return m;
+}
+
+function indexOf(r: NodeRules): TableIndex {
+  return {
+    verdict: firsts(r.noEndpoints, at, (d) => d.verdict),
+    allowed: firsts(r.firewall, at, allowOf),
+    hairpin: new Set(r.hairpin.map((h) => `${h.family}|${h.ip}`)),
   };
-  const at = (d: Destination) => `${d.family}|${d.ip}|${d.protocol}|${d.port}`;
-  const within = (a: Map<string, string>, b: Map<string, string>) => [...b].every(([k, v]) => a.get(k) === v);
-  const verdict = (r: NodeRules) => first(r.noEndpoints, at, (d) => d.verdict);
-  const allowed = (r: NodeRules) => first(r.firewall, at, (d) => [...d.allow].sort().join(","));
-  const hairpin = (r: NodeRules) => new Set(r.hairpin.map((h) => `${h.family}|${h.ip}`));
-  const held = hairpin(have);
+}
+
+/**
+ * Whether a table (`have`, indexed) gives every destination and address of `need` the same
+ * treatment. Entries `need` lacks do not count: a stale refusal never matches a balanced packet
+ * (it runs after DNAT), a stale hairpin address is never a packet's source and destination at
+ * once, and a stale firewall is stricter than wanted for one nft run. `need` (a write's own
+ * farms' part, small) is read afresh each time; whole tables are indexed once (hold()).
+ */
+function covers(have: TableIndex, need: NodeRules): boolean {
+  const within = <T extends Destination>(
+    list: readonly T[],
+    value: (x: T) => string,
+    of: Map<string, string>,
+  ) => [...firsts(list, at, value)].every(([k, v]) => of.get(k) === v);
   return (
-    within(verdict(have), verdict(need)) &&
-    within(allowed(have), allowed(need)) &&
-    [...hairpin(need)].every((h) => held.has(h))
+    within(need.noEndpoints, (d) => d.verdict, have.verdict) &&
+    within(need.firewall, allowOf, have.allowed) &&
+    need.hairpin.every((h) => have.hairpin.has(`${h.family}|${h.ip}`))
   );
 }

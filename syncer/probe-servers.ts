@@ -13,7 +13,7 @@ export interface ProbeServers {
 
 export async function startProbeServers(
   cfg: SyncerConfig,
-  o: { registry: Registry; status: ProxyStatus; ready: () => boolean },
+  o: { registry: Registry; status: ProxyStatus; ready: () => boolean | string },
 ): Promise<ProbeServers> {
   const { registry, status, ready } = o;
   const probes = await startProbeServer({

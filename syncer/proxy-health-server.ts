@@ -4,7 +4,7 @@
 // /metrics stays on loopback. Plain HTTP, GET only.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { closeServer } from "../runtime/index.ts";
+import { closeServer, readyzAnswer } from "../runtime/index.ts";
 import type { ProxyHealth } from "./proxy-health.ts";
 import type { ProxyMetrics } from "./proxy-metrics.ts";
 
@@ -18,7 +18,8 @@ export async function startProxyHealthServer(o: {
   port: number;
   health: ProxyHealth;
   metrics: ProxyMetrics;
-  ready: () => boolean;
+  /** true, or why not (runtime's readyzAnswer). */
+  ready: () => boolean | string;
 }): Promise<ProxyHealthServer> {
   const server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -30,8 +31,10 @@ export async function startProxyHealthServer(o: {
       (path === "/healthz" ? o.metrics.healthz : o.metrics.livez).inc({ code: String(a.status) });
       return void res.writeHead(a.status, json).end(a.body);
     }
-    if (path === "/readyz")
-      return void (o.ready() ? res.writeHead(200).end("ok\n") : res.writeHead(503).end("not ready\n"));
+    if (path === "/readyz") {
+      const r = readyzAnswer(o.ready());
+      return void res.writeHead(r.status, { "content-type": "text/plain; charset=utf-8" }).end(r.body);
+    }
     res.writeHead(404).end("not found\n");
   });
   await new Promise<void>((resolve, reject) => {

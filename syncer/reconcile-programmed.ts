@@ -12,6 +12,8 @@ export interface ProgrammedLog {
 export class Programmed {
   readonly #log: ProgrammedLog;
   #fatal: NftlbError | undefined;
+  /** The last pass nftlb did not take, until the first full one goes through (/readyz says it). */
+  #beforeOnce: NftlbError | undefined;
   #once = false;
 
   constructor(log: ProgrammedLog) {
@@ -23,8 +25,21 @@ export class Programmed {
     return this.#once && this.#fatal === undefined;
   }
 
+  /** Why not programmed, for /readyz (never the key: NftlbError's message holds none); undefined when programmed. */
+  get unprogrammed(): string | undefined {
+    const f = this.#fatal;
+    if (f !== undefined)
+      return `nftlb refused the key (${f.status ?? "fatal"} on ${f.operation}): --nftlb-key-file does not hold nftlb's key`;
+    if (this.#once) return undefined;
+    const last = this.#beforeOnce;
+    return last === undefined
+      ? "the first full reconcile is not done yet"
+      : `the first full reconcile did not go through yet (last attempt: ${last.operation}: ${last.message})`;
+  }
+
   /** A pass nftlb did not take (`keys`: the batch's size). */
   failed(failure: NftlbError, keys: number): void {
+    if (!this.#once) this.#beforeOnce = failure;
     if (failure.kind === "fatal") {
       this.#fatal = failure;
       this.#log.error(
@@ -41,6 +56,7 @@ export class Programmed {
     this.#fatal = undefined;
     if (full && !this.#once) {
       this.#once = true;
+      this.#beforeOnce = undefined;
       this.#log.info({ farms: farms() }, "nftlb programmed");
     }
   }

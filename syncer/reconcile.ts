@@ -137,6 +137,11 @@ export class Reconciler {
     return this.#programmed.programmed;
   }
 
+  /** Why nftlb is not programmed (for /readyz), or undefined when it is. */
+  get unprogrammed(): string | undefined {
+    return this.#programmed.unprogrammed;
+  }
+
   get sentinelPlanted(): boolean {
     return this.#reads.sentinelPlanted;
   }

@@ -28,6 +28,7 @@ import { connectNftlb } from "./nftlb-connection.ts";
 import { enqueueChanges } from "./informer-keys.ts";
 import { probeNftlbEvery, waitForNftlb, type NftlbHealth } from "./nftlb-probe.ts";
 import { startProbeServers } from "./probe-servers.ts";
+import { Readiness } from "./readiness.ts";
 
 /** kube-proxy's: 2 × its default 30 s sync period. */
 export const DEFAULT_HEALTHZ_TIMEOUT_MS = 60_000;
@@ -152,11 +153,24 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
   enqueueChanges({ sources, queue, status, metrics, nodeName: cfg.nodeName, trace });
 
   let draining = false;
-  let synced = false;
   /** The last probe's answer: a hung or gone nftlb makes the syncer unready. */
   const health: NftlbHealth = { up: false };
-  const ready = () => synced && health.up && reconciler.programmed && !draining;
-  const { probes, healthz } = await startProbeServers(cfg, { registry, status, ready });
+  const readiness = new Readiness(
+    {
+      nftlb: health,
+      informers: () => sources.all(),
+      unprogrammed: () => reconciler.unprogrammed,
+      stopping: () => draining,
+      secrets: () => [cfg.nftlbKey],
+    },
+    log,
+  );
+  const ready = () => readiness.check() === undefined;
+  const { probes, healthz } = await startProbeServers(cfg, {
+    registry,
+    status,
+    ready: () => readiness.check() ?? true,
+  });
   log.info(
     {
       probePort: probes.port,
@@ -191,7 +205,6 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
     for (const inf of sources.all()) inf.start();
     await Promise.all(sources.all().map((inf) => inf.whenSynced()));
     if (stopping) return;
-    synced = true;
     log.info({}, "caches synced");
     queue.add(FULL);
     worker = runWorker(queue, status.reporting(reconciler), {
@@ -204,7 +217,7 @@ export async function startSyncer(cfg: SyncerConfig, deps: SyncerDeps = {}): Pro
       timersToCancel.push(timers.after(cfg.resyncMs, resync));
     };
     timersToCancel.push(timers.after(cfg.resyncMs, resync));
-    probeNftlbEvery(cfg.nftlbProbeMs, { ...probeDeps, sources, reconciler, queue, nodeRules });
+    probeNftlbEvery(cfg.nftlbProbeMs, { ...probeDeps, sources, reconciler, queue, nodeRules, readiness });
     await waitFor(() => reconciler.programmed || stopping, timers);
   })();
 

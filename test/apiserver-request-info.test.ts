@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ruleAllows } from "../lab/apiserver/rbac.ts";
-import { requestAttributes } from "../lab/apiserver/request-info.ts";
+import { nonResourceRequest, requestAttributes, resourceRequest } from "../lab/apiserver/request-info.ts";
 
 const info = (method: string, path: string) => {
   const a = requestAttributes(method, new URL(path, "https://lab.invalid"));
@@ -60,4 +60,43 @@ test("rule matching: wildcards, */subresource, resourceNames, nonResourceURLs", 
   assert.equal(ruleAllows(req("/apis/apps/v1", "POST"), urls), false);
   assert.equal(ruleAllows(plain, urls), false);
   assert.equal(ruleAllows(req("/metrics"), { verbs: ["*"], apiGroups: ["*"], resources: ["*"] }), false);
+});
+
+test("requests no URL asked: a resource's gives what it is told and \"\" for the rest, as a URL's would", () => {
+  assert.deepEqual(
+    resourceRequest("bind", {
+      apiGroup: "rbac.authorization.k8s.io",
+      apiVersion: "*",
+      namespace: "ns",
+      resource: "roles",
+      name: "r",
+    }),
+    {
+      resourceRequest: true,
+      verb: "bind",
+      path: "",
+      apiGroup: "rbac.authorization.k8s.io",
+      apiVersion: "*",
+      namespace: "ns",
+      resource: "roles",
+      subresource: "",
+      name: "r",
+    },
+  );
+  const url = requestAttributes("GET", new URL("https://lab.invalid/api/v1/namespaces/ns/pods/p/log"));
+  assert.deepEqual(
+    resourceRequest("get", {
+      apiVersion: "v1",
+      namespace: "ns",
+      resource: "pods",
+      subresource: "log",
+      name: "p",
+    }),
+    { ...url, path: "" },
+    "as the URL's, but for the path no URL gave",
+  );
+  assert.deepEqual(
+    nonResourceRequest("get", "/healthz"),
+    requestAttributes("GET", new URL("https://lab.invalid/healthz")),
+  );
 });

@@ -22,7 +22,7 @@ writeFileSync(
   preload,
   `process.on("SIGUSR2", () => { Promise.reject(new Error("injected: a promise nobody awaits")); });\n`,
 );
-writeFileSync(join(dir, "key"), "k3y\n");
+writeFileSync(join(dir, "key"), "k3y-0123456789abcdef\n");
 writeFileSync(
   join(dir, "kubeconfig"),
   "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'http://127.0.0.1:1'}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\nusers: [{name: u, user: {}}]\ncurrent-context: c\n",

@@ -14,7 +14,7 @@ const INVALID = ["90", "5 minutes", "1d", "-1s", "0"];
 
 const syncer = (flag: string, value: string) => {
   const base = ["--nftlb-url", "http://127.0.0.1:5555", "--nftlb-key-file", "/key", "--node-name", "n"];
-  return parseSyncerArgs([...base, `--${flag}=${value}`], () => "key\n");
+  return parseSyncerArgs([...base, `--${flag}=${value}`], () => "k3y-0123456789abcdef\n");
 };
 const SYNCER_FLAGS = {
   "resync-period": "resyncMs",

@@ -141,6 +141,13 @@ spec: { selector: { app: odd }, ports: [{ port: 80 }] }
     const ip = lab.cluster.info.nodes[0]!.syncer.probes.replace(/:\d+$/, ":10259");
     const ready = await fetch(`${ip}/readyz`);
     assert.equal(ready.status, 503);
+    // The 503 names the cache that cannot fill and the server's 403, not a bare "not ready".
+    const body = await ready.text();
+    assert.ok(body.startsWith("not ready: caches not synced: "), body);
+    assert.ok(
+      body.includes(`services (Forbidden: services is forbidden: User "${SYNCER}" cannot list`),
+      body,
+    );
   });
 });
 

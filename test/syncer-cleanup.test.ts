@@ -105,7 +105,7 @@ test(
 
 test("--cleanup with a wrong key fails with exit 1 and a reason, the key unprinted", { skip }, () => {
   const keyFile = join(dir, "wrong");
-  writeFileSync(keyFile, "not-the-key\n", { mode: 0o600 });
+  writeFileSync(keyFile, "not-the-key-of-this-nftlb\n", { mode: 0o600 });
   const r = spawnSync(
     "ip",
     ["netns", "exec", world.net.node.ns, process.execPath, BIN, "syncer", "--cleanup"].concat([
@@ -118,7 +118,7 @@ test("--cleanup with a wrong key fails with exit 1 and a reason, the key unprint
   );
   assert.equal(r.status, 1);
   assert.match(r.stdout + r.stderr, /cleanup failed/);
-  assert.doesNotMatch(r.stdout + r.stderr, /not-the-key/);
+  assert.doesNotMatch(r.stdout + r.stderr, /not-the-key-of-this-nftlb/);
 });
 
 test("--cleanup flag garbage is a usage error (exit 2)", () => {

@@ -173,6 +173,11 @@ test(
         finished,
         "seen while that request is still stuck: the probe did not wait behind it",
       );
+      // The 503 says why: the probe's own timeout, not a bare "not ready".
+      assert.match(
+        (await probe("/readyz")).body,
+        /^not ready: nftlb does not answer \(GET \/farms\/kube-nftlb-sentinel: no complete answer within \d+ ms\)/,
+      );
     } finally {
       process.kill(pid, "SIGCONT");
     }

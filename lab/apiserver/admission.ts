@@ -9,7 +9,8 @@ import { activation } from "./cel.ts";
 import { matchConditions, type MatchCondition } from "./cel-conditions.ts";
 import { validatePolicies } from "./policy.ts";
 import { ruleMatches, selectorsMatch, type Rule, type Selectors } from "./policy-match.ts";
-import { findResource, qualifiedName, type Resource } from "./resources.ts";
+import { qualifiedName, type Resource } from "./resources.ts";
+import { admissionConfigs } from "./admission-configs.ts";
 import { badRequest, failure, internalError, StatusError } from "./status.ts";
 import type { Obj, Store } from "./store.ts";
 import { callWebhook, verifyResponse, type ClientConfig, type ServiceResolver } from "./webhook-call.ts";
@@ -130,13 +131,11 @@ async function call(
   return result;
 }
 
+/** The configurations' webhooks in order: read from admission-configs.ts's view, never changed. */
 function webhooksOf(store: Store, resource: string): Webhook[] {
-  const res = findResource("admissionregistration.k8s.io", "v1", resource);
-  if (res === undefined) return [];
-  return store
-    .list(res)
-    .sort((x, y) => (x.metadata.name ?? "").localeCompare(y.metadata.name ?? ""))
-    .flatMap((c) => (Array.isArray(c.webhooks) ? (c.webhooks as Webhook[]) : []));
+  return admissionConfigs(store, resource).flatMap((c) =>
+    Array.isArray(c.webhooks) ? (c.webhooks as Webhook[]) : [],
+  );
 }
 
 const exempt = (a: Attributes) => a.res.group === "admissionregistration.k8s.io";

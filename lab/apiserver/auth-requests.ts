@@ -7,7 +7,7 @@ import { API_AUDIENCE, type Tokens } from "./authn.ts";
 import { mediaType, readBody, sendJson, type Ctx, type Server } from "./http.ts";
 import { decodeProtobufObject } from "./protobuf.ts";
 import { authorize, rulesFor } from "./rbac.ts";
-import { nonResourceRequest, type RequestAttributes } from "./request-info.ts";
+import { nonResourceRequest, resourceRequest, type RequestAttributes } from "./request-info.ts";
 import { badRequest, failure, notFound, type FieldError } from "./status.ts";
 import { invalidValue } from "./validation.ts";
 
@@ -116,17 +116,14 @@ export async function handleSelfSubjectAccessReview(
     );
   if (errors.length > 0) throw invalidReview(group, "SelfSubjectAccessReview", errors);
   const attrs: RequestAttributes = ra
-    ? {
-        resourceRequest: true,
-        verb: str(ra.verb),
-        path: "",
+    ? resourceRequest(str(ra.verb), {
         apiGroup: str(ra.group),
         apiVersion: str(ra.version),
         namespace: str(ra.namespace),
         resource: str(ra.resource),
         subresource: str(ra.subresource),
         name: str(ra.name),
-      }
+      })
     : nonResourceRequest(str(nra?.verb), str(nra?.path));
   const d = authorize(srv.store, ctx.user, attrs);
   sendJson(ctx, 201, {

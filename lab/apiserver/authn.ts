@@ -9,14 +9,14 @@
 import { randomBytes } from "node:crypto";
 import type { Store } from "./store.ts";
 import { findResource } from "./resources.ts";
-import type { UserInfo } from "./rbac.ts";
+import { SYSTEM_MASTERS, type UserInfo } from "./rbac.ts";
 
 const SERVICE_ACCOUNTS = findResource("", "v1", "serviceaccounts");
 
 /** What kubeadm-made clusters use for --api-audiences (the issuer); the default audience. */
 export const API_AUDIENCE = "https://kubernetes.default.svc.cluster.local";
 
-export const ADMIN: UserInfo = { username: "lab-admin", groups: ["system:masters", "system:authenticated"] };
+const ADMIN: UserInfo = { username: "lab-admin", groups: [SYSTEM_MASTERS, "system:authenticated"] };
 
 interface Minted {
   namespace: string;
@@ -28,7 +28,7 @@ interface Minted {
 
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
-export function serviceAccountUser(namespace: string, name: string, uid?: string): UserInfo {
+function serviceAccountUser(namespace: string, name: string, uid?: string): UserInfo {
   return {
     username: `system:serviceaccount:${namespace}:${name}`,
     ...(uid !== undefined ? { uid } : {}),

@@ -4,6 +4,7 @@
 // self-reviews (`kubectl auth can-i`). Created at start, as the real server's post-start hook
 // reconciles them; the dozens of other system:* roles (controllers, nodes, admin/edit/view) are
 // not, so a binding to one of those names refers to nothing here.
+import { SYSTEM_MASTERS } from "./rbac.ts";
 import { findResource } from "./resources.ts";
 import type { Obj, Store } from "./store.ts";
 import { timestamp } from "./write.ts";
@@ -19,7 +20,7 @@ const ROLES: { name: string; rules: Record<string, string[]>[]; groups: string[]
       { apiGroups: ["*"], resources: ["*"], verbs: ["*"] },
       { nonResourceURLs: ["*"], verbs: ["*"] },
     ],
-    groups: ["system:masters"],
+    groups: [SYSTEM_MASTERS],
   },
   {
     name: "system:discovery",

@@ -9,9 +9,10 @@ import type { Attributes } from "./admission.ts";
 import { activation, evaluate, type Variable } from "./cel.ts";
 import { matchConditions, type MatchCondition } from "./cel-conditions.ts";
 import { namedRuleMatches, namespaceOf, selectorsMatch, type Rule, type Selectors } from "./policy-match.ts";
-import { findResource, qualifiedName } from "./resources.ts";
+import { admissionConfigs } from "./admission-configs.ts";
+import { qualifiedName } from "./resources.ts";
 import { failure, type StatusError } from "./status.ts";
-import type { Obj, Store } from "./store.ts";
+import type { Store } from "./store.ts";
 
 interface MatchResources extends Selectors {
   resourceRules?: Rule[];
@@ -44,12 +45,6 @@ interface Decision {
 
 /** celconfig.MaxEvaluatedMessageExpressionSizeBytes */
 const MAX_MESSAGE = 5 * 1024;
-
-function listSorted(store: Store, resource: string): Obj[] {
-  const res = findResource("admissionregistration.k8s.io", "v1", resource);
-  if (res === undefined) return [];
-  return store.list(res).sort((x, y) => (x.metadata.name ?? "").localeCompare(y.metadata.name ?? ""));
-}
 
 function matchesResources(m: MatchResources | undefined, a: Attributes, store: Store): boolean {
   if (m === undefined) return true;
@@ -110,9 +105,9 @@ function refusal(a: Attributes, message: string, reason: string): StatusError {
 
 /** Runs every matching policy's bindings; throws the first Deny, appends Warn messages. */
 export function validatePolicies(a: Attributes, store: Store, warnings: string[]): void {
-  const bindings = listSorted(store, "validatingadmissionpolicybindings");
+  const bindings = admissionConfigs(store, "validatingadmissionpolicybindings");
   let first: StatusError | undefined;
-  for (const policy of listSorted(store, "validatingadmissionpolicies")) {
+  for (const policy of admissionConfigs(store, "validatingadmissionpolicies")) {
     const p = (policy.spec ?? {}) as PolicySpec;
     const pname = policy.metadata.name ?? "";
     if (!matchesResources(p.matchConstraints ?? {}, a, store)) continue;

@@ -5,7 +5,17 @@
 // `roles.rbac.authorization.k8s.io "x" is forbidden: user "u" (groups=["g"]) is attempting to
 // grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}`.
 import type { Ctx, Server } from "./http.ts";
-import { authorize, rulesFor, type Rule, type UserInfo } from "./rbac.ts";
+import {
+  authorize,
+  namesRole,
+  privileged,
+  roleRules,
+  rulesFor,
+  type RoleRef,
+  type Rule,
+  type UserInfo,
+} from "./rbac.ts";
+import { resourceRequest } from "./request-info.ts";
 import { findResource } from "./resources.ts";
 import { failure, notFound } from "./status.ts";
 import type { Obj } from "./store.ts";
@@ -86,7 +96,12 @@ function compact(rules: Rule[]): Rule[] {
 }
 
 /** ConfirmNoEscalation: undefined when the user holds every rule, the refusal's text otherwise. */
-function escalation(srv: Server, user: UserInfo, namespace: string, rules: Rule[]): string | undefined {
+function escalation(
+  srv: Server,
+  user: UserInfo,
+  namespace: string,
+  rules: readonly Rule[],
+): string | undefined {
   const owner = rulesFor(srv.store, user, namespace);
   const missing = rules.flatMap(breakdown).filter((sub) => !owner.rules.some((o) => covers(o, sub)));
   if (missing.length === 0) return undefined;
@@ -115,36 +130,30 @@ function onlyGcFields(obj: Obj, old: Obj): boolean {
 export function preventEscalation(srv: Server, ctx: Ctx, obj: Obj, old: Obj | undefined): void {
   const kind = ctx.resource.kind;
   if (ctx.resource.group !== GROUP || ctx.subresource !== "") return;
-  if (ctx.user.groups.includes("system:masters")) return;
+  if (privileged(ctx.user)) return;
   if (old !== undefined && onlyGcFields(obj, old)) return;
   const namespace = ctx.namespace ?? "";
   const name = obj.metadata.name ?? ctx.name ?? "";
   const may = (verb: string, resource: string, n: string) =>
-    authorize(srv.store, ctx.user, {
-      resourceRequest: true,
-      verb,
-      path: "",
-      apiGroup: GROUP,
-      apiVersion: "*",
-      namespace,
-      resource,
-      subresource: "",
-      name: n,
-    }).allowed;
-  let rules: Rule[];
+    authorize(
+      srv.store,
+      ctx.user,
+      resourceRequest(verb, { apiGroup: GROUP, apiVersion: "*", namespace, resource, name: n }),
+    ).allowed;
+  let rules: readonly Rule[];
   if (kind === "Role" || kind === "ClusterRole") {
     if (may("escalate", ctx.resource.resource, ctx.name ?? "")) return;
     rules = Array.isArray(obj.rules) ? (obj.rules as Rule[]) : [];
   } else {
-    const ref = (obj.roleRef ?? {}) as { kind?: string; name?: string };
+    const ref = (obj.roleRef ?? {}) as RoleRef;
     // another kind is refused by validation (rbac-validation.ts)
-    if (ref.kind !== "Role" && ref.kind !== "ClusterRole") return;
+    if (!namesRole(ref)) return;
     const plural = ref.kind === "Role" ? "roles" : "clusterroles";
     if (may("bind", plural, ref.name ?? "")) return;
-    const res = findResource(GROUP, "v1", plural);
-    const role = res && srv.store.get(res, ref.kind === "Role" ? namespace : undefined, ref.name ?? "");
-    if (res === undefined || role === undefined) throw notFound(res ?? ctx.resource, ref.name ?? "");
-    rules = Array.isArray(role.rules) ? (role.rules as Rule[]) : [];
+    // read in place, as the authorizer reads them: escalation() only reads them
+    const held = roleRules(srv.store, ref, namespace);
+    if (held === undefined) throw notFound(findResource(GROUP, "v1", plural) ?? ctx.resource, ref.name ?? "");
+    rules = held;
   }
   const why = escalation(srv, ctx.user, namespace, rules);
   if (why === undefined) return;

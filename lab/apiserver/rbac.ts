@@ -31,12 +31,17 @@ interface Subject {
   name?: string;
   namespace?: string;
 }
-interface RoleRef {
+export interface RoleRef {
   kind?: string;
   name?: string;
 }
 
 const RBAC = "rbac.authorization.k8s.io";
+
+/** The group allowed everything before RBAC is asked (and exempt from escalation checks). */
+export const SYSTEM_MASTERS = "system:masters";
+export const privileged = (user: UserInfo): boolean => user.groups.includes(SYSTEM_MASTERS);
+
 const kinds = (plural: string): Resource => {
   const r = findResource(RBAC, "v1", plural);
   if (r === undefined) throw new Error(`no ${plural} resource`);
@@ -91,19 +96,39 @@ function describeSubject(s: Subject, bindingNamespace: string): string {
   return `${s.kind ?? ""} ${JSON.stringify(s.name ?? "")}`;
 }
 
+const rulesIn = (role: Readonly<Obj>) => (Array.isArray(role.rules) ? (role.rules as Rule[]) : []);
+
+/**
+ * The rules of the Role (in `namespace`) or ClusterRole `ref` names, read in place (Store.look),
+ * not copied: this runs for every request, so the caller must neither keep nor change them
+ * (authorize and the escalation checks only read them; rulesFor copies before it keeps them).
+ * undefined when there is no such role; `ref` must name one of the two kinds.
+ */
+export function roleRules(
+  store: Store,
+  ref: RoleRef & { kind: "Role" | "ClusterRole" },
+  namespace: string,
+): Rule[] | undefined {
+  const cluster = ref.kind === "ClusterRole";
+  return store.look(
+    kinds(cluster ? "clusterroles" : "roles"),
+    cluster ? undefined : namespace,
+    ref.name ?? "",
+    rulesIn,
+  );
+}
+
+/** Whether `ref` names a Role or a ClusterRole (a binding's only two). */
+export const namesRole = (ref: RoleRef): ref is RoleRef & { kind: "Role" | "ClusterRole" } =>
+  ref.kind === "Role" || ref.kind === "ClusterRole";
+
 /** The rules a roleRef names, or the lister's NotFound text (which becomes the 403's reason). */
 function rulesOf(store: Store, ref: RoleRef, bindingNamespace: string): Rule[] | string {
-  const name = ref.name ?? "";
-  // Read in place (Store.look), not copied: this runs for every request. The rules are only read
-  // while the request is decided (authorize) or copied before they are kept (rulesFor).
-  const rulesIn = (role: Readonly<Obj>) => (Array.isArray(role.rules) ? (role.rules as Rule[]) : []);
-  let rules: Rule[] | undefined;
-  if (ref.kind === "ClusterRole") rules = store.look(kinds("clusterroles"), undefined, name, rulesIn);
-  else if (ref.kind === "Role") rules = store.look(kinds("roles"), bindingNamespace, name, rulesIn);
-  else return `unsupported role reference kind: ${JSON.stringify(ref.kind ?? "")}`;
-  if (rules === undefined)
-    return `${(ref.kind ?? "").toLowerCase()}.${RBAC} ${JSON.stringify(name)} not found`;
-  return rules;
+  if (!namesRole(ref)) return `unsupported role reference kind: ${JSON.stringify(ref.kind ?? "")}`;
+  return (
+    roleRules(store, ref, bindingNamespace) ??
+    `${ref.kind.toLowerCase()}.${RBAC} ${JSON.stringify(ref.name ?? "")} not found`
+  );
 }
 
 /** One binding that applies to the user: its role's rules and how the reason names it, or why they could not be read. */
@@ -143,7 +168,7 @@ function* visits(store: Store, user: UserInfo, namespace: string): Generator<Vis
 const aggregate = (errors: string[]) => (errors.length === 1 ? (errors[0] ?? "") : `[${errors.join(", ")}]`);
 
 export function authorize(store: Store, user: UserInfo, a: RequestAttributes): Decision {
-  if (user.groups.includes("system:masters")) return { allowed: true, reason: "" };
+  if (privileged(user)) return { allowed: true, reason: "" };
   const errors: string[] = [];
   for (const v of visits(store, user, a.namespace)) {
     if ("error" in v) errors.push(v.error);
@@ -158,7 +183,7 @@ export function authorize(store: Store, user: UserInfo, a: RequestAttributes): D
  * the namespace; system:masters has "*" first, as the privileged-group authorizer reports it.
  */
 export function rulesFor(store: Store, user: UserInfo, namespace: string): { rules: Rule[]; error: string } {
-  const rules: Rule[] = user.groups.includes("system:masters")
+  const rules: Rule[] = privileged(user)
     ? [
         { verbs: ["*"], apiGroups: ["*"], resources: ["*"] },
         { verbs: ["*"], nonResourceURLs: ["*"] },

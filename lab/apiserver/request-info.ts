@@ -40,18 +40,32 @@ function exactName(selector: string | null): string | undefined {
 /** path.IsValidPathSegmentName: what may stand as a name in a URL segment. */
 const validSegment = (name: string) => name !== "." && name !== ".." && !/[/%]/.test(name);
 
-/** A request for a path, not a resource (SelfSubjectAccessReview's nonResourceAttributes too). */
-export const nonResourceRequest = (verb: string, path: string): RequestAttributes => ({
-  resourceRequest: false,
-  verb,
-  path,
+const NOTHING = {
+  path: "",
   apiGroup: "",
   apiVersion: "",
   namespace: "",
   resource: "",
   subresource: "",
   name: "",
+};
+
+/** A request for a path, not a resource (SelfSubjectAccessReview's nonResourceAttributes too). */
+export const nonResourceRequest = (verb: string, path: string): RequestAttributes => ({
+  ...NOTHING,
+  resourceRequest: false,
+  verb,
+  path,
 });
+
+/**
+ * A request for a resource that no URL asked (SelfSubjectAccessReview's resourceAttributes, the
+ * escalation checks' `escalate` and `bind`); what `what` leaves out is "".
+ */
+export const resourceRequest = (
+  verb: string,
+  what: Partial<Omit<RequestAttributes, "resourceRequest" | "verb" | "path">>,
+): RequestAttributes => ({ ...NOTHING, ...what, resourceRequest: true, verb });
 
 export function requestAttributes(method: string, url: URL): RequestAttributes {
   const path = url.pathname;

@@ -41,8 +41,8 @@ function kustomized(dir: string): Doc[] {
 const DEPLOY = path.join(REPO, "deploy");
 
 /** deploy/'s Namespace, ServiceAccounts and RBAC objects, in the order kubectl would create them. */
-export function deployIdentities(root = DEPLOY): Doc[] {
-  const docs = kustomized(root).filter((d) => d.kind !== undefined && d.kind in PATHS);
+function deployIdentities(): Doc[] {
+  const docs = kustomized(DEPLOY).filter((d) => d.kind !== undefined && d.kind in PATHS);
   const order = Object.keys(PATHS);
   return docs.sort((a, b) => order.indexOf(a.kind ?? "") - order.indexOf(b.kind ?? ""));
 }
