@@ -89,17 +89,20 @@ export async function startCapture(o: CaptureOptions): Promise<Capture> {
   );
   writeFileSync(f("nstat-start.txt"), nstat(o.nodeNs));
   const children: ChildProcess[] = [];
-  // bpftrace sees every namespace from anywhere; started inside the node's, it is among the
+  // bpftrace sees every namespace from anywhere; entered into the node's, it is among the
   // processes a slot's cleanup kills (lab/net/slots.ts) should the test die without stopping it.
+  // nsenter, not `ip netns exec`: that one mounts a fresh /sys, without tracefs.
   const bt = has("bpftrace")
     ? toFile(
-        inNs(o.nodeNs, [
+        [
+          "nsenter",
+          `--net=/run/netns/${o.nodeNs}`,
           "bpftrace",
           "-B",
           "line",
           path.join(LAB_DIR, "capture.bt"),
           String(statSync(`/run/netns/${o.nodeNs}`).ino),
-        ]),
+        ],
         f("bpf.log"),
       )
     : undefined;
