@@ -2,7 +2,8 @@
 // the API stand-in, and who answers at a VIP. (Waiting for a condition: until.ts.)
 // Test helper, not a test.
 import { CoreV1Api, DiscoveryV1Api, KubeConfig } from "@kubernetes/client-node";
-import type { Logger } from "pino";
+import { pino, type Logger } from "pino";
+import process from "node:process";
 import path from "node:path";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { apiClient } from "../lab/cluster/api-client.ts";
@@ -11,7 +12,7 @@ import {
   serviceAccountKubeconfig,
   serviceAccountOf,
 } from "../lab/cluster/deploy-identities.ts";
-import { createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
+import { createTestNetwork, type Probe, type TestNetwork } from "../lab/net/index.ts";
 import { nftlbPid as nftlbPidIn } from "../lab/net/processes.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
@@ -74,6 +75,15 @@ export async function answering(net: TestNetwork, vip: string, port: number, n =
 }
 
 /**
+ * A failed probe with what finds it in a capture of the node (lab/net/capture.ts): its source
+ * port and when it started, in UTC, and how long it took to fail.
+ */
+export const describeFailure = (p: Extract<Probe, { ok: false }>): string =>
+  p.port === undefined || p.startedAt === undefined || p.failedAt === undefined
+    ? p.error
+    : `${p.error} (source port ${p.port}, at ${new Date(p.startedAt).toISOString()}, failed after ${(p.failedAt - p.startedAt).toFixed(1)} ms)`;
+
+/**
  * A looping client: fresh TCP connections to `vip`:`port`, one after the other, while `during`
  * runs; returns the failed ones (each a moment without a backend).
  */
@@ -88,7 +98,7 @@ export async function failuresWhile(
   const loop = (async () => {
     while (!stop) {
       const p = await net.client.tcp(vip, port, { timeoutMs: 500 });
-      if (!p.ok) failures.push(p.error);
+      if (!p.ok) failures.push(describeFailure(p));
     }
   })();
   try {
@@ -150,7 +160,20 @@ export async function startWorld(o: {
     core,
     discovery: kc.makeApiClient(DiscoveryV1Api),
     nftlb: createNftlbClient({ url: net.nftlb.url, key: net.nftlb.key, timeoutMs: 10_000 }),
-    log: createLogger({ name: "syncer", level: "warn", secrets: () => [net.nftlb.key] }),
+    // With KNL_CAPTURE_DIR (lab/net/capture.ts), every nftlb request too, in the capture.
+    log: createLogger({
+      name: "syncer",
+      secrets: () => [net.nftlb.key],
+      ...(process.env.KNL_CAPTURE_DIR
+        ? {
+            level: "debug",
+            destination: pino.destination({
+              dest: path.join(process.env.KNL_CAPTURE_DIR, net.nftlb.ns, "syncer.log"),
+              sync: true,
+            }),
+          }
+        : { level: "warn" }),
+    }),
     destroy: async () => {
       await api.stop();
       await net.destroy();

@@ -6,8 +6,9 @@
 // running one (each intermediate state awaited, and back to back); 2,100 replaced by 4,095,
 // refused for capacity, both ways too; and a rolling replacement (new slices first) whose
 // middle steps are refused. Times are printed, never asserted. In about 1 run of 6 one or two
-// connections fail (ENETUNREACH) in a running syncer's steps: a defect not found yet (README
-// Figures, docs/nftlb.md). Those tests report "no connection failed" as a TODO subtest: it runs
+// connections fail (ENETUNREACH) in a running syncer's steps: a SYN straddling one of nftlb's
+// commits misses the old rule's anonymous map (test/syncer-rewrite-race.test.ts makes it happen
+// at will; README Figures, docs/nftlb.md). Those tests report "no connection failed" as a TODO subtest: it runs
 // and prints its failure in every run, without turning the suite red while the defect is open;
 // every other assertion of theirs, and the at-once tests' whole, stay strict.
 import { after, before, test, type TestContext } from "node:test";
@@ -138,7 +139,7 @@ after(async () => {
 /** Every backend its own mark, never 0x001. */
 /** The open defect's claim, as a TODO subtest (see the file's head): remove `todo` once fixed. */
 const OPEN_DEFECT =
-  "open defect: in ~1 run of 15 one connection fails (ENETUNREACH: not DNATed, or no answer) while a running syncer replaces endpoints; cause not found (README Figures, docs/nftlb.md)";
+  "open defect: in ~1 run of 15 one connection fails (ENETUNREACH: not DNATed, or no answer) while a running syncer replaces endpoints; a SYN straddling one of nftlb's commits misses the old rule's anonymous map (test/syncer-rewrite-race.test.ts, docs/nftlb.md)";
 const noFailedConnection = (t: TestContext, failures: unknown[], what: string) =>
   t.test("no connection failed", { todo: OPEN_DEFECT }, () => assert.deepEqual(failures, [], what));
 

@@ -6,7 +6,9 @@
 //    "from":"10.202.1.3","fromPort":40001}
 //   ("from", "fromPort", optional: the source address — one of the namespace's own — and port;
 //   persistence and hash schedulers key on them)
-//   {"id":1,"ok":true,"answer":"web-0"} | {"id":1,"ok":false,"error":"ETIMEDOUT"}
+//   {"id":1,"ok":true,"answer":"web-0"} | {"id":1,"ok":false,"error":"ETIMEDOUT",…}
+//   (a failed TCP connection also says its source port and when it started and failed, epoch
+//   ms: "port":40123,"startedAt":…,"failedAt":… — to find it in a capture of the node)
 // An HTTP answer (backend-server.ts's on TCP) gives its body; a bare one (UDP) is kept.
 import net from "node:net";
 import dgram from "node:dgram";
@@ -22,7 +24,12 @@ interface Ask {
   from?: string;
   fromPort?: number;
 }
-type Reply = { ok: true; answer: string } | { ok: false; error: string };
+type Reply =
+  | { ok: true; answer: string }
+  | { ok: false; error: string; port?: number; startedAt?: number; failedAt?: number };
+
+/** Wall-clock ms with µs, comparable with conntrack's and tcpdump's timestamps. */
+const now = () => Math.round((performance.timeOrigin + performance.now()) * 1000) / 1000;
 
 const bodyOf = (text: string) => {
   const i = text.indexOf("\r\n\r\n");
@@ -32,29 +39,35 @@ const bodyOf = (text: string) => {
 const tcp = (ask: Ask): Promise<Reply> =>
   new Promise((resolve) => {
     let data = "";
+    const startedAt = now();
     const socket = net.connect({
       host: ask.host,
       port: ask.port,
       ...(ask.from ? { localAddress: ask.from } : {}),
       ...(ask.fromPort ? { localPort: ask.fromPort } : {}),
     });
+    // The source port, read once connect(2) has bound it (net's own nextTick, queued before this
+    // one, calls it) and before an error closes the handle and forgets it.
+    let port: number | undefined;
+    process.nextTick(() => (port = socket.localPort));
+    const failed = (error: string) => ({ ok: false as const, error, port, startedAt, failedAt: now() });
     const timer = setTimeout(() => {
       // Which step never finished: the handshake (a SYN or SYN-ACK lost) or the answer.
       const step = socket.connecting ? "no handshake" : data === "" ? "connected, no answer" : "answer cut";
       socket.destroy();
-      resolve({ ok: false, error: `timeout (${step})` });
+      resolve(failed(`timeout (${step})`));
     }, ask.timeoutMs);
     socket.setEncoding("utf8");
     socket.on("data", (d: string) => (data += d));
     socket.on("error", (e: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      resolve({ ok: false, error: e.code ?? e.message });
+      resolve(failed(e.code ?? e.message));
     });
     socket.on("end", () => {
       clearTimeout(timer);
       // A chosen source port must be usable again at once: RST, not TIME_WAIT.
       if (ask.fromPort) socket.resetAndDestroy();
-      resolve(data === "" ? { ok: false, error: "empty answer" } : { ok: true, answer: bodyOf(data) });
+      resolve(data === "" ? failed("empty answer") : { ok: true, answer: bodyOf(data) });
     });
   });
 

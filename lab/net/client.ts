@@ -4,7 +4,16 @@ import path from "node:path";
 import { spawnInNs, waitForLine } from "./processes.ts";
 import { LAB_DIR, NODE } from "./sys.ts";
 
-export type Probe = { ok: true; answer: string } | { ok: false; error: string };
+export type Probe =
+  | { ok: true; answer: string }
+  | {
+      ok: false;
+      error: string;
+      /** A failed TCP connection's source port and times (epoch ms): to find it in a capture. */
+      port?: number;
+      startedAt?: number;
+      failedAt?: number;
+    };
 
 export interface AskOptions {
   /** default 1000 */

@@ -15,6 +15,7 @@ import { ipBatch, run, sysctl } from "./sys.ts";
 import { claimSlot, releaseSlot, PREFIX } from "./slots.ts";
 import { startBackend, startNftlb, type Running } from "./processes.ts";
 import { startClientAgent, type ClientAgent } from "./client.ts";
+import { captureIfAsked, type Capture } from "./capture.ts";
 
 export interface TestBackend {
   name: string;
@@ -90,11 +91,13 @@ export const createTestNetwork = async (options: TestNetworkOptions): Promise<Te
   const echoes = new Map<string, Running>();
   let nftlb: Running | undefined;
   let agent: ClientAgent | undefined;
+  let capture: Capture | undefined;
   let nextBackend = 0;
 
   const destroy = async () => {
     await agent?.close();
     await Promise.all([...running, ...echoes.values(), ...(nftlb ? [nftlb] : [])].map((r) => r.stop()));
+    await capture?.stop();
     releaseSlot(slot);
     process.off("exit", onExit);
   };
@@ -183,6 +186,13 @@ export const createTestNetwork = async (options: TestNetworkOptions): Promise<Te
       "net.ipv4.ip_forward": "1",
       "net.ipv4.conf.all.rp_filter": "0",
       "net.ipv4.conf.default.rp_filter": "0",
+    });
+    // KNL_CAPTURE_DIR: conntrack events, nft monitor, pcaps of the node (lab/net/capture.ts).
+    capture = await captureIfAsked({
+      nodeNs,
+      clientIp: `10.202.${slot}.2`,
+      clientIface: "client",
+      backendIface: link === "bridge" ? "br0" : "any",
     });
     nftlb = await startNftlb(nodeNs, apiIp, NFTLB_PORT, key);
     agent = await startClientAgent(clientNs);
