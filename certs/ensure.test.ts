@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { ensure, type EnsureRequest } from "./ensure.ts";
-import { renewalTime } from "./renewal.ts";
+import { iso, PUBLISHED_ANNOTATION, renewalTime } from "./renewal.ts";
 import { KEY, readCert, encodeData, type Cert } from "./secret.ts";
 import { ApiError } from "./stores.ts";
 import { FakeCluster } from "./fake-stores.ts";
@@ -75,8 +75,12 @@ test("first run creates the Secret and every caBundle; an immediate second run w
     "patch MutatingWebhookConfiguration/kube-nftlb mutate.kube-nftlb.io",
     "patch ValidatingWebhookConfiguration/kube-nftlb validate.kube-nftlb.io",
     "patch ValidatingWebhookConfiguration/kube-nftlb-extra a.kube-nftlb.io,b.kube-nftlb.io",
+    // after the patches: since when every caBundle holds the signing CA (CA rotation step 2)
+    "update secret kube-system/kube-nftlb-certs",
   ]);
   assert.match(first.lines.join("\n"), /Secret kube-system\/kube-nftlb-certs created/);
+  const record = c.secrets.get("kube-system/kube-nftlb-certs")?.metadata?.annotations?.[PUBLISHED_ANNOTATION];
+  assert.equal(record, `${certOf(c.secretFile(KEY.bundle) ?? "").fingerprint} ${iso(T0)}`);
 
   const writes = c.writes.length;
   const second = await runAt(c, T0 + MIN);
@@ -85,14 +89,19 @@ test("first run creates the Secret and every caBundle; an immediate second run w
   assert.match(second.lines.join("\n"), /nothing to do/);
 });
 
-test("a caBundle emptied by a re-applied manifest is restored without touching the Secret", async () => {
+test("a caBundle emptied by a re-applied manifest is restored; of the Secret only its record changes", async () => {
   const c = cluster();
   await runAt(c, T0);
   c.addConfig("ValidatingWebhookConfiguration", "kube-nftlb", [{ name: "validate.kube-nftlb.io" }]);
   c.writes = [];
   const r = await runAt(c, T0 + MIN);
   assert.deepEqual(r.result, { ok: true, changed: true });
-  assert.deepEqual(c.writes, ["patch ValidatingWebhookConfiguration/kube-nftlb validate.kube-nftlb.io"]);
+  assert.deepEqual(c.writes, [
+    "patch ValidatingWebhookConfiguration/kube-nftlb validate.kube-nftlb.io",
+    "update secret kube-system/kube-nftlb-certs",
+  ]);
+  const record = c.secrets.get("kube-system/kube-nftlb-certs")?.metadata?.annotations?.[PUBLISHED_ANNOTATION];
+  assert.match(record ?? "", new RegExp(` ${iso(T0 + MIN)}$`));
   assertConsistent(c);
 });
 
@@ -125,7 +134,7 @@ test("time travel: a serving renewal, then a CA rotation over three runs, every 
   assert.deepEqual(
     sequence,
     [
-      ["update secret", ...patchAll], // step 1: new CA into ca.crt and every caBundle
+      ["update secret", ...patchAll, "update secret"], // step 1: new CA into ca.crt and every caBundle; recorded
       [], // waits for grace
       ["update secret"], // step 2: serving certificate from the new CA; caBundles unchanged
       [], // waits for grace

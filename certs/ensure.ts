@@ -4,7 +4,15 @@
 // the loser re-reads what the winner wrote and decides again, so both converge.
 import { nextFiles } from "./issue.ts";
 import { newKey } from "./pki.ts";
-import { iso, planRenewal, type RenewalOptions } from "./renewal.ts";
+import {
+  formatPublished,
+  iso,
+  nextPublished,
+  planRenewal,
+  PUBLISHED_ANNOTATION,
+  readPublished,
+  type RenewalOptions,
+} from "./renewal.ts";
 import {
   decodeData,
   encodeData,
@@ -74,8 +82,10 @@ async function once(deps: EnsureDeps, req: EnsureRequest): Promise<EnsureResult 
   if (material !== undefined && "error" in material) return { ok: false, error: material.error };
 
   const now = deps.clock();
+  const recorded = secret?.metadata?.annotations?.[PUBLISHED_ANNOTATION];
   const plan = planRenewal({
     now,
+    published: readPublished(recorded),
     material,
     bundles: observedBundles(found),
     service: req.service,
@@ -138,9 +148,47 @@ async function once(deps: EnsureDeps, req: EnsureRequest): Promise<EnsureResult 
       `${p.kind} ${p.name}: caBundle set in ${p.changes.length} webhook(s) (${p.changes.map((c) => c.name).join(", ")})`,
     );
   }
-  const changed = changesSecret || patches.length > 0;
+  // Every caBundle now equals ca.crt: record since when they hold its signing CA (step 2's grace
+  // counts from it), after the patches succeeded, so the record is never earlier than the truth.
+  const after = changesSecret
+    ? readMaterial({ type: SECRET_TYPE, data: encodeData(files) }, where)
+    : material;
+  let recordWritten = false;
+  if (after !== undefined && !("error" in after)) {
+    const signing = after.signing.cert.fingerprint;
+    const lacked = observedBundles(found).some((b) => !b.includes(signing));
+    const record = formatPublished(nextPublished(readPublished(recorded), signing, lacked, deps.clock()));
+    if (record !== again?.metadata?.annotations?.[PUBLISHED_ANNOTATION]) {
+      const written = await writeRecord(deps.secrets, namespace, again, record);
+      if (written === "conflict") return "conflict";
+      recordWritten = true;
+      deps.log(
+        `Secret ${where}: every caBundle holds the signing CA; recorded ${record.split(" ")[1] ?? ""}`,
+      );
+    }
+  }
+  const changed = changesSecret || patches.length > 0 || recordWritten;
   if (!changed) deps.log(`nothing to do: ${summary(files)}; every caBundle up to date`);
   return { ok: true, changed };
+}
+
+async function writeRecord(
+  store: SecretStore,
+  namespace: string,
+  current: RawSecret | undefined,
+  record: string,
+): Promise<RawSecret | "conflict"> {
+  if (current === undefined) return "conflict";
+  const metadata = {
+    ...current.metadata,
+    annotations: { ...current.metadata?.annotations, [PUBLISHED_ANNOTATION]: record },
+  };
+  try {
+    return await store.update(namespace, { ...current, metadata });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 409) return "conflict";
+    throw err;
+  }
 }
 
 async function findConfigs(store: WebhookConfigStore, names: string[]): Promise<FoundConfig[] | string> {

@@ -5,7 +5,14 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { nextFiles } from "./issue.ts";
 import { newKey } from "./pki.ts";
-import { planRenewal, renewalTime, type Plan, type RenewalOptions } from "./renewal.ts";
+import {
+  nextPublished,
+  planRenewal,
+  renewalTime,
+  type Plan,
+  type Published,
+  type RenewalOptions,
+} from "./renewal.ts";
 import {
   encodeData,
   KEY,
@@ -43,27 +50,51 @@ function published(files: Files | undefined): string[] {
   return "error" in certs ? [] : certs.map((c) => c.fingerprint);
 }
 
-/** One run at `now`: the plan, and the files afterwards. `bundles` defaults to what the last run published. */
+/** The Secret's record of when every caBundle got its signing CA, kept beside its files. */
+const records = new WeakMap<Files, Published>();
+
+/**
+ * One run at `now`: the plan, and the files afterwards. `bundles` (what the caBundles held before
+ * the run) defaults to what the last run published; `patchFails` is a run whose Secret write
+ * succeeded and whose caBundle patch did not (no record written). Otherwise, as ensure.ts does,
+ * every caBundle then equals ca.crt and the record is renewed when one lacked the signing CA.
+ */
 function run(
   now: number,
   files: Files | undefined,
   opts = OPTS,
   bundles?: string[][],
+  patchFails = false,
 ): { plan: Plan; files: Files | undefined } {
   const m = files === undefined ? undefined : material(files);
+  const before = bundles ?? [published(files), published(files)];
+  const prev = files === undefined ? undefined : records.get(files);
   const plan = planRenewal({
     now,
+    published: prev,
     material: m,
-    bundles: bundles ?? [published(files), published(files)],
+    bundles: before,
     service: SVC,
     namespace: NS,
     options: opts,
   });
-  if (!plan.newCA && !plan.newServing && plan.dropCAs.length === 0) return { plan, files };
-  return {
-    plan,
-    files: nextFiles({ now, service: SVC, namespace: NS, options: opts, material: m, plan, newKey }),
-  };
+  const changes = plan.newCA || plan.newServing || plan.dropCAs.length > 0;
+  const after = changes
+    ? nextFiles({ now, service: SVC, namespace: NS, options: opts, material: m, plan, newKey })
+    : files;
+  if (after !== undefined && !patchFails) {
+    const signing = material(after).signing.cert.fingerprint;
+    records.set(
+      after,
+      nextPublished(
+        prev,
+        signing,
+        before.some((b) => !b.includes(signing)),
+        now,
+      ),
+    );
+  } else if (after !== undefined && prev !== undefined) records.set(after, prev);
+  return { plan, files: after };
 }
 
 function cert(pem: string | undefined): Cert {
@@ -163,7 +194,7 @@ test("time travel: a CA in its last third is rotated over three runs, each waiti
   const early = run(tCA + 5 * MIN, f1);
   assert.deepEqual(steps(early.plan), NOTHING);
   assert.match(early.plan.reasons.join("\n"), /step 2 waits until/);
-  const stale = run(tCA + 20 * MIN, f1, OPTS, [published(f1), oldCA]);
+  const stale = run(tCA + 20 * MIN, { ...f1 }, OPTS, [published(f1), oldCA]);
   assert.deepEqual(steps(stale.plan), NOTHING);
   assert.match(stale.plan.reasons.join("\n"), /not every caBundle holds the new CA/);
   const s2 = run(tCA + 20 * MIN, f1);
@@ -194,43 +225,57 @@ test("a CA past its end with an expired serving certificate: new CA and certific
 });
 
 /**
- * Runs `certs ensure` every `everyMs` (and again a minute later) for `forMs`; pods serve what the
- * Secret held `lagMs` ago (kubelet), the API servers trust what ca.crt holds now. At every run,
- * both the newest and the lagging certificate must chain to the caBundle and be in date.
+ * Runs `certs ensure` every `everyMs` (and again a minute later) for `forMs`. Pods serve what the
+ * Secret held `lagMs` ago (kubelet); the caBundles hold what the last run that could patch them
+ * published (for `patchFailsMs` after each new CA the patches fail, the Secret write does not),
+ * and an API server may still use the caBundle of `lagMs` ago. At every run, both the newest and
+ * the lagging certificate must chain to both the current and the lagging caBundle, and be in date.
  */
 function simulate(
   opts: RenewalOptions,
   everyMs: number,
   forMs: number,
   lagMs: number,
+  patchFailsMs = 0,
 ): { rotations: number; renewals: number } {
   let files: Files | undefined;
-  const history: { at: number; files: Files }[] = [];
+  const history: { at: number; files: Files; bundle: string }[] = [];
+  let bundle = "";
+  let failUntil = -Infinity;
   let rotations = 0;
   let renewals = 0;
   for (let now = T0; now < T0 + forMs; now += everyMs) {
     for (const at of [now, now + MIN]) {
-      const r = run(at, files, opts);
+      const held = published({ [KEY.bundle]: bundle });
+      const r = run(at, files, opts, [held, held], at < failUntil);
       if (r.plan.newCA) rotations++;
+      if (r.plan.newCA && files !== undefined) {
+        // A rotation (not the install): its patches fail from this run on, for patchFailsMs.
+        failUntil = at + patchFailsMs;
+        if (patchFailsMs > 0) records.delete(r.files!);
+      }
       if (r.plan.newServing) renewals++;
       assert.ok(r.files !== undefined);
       const current = r.files;
       files = current;
-      history.push({ at, files: current });
-      const lagging = history.findLast((h) => h.at <= at - lagMs)?.files ?? current;
-      const bundle = readBundle(current[KEY.bundle] ?? "");
-      assert.ok(!("error" in bundle));
-      for (const servedFrom of [current, lagging]) {
-        const served = new X509Certificate(servedFrom[KEY.cert] ?? "");
-        const when = new Date(at).toISOString();
-        assert.ok(
-          bundle.some((ca) => served.checkIssued(ca.x509) && served.verify(ca.x509.publicKey)),
-          `untrusted at ${when}`,
-        );
-        assert.ok(
-          served.validToDate.getTime() > at && served.validFromDate.getTime() <= at,
-          `out of date at ${when}`,
-        );
+      if (!(at < failUntil)) bundle = current[KEY.bundle] ?? "";
+      history.push({ at, files: current, bundle });
+      const lagging = history.findLast((h) => h.at <= at - lagMs) ?? history[history.length - 1]!;
+      const when = new Date(at).toISOString();
+      for (const trusted of [bundle, lagging.bundle]) {
+        const cas = readBundle(trusted);
+        assert.ok(!("error" in cas));
+        for (const servedFrom of [current, lagging.files]) {
+          const served = new X509Certificate(servedFrom[KEY.cert] ?? "");
+          assert.ok(
+            cas.some((ca) => served.checkIssued(ca.x509) && served.verify(ca.x509.publicKey)),
+            `untrusted at ${when}`,
+          );
+          assert.ok(
+            served.validToDate.getTime() > at && served.validFromDate.getTime() <= at,
+            `out of date at ${when}`,
+          );
+        }
       }
     }
   }
@@ -254,4 +299,47 @@ test("runs every 3 minutes with pods 5 minutes behind: the grace keeps every ste
   assert.ok(rotations >= 2, `CA rotated ${rotations} times`);
   // The same schedule without the grace serves a certificate some caBundle does not trust.
   assert.throws(() => simulate({ ...opts, graceMs: 0 }, 3 * MIN, 14 * 60 * MIN, 5 * MIN), /untrusted at/);
+});
+
+test("caBundle patches failing for 15 minutes after each new CA: the grace counts from when they succeed", () => {
+  const opts = { ...OPTS, caValidityMs: 6 * 60 * MIN, certValidityMs: 2 * 60 * MIN };
+  const { rotations } = simulate(opts, 3 * MIN, 14 * 60 * MIN, 5 * MIN, 15 * MIN);
+  assert.ok(rotations >= 2, `CA rotated ${rotations} times`);
+});
+
+test("a new CA made days ago whose caBundles are patched only now: step 2 waits the grace from now", () => {
+  const created = run(T0, undefined).files as Files;
+  const oldCA = published(created);
+  const tCA = renewalTime(cert(created[KEY.bundle]), OPTS.renewBeforeFraction) + MIN;
+  // Step 1 writes the Secret; its caBundle patch fails (the run ends in an error).
+  const f1 = run(tCA, created, OPTS, undefined, true).files as Files;
+  assert.equal(published(f1).length, 2);
+  // Days later a run finds the caBundles without the new CA, and patches them.
+  const later = tCA + 3 * DAY;
+  const patching = run(later, f1, OPTS, [oldCA, oldCA]);
+  assert.deepEqual(steps(patching.plan), NOTHING);
+  assert.match(patching.plan.reasons.join("\n"), /not every caBundle holds the new CA/);
+  // A minute later every caBundle holds it, but API servers may not have picked it up yet.
+  const soon = run(later + MIN, f1);
+  assert.deepEqual(steps(soon.plan), NOTHING);
+  assert.match(soon.plan.reasons.join("\n"), /step 2 waits until 2026-.*T.*Z/);
+  assert.deepEqual(steps(run(later + OPTS.graceMs + MIN, f1).plan), {
+    newCA: false,
+    newServing: true,
+    drop: 0,
+  });
+});
+
+test("a Secret without the record (written by an older version) mid-rotation: the grace counts from now", () => {
+  const created = run(T0, undefined).files as Files;
+  const tCA = renewalTime(cert(created[KEY.bundle]), OPTS.renewBeforeFraction) + MIN;
+  const f1 = { ...(run(tCA, created).files as Files) }; // a copy: no record
+  const first = run(tCA + DAY, f1);
+  assert.deepEqual(steps(first.plan), NOTHING);
+  assert.match(first.plan.reasons.join("\n"), /is not recorded, so the grace counts from now/);
+  assert.deepEqual(steps(run(tCA + DAY + OPTS.graceMs, f1).plan), {
+    newCA: false,
+    newServing: true,
+    drop: 0,
+  });
 });

@@ -4,11 +4,12 @@
 // A CA rotation takes three runs, each safe on its own whatever kubelet and the API servers
 // have picked up so far, because the certificate being served always chains to every caBundle:
 //   1. add a new CA to ca.crt (it becomes the signing CA); caBundles get old + new;
-//   2. once every caBundle holds the new CA and `graceMs` has passed since it was made,
-//      issue the serving certificate from the new CA;
+//   2. once every caBundle holds the new CA and `graceMs` has passed since they first did (the
+//      Secret's PUBLISHED_ANNOTATION: a caBundle patch can fail after the Secret was written, and
+//      a later run's patch starts the wait again), issue the serving certificate from the new CA;
 //   3. once `graceMs` has passed since that certificate was issued (kubelet has delivered it
 //      and the webhook reloaded), drop the old CA from ca.crt and every caBundle.
-// Times come from the certificates' own notBefore (+ the backdate), so the state cannot drift.
+// Other times come from the certificates' own notBefore (+ the backdate), so they cannot drift.
 import { BACKDATE_MS, servingNames } from "./pki.ts";
 import { issuedBy, type Cert, type Material } from "./secret.ts";
 
@@ -21,8 +22,42 @@ export interface RenewalOptions {
   graceMs: number;
 }
 
+/** When ensure last saw every caBundle hold this CA, right after its own patches. */
+export interface Published {
+  fingerprint: string;
+  at: number;
+}
+
+/** On the Secret: "<fingerprint> <time>", ensure's record of when the caBundles got the signing CA. */
+export const PUBLISHED_ANNOTATION = "kube-nftlb.io/ca-bundles-complete-since";
+
+export function readPublished(value: string | undefined): Published | undefined {
+  const [fingerprint, time, ...rest] = (value ?? "").split(" ");
+  const at = Date.parse(time ?? "");
+  return fingerprint && rest.length === 0 && Number.isFinite(at) ? { fingerprint, at } : undefined;
+}
+
+export const formatPublished = (p: Published): string => `${p.fingerprint} ${iso(p.at)}`;
+
+/**
+ * The record after a run that left every caBundle equal to ca.crt (whose signing CA is `signing`):
+ * a new time when some caBundle lacked that CA before the run, or the record names another CA,
+ * else the old one.
+ * Later than the real moment, never earlier: the grace it starts is never shorter than asked.
+ */
+export function nextPublished(
+  prev: Published | undefined,
+  signing: string,
+  lacked: boolean,
+  now: number,
+): Published {
+  return !lacked && prev?.fingerprint === signing ? prev : { fingerprint: signing, at: now };
+}
+
 export interface RenewalInput {
   now: number;
+  /** The Secret's PUBLISHED_ANNOTATION, read. */
+  published?: Published | undefined;
   /** undefined: there is no Secret yet. */
   material: Material | undefined;
   /** The fingerprints in each webhook's caBundle, one list per webhook. */
@@ -98,11 +133,17 @@ export function planRenewal(input: RenewalInput): Plan {
   const serving = (m.serving as { cert: Cert }).cert;
 
   if (!issuedBy(serving, signing)) {
-    // Rotation step 2: switch to the new CA once every API server can trust it.
-    const ready = madeAt(signing) + o.graceMs;
+    // Rotation step 2: switch to the new CA once every API server can trust it: the grace counts
+    // from when the caBundles got it, not from when it was made (their patch may have failed).
+    const since = input.published?.fingerprint === signing.fingerprint ? input.published.at : undefined;
+    const ready = Math.max(since ?? now, madeAt(signing)) + o.graceMs;
     if (!everywhere(signing)) {
       plan.reasons.push(
         "CA rotation step 2 waits: not every caBundle holds the new CA yet (updating them now)",
+      );
+    } else if (since === undefined) {
+      plan.reasons.push(
+        `CA rotation step 2 waits until ${iso(ready)}: when the caBundles got the new CA is not recorded, so the grace counts from now`,
       );
     } else if (now < ready) {
       plan.reasons.push(

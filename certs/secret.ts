@@ -13,7 +13,12 @@ export const KEY = { cert: "tls.crt", key: "tls.key", bundle: "ca.crt", caKey: "
 export interface RawSecret {
   apiVersion?: string;
   kind?: string;
-  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+  };
   type?: string;
   data?: Record<string, string>;
 }

@@ -532,6 +532,47 @@ describe("deploy/ pieces fit together", { skip: missing }, () => {
     }
   });
 
+  // Clusters may limit the critical priority classes to namespaces with a matching quota (GKE does;
+  // kube-apiserver's ResourceQuota admission config with limitedResources, "Limit Priority Class
+  // consumption by default"): without one such pods are refused "insufficient quota to match these
+  // scopes" outside kube-system.
+  it(
+    "every pod with a system-*-critical priority class has a ResourceQuota in its namespace for it",
+    each((objects, name) => {
+      const quotas = objects.filter((o) => o.kind === "ResourceQuota");
+      const critical = workloads(objects).filter((w) =>
+        /^system-.*-critical$/.test(w.pod.priorityClassName ?? ""),
+      );
+      assert.ok(critical.length > 0, `${name}: the node DaemonSet at least`);
+      for (const w of critical) {
+        const ns = w.object.metadata.namespace;
+        const covers = quotas.some((q) => {
+          const spec = q.spec as {
+            hard?: Record<string, string>;
+            scopeSelector?: {
+              matchExpressions?: { scopeName: string; operator: string; values?: string[] }[];
+            };
+          };
+          const [m, ...more] = spec.scopeSelector?.matchExpressions ?? [];
+          return (
+            q.metadata.namespace === ns &&
+            more.length === 0 &&
+            m?.scopeName === "PriorityClass" &&
+            m.operator === "In" &&
+            (m.values ?? []).includes(w.pod.priorityClassName!) &&
+            // one DaemonSet pod per node, a surge while rolling, and the webhook's replicas
+            Number(spec.hard?.pods) >= 10_000 &&
+            Object.keys(spec.hard ?? {}).length === 1
+          );
+        });
+        assert.ok(
+          covers,
+          `${name}: ${w.object.kind} ${w.object.metadata.name} (${w.pod.priorityClassName}) in ${ns}`,
+        );
+      }
+    }),
+  );
+
   it("the webhook pods get the serving pair only, never the CA's private key", () => {
     for (const r of ["deploy", "deploy/overlays/alongside-kube-proxy"] as const) {
       const [webhookPod] = workloads([find(rendered.get(r)!, "Deployment", "kube-nftlb-webhook")]);

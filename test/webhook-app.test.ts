@@ -91,14 +91,31 @@ const bad: [string, string | object, string, number, RegExp][] = [
   ],
 ];
 
+/**
+ * /validate's errors are refusals carrying their code (SPEC §5). /mutate admits unpatched with the
+ * reason as a warning: kube-apiserver's mutating dispatcher turns allowed:false into a rejection
+ * that failurePolicy Ignore does not cover (the validating webhook still judges the request).
+ */
+function assertFailed(path: string, b: AdmissionReviewOut, code: number, message: RegExp): void {
+  assert.doesNotMatch(JSON.stringify(b), /at .*\.ts:\d+|<html/i);
+  if (path.startsWith("/validate")) {
+    assert.equal(b.response.allowed, false);
+    assert.equal(b.response.status?.code, code);
+    assert.match(b.response.status?.message ?? "", message);
+    return;
+  }
+  assert.equal(b.response.allowed, true);
+  assert.equal(b.response.patch, undefined);
+  assert.equal(b.response.status, undefined);
+  assert.equal(b.response.warnings?.length, 1);
+  assert.match(b.response.warnings?.[0] ?? "", new RegExp(`^kube-nftlb wrote no defaults \\(${code} `));
+  assert.match(b.response.warnings?.[0] ?? "", message);
+}
+
 for (const [name, body, type, code, message] of bad) {
   for (const path of ["/validate", "/mutate"]) {
     test(`${path} answers ${name} with an AdmissionReview carrying ${code}`, async () => {
-      const b = await post(path, body, type);
-      assert.equal(b.response.allowed, false);
-      assert.equal(b.response.status?.code, code);
-      assert.match(b.response.status?.message ?? "", message);
-      assert.doesNotMatch(JSON.stringify(b), /at .*\.ts:\d+|<html/i);
+      assertFailed(path, await post(path, body, type), code, message);
     });
   }
 }
@@ -280,12 +297,11 @@ test("a review gets byte for byte the same answer whether its URL is a plain pat
   }
 });
 
-test("garbage never crashes the app and always gets an AdmissionReview", async () => {
+test("garbage never crashes the app and always gets an AdmissionReview: a 400 or 415, or judged", async () => {
   const samples: (string | Buffer)[] = [
     randomBytes(1024),
     "\u0000\u0001{",
     '{"request":{"uid":"g","operation":"CREATE","object":{"kind":"Service","metadata":{"annotations":[]}}}}',
-    '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"g","operation":"UPDATE","object":{"kind":"Service","metadata":{}},"oldObject":"x"}}',
     '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"g","operation":"CREATE","object":{"kind":"Service","metadata":null}}}',
     '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"g","operation":"CREATE","kind":"x","object":{}}}',
     "[".repeat(5000) + "]".repeat(5000),
@@ -296,8 +312,19 @@ test("garbage never crashes the app and always gets an AdmissionReview", async (
     for (const path of ["/validate", "/mutate"]) {
       const b = await post(path, body);
       assert.equal(typeof b.response.uid, "string");
+      const code =
+        path === "/validate" ? b.response.status?.code : /\((\d+) /.exec(b.response.warnings?.[0] ?? "")?.[1];
+      assert.ok(
+        [400, 415, "400", "415"].includes(code ?? 0),
+        `${path} ${String(body).slice(0, 60)}: ${JSON.stringify(b)}`,
+      );
+      assertFailed(path, b, Number(code), /./);
     }
   }
+  // A review whose oldObject is not an object: the object is still judged (and admitted).
+  const odd =
+    '{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{"uid":"g","operation":"UPDATE","object":{"kind":"Service","metadata":{}},"oldObject":"x"}}';
+  for (const path of ["/validate", "/mutate"]) assert.equal((await post(path, odd)).response.allowed, true);
   const still = await post("/validate", admissionReview(admission(service(), { uid: "alive" })));
   assert.deepEqual(still.response, { uid: "alive", allowed: true });
 });
@@ -306,15 +333,19 @@ test("a failure inside judging is a 500 AdmissionReview without the stack; the l
   const broken = setup(() => {
     throw new Error("boom in options");
   });
-  const res = await request(broken.app)
-    .post("/validate")
-    .set("content-type", "application/json")
-    .send(admissionReview(admission(service(), { uid: "e" })));
-  assert.equal(res.status, 200);
-  assert.equal((res.body as AdmissionReviewOut).response.uid, "e");
-  assert.equal((res.body as AdmissionReviewOut).response.status?.code, 500);
-  assert.doesNotMatch(JSON.stringify(res.body), /boom/);
-  assert.ok(broken.lines.some((l) => JSON.stringify(l).includes("boom in options")));
+  for (const path of ["/validate", "/mutate"]) {
+    const res = await request(broken.app)
+      .post(path)
+      .set("content-type", "application/json")
+      .send(admissionReview(admission(service(), { uid: "e" })));
+    assert.equal(res.status, 200);
+    assert.equal((res.body as AdmissionReviewOut).response.uid, "e");
+    assertFailed(path, res.body as AdmissionReviewOut, 500, /internal error while judging/);
+    assert.doesNotMatch(JSON.stringify(res.body), /boom/);
+  }
+  assert.equal(broken.lines.filter((l) => JSON.stringify(l).includes("boom in options")).length, 2);
+  // Counted and logged as errored on both paths, though /mutate's answer admits.
+  assert.equal(broken.lines.filter((l) => l.verdict === "errored" && l.code === 500).length, 2);
 });
 
 test("at info, admitted reviews write no line, refusals and errors do; at debug, every review does", async () => {

@@ -12,6 +12,10 @@ import {
   UNIMPLEMENTED_HELPERS,
   KEY_SUFFIXES,
 } from "../annotations/index.ts";
+import { toCel } from "../lab/apiserver/cel.ts";
+import { matchConditions, type MatchCondition } from "../lab/apiserver/cel-conditions.ts";
+import { validate } from "../webhook/validate.ts";
+import { key, request, service } from "../webhook/review-fixtures.test-helpers.ts";
 
 const dir = join(import.meta.dirname, "..", "deploy", "webhook");
 const load = (f: string): Record<string, unknown> =>
@@ -95,4 +99,77 @@ test("the ValidatingAdmissionPolicy enforces exactly the contract's value sets a
   );
   assert.deepEqual(only(["TCP", "UDP"]), ["sip"]);
   assert.ok(cel.includes(`variables.helper == 'sip' ? variables.protocols.all(x, x in ['TCP', 'UDP'])`));
+});
+
+/** The validating webhook's matchConditions, evaluated by the lab's CEL as kube-apiserver does. */
+function calls(old: Record<string, unknown> | null, now: Record<string, unknown>): boolean {
+  const hook = (load("validating-webhook.yaml").webhooks as { matchConditions: MatchCondition[] }[])[0];
+  const operation = old === null ? "CREATE" : "UPDATE";
+  const vars = { object: toCel(now), oldObject: toCel(old), request: toCel({ operation }) };
+  const r = matchConditions(hook?.matchConditions, "Fail", vars);
+  assert.ok("matches" in r, JSON.stringify(r));
+  return r.matches;
+}
+
+test("validating-webhook.yaml skips UPDATEs that leave what validation judges unchanged, and only those", () => {
+  const hook = (load("validating-webhook.yaml").webhooks as { matchConditions: MatchCondition[] }[])[0];
+  assert.deepEqual(
+    hook?.matchConditions.map((c) => c.name),
+    ["has-kube-nftlb-annotations", "changes-what-validation-judges"],
+  );
+  const PROXY = "service.kubernetes.io/service-proxy-name";
+  const defaulted = { [key("mode")]: "snat", [key("scheduler")]: "rr", [key("log")]: "none" };
+  // Stored with an error (from before the webhook): only a change may be refused for it.
+  const had = { ...defaulted, [key("log")]: "everything" };
+  const stored = service({ annotations: had, labels: { app: "web" } });
+  const port = (targetPort: unknown) => ({
+    ports: [{ name: "http", protocol: "TCP", port: 80, targetPort }],
+  });
+  const skipped = [
+    ["relabelled", service({ annotations: had, labels: { app: "web", team: "x" } })],
+    [
+      "another tool's annotation",
+      service({
+        annotations: { ...had, "x/y": "1" },
+        labels: { app: "web" },
+      }),
+    ],
+  ] as const;
+  const judged = [
+    [
+      "an annotation changed",
+      service({ annotations: { ...defaulted, [key("log")]: "output" }, labels: { app: "web" } }),
+    ],
+    [
+      "an annotation added",
+      service({
+        annotations: { ...had, [key("helper")]: "ftp" },
+        labels: { app: "web" },
+      }),
+    ],
+    [
+      "an annotation removed",
+      service({ annotations: { [key("mode")]: "snat", [key("log")]: "everything" }, labels: { app: "web" } }),
+    ],
+    ["spec changed", service({ annotations: had, labels: { app: "web" }, spec: port(8081) })],
+    ["targetPort int → name", service({ annotations: had, labels: { app: "web" }, spec: port("http") })],
+    ["proxy label added", service({ annotations: had, labels: { app: "web", [PROXY]: "" } })],
+  ] as const;
+  const storedAt8080 = { ...stored, spec: port(8080) };
+  for (const [what, now] of skipped) {
+    assert.equal(calls(storedAt8080, { ...now, spec: port(8080) }), false, what);
+    // Nothing is lost: validate itself lets these through (the stored error is only a warning).
+    const r = validate(
+      request({ ...now, spec: port(8080) }, { operation: "UPDATE", oldObject: storedAt8080 }),
+    );
+    assert.equal(r.allowed, true, what);
+  }
+  for (const [what, now] of judged)
+    assert.equal(calls(storedAt8080, now.spec === undefined ? now : now), true, what);
+  assert.equal(calls(null, stored), true, "CREATE");
+  assert.equal(
+    calls(storedAt8080, service({ labels: { app: "web" } })),
+    false,
+    "no kube-nftlb annotation left",
+  );
 });

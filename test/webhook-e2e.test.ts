@@ -155,4 +155,33 @@ describe("the webhook behind the lab API server, through kubectl", { skip: missi
     const sys = await kubectl("apply", "-n", "kube-system", "-f", svc("system", { [`${P}mode`]: "SNAT" }));
     assert.equal(sys.code, 0, sys.stderr);
   });
+  // Last: it stops the webhook. The mutating webhook writes defaults into every Service it
+  // balances, so nearly every Service carries kube-nftlb annotations afterwards; only an update
+  // that changes what validation judges may need the (Fail) webhook.
+  it("with the webhook down, a defaulted Service can still be relabelled; a changed annotation is refused", async () => {
+    const r = await kubectl("apply", "-n", "shop", "-f", svc("plain", {}));
+    assert.equal(r.code, 0, r.stderr);
+    const y = await kubectl("get", "svc", "plain", "-n", "shop", "-o", "yaml");
+    const got = (parse(y.stdout) as { metadata: { annotations: Record<string, string> } }).metadata
+      .annotations;
+    assert.equal(got[`${P}scheduler`], "symhash", "the defaults were written");
+    await webhook.close();
+    const label = await kubectl("label", "-n", "shop", "svc", "plain", "team=x");
+    assert.equal(label.code, 0, label.stderr);
+    const scale = await kubectl("annotate", "-n", "shop", "svc", "plain", "example.com/owner=me");
+    assert.equal(scale.code, 0, scale.stderr);
+    const bad = await kubectl("annotate", "-n", "shop", "svc", "plain", `${P}log=everything`, "--overwrite");
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /InternalError.*failed calling webhook "validate\.kube-nftlb\.io"/);
+    const spec = await kubectl(
+      "patch",
+      "-n",
+      "shop",
+      "svc",
+      "plain",
+      "-p",
+      '{"spec":{"sessionAffinity":"ClientIP"}}',
+    );
+    assert.notEqual(spec.code, 0, "a spec change is judged: refused while the webhook is down");
+  });
 });

@@ -1,6 +1,8 @@
 // The express app: POST /validate and POST /mutate. A thin adapter around the pure functions:
 // every request gets an AdmissionReview back with HTTP 200 (the status code is inside, SPEC §5),
-// whatever arrives — wrong content type, broken JSON, oversized bodies, garbage.
+// whatever arrives — wrong content type, broken JSON, oversized bodies, garbage. On /mutate that
+// answer admits, unpatched, with the reason as a warning (review.ts unmutated): a refusal there
+// would bypass its failurePolicy Ignore. Only /validate refuses what it cannot judge.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import express, { type NextFunction } from "express";
 import type { Logger } from "pino";
@@ -14,6 +16,7 @@ import {
   type AdmissionResponse,
   VERDICTS,
   type Verdict,
+  unmutated,
 } from "./review.ts";
 import { validate, type ValidateOptions } from "./validate.ts";
 import { contentTypeProblem, readJson, type Body } from "./body.ts";
@@ -143,7 +146,9 @@ export function createApp(opts: AppOptions): express.Express {
     }
     // Written directly rather than through express's res.json/res.send, whose content-type,
     // charset and freshness handling is work no AdmissionReview needs.
-    const text = reviewJson(response);
+    const text = reviewJson(
+      path === "/mutate" && httpStatus === 200 && !response.allowed ? unmutated(response) : response,
+    );
     res.statusCode = httpStatus;
     res.setHeader("content-type", "application/json; charset=utf-8");
     // Past the deadline (408) or when busy (429) the connection closes at once: reading the rest

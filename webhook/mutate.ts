@@ -9,7 +9,13 @@ import {
   type ClusterDefaults,
   type ProxyScope,
 } from "../annotations/index.ts";
-import { patched, type AdmissionRequest, type AdmissionResponse, type JsonPatchOp } from "./review.ts";
+import {
+  patched,
+  unmutated,
+  type AdmissionRequest,
+  type AdmissionResponse,
+  type JsonPatchOp,
+} from "./review.ts";
 import { subjectOf } from "./subject.ts";
 
 export interface MutateOptions {
@@ -21,13 +27,15 @@ export interface MutateOptions {
 export const escapePointer = (segment: string): string => segment.replaceAll("~", "~0").replaceAll("/", "~1");
 
 /**
+ * Never a refusal: what it cannot judge is admitted without defaults and with a warning.
  * Only `add` of absent keys: never `persistence` (missingDefaults leaves it out), never a value
  * the user set, and a second call finds nothing missing. Services kube-nftlb does not balance get
  * nothing: written defaults would only earn them a "has no effect" warning from validation.
  */
 export function mutate(request: AdmissionRequest, opts: MutateOptions = {}): AdmissionResponse {
   const subject = subjectOf(request);
-  if (!subject.judge) return subject.response;
+  // A Service it cannot read is admitted unpatched (webhook/review.ts unmutated says why).
+  if (!subject.judge) return subject.response.allowed ? subject.response : unmutated(subject.response);
   if (!balanced(subject.service, opts.scope ?? DEFAULT_SCOPE).balanced) return patched(request.uid, []);
   const missing = missingDefaults(subject.service, opts.defaults ?? BUILTIN_DEFAULTS);
   return patched(request.uid, annotationPatch(subject.raw, missing));

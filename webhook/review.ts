@@ -136,6 +136,23 @@ export function errored(uid: string, code: number, message: string): AdmissionRe
   };
 }
 
+/** A warning quotes at most this much of the reason (kube-apiserver cuts long warnings itself). */
+const UNMUTATED_MAX = 512;
+
+/**
+ * What /mutate answers in place of an error: admitted, unpatched, the reason as a warning.
+ * kube-apiserver's mutating dispatcher turns allowed:false into a rejection (ErrWebhookRejection),
+ * which failurePolicy Ignore does not cover: one mutate failure would refuse the write. The
+ * defaults are a convenience the syncer applies itself, and the validating webhook still judges
+ * the request, so the write goes on without them. Overload and deadline answers (429, 408) are
+ * HTTP errors instead, which Ignore does cover; this is for answers sent with HTTP 200.
+ */
+export function unmutated(failed: AdmissionResponse): AdmissionResponse {
+  const s = failed.status;
+  const why = `kube-nftlb wrote no defaults (${s?.code ?? 500} ${s?.reason ?? "InternalError"}): ${s?.message ?? ""}`;
+  return allowed(failed.uid, [why.length <= UNMUTATED_MAX ? why : `${why.slice(0, UNMUTATED_MAX)}…`]);
+}
+
 export function review(response: AdmissionResponse): AdmissionReviewOut {
   return { apiVersion: API_VERSION, kind: "AdmissionReview", response };
 }

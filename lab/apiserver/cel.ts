@@ -41,6 +41,37 @@ function compile(expression: string): ParseResult | { error: string } {
   return c;
 }
 
+// The environment a webhook's matchConditions are compiled in when the configuration is written
+// (k8s.io/apiserver's admission CEL: object and oldObject as dyn, request, authorizer; no
+// namespaceObject, params or variables, which are a policy's). What fails here is refused at
+// write time, as kube-apiserver refuses it, instead of failing every request it matches.
+const webhookEnv = new Environment({ homogeneousAggregateLiterals: false })
+  .registerVariable("object", "dyn")
+  .registerVariable("oldObject", "dyn")
+  .registerVariable("request", "dyn")
+  .registerVariable("authorizer", "dyn");
+
+/**
+ * Why a webhook's matchCondition would not compile, or undefined. "compilation failed: " is
+ * kube-apiserver's; the reason after it is cel-js's wording (cel-go's differs), its first line.
+ */
+export function webhookConditionProblem(expression: string): string | undefined {
+  let parsed;
+  try {
+    parsed = webhookEnv.parse(expression);
+  } catch (e) {
+    return `compilation failed: ${why(e)}`;
+  }
+  // cel-js has no authorizer type to check its calls against; such an expression is parsed only,
+  // and its evaluation errs (see evaluate) so the failurePolicy decides.
+  if (usesAuthorizer(parsed.ast)) return undefined;
+  const checked = parsed.check();
+  if (!checked.valid) return `compilation failed: ${why(checked.error)}`;
+  if (checked.type !== "bool" && checked.type !== "dyn")
+    return `compilation failed: cel expression must evaluate to a bool`;
+  return undefined;
+}
+
 /** Evaluates one expression; errors come back as values with the real server's wording. */
 export function evaluate(expression: string, activation: Record<string, unknown>): CelResult {
   const program = compile(expression);

@@ -8,6 +8,7 @@ import { defaultPodSpec, validatePodSpec } from "./podspec.ts";
 import { validateEndpointSlice, validateEndpoints, validateSecret } from "./endpoints.ts";
 import { defaultRbac, validateRbac } from "./rbac-validation.ts";
 import { defaultService, validateService } from "./service.ts";
+import { webhookConditionProblem } from "./cel.ts";
 import { invalidValue, metadataErrors, notSupported, required, type NameRule } from "./validation.ts";
 
 const NAME_RULES: Record<string, NameRule> = {
@@ -138,6 +139,14 @@ function validateWebhooks(obj: Obj): FieldError[] {
       if (!["*", "Cluster", "Namespaced"].includes(r.scope as string))
         out.push(notSupported(`${f}.rules[${j}].scope`, r.scope, ["*", "Cluster", "Namespaced"]));
       if (arr(r.operations).length === 0) out.push(required(`${f}.rules[${j}].operations`));
+    });
+    arr(w.matchConditions).forEach((c, j) => {
+      const at = `${f}.matchConditions[${j}]`;
+      if (typeof c.name !== "string" || c.name === "") out.push(required(`${at}.name`));
+      const expression = typeof c.expression === "string" ? c.expression.trim() : "";
+      if (expression === "") return void out.push(required(`${at}.expression`));
+      const problem = webhookConditionProblem(expression);
+      if (problem !== undefined) out.push(invalidValue(`${at}.expression`, expression, problem));
     });
   });
   return out;

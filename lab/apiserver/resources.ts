@@ -70,6 +70,8 @@ export const RESOURCES: readonly Resource[] = [
     returnDeletedObject: true,
   }),
   r("", "v1", "secrets", "Secret", true),
+  // Stored, not enforced: no quota admission (deploy/ ships one for its critical pods; docs/apiserver.md).
+  r("", "v1", "resourcequotas", "ResourceQuota", true, { shortNames: ["quota"], status: true }),
   r("", "v1", "services", "Service", true, {
     shortNames: ["svc"],
     categories: ["all"],
