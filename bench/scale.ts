@@ -32,8 +32,9 @@ import { createLogger } from "../runtime/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { estimateMemory } from "../syncer/capacity.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
-import { syncerConfig } from "../test/syncer-fixture.ts";
+import { giveSyncerIdentity, syncerConfig } from "../test/syncer-fixture.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
+import { apiRefusals } from "./lib/refusals.ts";
 import { measuredPost } from "./lib/raw-post.ts";
 import { coldFarms, withoutMarks } from "./lib/syncer-farms.ts";
 import { helpFromHeader } from "./lib/usage.ts";
@@ -250,9 +251,12 @@ async function main() {
     return;
   }
   const net = await createTestNetwork({ backends: 0 });
-  const api = await startApiServer({ historySize: 200_000 });
+  const refused = apiRefusals();
+  const api = await startApiServer({ historySize: 200_000, log: refused.log });
   api.store.put(NODE, { apiVersion: "v1", kind: "Node", metadata: { name: "node-1" }, status: {} });
   api.store.put(NAMESPACE, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
+  // The syncer runs as deploy/'s ServiceAccount with deploy/'s RBAC, as in the lab.
+  await giveSyncerIdentity(api);
   let syncer: Syncer | undefined;
   try {
     console.log(
@@ -447,6 +451,7 @@ async function main() {
     console.log(
       `nftlb RSS with ${N} × 10: ${(rss / 2 ** 20).toFixed(0)} MiB; the syncer's estimate ${(est / 2 ** 20).toFixed(0)} MiB (${(est / rss).toFixed(2)}×)`,
     );
+    refused.check();
   } finally {
     await syncer?.stop();
     await api.stop();
