@@ -44,6 +44,11 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
   /** workload kinds something runs, e.g. ["Deployment", "ReplicaSet"] in the lab; default none */
   running?: string[];
+  /**
+   * kube-apiserver's --anonymous-auth: a request without credentials is system:anonymous (true,
+   * the default), or 401 (false)
+   */
+  anonymousAuth?: boolean;
 }
 
 export interface ApiServer {
@@ -108,7 +113,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const server = https.createServer(
     { cert: serving.cert, key: serving.key, ALPNProtocols: ["http/1.1"] },
     router(srv, {
-      tokens: new Tokens(token),
+      tokens: new Tokens(token, { anonymous: opts.anonymousAuth ?? true }),
       faults,
       serverAddress: () => address,
       ...(opts.log !== undefined ? { log: opts.log } : {}),

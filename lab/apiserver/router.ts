@@ -43,7 +43,7 @@ export interface RouterOptions {
   log?: (line: string) => void;
 }
 
-const PUBLIC = new Set(["/version", "/healthz", "/livez", "/readyz"]);
+const HEALTH = new Set(["/healthz", "/livez", "/readyz"]);
 
 function documents(path: string, address: string): unknown {
   if (path === "/version") return versionInfo();
@@ -70,25 +70,22 @@ async function dispatch(
 ): Promise<void> {
   const method = req.method ?? "GET";
   const path = url.pathname.replace(/\/+$/, "") || "/";
-  if (["/healthz", "/livez", "/readyz"].includes(path)) {
+  // Every path, the health ones too, is authenticated and authorized first: a bad token is 401
+  // everywhere; no token is system:anonymous, whom system:public-info-viewer lets see /healthz.
+  let user = o.tokens.authenticate(req.headers.authorization, srv.store);
+  if (user === undefined) return sendStatus(base, unauthorized().status);
+  const imp = impersonation(srv.store, user, req);
+  if (imp !== undefined && "error" in imp) return sendStatus(base, internalError(imp.error).status);
+  if (imp !== undefined && "denied" in imp)
+    return sendStatus(base, denied(user, imp.denied, imp.reason).status);
+  if (imp !== undefined) user = imp.as;
+  const attrs = requestAttributes(method, url);
+  const decision = authorize(srv.store, user, attrs);
+  if (!decision.allowed) return sendStatus(base, denied(user, attrs, decision.reason).status);
+  if (HEALTH.has(path)) {
     res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
     res.end("ok");
     return;
-  }
-  const auth = req.headers.authorization;
-  let user = o.tokens.authenticate(auth, srv.store);
-  // a public path needs no credentials (system:public-info-viewer), but bad ones are still 401
-  if (user === undefined && (auth !== undefined || !PUBLIC.has(path)))
-    return sendStatus(base, unauthorized().status);
-  if (user !== undefined) {
-    const imp = impersonation(srv.store, user, req);
-    if (imp !== undefined && "error" in imp) return sendStatus(base, internalError(imp.error).status);
-    if (imp !== undefined && "denied" in imp)
-      return sendStatus(base, denied(user, imp.denied, imp.reason).status);
-    if (imp !== undefined) user = imp.as;
-    const attrs = requestAttributes(method, url);
-    const decision = authorize(srv.store, user, attrs);
-    if (!decision.allowed) return sendStatus(base, denied(user, attrs, decision.reason).status);
   }
   const fault = o.faults.check(method, `${url.pathname}${url.search}`);
   if (o.faults.latencyMs > 0) await sleep(o.faults.latencyMs);
@@ -119,15 +116,13 @@ async function dispatch(
   else if (segs[0] === "apis" && segs.length >= 4)
     [group, version, rest] = [segs[1] ?? "", segs[2] ?? "", segs.slice(3)];
   else return sendStatus(base, pathNotFound().status);
-  // only the public documents are served without credentials, so this is never a resource's user
-  const who = user ?? { username: "system:anonymous", groups: ["system:unauthenticated"] };
 
   const review = REVIEWS.find(
     (r) => r.group === group && r.version === version && r.resource === rest.join("/"),
   );
   if (review !== undefined) {
     if (method !== "POST") return sendStatus(base, methodNotAllowed().status);
-    const rctx = { req, res, warnings: base.warnings, user: who };
+    const rctx = { req, res, warnings: base.warnings, user };
     if (review.kind === "SelfSubjectReview") return handleSelfSubjectReview(rctx);
     if (review.kind === "SelfSubjectRulesReview") return handleSelfSubjectRulesReview(srv, rctx);
     return handleSelfSubjectAccessReview(srv, rctx);
@@ -159,7 +154,7 @@ async function dispatch(
     res,
     url,
     warnings: base.warnings,
-    user: who,
+    user,
     resource,
     namespace,
     name,
