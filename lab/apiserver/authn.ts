@@ -90,12 +90,30 @@ export class Tokens {
     return this.user(token, store);
   }
 
-  /** The user a bearer token is (also TokenReview's answer); undefined: not a token of this server. */
-  user(token: string, store: Store, audience = API_AUDIENCE): UserInfo | undefined {
-    if (token === this.#admin) return ADMIN;
+  /** The user a bearer token is; undefined: not a token of this server, or not for this server. */
+  user(token: string, store: Store): UserInfo | undefined {
+    return this.review(token, store, [API_AUDIENCE])?.user;
+  }
+
+  /**
+   * TokenReview's question: the user a token is for any of `audiences`, and which of them it is
+   * for. The admin token is for this server's audience only (a static token is audience-agnostic,
+   * so kube-apiserver takes it for its own audiences); a minted one for those it names.
+   */
+  review(
+    token: string,
+    store: Store,
+    audiences: string[],
+  ): { user: UserInfo; audiences: string[] } | undefined {
+    const within = (own: string[]) => own.filter((a) => audiences.includes(a));
+    if (token === this.#admin) {
+      const auds = within([API_AUDIENCE]);
+      return auds.length > 0 ? { user: ADMIN, audiences: auds } : undefined;
+    }
     const m = this.#minted.get(token);
-    if (m === undefined) return undefined;
-    if (this.#now() >= m.expiresAt || !m.audiences.includes(audience)) return undefined;
+    if (m === undefined || this.#now() >= m.expiresAt) return undefined;
+    const auds = within(m.audiences);
+    if (auds.length === 0) return undefined;
     // Every request of a ServiceAccount passes here: its object is read in place, not copied.
     const current =
       SERVICE_ACCOUNTS !== undefined &&
@@ -106,6 +124,6 @@ export class Tokens {
         (sa) => sa.metadata.uid === m.uid && sa.metadata.deletionTimestamp === undefined,
       );
     if (current !== true) return undefined;
-    return serviceAccountUser(m.namespace, m.name, m.uid);
+    return { user: serviceAccountUser(m.namespace, m.name, m.uid), audiences: auds };
   }
 }

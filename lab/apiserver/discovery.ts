@@ -4,7 +4,13 @@
 import { groupVersions, RESOURCE_VERBS, RESOURCES } from "./resources.ts";
 
 /** Create-only APIs (auth-requests.ts), not stored: listed so kubectl can map their names. */
-export const REVIEWS = [
+export const REVIEWS: {
+  group: string;
+  version: string;
+  resource: string;
+  kind: string;
+  namespaced?: boolean;
+}[] = [
   {
     group: "authorization.k8s.io",
     version: "v1",
@@ -22,6 +28,25 @@ export const REVIEWS = [
     version: "v1",
     resource: "selfsubjectrulesreviews",
     kind: "SelfSubjectRulesReview",
+  },
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    resource: "subjectaccessreviews",
+    kind: "SubjectAccessReview",
+  },
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    resource: "localsubjectaccessreviews",
+    kind: "LocalSubjectAccessReview",
+    namespaced: true,
+  },
+  {
+    group: "authentication.k8s.io",
+    version: "v1",
+    resource: "tokenreviews",
+    kind: "TokenReview",
   },
 ];
 
@@ -74,7 +99,7 @@ export function apiResourceList(group: string, version: string): Record<string, 
   const reviews = REVIEWS.filter((r) => r.group === group && r.version === version).map((r) => ({
     name: r.resource,
     singularName: r.kind.toLowerCase(),
-    namespaced: false,
+    namespaced: r.namespaced === true,
     kind: r.kind,
     verbs: ["create"],
   }));

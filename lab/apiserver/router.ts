@@ -18,6 +18,7 @@ import type { Faults } from "./faults.ts";
 import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
 import { impersonation } from "./impersonation.ts";
 import { openApiDocument, openApiRoot, openApiV2Protobuf } from "./openapi.ts";
+import { handleLocalSubjectAccessReview, handleSubjectAccessReview, handleTokenReview } from "./reviews.ts";
 import { flag } from "./params.ts";
 import { authorize, forbiddenMessage, type UserInfo } from "./rbac.ts";
 import { handleGet, handleList } from "./read.ts";
@@ -117,14 +118,31 @@ async function dispatch(
     [group, version, rest] = [segs[1] ?? "", segs[2] ?? "", segs.slice(3)];
   else return sendStatus(base, pathNotFound().status);
 
+  // the reviews: cluster-scoped, but for LocalSubjectAccessReview under namespaces/NS/
+  const [reviewNs, reviewPath] =
+    rest[0] === "namespaces" && rest.length === 3 ? [rest[1] ?? "", rest[2]] : [undefined, rest.join("/")];
   const review = REVIEWS.find(
-    (r) => r.group === group && r.version === version && r.resource === rest.join("/"),
+    (r) =>
+      r.group === group &&
+      r.version === version &&
+      r.resource === reviewPath &&
+      (r.namespaced === true) === (reviewNs !== undefined),
   );
   if (review !== undefined) {
     if (method !== "POST") return sendStatus(base, methodNotAllowed().status);
     const rctx = { req, res, warnings: base.warnings, user };
-    if (review.kind === "SelfSubjectReview") return handleSelfSubjectReview(rctx);
-    if (review.kind === "SelfSubjectRulesReview") return handleSelfSubjectRulesReview(srv, rctx);
+    switch (review.kind) {
+      case "SelfSubjectReview":
+        return handleSelfSubjectReview(rctx);
+      case "SelfSubjectRulesReview":
+        return handleSelfSubjectRulesReview(srv, rctx);
+      case "SubjectAccessReview":
+        return handleSubjectAccessReview(srv, rctx);
+      case "LocalSubjectAccessReview":
+        return handleLocalSubjectAccessReview(srv, rctx, reviewNs ?? "");
+      case "TokenReview":
+        return handleTokenReview(srv, rctx, o.tokens);
+    }
     return handleSelfSubjectAccessReview(srv, rctx);
   }
 

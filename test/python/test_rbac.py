@@ -9,7 +9,7 @@ import unittest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from lab import api_client, unique
+from lab import api_client, grant, unique
 
 NS = "default"
 
@@ -90,22 +90,7 @@ class Rbac(unittest.TestCase):
         self.assertEqual(status["details"], {"kind": "configmaps"})
         self.assertFalse(self.review("list", "configmaps").allowed)
 
-        role = unique("py-read")
-        self.rbac.create_namespaced_role(
-            NS,
-            client.V1Role(
-                metadata=client.V1ObjectMeta(name=role),
-                rules=[client.V1PolicyRule(api_groups=[""], resources=["configmaps"], verbs=["list"])],
-            ),
-        )
-        self.rbac.create_namespaced_role_binding(
-            NS,
-            client.V1RoleBinding(
-                metadata=client.V1ObjectMeta(name=role),
-                role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name=role),
-                subjects=[client.V1Subject(kind="ServiceAccount", name=self.sa, namespace=NS)],
-            ),
-        )
+        role = grant(self.rbac, NS, self.sa, "list", "configmaps", "py-read")
         client.CoreV1Api(self.bot).list_namespaced_config_map(NS)
         allowed = self.review("list", "configmaps")
         self.assertTrue(allowed.allowed)
