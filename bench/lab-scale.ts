@@ -6,7 +6,8 @@
 // kernel tables. Two rows, each on a fresh lab: kubectl's default client-side apply (per object:
 // GET, GET its namespace, POST) and `kubectl apply --server-side` (one apply PATCH per object).
 // Floor: one raw POST of the same farms (as the syncer would send them to an empty nftlb) on a
-// fresh nftlb, in the same run. Needs root: `npm run bench -- lab-scale` or
+// fresh nftlb, in the same run. kubectl writes its own Go CPU profile (`--profile=cpu`), and the
+// bench prints where its CPU went by part (bench/lib/kubectl-profile.ts). Needs root: `npm run bench -- lab-scale` or
 // `node bench/lab-scale.ts [N] [options]`.
 //   N                        Services × 10 endpoints (1000)
 //   --only client-side|server-side   one row only (the floor is still measured)
@@ -67,11 +68,14 @@ if (why !== undefined) {
 
 /** Where one row's time went. */
 function details(row: string, r: ColdStart): string[] {
-  const k = r.kubectl;
+  const k = { ...r.kubectl, parts: r.kubectlParts };
   return [
     `${row}: lab up in ${s(r.labUpMs)}, load average ${r.loadBefore}; farms in nftlb ${N - r.missing.length} of ${N}${r.missing.length ? ` (missing e.g. ${r.missing.slice(0, 3).join(", ")})` : ""}, in the kernel ${N} of ${N}`,
     ...(r.kubectlSays ? [`  kubectl's stderr: ${r.kubectlSays.split("\n").slice(0, 3).join(" | ")}`] : []),
     `  kubectl's own CPU: ${s(k.userMs + k.sysMs)} (user ${s(k.userMs)}, system ${s(k.sysMs)}) of its ${s(k.wallMs)}`,
+    `  kubectl's CPU by part (its own profile, ${s(k.parts.sampledMs)} sampled): ${k.parts.parts
+      .map((p) => `${p.part} ${s(p.ms)} (${((100 * p.ms) / k.parts.sampledMs).toFixed(0)}%)`)
+      .join("; ")}`,
     `  CPU while kubectl ran: ${r.cpu
       .filter((c) => c.ms >= 50)
       .map((c) => `${c.name} ${s(c.ms)}`)

@@ -24,6 +24,7 @@ import { countChains } from "./nft-chains.ts";
 import { phaseProfiler } from "./cpu-profile.ts";
 import { cpuBetween, descendantsCpu } from "./process-cpu.ts";
 import { cpuSince, nftlbCpuSince, type CpuSample } from "./nftlb-cpu.ts";
+import { kubectlProfile, type KubectlProfile } from "./kubectl-profile.ts";
 
 const SVC = findResource("", "v1", "services")!;
 const SLICE = findResource("discovery.k8s.io", "v1", "endpointslices")!;
@@ -52,6 +53,8 @@ export interface ColdStart extends Marks {
   kubectlSays: string;
   /** kubectl's own CPU (user + system, all its threads) and wall time */
   kubectl: { userMs: number; sysMs: number; wallMs: number };
+  /** where kubectl's CPU went, by its own profile */
+  kubectlParts: KubectlProfile;
   /** CPU of this process (the stand-in, the controllers, the bench) and of each lab process, kubectl's run */
   cpu: { name: string; ms: number }[];
   /** the bench process's main thread (the stand-in's event loop): ms on a CPU, ms waiting for one */
@@ -159,9 +162,19 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
     const thread = cpuSince(process.pid);
     const nftlb = nftlbCpuSince(c.info.nftlb.netns);
     const start = performance.now();
+    // kubectl's own CPU profile (Go's, 100 samples a second: a few % of its CPU) says where its
+    // CPU went; the stand-in cannot see that from its side of the wire.
+    const kubectlPprof = path.join(o.dir, "kubectl-cpu.pprof");
     const applied = await kubectl(
       kc,
-      ["apply", ...(o.serverSide ? ["--server-side"] : []), "-f", file],
+      [
+        "apply",
+        ...(o.serverSide ? ["--server-side"] : []),
+        "-f",
+        file,
+        "--profile=cpu",
+        `--profile-output=${kubectlPprof}`,
+      ],
       timeFile,
     );
     const exited = performance.now();
@@ -231,6 +244,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
       missing: Array.from({ length: o.n }, (_, i) => farmName(i)).filter((f) => !ours.has(f)),
       kubectlSays: applied.err.trim(),
       kubectl: { userMs: user * 1000, sysMs: sys * 1000, wallMs: exited - start },
+      kubectlParts: kubectlProfile(kubectlPprof),
       cpu,
       standIn: standIn ?? { onCpu: NaN, waiting: NaN },
       profile,

@@ -1,6 +1,9 @@
-// Legacy (unaggregated) discovery documents and /version. Clients asking for aggregated
-// discovery (apidiscovery.k8s.io/v2) get these plain documents with Content-Type application/json,
-// which client-go takes as "not aggregated" and reads the legacy way.
+// Discovery: the legacy documents (/api, /apis, one per group version) and /version, and
+// aggregated discovery (apidiscovery.k8s.io/v2, GA since 1.30) for clients that ask for it, as
+// kubectl and client-go 1.26+ do: every group and resource in the answers to /api and /apis.
+import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import { sendJson, type Ctx } from "./http.ts";
 import { groupVersions, RESOURCE_VERBS, RESOURCES } from "./resources.ts";
 
 /** Create-only APIs (auth-requests.ts), not stored: listed so kubectl can map their names. */
@@ -153,4 +156,106 @@ export function apiResourceList(group: string, version: string): Record<string, 
     groupVersion: group === "" ? version : `${group}/${version}`,
     resources: [...resources, ...reviews],
   };
+}
+
+/** The media type of aggregated discovery, as the client asks for it and the server answers. */
+export const AGGREGATED_DISCOVERY = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+/**
+ * Whether an Accept header asks for aggregated discovery v2 before plain JSON, as the real
+ * server's negotiation reads client-go's `v2, v2beta1, application/json`. A client asking for
+ * v2beta1 alone (client-go 1.26–1.29) gets the legacy documents: the stand-in serves v2 only.
+ */
+export function wantsAggregated(accept: string | undefined): boolean {
+  for (const range of (accept ?? "").split(",")) {
+    const [type = "", ...params] = range.split(";").map((s) => s.trim());
+    const p = new Map(params.map((x) => x.split("=").map((s) => s.trim()) as [string, string]));
+    if (type !== "application/json" && type !== "*/*" && type !== "application/*") continue;
+    if (p.get("g") === undefined && p.get("as") === undefined) return false;
+    if (
+      p.get("g") === "apidiscovery.k8s.io" &&
+      p.get("v") === "v2" &&
+      p.get("as") === "APIGroupDiscoveryList"
+    )
+      return true;
+  }
+  return false;
+}
+
+type LegacyResource = { name: string; kind: string; namespaced: boolean; verbs: string[] } & Record<
+  string,
+  unknown
+>;
+const responseKind = (r: LegacyResource) => ({
+  group: (r.group as string | undefined) ?? "",
+  version: (r.version as string | undefined) ?? "",
+  kind: r.kind,
+});
+
+/** One group version's resources, each with its subresources, as apidiscovery.k8s.io/v2 has them. */
+function versionDiscovery(group: string, version: string): Record<string, unknown> {
+  const legacy = (apiResourceList(group, version)?.resources ?? []) as LegacyResource[];
+  const resources = legacy
+    .filter((r) => !r.name.includes("/"))
+    .map((r) => {
+      const subresources = legacy
+        .filter((s) => s.name.startsWith(`${r.name}/`))
+        .map((s) => ({
+          subresource: s.name.slice(r.name.length + 1),
+          responseKind: responseKind(s),
+          verbs: s.verbs,
+        }));
+      return {
+        resource: r.name,
+        responseKind: responseKind(r),
+        scope: r.namespaced ? "Namespaced" : "Cluster",
+        singularResource: r.singularName,
+        verbs: r.verbs,
+        ...(r.shortNames !== undefined ? { shortNames: r.shortNames } : {}),
+        ...(r.categories !== undefined ? { categories: r.categories } : {}),
+        ...(subresources.length > 0 ? { subresources } : {}),
+      };
+    });
+  return { version, resources, freshness: "Current" };
+}
+
+/**
+ * Aggregated discovery: `/api` (the core group, nameless) or `/apis` (every other group), each
+ * group with its versions in preference order and every resource in them, the same resources the
+ * legacy documents list.
+ */
+export function aggregatedDiscovery(core: boolean): Record<string, unknown> {
+  const groups = core ? [""] : (apiGroupList().groups as { name: string }[]).map((g) => g.name);
+  const items = groups.map((group) => ({
+    metadata: group === "" ? { creationTimestamp: null } : { name: group, creationTimestamp: null },
+    versions: servedGroupVersions()
+      .filter((gv) => gv.group === group)
+      .map((gv) => versionDiscovery(gv.group, gv.version)),
+  }));
+  return { kind: "APIGroupDiscoveryList", apiVersion: "apidiscovery.k8s.io/v2", metadata: {}, items };
+}
+
+/**
+ * Aggregated discovery as the real handler serves it (aggregated/etag.go): its media type, an
+ * ETag of the document (the hex SHA-512 of its JSON, quoted), `Vary: Accept` because the same path
+ * also serves the legacy document, and 304 to an If-None-Match of that ETag.
+ */
+export function sendAggregated(
+  base: Pick<Ctx, "res" | "warnings">,
+  req: IncomingMessage,
+  doc: unknown,
+): void {
+  const etag = `"${createHash("sha512").update(JSON.stringify(doc)).digest("hex").toUpperCase()}"`;
+  const headers = {
+    "Content-Type": AGGREGATED_DISCOVERY,
+    ETag: etag,
+    Vary: "Accept",
+    "Cache-Control": "public",
+  };
+  if (req.headers["if-none-match"] === etag) {
+    base.res.writeHead(304, headers);
+    base.res.end();
+    return;
+  }
+  sendJson(base, 200, doc, headers);
 }

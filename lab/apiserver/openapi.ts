@@ -3,7 +3,13 @@
 // real server accepts. kubectl reads the PATCH operation's parameters to decide that the server
 // validates fields itself (fieldValidation), instead of downloading a schema to validate locally.
 // Schemas are left out: kubectl falls back to its compiled-in types for strategic merge patches.
+// That keeps the documents ~60× smaller than a real server's (api/v1: 28 KB against ~1.8 MB), and
+// kubectl 1.32 parses the object's document again for every object it applies (docs/lab.md), so
+// the lab's kubectl is cheaper than a real cluster's. Served as handler3 serves them (ETag, hashed
+// URLs immutable, a stale hash redirected).
 import { createHash } from "node:crypto";
+import type { IncomingMessage } from "node:http";
+import type { Ctx } from "./http.ts";
 import { groupVersions, RESOURCES, type Resource } from "./resources.ts";
 
 const prefix = (group: string, version: string) =>
@@ -59,16 +65,21 @@ export function openApiDocument(path: string): Record<string, unknown> | undefin
   };
 }
 
+/** The bytes served for a group version's document (`api/v1`, `apis/apps/v1`), or undefined. */
+export function openApiText(path: string): string | undefined {
+  const doc = openApiDocument(path);
+  return doc === undefined ? undefined : JSON.stringify(doc);
+}
+
+/** handler3's ETag of a document: the hex SHA-512 of the bytes served, upper case. */
+export const openApiHash = (text: string): string =>
+  createHash("sha512").update(text).digest("hex").toUpperCase();
+
 export function openApiRoot(): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   for (const gv of groupVersions()) {
     const p = prefix(gv.group, gv.version);
-    const hash = createHash("sha512")
-      .update(JSON.stringify(openApiDocument(p)))
-      .digest("hex")
-      .toUpperCase()
-      .slice(0, 128);
-    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${hash}` };
+    paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${openApiHash(openApiText(p) ?? "")}` };
   }
   return { paths };
 }
@@ -85,4 +96,41 @@ export function openApiV2Protobuf(): Buffer {
   };
   const info = Buffer.concat([str(1, "Kubernetes"), str(2, "v1.32.4-lab")]);
   return Buffer.concat([str(1, "2.0"), Buffer.from([(2 << 3) | 2, info.length]), info]);
+}
+
+/**
+ * One group version's OpenAPI v3 document as kube-openapi's handler3 serves it: its ETag the hash
+ * the root's serverRelativeURL carries (the hex SHA-512 of the bytes served, quoted) and 304 to an
+ * If-None-Match of it; at the URL with the current hash, cacheable for good (`public, immutable`,
+ * Expires a year on: kubectl's disk cache then never asks again); a stale hash, 301 to the
+ * current URL.
+ */
+export function sendOpenApi(
+  base: Pick<Ctx, "res" | "warnings">,
+  req: IncomingMessage,
+  url: URL,
+  gv: string,
+  text: string,
+) {
+  const hash = openApiHash(text);
+  const asked = url.searchParams.get("hash");
+  const { res } = base;
+  res.setHeader("Vary", "Accept");
+  if (asked !== null && asked !== hash) {
+    res.writeHead(301, { Location: `/openapi/v3/${gv}?hash=${hash}` });
+    res.end();
+    return;
+  }
+  const headers: Record<string, string> = { "Content-Type": "application/json", ETag: `"${hash}"` };
+  if (asked !== null) {
+    headers["Cache-Control"] = "public, immutable";
+    headers.Expires = new Date(Date.now() + 365 * 86_400_000).toUTCString();
+  }
+  if (req.headers["if-none-match"] === headers.ETag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(200, headers);
+  res.end(text);
 }

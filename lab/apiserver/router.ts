@@ -13,11 +13,21 @@ import {
   handleTokenRequest,
 } from "./auth-requests.ts";
 import type { Tokens } from "./authn.ts";
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, REVIEWS, versionInfo } from "./discovery.ts";
+import {
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  REVIEWS,
+  sendAggregated,
+  versionInfo,
+  wantsAggregated,
+} from "./discovery.ts";
 import type { Faults } from "./faults.ts";
 import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
 import { impersonation } from "./impersonation.ts";
-import { openApiDocument, openApiRoot, openApiV2Protobuf } from "./openapi.ts";
+import { openApiDocument, openApiRoot, openApiText, openApiV2Protobuf, sendOpenApi } from "./openapi.ts";
 import { handleLocalSubjectAccessReview, handleSubjectAccessReview, handleTokenReview } from "./reviews.ts";
 import { flag } from "./params.ts";
 import { authorize, forbiddenMessage, type UserInfo } from "./rbac.ts";
@@ -92,6 +102,13 @@ async function dispatch(
   if (o.faults.latencyMs > 0) await sleep(o.faults.latencyMs);
   if (fault !== undefined) return sendStatus(base, fault.status, fault.headers);
 
+  if ((path === "/api" || path === "/apis") && method === "GET" && wantsAggregated(req.headers.accept))
+    return sendAggregated(base, req, aggregatedDiscovery(path === "/api"));
+  if (path.startsWith("/openapi/v3/") && method === "GET") {
+    const gv = path.slice("/openapi/v3/".length);
+    const text = openApiText(gv);
+    if (text !== undefined) return sendOpenApi(base, req, url, gv, text);
+  }
   const doc = documents(path, o.serverAddress());
   if (doc !== undefined)
     return method === "GET" ? sendJson(base, 200, doc) : sendStatus(base, methodNotAllowed().status);
