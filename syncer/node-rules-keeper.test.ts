@@ -168,3 +168,14 @@ test("hold(): a write's rules wait for an apply in flight unless the table in pl
   assert.equal(await needsFirewall, true);
   assert.deepEqual(f.scripts, [ONE, EMPTY_RULES, FIREWALL], "the kernel ends with the rules wanted last");
 });
+
+test("the same rules object again is not rendered again (a pass that wrote nothing hands back its table from before the write)", async () => {
+  const f = fakes();
+  const rules: NodeRules = { ...ONE, hairpin: [{ family: "ipv4", ip: "10.1.0.1" }] };
+  await f.keeper.hold(rules, EMPTY_RULES);
+  await f.keeper.update(rules);
+  assert.equal(f.keeper.stats.renders, 1);
+  await f.keeper.update({ ...rules });
+  assert.equal(f.keeper.stats.renders, 2, "equal rules in a new object: rendered, to compare");
+  assert.equal(f.scripts.length, 1, "and not applied again");
+});

@@ -38,7 +38,7 @@ export class NodeRulesKeeper {
   /** The last apply's error, or undefined after a success. */
   lastError: string | undefined;
   /** For tests: scripts applied. */
-  readonly stats = { applies: 0, failures: 0, reapplied: 0 };
+  readonly stats = { applies: 0, failures: 0, reapplied: 0, renders: 0 };
 
   constructor(deps: KeeperDeps) {
     this.#d = deps;
@@ -46,8 +46,7 @@ export class NodeRulesKeeper {
 
   /** Wants these rules; applies them unless the kernel already has them (`force`: anyway). */
   update(rules: NodeRules, opts: { force?: boolean } = {}): Promise<boolean> {
-    this.#wanted = renderNodeRules(rules);
-    this.#rules = rules;
+    this.#want(rules);
     if (opts.force) this.#applied = undefined;
     // The kernel has it already and no apply is under way that could end with something else:
     // nothing to wait for. (A check in flight, the probe's `nft list tables`, may take tens of
@@ -67,10 +66,22 @@ export class NodeRulesKeeper {
     const kernel = this.#applying ? [this.#appliedRules, this.#inFlight] : [this.#appliedRules];
     const held = kernel.every((t) => t !== undefined && covers(t, needed)) && covers(rules, needed);
     if (opts.force || !held) return this.update(rules, opts);
-    this.#wanted = renderNodeRules(rules);
-    this.#rules = rules;
+    this.#want(rules);
     if (this.#applying || this.#wanted !== this.#applied) void this.#serial(() => this.#converge());
     return Promise.resolve(true);
+  }
+
+  /**
+   * The rules given are never changed afterwards (nodeRulesFrom makes new ones), so the same
+   * object again, e.g. a pass that wrote nothing handing back its table from before the write,
+   * has the text already: rendering is most of a big table's cost (44 ms at 10,000 hairpin
+   * addresses, 50 µs for one refusal), and it was done for every call.
+   */
+  #want(rules: NodeRules): void {
+    if (rules === this.#rules && this.#wanted !== undefined) return;
+    this.stats.renders++;
+    this.#wanted = renderNodeRules(rules);
+    this.#rules = rules;
   }
 
   /** Re-applies the table if it is gone from the kernel. */

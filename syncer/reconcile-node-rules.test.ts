@@ -9,6 +9,7 @@ import { farmShare } from "./node-rules-desired.ts";
 import type { NodeRules } from "./node-rules.ts";
 import { NodeRulesKeeper } from "./node-rules-keeper.ts";
 import type { NodeRulesTable, TableResult } from "./node-rules-nft.ts";
+import { fullKey } from "../annotations/contract.ts";
 import { FULL } from "./reconcile.ts";
 import { backends, setup } from "./reconcile.test-helpers.ts";
 
@@ -180,5 +181,40 @@ test("a change arriving while nft runs for the previous pass's table is written 
   nft.release();
   await t.run();
   assert.deepEqual(nft.applied.at(-1), { noEndpoints: [], firewall: [], hairpin: [] }, "the table follows");
+  await t.stop();
+});
+
+test("a new farm's refusal and hairpin addresses are in kube-nftlb's table before nftlb first holds it, with no nft run after the write", async () => {
+  const applied: { rules: NodeRules; writes: number }[] = [];
+  const ok: TableResult = { ok: true, value: undefined };
+  const log = { info: () => undefined, warn: () => undefined };
+  const table: NodeRulesTable = {
+    apply: (rules) => {
+      applied.push({ rules, writes: t.nftlb.writes.length }); // called once t is set up
+      return Promise.resolve(ok);
+    },
+    exists: () => Promise.resolve({ ok: true, value: true }),
+    remove: () => Promise.resolve(ok),
+  };
+  const t = setup({ nodeRules: new NodeRulesKeeper({ table, log }) });
+  t.cluster.put("ns", "empty", "10.96.0.1", []);
+  t.queue.add("ns/empty");
+  await t.run();
+  assert.deepEqual(t.nftlb.writes, ["POST ns.empty.http"]);
+  assert.deepEqual(
+    applied.map((a) => [a.writes, [...new Set(a.rules.noEndpoints.map((d) => d.ip))]]),
+    [[0, ["10.96.0.1"]]],
+    "refused before nftlb holds the farm (its destination is not balanced then either), and nft ran once",
+  );
+
+  t.cluster.put("ns", "hair", "10.96.0.2", ["10.1.0.7"], { [fullKey("mode")]: "dnat" });
+  t.queue.add("ns/hair");
+  await t.run();
+  assert.equal(t.nftlb.farms.get("ns.hair.http")?.mode, "dnat");
+  assert.deepEqual(
+    applied.slice(1).map((a) => [a.writes, a.rules.hairpin.map((h) => h.ip)]),
+    [[1, ["10.1.0.7"]]],
+    "a Pod reaching itself through the new dnat farm is masqueraded from the farm's first packet on",
+  );
   await t.stop();
 });

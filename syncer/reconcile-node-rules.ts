@@ -37,8 +37,14 @@ export class PassNodeRules {
     from: TableInput,
   ) {
     this.#keeper = d.nodeRules;
+    // A farm this pass writes is kube-nftlb's (written with the mark) before nftlb holds it: a new
+    // (or adopted) farm's refusal and hairpin addresses go in with the table before the write.
+    // With owns() alone, which knows the marks nftlb holds, they came with an nft run after the
+    // write: after the farm's first packets, and just before the next change's write.
+    const writing = new Set(from.writes.map((f) => f.name));
+    const owns = (farm: string) => writing.has(farm) || from.owns(farm);
     const rules = (actual: Iterable<Farm>, planned: Farm[]) =>
-      nodeRulesFrom(actual, from.services.values(), { owns: from.owns, planned, share: from.share });
+      nodeRulesFrom(actual, from.services.values(), { owns, planned, share: from.share });
     this.#rules = () => rules(d.nftlb.known().values(), [...from.index.plannedFarms()]);
     this.#needed = () => rules([], [...from.writes]);
   }

@@ -114,6 +114,7 @@ export async function benchLatency(
   };
   const stages: Record<number, Breakdown[]> = {};
   const posts: Record<number, { syncer: number[]; client: number[] }> = {};
+  const gaps: Record<number, { syncer: number[]; client: number[] }> = {};
   const cpus: Record<number, { syncer: CpuSample[]; client: CpuSample[] }> = {};
   // `--post-windows FILE`: each counted POST's window in CLOCK_MONOTONIC ns (bpftrace's nsecs),
   // and the table's nft runs, to line up with bench/nftlb-offcpu.bt's off-CPU stacks of nftlb.
@@ -122,6 +123,12 @@ export async function benchLatency(
   const window = (n: number, who: string, from: readonly TraceEvent[], t0: number) => {
     const p = firstPost(from, t0);
     if (p) windows.push({ n, who, sent: mono + p.sent.at * 1e6, answered: mono + p.answered.at * 1e6 });
+  };
+  /** ms from the end of the table's last nft run to the first POST after `t0` (NaN: no run). */
+  const afterNft = (from: readonly TraceEvent[], t0: number): number => {
+    const sent = firstPost(from, t0)?.sent.at ?? NaN;
+    const ends = (table?.runs ?? []).map((r) => (r.end - mono) / 1e6).filter((end) => end <= sent);
+    return ends.length > 0 ? sent - Math.max(...ends) : NaN;
   };
   /** nftlb's ms on a CPU, and waiting for one, while it answered the first POST after `t0`. */
   const postCpu = (from: readonly TraceEvent[], t0: number): CpuSample => {
@@ -137,6 +144,7 @@ export async function benchLatency(
     const bare: number[] = [];
     const created: number[] = [];
     const post = (posts[n] = { syncer: [] as number[], client: [] as number[] });
+    const gap = (gaps[n] = { syncer: [] as number[], client: [] as number[] });
     const cpu = (cpus[n] = { syncer: [] as CpuSample[], client: [] as CpuSample[] });
     let before: FarmPatch[] = [];
     let change: FarmPatch[] = [];
@@ -146,10 +154,11 @@ export async function benchLatency(
       api.store.put(SVC, service("a", cip(1)));
       api.store.put(SLICE, slice("a", 0));
       before = await ready;
-      // Its pass over, and the nft run for kube-nftlb's table after that write (it goes on after
-      // the pass): the change then meets an idle syncer, as the client's write meets an idle
-      // client. A change that does arrive during that run no longer waits for it (unless its
-      // write needs it: syncer/node-rules-keeper.ts), but nftlb's answer then does (README).
+      // Its pass over, and any nft run for kube-nftlb's table after that write (it goes on after
+      // the pass; the creation's table goes in before its write, so there is none unless the
+      // table was behind): the change then meets an idle syncer, as the client's write meets an
+      // idle client. A change arriving during such a run does not wait for it (unless its write
+      // needs it: syncer/node-rules-keeper.ts), but nftlb's answer then does (README).
       const wrote = performance.now();
       while (!events.some((e) => e.stage === "synced" && e.at >= wrote))
         await new Promise((res) => setTimeout(res, 1));
@@ -168,21 +177,22 @@ export async function benchLatency(
         (stages[n] ??= []).push(b);
         post.syncer.push(b.post);
         cpu.syncer.push(postCpu(events, t0));
+        gap.syncer.push(afterNft(events, t0));
         window(n, "syncer", events, t0);
       }
       api.store.remove(SVC, "bench", "a");
       api.store.remove(SLICE, "bench", "a-1");
       await gone();
     };
-    // The floors go through the syncer's table states in the syncer's order: the farm created,
-    // then the table as the syncer holds it once that write is verified (the syncer's nft run
-    // after its write, which the change then follows), then the one it goes back to
-    // (table-replay.ts). With the table put in before the farm's creation, the floors' timed
-    // POST came 4-8 ms after an nft run ended, the syncer's 1.6 ms, and cost ~3 ms less
-    // (docs/node-rules.md, "What nftlb waits for").
+    // The floors go through the syncer's table states in the syncer's order (table-replay.ts):
+    // the table as the syncer holds it once the farm's creation is verified (its nft run before
+    // that write: a new farm's refusal goes in first), the farm created, the change, then the
+    // table it goes back to. The POST then follows the creation's write, not an nft run, in all
+    // three turns ("after nft" below; a POST right after an nft run costs nftlb ~3 ms:
+    // docs/node-rules.md, "What nftlb waits for").
     const byClient = async () => {
-      await must(raw.upsertFarms(before));
       await table?.replay(held);
+      await must(raw.upsertFarms(before));
       clientEvents.length = 0;
       cpuAt.clear();
       const t0 = performance.now();
@@ -191,13 +201,14 @@ export async function benchLatency(
       c.push(performance.now() - t0);
       post.client.push(postSpan(clientEvents, t0));
       cpu.client.push(postCpu(clientEvents, t0));
+      gap.client.push(afterNft(clientEvents, t0));
       window(n, "client", clientEvents, t0);
       await table?.replay(idle);
       await must(raw.deleteFarm(FARM));
     };
     const byBarePost = async () => {
-      await must(raw.upsertFarms(before));
       await table?.replay(held);
+      await must(raw.upsertFarms(before));
       bare.push(await timedPost(net, change));
       await table?.replay(idle);
       await must(raw.deleteFarm(FARM));
@@ -223,7 +234,8 @@ export async function benchLatency(
   console.log(
     "\n    nftlb's answer to the POST (ms, p10 / p50 / p90): the syncer's write vs the client's same write;\n" +
       "    then of it (p50s, syncer / client), from /proc/PID/schedstat: nftlb on a CPU, waiting for one,\n" +
-      "    and neither (asleep: in nftlb's nft commands, the kernel's nf_tables waits, e.g. for RCU)",
+      "    and neither (asleep: in nftlb's nft commands, the kernel's nf_tables waits, e.g. for RCU);\n" +
+      "    with --node-rules, how long after the end of the table's last nft run the POST went (after nft)",
   );
   for (const [n, p] of Object.entries(posts)) {
     const [a, b] = [spread(p.syncer), spread(p.client)];
@@ -235,7 +247,10 @@ export async function benchLatency(
     console.log(
       `${n.padStart(9)} | syncer ${a.text.padEnd(22)} | client ${b.text.padEnd(22)} | ${(a.p50 / b.p50).toFixed(2)}× | ` +
         `on a CPU ${both((x) => x.onCpu)} | waiting ${both((x) => x.waiting)} | ` +
-        `asleep ${both((x, answer) => answer - x.onCpu - x.waiting)}`,
+        `asleep ${both((x, answer) => answer - x.onCpu - x.waiting)}` +
+        (table
+          ? ` | after nft ${spread(gaps[Number(n)]!.syncer).p50.toFixed(1)} / ${spread(gaps[Number(n)]!.client).p50.toFixed(1)}`
+          : ""),
     );
   }
   printBreakdown(stages);

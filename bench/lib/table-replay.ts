@@ -1,8 +1,8 @@
 // Bench (a) with `--node-rules`: kube-nftlb's table (syncer/node-rules.ts) as the syncer holds it,
 // so the floors' turns go through the same table states, with the same nft runs, as the syncer's.
-// In the syncer's turn nft runs after the farm's creation is written (the Service without
-// endpoints is refused) and after the change is written; the Service deleted, the table is back
-// to what it was. Without the replay the floors wrote into a namespace whose table never changed
+// In the syncer's turn nft runs before the farm's creation is written (the Service without
+// endpoints is refused before nftlb holds its farm) and after the change is written; the Service
+// deleted, the table is back to what it was. Without the replay the floors wrote into a namespace whose table never changed
 // and no nft ran next to them: a difference between the turns that was not the syncer's work.
 import process from "node:process";
 import type { NodeRulesTable } from "../../syncer/node-rules-nft.ts";
