@@ -367,7 +367,7 @@ async function main() {
     row(`add one Service with ${N} present (median of ${ROUNDS})`, median(add), median(addRaw), "that farm");
     printBreakdown({ 10: stages });
     if (profiled) console.log([`\nCPU profile of the add phase (${PROFILE}):`, ...profiled].join("\n"));
-    if (ONLY_ADD) return;
+    if (ONLY_ADD) return refused.check();
 
     // One endpoint change in a 4,094-backend farm, the widest one nftlb can hold.
     const WIDE = MAX_BACKENDS_PER_FARM;
