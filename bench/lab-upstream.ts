@@ -12,6 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { startCluster, type Cluster } from "../lab/cluster/cluster.ts";
+import { apiRefusals } from "./lib/refusals.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
 import { cannotBuildNetwork } from "../lab/net/index.ts";
 import { drawCharts, RESULTS_DIR, UPSTREAM, type LabBenchResults } from "./lib/lab-charts.ts";
@@ -84,9 +85,10 @@ kind: Service
 metadata: { name: ${name} }
 spec: { selector: ${JSON.stringify(selector)}, ports: [{ name: http, port: 80, targetPort: http, protocol: TCP }] }`;
 
+const refused = apiRefusals();
 try {
   const t0 = performance.now();
-  cluster = await startCluster({ dir });
+  cluster = await startCluster({ dir, apiLog: refused.log });
   const c = cluster;
   kernel = kernelTables(c.info.node.netns);
   const k = kernel;
@@ -254,6 +256,7 @@ spec: { containers: [{ name: app, image: lab.kube-nftlb.io/pod-server, ports: [{
   console.log(`environment: ${JSON.stringify(results.environment)}`);
   writeFileSync(path.join(RESULTS_DIR, "lab-upstream.json"), `${JSON.stringify(results, null, 2)}\n`);
   for (const f of await drawCharts(results)) console.log(`wrote ${path.relative(process.cwd(), f)}`);
+  refused.check();
 } finally {
   kernel?.close();
   await cluster?.stop();

@@ -32,8 +32,9 @@ import { createLogger } from "../runtime/index.ts";
 import { startSyncer, type Syncer } from "../syncer/run.ts";
 import { estimateMemory } from "../syncer/capacity.ts";
 import type { SyncerConfig } from "../syncer/config.ts";
-import { syncerConfig } from "../test/syncer-fixture.ts";
+import { giveSyncerIdentity, syncerConfig } from "../test/syncer-fixture.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
+import { apiRefusals } from "./lib/refusals.ts";
 import { measuredPost } from "./lib/raw-post.ts";
 import { coldFarms, withoutMarks } from "./lib/syncer-farms.ts";
 import { helpFromHeader } from "./lib/usage.ts";
@@ -250,9 +251,12 @@ async function main() {
     return;
   }
   const net = await createTestNetwork({ backends: 0 });
-  const api = await startApiServer({ historySize: 200_000 });
+  const refused = apiRefusals();
+  const api = await startApiServer({ historySize: 200_000, log: refused.log });
   api.store.put(NODE, { apiVersion: "v1", kind: "Node", metadata: { name: "node-1" }, status: {} });
   api.store.put(NAMESPACE, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
+  // The syncer runs as deploy/'s ServiceAccount with deploy/'s RBAC, as in the lab.
+  await giveSyncerIdentity(api);
   let syncer: Syncer | undefined;
   try {
     console.log(
@@ -363,7 +367,7 @@ async function main() {
     row(`add one Service with ${N} present (median of ${ROUNDS})`, median(add), median(addRaw), "that farm");
     printBreakdown({ 10: stages });
     if (profiled) console.log([`\nCPU profile of the add phase (${PROFILE}):`, ...profiled].join("\n"));
-    if (ONLY_ADD) return;
+    if (ONLY_ADD) return refused.check();
 
     // One endpoint change in a 4,094-backend farm, the widest one nftlb can hold.
     const WIDE = MAX_BACKENDS_PER_FARM;
@@ -447,6 +451,7 @@ async function main() {
     console.log(
       `nftlb RSS with ${N} × 10: ${(rss / 2 ** 20).toFixed(0)} MiB; the syncer's estimate ${(est / 2 ** 20).toFixed(0)} MiB (${(est / rss).toFixed(2)}×)`,
     );
+    refused.check();
   } finally {
     await syncer?.stop();
     await api.stop();

@@ -24,6 +24,7 @@ import path from "node:path";
 import process from "node:process";
 import { startApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
+import { deploySyncerKubeconfig } from "../lab/cluster/deploy-identities.ts";
 import { cip, ip, service, slice } from "./lib/cluster-objects.ts";
 import { until } from "../test/until.ts";
 import { startSink, type SinkEvent } from "./lib/nftlb-sink.ts";
@@ -34,6 +35,7 @@ import { memoryArgs } from "./lib/memory-args.ts";
 import { peakOf, phases, printPhases, v8Of, type Sample } from "./lib/memory-phases.ts";
 import { heapSnapshot } from "./lib/heap-snapshot.ts";
 import { helpFromHeader } from "./lib/usage.ts";
+import { apiRefusals } from "./lib/refusals.ts";
 
 helpFromHeader(import.meta.url, process.argv.slice(2));
 
@@ -69,8 +71,11 @@ const mallocShown = () =>
 const dir = mkdtempSync(path.join(tmpdir(), "kube-nftlb-bench-"));
 const keyFile = path.join(dir, "nftlb-key");
 writeFileSync(keyFile, `${KEY}\n`, { mode: 0o600 });
-const api = await startApiServer({ historySize: 100_000 });
+const refused = apiRefusals();
+const api = await startApiServer({ historySize: 100_000, log: refused.log });
 api.store.put(NODE, { apiVersion: "v1", kind: "Node", metadata: { name: "node-1" }, status: {} });
+// The syncer runs as deploy/'s ServiceAccount with deploy/'s RBAC, as in the lab.
+const syncerKubeconfig = await deploySyncerKubeconfig(api);
 // The syncer's Warning Events (capacity refusals) need their namespace to exist.
 api.store.put(NAMESPACE, { apiVersion: "v1", kind: "Namespace", metadata: { name: "bench" } });
 // The sink's requests, as they come and are answered, for the phases of the cold start.
@@ -118,7 +123,7 @@ async function measure(n: number) {
     [
       ...(snapshots ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`] : []),
       ...V8_FLAGS,
-      ...[...run.argv, "syncer", "--kubeconfig", api.kubeconfigPath, "--nftlb-url", sink.url],
+      ...[...run.argv, "syncer", "--kubeconfig", syncerKubeconfig, "--nftlb-url", sink.url],
       ...["--nftlb-key-file", keyFile, "--node-name", "node-1", "--probe-port", String(port)],
       // A sink, not a node: no nftables table of its own in this namespace.
       "--node-rules=off",
@@ -246,6 +251,7 @@ try {
     splits.push([n, m.rows, m.peaks]);
   }
   printPhases(splits);
+  refused.check();
 } finally {
   await sink.close();
   await api.stop();

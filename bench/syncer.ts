@@ -10,6 +10,7 @@
 import process from "node:process";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
 import { findResource } from "../lab/apiserver/resources.ts";
+import { deploySyncerKubeconfig } from "../lab/cluster/deploy-identities.ts";
 import { cannotBuildNetwork, createTestNetwork, type TestNetwork } from "../lab/net/index.ts";
 import { createNftlbClient } from "../nftlb/index.ts";
 import { createLogger } from "../runtime/index.ts";
@@ -20,6 +21,7 @@ import type { SyncerConfig } from "../syncer/config.ts";
 import { benchLatency } from "./lib/syncer-latency.ts";
 import { cip, service, slice } from "./lib/cluster-objects.ts";
 import { helpFromHeader, refuseUnknown } from "./lib/usage.ts";
+import { apiRefusals } from "./lib/refusals.ts";
 
 helpFromHeader(import.meta.url, process.argv.slice(2));
 // A typo ("--node-rule", "A") would otherwise run every benchmark without what was asked for.
@@ -40,12 +42,12 @@ const ms = (x: number) => `${x.toFixed(1)} ms`;
 // `--node-rules`: bench (a) with kube-nftlb's own table (node-rules) programmed as the image does,
 // by nft in the node's namespace, where nftlb's nft transactions run too.
 const nodeRules = process.argv.includes("--node-rules");
-function config(net: { url: string; key: string; ns?: string }, api: ApiServer): SyncerConfig {
+function config(net: { url: string; key: string; ns?: string }): SyncerConfig {
   return {
     nftlbUrl: net.url,
     nftlbKey: net.key,
     nodeName: "node-1",
-    kubeconfig: api.kubeconfigPath,
+    kubeconfig: syncerKubeconfig,
     probePort: 0,
     endpointsApi: "slices",
     proxyMode: "replace",
@@ -82,7 +84,7 @@ async function benchB(net: TestNetwork, api: ApiServer, services: number, endpoi
   if (!w.ok) throw new Error(w.error.message);
   await net.nftlb.restart();
   const t1 = performance.now();
-  const syncer = await startSyncer(config(net.nftlb, api), { log });
+  const syncer = await startSyncer(config(net.nftlb), { log });
   await syncer.started;
   const syncMs = performance.now() - t1;
   await syncer.stop();
@@ -110,7 +112,7 @@ async function benchC(api: ApiServer) {
     gc?.();
     const before = process.memoryUsage();
     const sink = new FakeNftlb();
-    const syncer = await startSyncer(config({ url: "http://127.0.0.1:1", key: "none" }, api), {
+    const syncer = await startSyncer(config({ url: "http://127.0.0.1:1", key: "none" }), {
       log,
       wrapNftlb: () => sink,
     });
@@ -130,17 +132,21 @@ async function benchC(api: ApiServer) {
 }
 
 const skip = cannotBuildNetwork();
-const api = await startApiServer({ historySize: 100_000 });
+const refused = apiRefusals();
+const api = await startApiServer({ historySize: 100_000, log: refused.log });
 api.store.put(NODE, { apiVersion: "v1", kind: "Node", metadata: { name: "node-1" }, status: {} });
+// The syncer runs as deploy/'s ServiceAccount with deploy/'s RBAC, as in the lab.
+const syncerKubeconfig = await deploySyncerKubeconfig(api);
 let net: TestNetwork | undefined;
 try {
   if ((want("a") || want("b")) && skip) console.log(`(a) and (b) skipped: ${skip}`);
   else if (want("a") || want("b")) net = await createTestNetwork({ backends: 1 });
-  if (net && want("a")) await benchLatency(net, api, config(net.nftlb, api), { log });
+  if (net && want("a")) await benchLatency(net, api, config(net.nftlb), { log });
   // 400 × 10 = 4,000 backends: the most that fits nftlb's 4,095 marks with round numbers;
   // 1,000 × 10 would exceed it (and take nftlb ~700 s).
   if (net && want("b")) await benchB(net, api, 400, 10);
   if (want("c")) await benchC(api);
+  refused.check();
 } finally {
   await net?.destroy();
   await api.stop();

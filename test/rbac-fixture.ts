@@ -42,13 +42,17 @@ export function rbacWorld() {
     /** the raw client, as bot unless another token is given */
     raw: (method: string, path: string, body?: unknown, t = token) =>
       request(server(), method, path, { token: t, ...(body !== undefined ? { body } : {}) }),
-    /** kubectl apply (or replace) -f - with YAML on stdin, as the admin */
-    kubectlIn: (yaml: string, verb = "apply") =>
-      new Promise<{ code: number; stderr: string }>((resolve) => {
+    /** kubectl apply (or replace, create...) -f - with YAML on stdin, as the admin unless a token is given */
+    kubectlIn: (yaml: string, verb = "apply", args: string[] = [], asToken?: string) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
         const child = execFile(
           KUBECTL,
-          ["--kubeconfig", server().kubeconfigPath, "--cache-dir", join(dir, "cache"), verb, "-f", "-"],
-          (err, _out, stderr) => resolve({ code: err === null ? 0 : 1, stderr }),
+          [
+            ...["--kubeconfig", server().kubeconfigPath, "--cache-dir", join(dir, "cache")],
+            ...(asToken !== undefined ? ["--token", asToken] : []),
+            ...[verb, "-f", "-", ...args],
+          ],
+          (err, stdout, stderr) => resolve({ code: err === null ? 0 : 1, stdout, stderr }),
         );
         child.stdin?.end(yaml);
       }),

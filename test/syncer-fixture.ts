@@ -6,12 +6,7 @@ import { pino, type Logger } from "pino";
 import process from "node:process";
 import path from "node:path";
 import { startApiServer, type ApiServer } from "../lab/apiserver/index.ts";
-import { apiClient } from "../lab/cluster/api-client.ts";
-import {
-  applyIdentities,
-  serviceAccountKubeconfig,
-  serviceAccountOf,
-} from "../lab/cluster/deploy-identities.ts";
+import { deploySyncerKubeconfig } from "../lab/cluster/deploy-identities.ts";
 import { createTestNetwork, type Probe, type TestNetwork } from "../lab/net/index.ts";
 import { nftlbPid as nftlbPidIn } from "../lab/net/processes.ts";
 import { createNftlbClient, type NftlbClient } from "../nftlb/index.ts";
@@ -21,20 +16,32 @@ import { startSyncer, type Syncer } from "../syncer/run.ts";
 
 /**
  * The syncer's kubeconfig in a world: deploy/'s ServiceAccount, with deploy/'s RBAC applied
- * (startWorld), so every syncer end-to-end test also shows that RBAC is enough.
+ * (startWorld, or giveSyncerIdentity for a stand-in of one's own), so every syncer end-to-end
+ * test and bench also shows that RBAC is enough.
  */
 const syncerKubeconfigs = new WeakMap<ApiServer, string>();
+
+/** deploy/'s identities on `api`, for syncerConfig: the syncer then runs as deploy/'s ServiceAccount. */
+export async function giveSyncerIdentity(api: ApiServer): Promise<void> {
+  syncerKubeconfigs.set(api, await deploySyncerKubeconfig(api));
+}
 
 export function syncerConfig(
   net: TestNetwork,
   api: ApiServer,
   over: Partial<SyncerConfig> = {},
 ): SyncerConfig {
+  const kubeconfig = syncerKubeconfigs.get(api);
+  // never the admin's: under system:masters a rule deploy/ lacks would go unseen
+  if (kubeconfig === undefined)
+    throw new Error(
+      "syncerConfig: this stand-in has no syncer identity (startWorld or giveSyncerIdentity first)",
+    );
   return {
     nftlbUrl: net.nftlb.url,
     nftlbKey: net.nftlb.key,
     nodeName: "node-1",
-    kubeconfig: syncerKubeconfigs.get(api) ?? api.kubeconfigPath,
+    kubeconfig,
     probePort: 0,
     endpointsApi: "slices",
     proxyMode: "replace",
@@ -133,16 +140,7 @@ export async function startWorld(o: {
 }): Promise<SyncerWorld> {
   const net = await createTestNetwork({ backends: o.backends, ports: [o.port] });
   const api = await startApiServer({ serviceCidr: `${net.vip(0)}/24` });
-  const admin = apiClient({ url: api.url, token: api.token, ca: api.ca.cert });
-  await applyIdentities(admin);
-  syncerKubeconfigs.set(
-    api,
-    await serviceAccountKubeconfig(admin, serviceAccountOf("node/daemonset.yaml"), {
-      server: api.url,
-      caPem: api.ca.cert,
-      file: path.join(path.dirname(api.kubeconfigPath), "syncer.kubeconfig"),
-    }),
-  );
+  await giveSyncerIdentity(api);
   const kc = new KubeConfig();
   kc.loadFromFile(api.kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import process from "node:process";
 import { startCluster, type Cluster } from "../../lab/cluster/cluster.ts";
+import { apiRefusals } from "./refusals.ts";
 import { portOf, webhookArgs } from "../../lab/cluster/deploy-args.ts";
 import { findResource } from "../../lab/apiserver/resources.ts";
 import { SERVICE_NAME_LABEL } from "../../kube/labels.ts";
@@ -118,6 +119,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
   const traceFile = path.join(o.dir, "syncer-trace.jsonl");
   const readTrace = traceReader(traceFile);
   const api: ApiRequest[] = [];
+  const refused = apiRefusals();
   const t = performance.now();
   const c = await startCluster({
     dir: o.dir,
@@ -127,6 +129,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
     // the stand-in's default 1,000 would answer a resumed watch 410 where the real one resumes.
     apiHistorySize: 102_400,
     apiLog: (line) => {
+      refused.log(line);
       const r = parseApiLine(performance.now(), line);
       if (r) api.push(r);
     },
@@ -222,7 +225,7 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
       all.map((f) => f.farmname ?? f.name ?? "").filter((n) => n.startsWith(`${NAMESPACE}.`)),
     );
     const hookAfter = await webhookTime(c);
-    return {
+    const result: ColdStart = {
       start,
       exited,
       stored,
@@ -247,6 +250,8 @@ export async function coldStart(o: ColdStartOptions): Promise<ColdStart> {
       profile,
       farms: floorFarms(c),
     };
+    refused.check();
+    return result;
   } finally {
     await c.stop();
   }

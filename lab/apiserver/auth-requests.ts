@@ -6,14 +6,14 @@
 import { API_AUDIENCE, type Tokens } from "./authn.ts";
 import { mediaType, readBody, sendJson, type Ctx, type Server } from "./http.ts";
 import { decodeProtobufObject } from "./protobuf.ts";
-import { authorize, rulesFor } from "./rbac.ts";
+import { authorize, rulesFor, type UserInfo } from "./rbac.ts";
 import { nonResourceRequest, resourceRequest, type RequestAttributes } from "./request-info.ts";
 import { badRequest, failure, notFound, type FieldError } from "./status.ts";
 import { invalidValue } from "./validation.ts";
 
-type Any = Record<string, unknown>;
+export type Any = Record<string, unknown>;
 
-async function bodyOf(ctx: Pick<Ctx, "req">, kind: string, apiVersion: string): Promise<Any> {
+export async function bodyOf(ctx: Pick<Ctx, "req">, kind: string, apiVersion: string): Promise<Any> {
   const body = await readBody(ctx.req);
   let v: unknown;
   if (mediaType(ctx.req) === "application/vnd.kubernetes.protobuf") {
@@ -37,7 +37,7 @@ async function bodyOf(ctx: Pick<Ctx, "req">, kind: string, apiVersion: string): 
 }
 
 /** field.ErrorList as the registry returns it: `Kind.group "" is invalid: ...` */
-function invalidReview(group: string, kind: string, errors: FieldError[]) {
+export function invalidReview(group: string, kind: string, errors: FieldError[]) {
   const texts = errors.map((e) => `${e.field}: ${e.detail}`);
   const joined = texts.length === 1 ? (texts[0] ?? "") : `[${texts.join(", ")}]`;
   return failure(422, "Invalid", `${kind}.${group} "" is invalid: ${joined}`, {
@@ -95,6 +95,19 @@ export async function handleSelfSubjectAccessReview(
   const group = "authorization.k8s.io";
   const review = await bodyOf(ctx, "SelfSubjectAccessReview", `${group}/v1`);
   const spec = (review.spec ?? {}) as Any;
+  const errors = attributeErrors(spec);
+  if (errors.length > 0) throw invalidReview(group, "SelfSubjectAccessReview", errors);
+  sendJson(ctx, 201, {
+    kind: "SelfSubjectAccessReview",
+    apiVersion: `${group}/v1`,
+    metadata: { creationTimestamp: null },
+    spec,
+    status: accessStatus(srv, ctx.user, spec),
+  });
+}
+
+/** ValidateSelfSubjectAccessReviewSpec: exactly one of resourceAttributes, nonResourceAttributes. */
+export function attributeErrors(spec: Any): FieldError[] {
   const ra = spec.resourceAttributes as Any | undefined | null;
   const nra = spec.nonResourceAttributes as Any | undefined | null;
   const errors: FieldError[] = [];
@@ -114,7 +127,13 @@ export async function handleSelfSubjectAccessReview(
         "exactly one of nonResourceAttributes or resourceAttributes must be specified",
       ),
     );
-  if (errors.length > 0) throw invalidReview(group, "SelfSubjectAccessReview", errors);
+  return errors;
+}
+
+/** The authorizer's answer for the attributes of an access review's spec, as its status. */
+export function accessStatus(srv: Server, user: UserInfo, spec: Any) {
+  const ra = spec.resourceAttributes as Any | undefined | null;
+  const nra = spec.nonResourceAttributes as Any | undefined | null;
   const attrs: RequestAttributes = ra
     ? resourceRequest(str(ra.verb), {
         apiGroup: str(ra.group),
@@ -125,14 +144,8 @@ export async function handleSelfSubjectAccessReview(
         name: str(ra.name),
       })
     : nonResourceRequest(str(nra?.verb), str(nra?.path));
-  const d = authorize(srv.store, ctx.user, attrs);
-  sendJson(ctx, 201, {
-    kind: "SelfSubjectAccessReview",
-    apiVersion: `${group}/v1`,
-    metadata: { creationTimestamp: null },
-    spec,
-    status: { allowed: d.allowed, ...(d.reason !== "" ? { reason: d.reason } : {}) },
-  });
+  const d = authorize(srv.store, user, attrs);
+  return { allowed: d.allowed, ...(d.reason !== "" ? { reason: d.reason } : {}) };
 }
 
 /** POST /apis/authorization.k8s.io/v1/selfsubjectrulesreviews (`kubectl auth can-i --list`) */

@@ -3,9 +3,11 @@
 // .../serviceaccounts/NAME/token, what `kubectl create token` and kubelet's projected volumes
 // ask for) are the ServiceAccount's identity for as long as they have not expired, their
 // audience is this server's and the ServiceAccount still exists with the same uid — the checks
-// kube-apiserver's service-account token authenticator makes. Anything else presented as a
-// bearer token is 401 Unauthorized. A request with no credentials is 401 too (a real server with
-// --anonymous-auth=false; with the default true it would be system:anonymous, then 403).
+// kube-apiserver's service-account token authenticator makes. Any other bearer token is 401
+// Unauthorized. A request that presents none is system:anonymous in system:unauthenticated, as
+// with kube-apiserver's default --anonymous-auth=true (the anonymous authenticator runs only
+// when the others found no credentials, never after a bad token: union.NewFailOnError); RBAC
+// then decides. With anonymous authentication off it is 401 too.
 import { randomBytes } from "node:crypto";
 import type { Store } from "./store.ts";
 import { findResource } from "./resources.ts";
@@ -17,6 +19,17 @@ const SERVICE_ACCOUNTS = findResource("", "v1", "serviceaccounts");
 export const API_AUDIENCE = "https://kubernetes.default.svc.cluster.local";
 
 const ADMIN: UserInfo = { username: "lab-admin", groups: [SYSTEM_MASTERS, "system:authenticated"] };
+export const ANONYMOUS: UserInfo = { username: "system:anonymous", groups: ["system:unauthenticated"] };
+
+/**
+ * The token of an Authorization header as bearertoken.Authenticator reads it; undefined when the
+ * request presents none (no header, another scheme, an empty token), which is not an error.
+ */
+export function bearerToken(header: string | undefined): string | undefined {
+  const parts = (header ?? "").trim().split(" ");
+  if (parts.length < 2 || parts[0]?.toLowerCase() !== "bearer" || parts[1] === "") return undefined;
+  return parts[1];
+}
 
 interface Minted {
   namespace: string;
@@ -41,9 +54,12 @@ export class Tokens {
   readonly #minted = new Map<string, Minted>();
   readonly #now: () => number;
 
-  constructor(admin: string, now: () => number = Date.now) {
+  readonly #anonymous: boolean;
+
+  constructor(admin: string, o: { now?: () => number; anonymous?: boolean } = {}) {
     this.#admin = admin;
-    this.#now = now;
+    this.#now = o.now ?? Date.now;
+    this.#anonymous = o.anonymous ?? true;
   }
 
   /**
@@ -69,13 +85,35 @@ export class Tokens {
 
   /** The user of an Authorization header; undefined is 401. */
   authenticate(header: string | undefined, store: Store): UserInfo | undefined {
-    const parts = (header ?? "").trim().split(" ");
-    if (parts.length < 2 || parts[0]?.toLowerCase() !== "bearer" || parts[1] === "") return undefined;
-    const token = parts[1] ?? "";
-    if (token === this.#admin) return ADMIN;
+    const token = bearerToken(header);
+    if (token === undefined) return this.#anonymous ? ANONYMOUS : undefined;
+    return this.user(token, store);
+  }
+
+  /** The user a bearer token is; undefined: not a token of this server, or not for this server. */
+  user(token: string, store: Store): UserInfo | undefined {
+    return this.review(token, store, [API_AUDIENCE])?.user;
+  }
+
+  /**
+   * TokenReview's question: the user a token is for any of `audiences`, and which of them it is
+   * for. The admin token is for this server's audience only (a static token is audience-agnostic,
+   * so kube-apiserver takes it for its own audiences); a minted one for those it names.
+   */
+  review(
+    token: string,
+    store: Store,
+    audiences: string[],
+  ): { user: UserInfo; audiences: string[] } | undefined {
+    const within = (own: string[]) => own.filter((a) => audiences.includes(a));
+    if (token === this.#admin) {
+      const auds = within([API_AUDIENCE]);
+      return auds.length > 0 ? { user: ADMIN, audiences: auds } : undefined;
+    }
     const m = this.#minted.get(token);
-    if (m === undefined) return undefined;
-    if (this.#now() >= m.expiresAt || !m.audiences.includes(API_AUDIENCE)) return undefined;
+    if (m === undefined || this.#now() >= m.expiresAt) return undefined;
+    const auds = within(m.audiences);
+    if (auds.length === 0) return undefined;
     // Every request of a ServiceAccount passes here: its object is read in place, not copied.
     const current =
       SERVICE_ACCOUNTS !== undefined &&
@@ -86,6 +124,6 @@ export class Tokens {
         (sa) => sa.metadata.uid === m.uid && sa.metadata.deletionTimestamp === undefined,
       );
     if (current !== true) return undefined;
-    return serviceAccountUser(m.namespace, m.name, m.uid);
+    return { user: serviceAccountUser(m.namespace, m.name, m.uid), audiences: auds };
   }
 }

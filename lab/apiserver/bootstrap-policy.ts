@@ -44,6 +44,16 @@ const ROLES: { name: string; rules: Record<string, string[]>[]; groups: string[]
     ],
     groups: ["system:authenticated"],
   },
+  {
+    // for servers that delegate authentication and authorization (kube-rbac-proxy, metrics-server);
+    // bound to nobody by default
+    name: "system:auth-delegator",
+    rules: [
+      { apiGroups: ["authentication.k8s.io"], resources: ["tokenreviews"], verbs: ["create"] },
+      { apiGroups: ["authorization.k8s.io"], resources: ["subjectaccessreviews"], verbs: ["create"] },
+    ],
+    groups: [],
+  },
 ];
 
 export function seedBootstrapPolicy(store: Store): void {
@@ -65,6 +75,7 @@ export function seedBootstrapPolicy(store: Store): void {
       rules: r.rules,
     };
     store.put(roles, role);
+    if (r.groups.length === 0) continue;
     store.put(bindings, {
       kind: "ClusterRoleBinding",
       apiVersion: `${RBAC}/v1`,

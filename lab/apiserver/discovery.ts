@@ -7,7 +7,13 @@ import { sendJson, type Ctx } from "./http.ts";
 import { groupVersions, RESOURCE_VERBS, RESOURCES } from "./resources.ts";
 
 /** Create-only APIs (auth-requests.ts), not stored: listed so kubectl can map their names. */
-export const REVIEWS = [
+export const REVIEWS: {
+  group: string;
+  version: string;
+  resource: string;
+  kind: string;
+  namespaced?: boolean;
+}[] = [
   {
     group: "authorization.k8s.io",
     version: "v1",
@@ -25,6 +31,25 @@ export const REVIEWS = [
     version: "v1",
     resource: "selfsubjectrulesreviews",
     kind: "SelfSubjectRulesReview",
+  },
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    resource: "subjectaccessreviews",
+    kind: "SubjectAccessReview",
+  },
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    resource: "localsubjectaccessreviews",
+    kind: "LocalSubjectAccessReview",
+    namespaced: true,
+  },
+  {
+    group: "authentication.k8s.io",
+    version: "v1",
+    resource: "tokenreviews",
+    kind: "TokenReview",
   },
 ];
 
@@ -77,7 +102,7 @@ export function apiResourceList(group: string, version: string): Record<string, 
   const reviews = REVIEWS.filter((r) => r.group === group && r.version === version).map((r) => ({
     name: r.resource,
     singularName: r.kind.toLowerCase(),
-    namespaced: false,
+    namespaced: r.namespaced === true,
     kind: r.kind,
     verbs: ["create"],
   }));

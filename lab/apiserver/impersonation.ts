@@ -50,12 +50,11 @@ export function impersonation(store: Store, actor: UserInfo, req: IncomingMessag
     if (!d.allowed) return { denied: attrs, reason: d.reason };
   }
   const all = groups.length > 0 ? [...groups] : defaultGroups;
-  // a non-anonymous user is authenticated unless the caller said otherwise
-  if (
-    username !== "system:anonymous" &&
-    !all.includes("system:authenticated") &&
-    !all.includes("system:unauthenticated")
-  )
+  // a non-anonymous user is authenticated unless the caller said otherwise; system:anonymous is
+  // always unauthenticated, as the anonymous authenticator would make it
+  if (username === "system:anonymous") {
+    if (!all.includes("system:unauthenticated")) all.push("system:unauthenticated");
+  } else if (!all.includes("system:authenticated") && !all.includes("system:unauthenticated"))
     all.push("system:authenticated");
   return { as: { username, ...(uid !== undefined ? { uid } : {}), groups: all } };
 }

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createCa, type LabCa } from "../pki/ca.ts";
 import { IpAllocator, PortAllocator } from "./allocators.ts";
 import { Tokens } from "./authn.ts";
+import { attachAggregation } from "./aggregation.ts";
 import { seedBootstrapPolicy } from "./bootstrap-policy.ts";
 import { Faults } from "./faults.ts";
 import type { Server } from "./http.ts";
@@ -44,6 +45,11 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
   /** workload kinds something runs, e.g. ["Deployment", "ReplicaSet"] in the lab; default none */
   running?: string[];
+  /**
+   * kube-apiserver's --anonymous-auth: a request without credentials is system:anonymous (true,
+   * the default), or 401 (false)
+   */
+  anonymousAuth?: boolean;
 }
 
 export interface ApiServer {
@@ -90,6 +96,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const store = new Store(opts.historySize ?? 1000);
   seedNamespaces(store);
   seedBootstrapPolicy(store);
+  // kube-controller-manager's ClusterRole aggregation, which RBAC needs to mean what it says
+  const stopAggregation = attachAggregation(store);
   const watches = new Set<import("node:http").ServerResponse>();
   const srv: Server = {
     store,
@@ -108,7 +116,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const server = https.createServer(
     { cert: serving.cert, key: serving.key, ALPNProtocols: ["http/1.1"] },
     router(srv, {
-      tokens: new Tokens(token),
+      tokens: new Tokens(token, { anonymous: opts.anonymousAuth ?? true }),
       faults,
       serverAddress: () => address,
       ...(opts.log !== undefined ? { log: opts.log } : {}),
@@ -129,6 +137,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   writeFileSync(kubeconfigPath, kubeconfig({ server: url, caPem: ca.cert, token }), { mode: 0o600 });
 
   const stop = async () => {
+    stopAggregation();
     for (const w of watches) w.destroy();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));

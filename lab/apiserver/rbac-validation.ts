@@ -76,8 +76,19 @@ const roleRefValue = (r: Any) =>
   `rbac.RoleRef{APIGroup:${JSON.stringify(r.apiGroup ?? "")}, Kind:${JSON.stringify(r.kind ?? "")}, Name:${JSON.stringify(r.name ?? "")}}`;
 
 export function validateRbac(kind: string, obj: Obj, old: Obj | undefined): FieldError[] {
-  if (kind === "Role" || kind === "ClusterRole")
-    return arr(obj.rules).flatMap((r, i) => ruleErrors(r, kind === "Role", `rules[${i}]`));
+  if (kind === "Role" || kind === "ClusterRole") {
+    const out = arr(obj.rules).flatMap((r, i) => ruleErrors(r, kind === "Role", `rules[${i}]`));
+    // an aggregationRule needs a selector (the selectors' own syntax is not checked here)
+    const aggregation = obj.aggregationRule as { clusterRoleSelectors?: unknown } | undefined | null;
+    if (kind === "ClusterRole" && aggregation && arr(aggregation.clusterRoleSelectors).length === 0)
+      out.push(
+        required(
+          "aggregationRule.clusterRoleSelectors",
+          "at least one clusterRoleSelector required if aggregationRule is non-nil",
+        ),
+      );
+    return out;
+  }
   if (kind !== "RoleBinding" && kind !== "ClusterRoleBinding") return [];
   const namespaced = kind === "RoleBinding";
   const ref = (obj.roleRef ?? {}) as Any;

@@ -28,6 +28,7 @@ import type { Faults } from "./faults.ts";
 import { sendJson, sendStatus, type Ctx, type Server } from "./http.ts";
 import { impersonation } from "./impersonation.ts";
 import { openApiDocument, openApiRoot, openApiText, openApiV2Protobuf, sendOpenApi } from "./openapi.ts";
+import { handleLocalSubjectAccessReview, handleSubjectAccessReview, handleTokenReview } from "./reviews.ts";
 import { flag } from "./params.ts";
 import { authorize, forbiddenMessage, type UserInfo } from "./rbac.ts";
 import { handleGet, handleList } from "./read.ts";
@@ -53,7 +54,7 @@ export interface RouterOptions {
   log?: (line: string) => void;
 }
 
-const PUBLIC = new Set(["/version", "/healthz", "/livez", "/readyz"]);
+const HEALTH = new Set(["/healthz", "/livez", "/readyz"]);
 
 function documents(path: string, address: string): unknown {
   if (path === "/version") return versionInfo();
@@ -80,25 +81,22 @@ async function dispatch(
 ): Promise<void> {
   const method = req.method ?? "GET";
   const path = url.pathname.replace(/\/+$/, "") || "/";
-  if (["/healthz", "/livez", "/readyz"].includes(path)) {
+  // Every path, the health ones too, is authenticated and authorized first: a bad token is 401
+  // everywhere; no token is system:anonymous, whom system:public-info-viewer lets see /healthz.
+  let user = o.tokens.authenticate(req.headers.authorization, srv.store);
+  if (user === undefined) return sendStatus(base, unauthorized().status);
+  const imp = impersonation(srv.store, user, req);
+  if (imp !== undefined && "error" in imp) return sendStatus(base, internalError(imp.error).status);
+  if (imp !== undefined && "denied" in imp)
+    return sendStatus(base, denied(user, imp.denied, imp.reason).status);
+  if (imp !== undefined) user = imp.as;
+  const attrs = requestAttributes(method, url);
+  const decision = authorize(srv.store, user, attrs);
+  if (!decision.allowed) return sendStatus(base, denied(user, attrs, decision.reason).status);
+  if (HEALTH.has(path)) {
     res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" });
     res.end("ok");
     return;
-  }
-  const auth = req.headers.authorization;
-  let user = o.tokens.authenticate(auth, srv.store);
-  // a public path needs no credentials (system:public-info-viewer), but bad ones are still 401
-  if (user === undefined && (auth !== undefined || !PUBLIC.has(path)))
-    return sendStatus(base, unauthorized().status);
-  if (user !== undefined) {
-    const imp = impersonation(srv.store, user, req);
-    if (imp !== undefined && "error" in imp) return sendStatus(base, internalError(imp.error).status);
-    if (imp !== undefined && "denied" in imp)
-      return sendStatus(base, denied(user, imp.denied, imp.reason).status);
-    if (imp !== undefined) user = imp.as;
-    const attrs = requestAttributes(method, url);
-    const decision = authorize(srv.store, user, attrs);
-    if (!decision.allowed) return sendStatus(base, denied(user, attrs, decision.reason).status);
   }
   const fault = o.faults.check(method, `${url.pathname}${url.search}`);
   if (o.faults.latencyMs > 0) await sleep(o.faults.latencyMs);
@@ -136,17 +134,32 @@ async function dispatch(
   else if (segs[0] === "apis" && segs.length >= 4)
     [group, version, rest] = [segs[1] ?? "", segs[2] ?? "", segs.slice(3)];
   else return sendStatus(base, pathNotFound().status);
-  // only the public documents are served without credentials, so this is never a resource's user
-  const who = user ?? { username: "system:anonymous", groups: ["system:unauthenticated"] };
 
+  // the reviews: cluster-scoped, but for LocalSubjectAccessReview under namespaces/NS/
+  const [reviewNs, reviewPath] =
+    rest[0] === "namespaces" && rest.length === 3 ? [rest[1] ?? "", rest[2]] : [undefined, rest.join("/")];
   const review = REVIEWS.find(
-    (r) => r.group === group && r.version === version && r.resource === rest.join("/"),
+    (r) =>
+      r.group === group &&
+      r.version === version &&
+      r.resource === reviewPath &&
+      (r.namespaced === true) === (reviewNs !== undefined),
   );
   if (review !== undefined) {
     if (method !== "POST") return sendStatus(base, methodNotAllowed().status);
-    const rctx = { req, res, warnings: base.warnings, user: who };
-    if (review.kind === "SelfSubjectReview") return handleSelfSubjectReview(rctx);
-    if (review.kind === "SelfSubjectRulesReview") return handleSelfSubjectRulesReview(srv, rctx);
+    const rctx = { req, res, warnings: base.warnings, user };
+    switch (review.kind) {
+      case "SelfSubjectReview":
+        return handleSelfSubjectReview(rctx);
+      case "SelfSubjectRulesReview":
+        return handleSelfSubjectRulesReview(srv, rctx);
+      case "SubjectAccessReview":
+        return handleSubjectAccessReview(srv, rctx);
+      case "LocalSubjectAccessReview":
+        return handleLocalSubjectAccessReview(srv, rctx, reviewNs ?? "");
+      case "TokenReview":
+        return handleTokenReview(srv, rctx, o.tokens);
+    }
     return handleSelfSubjectAccessReview(srv, rctx);
   }
 
@@ -176,7 +189,7 @@ async function dispatch(
     res,
     url,
     warnings: base.warnings,
-    user: who,
+    user,
     resource,
     namespace,
     name,

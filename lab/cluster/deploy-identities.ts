@@ -7,8 +7,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
+import type { ApiServer } from "../apiserver/index.ts";
 import { kubeconfig } from "../apiserver/kubeconfig.ts";
-import type { ApiClient } from "./api-client.ts";
+import { apiClient, type ApiClient } from "./api-client.ts";
 import { REPO } from "./deploy-args.ts";
 
 interface Doc {
@@ -100,4 +101,21 @@ export async function serviceAccountKubeconfig(
     { mode: 0o600 },
   );
   return o.file;
+}
+
+/**
+ * deploy/'s identities on a bare stand-in, and a kubeconfig of the DaemonSet's ServiceAccount
+ * beside the admin's: how a test or bench that starts a syncer itself runs it as the lab does,
+ * so that every such run also shows deploy/'s RBAC is enough.
+ */
+export async function deploySyncerKubeconfig(
+  api: Pick<ApiServer, "url" | "token" | "ca" | "kubeconfigPath">,
+): Promise<string> {
+  const admin = apiClient({ url: api.url, token: api.token, ca: api.ca.cert });
+  await applyIdentities(admin);
+  return serviceAccountKubeconfig(admin, serviceAccountOf("node/daemonset.yaml"), {
+    server: api.url,
+    caPem: api.ca.cert,
+    file: path.join(path.dirname(api.kubeconfigPath), "syncer.kubeconfig"),
+  });
 }

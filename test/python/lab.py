@@ -34,3 +34,25 @@ def config_map(name, labels=None, data=None):
     return client.V1ConfigMap(
         metadata=client.V1ObjectMeta(name=name, labels=labels or {}), data=data or {}
     )
+
+
+def grant(rbac, namespace, service_account, verb, resource, prefix="py-role"):
+    """A Role allowing `verb` on core `resource` in `namespace`, bound to the ServiceAccount
+    there; returns the name both have."""
+    role = unique(prefix)
+    rbac.create_namespaced_role(
+        namespace,
+        client.V1Role(
+            metadata=client.V1ObjectMeta(name=role),
+            rules=[client.V1PolicyRule(api_groups=[""], resources=[resource], verbs=[verb])],
+        ),
+    )
+    rbac.create_namespaced_role_binding(
+        namespace,
+        client.V1RoleBinding(
+            metadata=client.V1ObjectMeta(name=role),
+            role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name=role),
+            subjects=[client.V1Subject(kind="ServiceAccount", name=service_account, namespace=namespace)],
+        ),
+    )
+    return role

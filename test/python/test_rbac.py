@@ -1,5 +1,5 @@
 """ServiceAccount tokens and RBAC with the official client: a token from the TokenRequest API,
-the 401 of an unknown token, the 403 Status of a request no role allows (as kube-apiserver
+the 401 of an unknown token, no token as system:anonymous, the 403 Status of a request no role allows (as kube-apiserver
 words it), SelfSubjectAccessReview before and after a Role and RoleBinding, with the RBAC
 authorizer's "allowed by" reason."""
 import copy
@@ -9,15 +9,15 @@ import unittest
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
-from lab import api_client, unique
+from lab import api_client, grant, unique
 
 NS = "default"
 
 
 def as_token(admin, token):
-    """The admin's client configuration with another bearer token."""
+    """The admin's client configuration with another bearer token, or none (None)."""
     conf = copy.copy(admin.configuration)
-    conf.api_key = {"authorization": "Bearer " + token}
+    conf.api_key = {} if token is None else {"authorization": "Bearer " + token}
     conf.api_key_prefix = {}
     return client.ApiClient(conf)
 
@@ -61,6 +61,21 @@ class Rbac(unittest.TestCase):
         self.assertEqual(ctx.exception.status, 401)
         self.assertEqual(json.loads(ctx.exception.body)["reason"], "Unauthorized")
 
+    def test_no_token_is_system_anonymous(self):
+        anonymous = as_token(self.admin, None)
+        with self.assertRaises(ApiException) as ctx:
+            client.CoreV1Api(anonymous).list_namespaced_config_map(NS)
+        self.assertEqual(ctx.exception.status, 403)
+        status = json.loads(ctx.exception.body)
+        self.assertEqual(
+            status["message"],
+            'configmaps is forbidden: User "system:anonymous" cannot list resource "configmaps" '
+            f'in API group "" in the namespace "{NS}"',
+        )
+        self.assertEqual(status["details"], {"kind": "configmaps"})
+        # system:public-info-viewer: /version for everyone
+        self.assertEqual(client.VersionApi(anonymous).get_code().git_version, "v1.32.4-lab")
+
     def test_forbidden_then_allowed_by_a_role(self):
         with self.assertRaises(ApiException) as ctx:
             client.CoreV1Api(self.bot).list_namespaced_config_map(NS)
@@ -75,22 +90,7 @@ class Rbac(unittest.TestCase):
         self.assertEqual(status["details"], {"kind": "configmaps"})
         self.assertFalse(self.review("list", "configmaps").allowed)
 
-        role = unique("py-read")
-        self.rbac.create_namespaced_role(
-            NS,
-            client.V1Role(
-                metadata=client.V1ObjectMeta(name=role),
-                rules=[client.V1PolicyRule(api_groups=[""], resources=["configmaps"], verbs=["list"])],
-            ),
-        )
-        self.rbac.create_namespaced_role_binding(
-            NS,
-            client.V1RoleBinding(
-                metadata=client.V1ObjectMeta(name=role),
-                role_ref=client.V1RoleRef(api_group="rbac.authorization.k8s.io", kind="Role", name=role),
-                subjects=[client.V1Subject(kind="ServiceAccount", name=self.sa, namespace=NS)],
-            ),
-        )
+        role = grant(self.rbac, NS, self.sa, "list", "configmaps", "py-read")
         client.CoreV1Api(self.bot).list_namespaced_config_map(NS)
         allowed = self.review("list", "configmaps")
         self.assertTrue(allowed.allowed)
