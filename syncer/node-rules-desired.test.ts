@@ -170,3 +170,21 @@ test("hairpin: every backend of a dnat farm, of either family; none of a snat fa
   const held: Farm = { ...user.farms[0]!, name: "default.gone.http" };
   assert.equal(nodeRulesFrom([held], [], { owns, planned: [] }).hairpin.length, 1);
 });
+
+test("balanced: the destinations of snat and dnat farms with a backend up; none of dsr, stlsdnat or empty farms", () => {
+  const { farms } = desired(service(), [slice("s1", [{ ip: "10.1.0.5" }])], NODE);
+  const farm = farms[0]!;
+  const dest = farm.addresses.map((a) => ({
+    family: "ipv4",
+    protocol: farm.protocol,
+    ip: a["ip-addr"],
+    port: Number(a.ports),
+  }));
+  const of = (f: Farm) => nodeRulesFrom([f], [], { owns, planned: [] }).balanced;
+  assert.equal(farm.mode, "snat");
+  assert.deepEqual(of(farm), dest);
+  assert.deepEqual(of({ ...farm, mode: "dnat" }), dest);
+  for (const mode of ["dsr", "stlsdnat"] as const) assert.deepEqual(of({ ...farm, mode }), [], mode);
+  assert.deepEqual(of({ ...farm, backends: farm.backends.map((b) => ({ ...b, state: "down" })) }), []);
+  assert.deepEqual(of({ ...farm, name: "handmade" }), [], "a farm kube-nftlb did not make");
+});

@@ -85,14 +85,19 @@ export interface FarmShare {
   unreached: Destination[];
   /** Its backends when it is a `dnat` farm. */
   hairpin: Hairpin[];
+  /** Its destinations when nftlb DNATs them (snat or dnat mode, a backend `up`), else none. */
+  balanced: Destination[];
 }
 
 export function farmShare(farm: Farm): FarmShare {
+  const up = farm.backends.some((b) => b.state === "up");
+  const destinations = () => farm.addresses.flatMap((a) => destination(farm, a) ?? []);
   return {
     hairpin: farm.mode === "dnat" ? hairpinOf(farm) : [],
-    unreached: farm.backends.some((b) => b.state === "up")
-      ? []
-      : farm.addresses.flatMap((a) => destination(farm, a) ?? []),
+    unreached: up ? [] : destinations(),
+    // dsr and stlsdnat rewrite at the netdev ingress hook: their packets never reach prerouting
+    // with the VIP, so only the modes nftlb DNATs in prerouting are listed.
+    balanced: up && (farm.mode === "snat" || farm.mode === "dnat") ? destinations() : [],
   };
 }
 
@@ -129,12 +134,14 @@ export function nodeRulesFrom(
     firewalls.push(...(d.nodeRules?.firewall ?? []));
   }
   const held = new Set<string>();
-  const rules: NodeRules = { noEndpoints: [], firewall: [], hairpin: [] };
+  const balanced: Destination[] = [];
+  const rules: NodeRules = { noEndpoints: [], firewall: [], hairpin: [], balanced };
   for (const farm of [...actual, ...opts.planned]) {
     if (!owns(farm.name)) continue;
     held.add(farm.name);
     const { unreached, hairpin } = share(farm);
     rules.hairpin.push(...hairpin);
+    balanced.push(...share(farm).balanced);
     if (unreached.length === 0) continue;
     const verdict = verdicts.get(farm.name) ?? "reject";
     for (const d of unreached) rules.noEndpoints.push({ ...d, verdict });

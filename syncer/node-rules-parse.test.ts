@@ -12,10 +12,16 @@ const GOOD: NodeRules = {
     { family: "ipv4", ip: "10.244.1.5" },
     { family: "ipv6", ip: "fd00::7" },
   ],
+  balanced: [{ family: "ipv4", protocol: "tcp", ip: "10.96.0.11", port: 443 }],
 };
 
 test("the syncer's rules pass unchanged (through JSON, as on the socket)", () => {
   assert.deepEqual(parseNodeRules(JSON.parse(JSON.stringify(GOOD))), { ok: true, value: GOOD });
+});
+
+test("rules without balanced (a syncer older than the agent) pass, with nothing dropped as a straddler", () => {
+  const { balanced: _, ...older } = GOOD;
+  assert.deepEqual(parseNodeRules(JSON.parse(JSON.stringify(older))), { ok: true, value: older });
 });
 
 test("garbage: one error naming the first bad field", () => {
@@ -36,6 +42,12 @@ test("garbage: one error naming the first bad field", () => {
     [{ ...GOOD, noEndpoints: [{ ...GOOD.noEndpoints[0], port: 0 }] }, /^noEndpoints\[0\]\.port/],
     [{ ...GOOD, noEndpoints: [{ ...GOOD.noEndpoints[0], protocol: "icmp" }] }, /^noEndpoints\[0\]\.protocol/],
     [{ ...GOOD, firewall: [{ ...GOOD.firewall[0], allow: ["10.0.0.0/8"] }] }, /^firewall\[0\]\.allow\[0\]/],
+    [{ ...GOOD, balanced: {} }, /^balanced: an array of destinations/],
+    [{ ...GOOD, balanced: [{ ...GOOD.balanced![0], port: 70000 }] }, /^balanced\[0\]\.port/],
+    [
+      { ...GOOD, balanced: [{ family: "ipv4", protocol: "tcp", ip: "10.96.0.11 . 0.0.0.0", port: 1 }] },
+      /^balanced\[0\]\.ip/,
+    ],
   ];
   for (const [input, reason] of bad) {
     const r = parseNodeRules(input);

@@ -73,5 +73,14 @@ export function parseNodeRules(v: unknown): Parsed<NodeRules> {
     if (!a.ok) return a;
     hairpin.push(a.value);
   }
-  return { ok: true, value: { noEndpoints, firewall, hairpin } };
+  // Optional: a syncer older than the agent sends none (then nothing is dropped as a straddler).
+  if (v.balanced === undefined) return { ok: true, value: { noEndpoints, firewall, hairpin } };
+  if (!Array.isArray(v.balanced)) return { ok: false, error: "balanced: an array of destinations" };
+  const balanced: Destination[] = [];
+  for (const [i, e] of (v.balanced as unknown[]).entries()) {
+    const d = destination(e, `balanced[${i}]`);
+    if (!d.ok) return d;
+    balanced.push(d.value);
+  }
+  return { ok: true, value: { noEndpoints, firewall, hairpin, balanced } };
 }

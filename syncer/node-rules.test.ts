@@ -25,6 +25,14 @@ const RULES: NodeRules = {
     // The same Pod backing two dnat farms: one element (nft refuses an element twice).
     { family: "ipv4", ip: "10.244.1.5" },
   ],
+  balanced: [
+    { family: "ipv4", protocol: "tcp", ip: "10.96.0.20", port: 443 },
+    { family: "ipv6", protocol: "udp", ip: "fd00::20", port: 53 },
+    // Also refused for having no endpoint (a farm nftlb holds empty, one planned with backends):
+    // left to the refusal, not dropped.
+    { family: "ipv4", protocol: "tcp", ip: "10.96.0.10", port: 80 },
+    { family: "ipv4", protocol: "tcp", ip: "10.96.0.20", port: 443 },
+  ],
 };
 
 test("the script replaces table inet kube-nftlb and names no other table", () => {
@@ -78,11 +86,34 @@ test("hairpin: each dnat backend paired with itself, masqueraded only when DNATe
   assert.match(renderNodeRules(EMPTY_RULES), /set hairpin \{\n {4}type ipv4_addr \. ipv4_addr\n {2}\}/);
 });
 
+test("straddlers: a new packet to a balanced destination still not DNATed after nftlb's nat chain is dropped, in prerouting only", () => {
+  const script = renderNodeRules(RULES);
+  assert.match(
+    script,
+    /set balanced \{\n {4}type ipv4_addr \. inet_proto \. inet_service\n {4}elements = \{\n {6}10\.96\.0\.20 \. tcp \. 443,\n {4}\}/,
+    "one element per destination; the refused one left out",
+  );
+  assert.match(
+    script,
+    /set balanced-v6 \{\n {4}type ipv6_addr \. inet_proto \. inet_service\n {4}elements = \{\n {6}fd00::20 \. udp \. 53,/,
+  );
+  assert.match(
+    script,
+    /chain filter-prerouting-post-dnat \{\n {4}type filter hook prerouting priority -90; policy accept;\n {4}ct state new ct status & dnat == 0 ip daddr \. meta l4proto \. th dport @balanced drop\n {4}ct state new ct status & dnat == 0 ip6 daddr \. meta l4proto \. th dport @balanced-v6 drop\n {2}\}/,
+  );
+  assert.equal(script.match(/@balanced/g)?.length, 2, "no output hook: a local sender would get EPERM");
+  assert.match(
+    renderNodeRules(EMPTY_RULES),
+    /set balanced \{\n {4}type ipv4_addr \. inet_proto \. inet_service\n {2}\}/,
+  );
+});
+
 test("equal rules in any order render to equal text", () => {
   const shuffled: NodeRules = {
     noEndpoints: [RULES.noEndpoints[2]!, RULES.noEndpoints[1]!, RULES.noEndpoints[0]!],
     firewall: [...RULES.firewall].reverse(),
     hairpin: [...RULES.hairpin].reverse(),
+    balanced: [...RULES.balanced!].reverse(),
   };
   assert.equal(
     renderNodeRules(shuffled),

@@ -24,6 +24,17 @@
 // the order in which nftlb and this table are written (kube-proxy writes both in one transaction;
 // kube-nftlb cannot).
 //
+// - Straddlers: a new packet to a destination nftlb balances that nftlb's nat chain left
+//   un-DNATed → drop, at prerouting after DNAT (dstnat + 10). nftlb rewrites a farm by replacing
+//   its rules, each with a fresh anonymous map; a SYN whose walk of nftlb's chain began before such
+//   a commit and reaches the map after it finds none of the map's elements (the kernel looks them
+//   up in the generation current at the lookup, and the commit retired them: docs/nftlb.md), and
+//   would go on un-DNATed — answered net unreachable, or routed away — with a conntrack entry
+//   whose null binding keeps every retransmission un-DNATed too. Dropped here, before conntrack
+//   confirms it, the entry goes with the packet, and the client's retransmitted SYN (1 s later)
+//   is balanced afresh: a connection delayed, not lost. Not on output: a local sender would get
+//   EPERM at once. A destination also refused for having no endpoint is left to the refusal.
+//
 // The script replaces the whole table in one `nft -f` transaction (add, delete, define: the
 // kernel sees the old table or the new one, never a mix) and never names nftlb's tables.
 import type { Family, NftlbProtocol } from "../nftlb/types.ts";
@@ -62,6 +73,11 @@ export interface NodeRules {
   noEndpoints: NoEndpoints[];
   firewall: Firewall[];
   hairpin: Hairpin[];
+  /**
+   * Destinations nftlb DNATs every new connection of (a snat or dnat farm with a backend up): a
+   * new packet to one still not DNATed after nftlb's nat chain is dropped (see the file's head).
+   */
+  balanced?: Destination[];
 }
 
 export const EMPTY_RULES: NodeRules = { noEndpoints: [], firewall: [], hairpin: [] };
@@ -127,6 +143,10 @@ export function renderNodeRules(rules: NodeRules): string {
   const noEndpoints = uniqueByKey(rules.noEndpoints).sort(byKey);
   const firewall = uniqueByKey(rules.firewall).sort(byKey);
   const hairpin = [...new Set(rules.hairpin.map((h) => `${h.family}|${h.ip}`))].sort();
+  const refused = new Set(noEndpoints.map((d) => `${d.family}|${key(d)}`));
+  const balanced = uniqueByKey(rules.balanced ?? [])
+    .filter((d) => !refused.has(`${d.family}|${key(d)}`))
+    .sort(byKey);
   const families: Family[] = ["ipv4", "ipv6"];
   const lines = [
     ...declareEmpty(),
@@ -147,6 +167,18 @@ export function renderNodeRules(rules: NodeRules): string {
         firewall.filter((d) => d.family === f).map((d) => `${key(d)} : goto ${firewallChain(d)}`),
       ),
     ),
+    ...families.flatMap((f) => [
+      `  set balanced${suffix(f)} {`,
+      `    type ${addrType(f)} . inet_proto . inet_service`,
+      ...(balanced.some((d) => d.family === f)
+        ? [
+            `    elements = {`,
+            ...balanced.filter((d) => d.family === f).map((d) => `      ${key(d)},`),
+            `    }`,
+          ]
+        : []),
+      `  }`,
+    ]),
     ...families.flatMap((f) => {
       const ips = hairpin.filter((h) => h.startsWith(`${f}|`)).map((h) => h.slice(f.length + 1));
       return [
@@ -174,6 +206,15 @@ export function renderNodeRules(rules: NodeRules): string {
     ]),
     ...baseChain("filter-prerouting", "prerouting", BEFORE_DNAT, ["ct state new jump firewall-check"]),
     ...baseChain("filter-output", "output", BEFORE_DNAT, ["ct state new jump firewall-check"]),
+    ...baseChain(
+      "filter-prerouting-post-dnat",
+      "prerouting",
+      AFTER_DNAT,
+      families.map(
+        (f) =>
+          `ct state new ct status & dnat == 0 ${ipx(f)} daddr . meta l4proto . th dport @balanced${suffix(f)} drop`,
+      ),
+    ),
     ...baseChain("filter-input", "input", BEFORE_DNAT, ["ct state new jump endpoints-check"]),
     ...baseChain("filter-forward", "forward", BEFORE_DNAT, ["ct state new jump endpoints-check"]),
     ...baseChain("filter-output-post-dnat", "output", AFTER_DNAT, ["ct state new jump endpoints-check"]),

@@ -180,7 +180,17 @@ test("a change arriving while nft runs for the previous pass's table is written 
 
   nft.release();
   await t.run();
-  assert.deepEqual(nft.applied.at(-1), { noEndpoints: [], firewall: [], hairpin: [] }, "the table follows");
+  const last = nft.applied.at(-1);
+  assert.deepEqual(
+    { ...last, balanced: undefined },
+    { noEndpoints: [], firewall: [], hairpin: [], balanced: undefined },
+    "the table follows",
+  );
+  assert.deepEqual(
+    [...new Set(last?.balanced?.map((d) => `${d.ip}:${d.port}/${d.protocol}`))].sort(),
+    ["10.96.0.1:80/tcp", "10.96.0.2:80/tcp"],
+    "both now balanced: a new connection nftlb left un-DNATed is dropped, not routed",
+  );
   await t.stop();
 });
 

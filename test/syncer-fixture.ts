@@ -94,6 +94,9 @@ export const describeFailure = (p: Extract<Probe, { ok: false }>): string =>
  * A looping client: fresh TCP connections to `vip`:`port`, one after the other, while `during`
  * runs; returns the failed ones (each a moment without a backend).
  */
+/** Long enough for one retransmitted SYN (sent 1 s after the first) and its answer, not two (3 s). */
+export const RETRANSMITTED_SYN_MS = 2500;
+
 export async function failuresWhile(
   net: TestNetwork,
   vip: string,
@@ -104,7 +107,10 @@ export async function failuresWhile(
   const failures: string[] = [];
   const loop = (async () => {
     while (!stop) {
-      const p = await net.client.tcp(vip, port, { timeoutMs: 500 });
+      // A client's connect outlives one retransmitted SYN (Linux: 1 s): a connection a node
+      // delays by a dropped SYN (node-rules.ts, straddlers) reaches a backend; one that needs a
+      // second retransmission, or is refused or unreachable, is a failure.
+      const p = await net.client.tcp(vip, port, { timeoutMs: RETRANSMITTED_SYN_MS });
       if (!p.ok) failures.push(describeFailure(p));
     }
   })();

@@ -8,8 +8,9 @@
 // choice in nftlb's own mangle chain) so that nearly every commit meets a SYN. The rewrites keep
 // every backend's mark (one endpoint's address alternates: the syncer renames its entry), so the
 // other race, a mark chosen in one generation and missing from the next one's DNAT map, cannot
-// be the cause. "No connection failed" is a TODO subtest until a fix is in (docs/nftlb.md says
-// what it must do); the marks' assertions stay strict.
+// be the cause. kube-nftlb's table drops such a SYN before conntrack keeps its null binding
+// (syncer/node-rules.ts, straddlers): the client's retransmitted SYN is balanced, so no
+// connection fails; the SYNs retransmitted are printed (each one a connection delayed by 1 s).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { cannotBuildNetwork } from "../lab/net/index.ts";
@@ -55,6 +56,11 @@ const liveMarks = async () =>
     .map((b) => b.mark)
     .sort()
     .join();
+/** The client namespace's count of retransmitted SYNs (nstat, absolute). */
+const synRetransmits = async () => {
+  const out = await run(["ip", "netns", "exec", w.net.client.ns, "nstat", "-az", "TcpExtTCPSynRetrans"]);
+  return Number(/TcpExtTCPSynRetrans\s+(\d+)/.exec(out)?.[1] ?? NaN);
+};
 const nft = (script: string) => run(["ip", "netns", "exec", w.net.node.ns, "nft", script]);
 
 before(async () => {
@@ -79,7 +85,7 @@ after(async () => {
 test(
   `${REWRITES} rewrites of a farm that keep every mark, a SYN in nftlb's chains at each commit: no connection fails`,
   { skip },
-  async (t) => {
+  async () => {
     // Levels 1 and 2 jump FAN times each to the level below; level 3 holds FAN rules that match
     // nothing. Only new connections walk it, from the start of nftlb's mangle chain.
     const levels = ["knl-walk1", "knl-walk2", "knl-walk3"];
@@ -93,6 +99,7 @@ test(
     await nft(script);
     const marks = await liveMarks();
     const vip = w.net.vip(10);
+    const retransmitted = await synRetransmits();
     const failures = await failuresWhile(w.net, vip, 80, async () => {
       for (let i = 0; i < REWRITES; i++) {
         const now = i % 2 === 0 ? [ips[0]!, ips[1]!, alias] : ips;
@@ -101,13 +108,12 @@ test(
         assert.equal(await liveMarks(), marks, "the rename keeps every backend's mark");
       }
     });
-    console.log(`# ${REWRITES} rewrites: ${failures.length} connections failed`);
-    await t.test(
-      "no connection failed",
-      {
-        todo: "open defect: a SYN that straddles nftlb's commit misses the old rule's anonymous map (docs/nftlb.md)",
-      },
-      () => assert.deepEqual(failures, [], "every connection during the rewrites reached a backend"),
+    // The straddlers kube-nftlb's table caught: their SYN dropped before conntrack kept it, the
+    // retransmission balanced (a connection delayed by 1 s, printed, not a failure).
+    const delayed = (await synRetransmits()) - retransmitted;
+    console.log(
+      `# ${REWRITES} rewrites: ${failures.length} connections failed, ${delayed} SYNs retransmitted`,
     );
+    assert.deepEqual(failures, [], "every connection during the rewrites reached a backend");
   },
 );
