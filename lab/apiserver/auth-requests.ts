@@ -87,6 +87,29 @@ export async function handleTokenRequest(srv: Server, ctx: Ctx, tokens: Tokens):
 
 const str = (v: unknown) => (typeof v === "string" ? v : "");
 
+/**
+ * An access review's answer (Self-, Local- and SubjectAccessReview alike): the spec's validation
+ * errors as the registry's 422, else 201 with the authorizer's answer for `user`.
+ */
+export function answerAccessReview(
+  srv: Server,
+  ctx: Pick<Ctx, "res" | "warnings">,
+  kind: string,
+  spec: Any,
+  errors: FieldError[],
+  user: UserInfo,
+  metadata: Any = {},
+): void {
+  if (errors.length > 0) throw invalidReview("authorization.k8s.io", kind, errors);
+  sendJson(ctx, 201, {
+    kind,
+    apiVersion: "authorization.k8s.io/v1",
+    metadata: { ...metadata, creationTimestamp: null },
+    spec,
+    status: accessStatus(srv, user, spec),
+  });
+}
+
 /** POST /apis/authorization.k8s.io/v1/selfsubjectaccessreviews */
 export async function handleSelfSubjectAccessReview(
   srv: Server,
@@ -95,15 +118,7 @@ export async function handleSelfSubjectAccessReview(
   const group = "authorization.k8s.io";
   const review = await bodyOf(ctx, "SelfSubjectAccessReview", `${group}/v1`);
   const spec = (review.spec ?? {}) as Any;
-  const errors = attributeErrors(spec);
-  if (errors.length > 0) throw invalidReview(group, "SelfSubjectAccessReview", errors);
-  sendJson(ctx, 201, {
-    kind: "SelfSubjectAccessReview",
-    apiVersion: `${group}/v1`,
-    metadata: { creationTimestamp: null },
-    spec,
-    status: accessStatus(srv, ctx.user, spec),
-  });
+  answerAccessReview(srv, ctx, "SelfSubjectAccessReview", spec, attributeErrors(spec), ctx.user);
 }
 
 /** ValidateSelfSubjectAccessReviewSpec: exactly one of resourceAttributes, nonResourceAttributes. */

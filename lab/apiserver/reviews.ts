@@ -4,7 +4,7 @@
 // token?). Create-only and never stored, answered as pkg/registry/authorization/
 // subjectaccessreview, .../localsubjectaccessreview and pkg/registry/authentication/tokenreview
 // do; who may create them is RBAC's business (system:auth-delegator grants both).
-import { accessStatus, attributeErrors, bodyOf, invalidReview, type Any } from "./auth-requests.ts";
+import { answerAccessReview, attributeErrors, bodyOf, type Any } from "./auth-requests.ts";
 import { API_AUDIENCE, type Tokens } from "./authn.ts";
 import { sendJson, type Ctx, type Server } from "./http.ts";
 import type { UserInfo } from "./rbac.ts";
@@ -35,15 +35,7 @@ const subject = (spec: Any): UserInfo => ({
 export async function handleSubjectAccessReview(srv: Server, ctx: Review): Promise<void> {
   const review = await bodyOf(ctx, "SubjectAccessReview", `${GROUP}/v1`);
   const spec = (review.spec ?? {}) as Any;
-  const errors = specErrors(spec);
-  if (errors.length > 0) throw invalidReview(GROUP, "SubjectAccessReview", errors);
-  sendJson(ctx, 201, {
-    kind: "SubjectAccessReview",
-    apiVersion: `${GROUP}/v1`,
-    metadata: { creationTimestamp: null },
-    spec,
-    status: accessStatus(srv, subject(spec), spec),
-  });
+  answerAccessReview(srv, ctx, "SubjectAccessReview", spec, specErrors(spec), subject(spec));
 }
 
 /** POST /apis/authorization.k8s.io/v1/namespaces/NS/localsubjectaccessreviews */
@@ -77,14 +69,7 @@ export async function handleLocalSubjectAccessReview(
       detail: `Invalid value: authorization.NonResourceAttributes{Path:${path}, Verb:${verb}}: disallowed on this kind of request`,
     });
   }
-  if (errors.length > 0) throw invalidReview(GROUP, "LocalSubjectAccessReview", errors);
-  sendJson(ctx, 201, {
-    kind: "LocalSubjectAccessReview",
-    apiVersion: `${GROUP}/v1`,
-    metadata: { namespace, creationTimestamp: null },
-    spec,
-    status: accessStatus(srv, subject(spec), spec),
-  });
+  answerAccessReview(srv, ctx, "LocalSubjectAccessReview", spec, errors, subject(spec), { namespace });
 }
 
 /** POST /apis/authentication.k8s.io/v1/tokenreviews */
